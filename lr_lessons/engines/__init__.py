@@ -1,0 +1,24 @@
+"""Engines: interchangeable ways to train every setting and seed of a study.
+
+Each engine is a function ``train(study, seeds, data, progress=None) -> dict`` that
+returns, per metric of :data:`lr_lessons.results.METRICS`, an array of shape
+``(n_settings, n_seeds, n_epochs)``. ``progress`` (if given) is called with the
+number of setting-seed-epochs just finished. The runner picks one by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+ENGINE_NAMES = ("fit", "stacked")
+
+
+def get_engine(name: str) -> Callable:
+    """The ``train`` function of the engine called ``name``."""
+    if name == "fit":
+        from lr_lessons.engines.fit import train
+    elif name == "stacked":
+        from lr_lessons.engines.stacked import train
+    else:
+        raise ValueError(f"unknown engine {name!r}; choose one of {list(ENGINE_NAMES)}")
+    return train

@@ -1,0 +1,102 @@
+"""Results: every (setting, seed, epoch) of a study, saved atomically as one ``.npz`` file.
+
+Each metric is an array of shape ``(n_settings, n_seeds, n_epochs)`` named as Keras
+names its history keys: ``loss``, ``accuracy`` (training), ``val_loss``,
+``val_accuracy`` (the test set, used as validation data) and ``learning_rate`` (the
+rate in force during that epoch's last update). Epochs a run did not reach are NaN.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lr_lessons.files import atomic_path
+
+METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
+
+
+class CorruptResults(ValueError):
+    """A results file that cannot be read back."""
+
+
+@dataclass
+class Results:
+    """The numbers a study produced, plus metadata saying how they were made."""
+
+    study: str
+    settings: list[str]
+    seeds: list[int]
+    metrics: dict[str, np.ndarray]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        shape = (len(self.settings), len(self.seeds))
+        for name, values in self.metrics.items():
+            values = np.asarray(values, dtype="float64")
+            if values.ndim != 3 or values.shape[:2] != shape:
+                raise ValueError(
+                    f"metric {name!r} has shape {values.shape}; expected {shape} + (epochs,)"
+                )
+            self.metrics[name] = values
+
+    @property
+    def epochs(self) -> int:
+        return next(iter(self.metrics.values())).shape[2]
+
+    def _index(self, setting: str) -> int:
+        try:
+            return self.settings.index(setting)
+        except ValueError:
+            raise KeyError(f"no setting {setting!r} in {self.study!r}; it has {self.settings}") from None
+
+    def get(self, metric: str, setting: str | None = None) -> np.ndarray:
+        """``metric`` as (settings, seeds, epochs), or (seeds, epochs) for one setting."""
+        if metric not in self.metrics:
+            raise KeyError(f"no metric {metric!r}; there are {sorted(self.metrics)}")
+        values = self.metrics[metric]
+        return values if setting is None else values[self._index(setting)]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The tidy table: one dict per (setting, seed, epoch), epochs counted from 1."""
+        out = []
+        for i, setting in enumerate(self.settings):
+            for j, seed in enumerate(self.seeds):
+                for e in range(self.epochs):
+                    row = {"setting": setting, "seed": seed, "epoch": e + 1}
+                    row.update({m: float(v[i, j, e]) for m, v in self.metrics.items()})
+                    out.append(row)
+        return out
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write to ``path`` (``.npz``) atomically; returns the path."""
+        arrays = {f"metric_{k}": v for k, v in self.metrics.items()}
+        header = {"study": self.study, "settings": self.settings, "seeds": self.seeds}
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez_compressed(
+                    fh,
+                    header=np.array(json.dumps(header)),
+                    meta=np.array(json.dumps(self.meta, default=str)),
+                    **arrays,
+                )
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Results:
+        """Read a file written by :meth:`save`; raises :class:`CorruptResults` if unreadable."""
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                header = json.loads(str(f["header"]))
+                meta = json.loads(str(f["meta"]))
+                metrics = {k[len("metric_"):]: f[k] for k in f.files if k.startswith("metric_")}
+            return cls(header["study"], header["settings"], header["seeds"], metrics, meta)
+        except FileNotFoundError:
+            raise
+        except Exception as err:
+            raise CorruptResults(f"cannot read results file {str(path)!r}: {err}") from err
