@@ -30,7 +30,10 @@ class Dataset:
     source: str
 
     def __post_init__(self) -> None:
-        for split, x, y in (("train", self.x_train, self.y_train), ("test", self.x_test, self.y_test)):
+        for split, x, y in (
+            ("train", self.x_train, self.y_train),
+            ("test", self.x_test, self.y_test),
+        ):
             if len(x) == 0:
                 raise ValueError(f"the {split} split of {self.source!r} is empty")
             if len(x) != len(y):
@@ -81,8 +84,9 @@ def _read_mnist_npz(path: Path) -> tuple[np.ndarray, ...]:
         with np.load(path, allow_pickle=False) as f:
             arrays = tuple(f[k] for k in ("x_train", "y_train", "x_test", "y_test"))
     except FileNotFoundError:
-        raise FileNotFoundError(f"LR_LESSONS_MNIST names {str(path)!r}, which does not exist. "
-                                + _MNIST_HELP) from None
+        raise FileNotFoundError(
+            f"LR_LESSONS_MNIST names {str(path)!r}, which does not exist. " + _MNIST_HELP
+        ) from None
     except KeyError as err:
         raise ValueError(f"{str(path)!r} is not a Keras-format MNIST file: missing {err}") from None
     x_train = arrays[0]

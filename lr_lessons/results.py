@@ -53,7 +53,9 @@ class Results:
         try:
             return self.settings.index(setting)
         except ValueError:
-            raise KeyError(f"no setting {setting!r} in {self.study!r}; it has {self.settings}") from None
+            raise KeyError(
+                f"no setting {setting!r} in {self.study!r}; it has {self.settings}"
+            ) from None
 
     def get(self, metric: str, setting: str | None = None) -> np.ndarray:
         """``metric`` as (settings, seeds, epochs), or (seeds, epochs) for one setting."""
@@ -94,7 +96,7 @@ class Results:
             with np.load(path, allow_pickle=False) as f:
                 header = json.loads(str(f["header"]))
                 meta = json.loads(str(f["meta"]))
-                metrics = {k[len("metric_"):]: f[k] for k in f.files if k.startswith("metric_")}
+                metrics = {k[len("metric_") :]: f[k] for k in f.files if k.startswith("metric_")}
             return cls(header["study"], header["settings"], header["seeds"], metrics, meta)
         except FileNotFoundError:
             raise

@@ -136,7 +136,11 @@ def run_study(
 
     total = len(study.settings) * len(seeds) * study.epochs
     with tqdm(
-        total=total, desc=study.name, unit=" epoch", disable=not progress, mininterval=0.5,
+        total=total,
+        desc=study.name,
+        unit=" epoch",
+        disable=not progress,
+        mininterval=0.5,
         file=sys.stderr,
     ) as bar:
         start = time.perf_counter()

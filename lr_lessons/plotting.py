@@ -1,0 +1,195 @@
+"""Pictures from saved results. Nothing here trains: every function reads numbers it is given.
+
+Each figure a chapter shows is drawn by a named function below and written by
+:func:`save_figure` into ``figures/NN_topic/name.png``, so a notebook and the
+``lr-lessons figures`` command make the same picture.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+from lr_lessons import config
+from lr_lessons.files import atomic_path
+from lr_lessons.results import Results
+
+LABELS = {
+    "accuracy": "train",
+    "val_accuracy": "test",
+    "loss": "train",
+    "val_loss": "test",
+    "learning_rate": "learning rate",
+}
+COLORS = {"accuracy": "C0", "val_accuracy": "C1", "loss": "C0", "val_loss": "C1"}
+
+
+def save_figure(fig: Figure, name: str, dpi: int = 110) -> Path:
+    """Write ``fig`` to ``<figures>/<name>.png`` atomically and return the path.
+
+    ``name`` is ``"NN_topic/figure_name"``; a suffix (``.png`` or ``.svg``) may be given.
+    """
+    path = config.figures_dir() / name
+    if path.suffix not in {".png", ".svg"}:
+        path = path.with_suffix(".png")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", metadata=_png_metadata(path))
+    return path
+
+
+def _png_metadata(path: Path) -> dict[str, str] | None:
+    # Fixed metadata keeps re-rendered PNGs byte-identical (no timestamps, no versions).
+    return {"Software": None} if path.suffix == ".png" else {"Date": None, "Creator": None}
+
+
+def caption(results: Results, band: str = "min-max") -> str:
+    """A one-line footer: data source, seeds, epochs, engine, and what the band shows."""
+    meta = results.meta
+    n = len(results.seeds)
+    quick = ", QUICK MODE" if meta.get("quick") else ""
+    spread = f"line: mean of {n} seeds, band: {band}" if n > 1 else "1 seed"
+    return (
+        f"data: {meta.get('data_source', '?')}; {spread}; {results.epochs} epochs; "
+        f"engine: {meta.get('engine', '?')}{quick}"
+    )
+
+
+def _grid(n: int, ncols: int, panel: tuple[float, float]) -> tuple[Figure, np.ndarray]:
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(panel[0] * ncols, panel[1] * nrows),
+        squeeze=False,
+        sharex=True,
+        sharey=True,
+        layout="constrained",
+    )
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, axes
+
+
+def band(ax, epochs: np.ndarray, runs: np.ndarray, color: str, label: str) -> None:
+    """Draw the mean over runs (rows) as a line and the min-max range as a shaded band."""
+    with np.errstate(all="ignore"):
+        mean = np.nanmean(runs, axis=0)
+        lo, hi = np.nanmin(runs, axis=0), np.nanmax(runs, axis=0)
+    ax.plot(epochs, mean, color=color, label=label, lw=1.4)
+    if runs.shape[0] > 1:
+        ax.fill_between(epochs, lo, hi, color=color, alpha=0.22, lw=0)
+
+
+def metric_grid(
+    results: Results,
+    metrics: Sequence[str] = ("accuracy", "val_accuracy"),
+    ncols: int = 2,
+    ylabel: str = "accuracy",
+    logy: bool = False,
+    title: str | None = None,
+) -> Figure:
+    """One panel per setting, titled with it: each metric's mean over seeds with a min-max band.
+
+    The originals' figures are ``metrics=("accuracy", "val_accuracy")`` (train vs test).
+    """
+    fig, axes = _grid(len(results.settings), ncols, (4.2, 2.7))
+    epochs = np.arange(1, results.epochs + 1)
+    for ax, setting in zip(axes.flat, results.settings):
+        for m in metrics:
+            band(ax, epochs, results.get(m, setting), COLORS.get(m, "C2"), LABELS.get(m, m))
+        ax.set_title(setting, fontsize=10)
+        ax.grid(alpha=0.3)
+        if logy:
+            ax.set_yscale("log")
+    for ax in axes[-1]:
+        ax.set_xlabel("epoch")
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel)
+    if len(metrics) > 1:
+        axes.flat[0].legend(loc="lower right", fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.text(0.5, -0.01, caption(results), ha="center", va="top", fontsize=7, color="0.35")
+    return fig
+
+
+def accuracy_grid(results: Results, ncols: int = 2, title: str | None = None) -> Figure:
+    """The originals' figure: train and test accuracy per epoch, one panel per setting."""
+    return metric_grid(results, ("accuracy", "val_accuracy"), ncols, "accuracy", title=title)
+
+
+def curves(
+    series: Mapping[str, np.ndarray],
+    x: np.ndarray | None = None,
+    xlabel: str = "update (step)",
+    ylabel: str = "learning rate",
+    logy: bool = False,
+    title: str | None = None,
+    note: str | None = None,
+) -> Figure:
+    """Several named curves on one axes (e.g. the decay rule for several decay values)."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), layout="constrained")
+    for label, y in series.items():
+        y = np.asarray(y)
+        ax.plot(np.arange(len(y)) if x is None else x, y, label=label, lw=1.6)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if logy:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=9)
+    if title:
+        ax.set_title(title)
+    if note:
+        fig.text(0.5, -0.01, note, ha="center", va="top", fontsize=7, color="0.35")
+    return fig
+
+
+def blobs_scatter(x: np.ndarray, labels: np.ndarray, n_train: int = 500) -> Figure:
+    """The 1,000 blobs points coloured by class; train points filled, test points hollow."""
+    fig, ax = plt.subplots(figsize=(5.6, 4.6), layout="constrained")
+    for k in np.unique(labels):
+        tr = (labels == k) & (np.arange(len(labels)) < n_train)
+        te = (labels == k) & (np.arange(len(labels)) >= n_train)
+        ax.scatter(*x[tr].T, s=12, color=f"C{k}", label=f"class {k} (train)", alpha=0.8)
+        ax.scatter(
+            *x[te].T,
+            s=12,
+            facecolors="none",
+            edgecolors=f"C{k}",
+            alpha=0.8,
+            label=f"class {k} (test)",
+        )
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.set_title("make_blobs(1000, centers=3, cluster_std=2, random_state=2)", fontsize=9)
+    ax.legend(fontsize=7, ncol=2)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def final_bars(
+    values: Mapping[str, np.ndarray],
+    ylabel: str,
+    title: str | None = None,
+    note: str | None = None,
+) -> Figure:
+    """One bar per label: mean over seeds, with every seed's value as a dot."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")
+    for i, v in enumerate(values.values()):
+        v = np.asarray(v, dtype=float)
+        ax.bar(i, np.nanmean(v), color=f"C{i}", alpha=0.6)
+        ax.plot(np.full(len(v), i), v, "k.", ms=4)
+    ax.set_xticks(range(len(values)), list(values), rotation=20)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3, axis="y")
+    if title:
+        ax.set_title(title)
+    if note:
+        fig.text(0.5, -0.01, note, ha="center", va="top", fontsize=7, color="0.35")
+    return fig
