@@ -27,6 +27,12 @@ def epochs_to_reach(runs: np.ndarray, threshold: float) -> np.ndarray:
     return first
 
 
+def median_epochs(epochs: np.ndarray) -> float:
+    """Median of per-seed epoch counts, counting "never reached" (NaN) as infinitely late."""
+    e = np.asarray(epochs, dtype=float)
+    return float(np.median(np.where(np.isnan(e), np.inf, e)))
+
+
 def final(runs: np.ndarray, last: int = 1) -> np.ndarray:
     """Per run: the mean of the last ``last`` epochs' values."""
     runs = np.asarray(runs, dtype=float)

@@ -11,7 +11,6 @@ import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -27,6 +26,12 @@ LABELS = {
     "learning_rate": "learning rate",
 }
 COLORS = {"accuracy": "C0", "val_accuracy": "C1", "loss": "C0", "val_loss": "C1"}
+
+
+def new_figure(size: tuple[float, float]) -> Figure:
+    """A figure outside pyplot's registry: shown once in a notebook (as a cell's value),
+    never twice, and freed when no longer referenced (so loops do not pile figures up)."""
+    return Figure(figsize=size, layout="constrained")
 
 
 def save_figure(fig: Figure, name: str, dpi: int = 110) -> Path:
@@ -61,15 +66,8 @@ def caption(results: Results, band: str = "min-max") -> str:
 
 def _grid(n: int, ncols: int, panel: tuple[float, float]) -> tuple[Figure, np.ndarray]:
     nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(
-        nrows,
-        ncols,
-        figsize=(panel[0] * ncols, panel[1] * nrows),
-        squeeze=False,
-        sharex=True,
-        sharey=True,
-        layout="constrained",
-    )
+    fig = new_figure((panel[0] * ncols, panel[1] * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     return fig, axes
@@ -133,7 +131,8 @@ def curves(
     note: str | None = None,
 ) -> Figure:
     """Several named curves on one axes (e.g. the decay rule for several decay values)."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.0), layout="constrained")
+    fig = new_figure((6.4, 4.0))
+    ax = fig.subplots()
     for label, y in series.items():
         y = np.asarray(y)
         ax.plot(np.arange(len(y)) if x is None else x, y, label=label, lw=1.6)
@@ -152,23 +151,19 @@ def curves(
 
 def blobs_scatter(x: np.ndarray, labels: np.ndarray, n_train: int = 500) -> Figure:
     """The 1,000 blobs points coloured by class; train points filled, test points hollow."""
-    fig, ax = plt.subplots(figsize=(5.6, 4.6), layout="constrained")
+    fig = new_figure((5.6, 4.6))
+    ax = fig.subplots()
+    train = np.arange(len(labels)) < n_train
     for k in np.unique(labels):
-        tr = (labels == k) & (np.arange(len(labels)) < n_train)
-        te = (labels == k) & (np.arange(len(labels)) >= n_train)
-        ax.scatter(*x[tr].T, s=12, color=f"C{k}", label=f"class {k} (train)", alpha=0.8)
-        ax.scatter(
-            *x[te].T,
-            s=12,
-            facecolors="none",
-            edgecolors=f"C{k}",
-            alpha=0.8,
-            label=f"class {k} (test)",
-        )
+        pts = x[(labels == k) & train]
+        ax.scatter(*pts.T, s=12, color=f"C{k}", alpha=0.8, label=f"class {k}, train")
+    for k in np.unique(labels):
+        pts = x[(labels == k) & ~train]
+        ax.scatter(*pts.T, s=12, facecolors="none", edgecolors=f"C{k}", label=f"class {k}, test")
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     ax.set_title("make_blobs(1000, centers=3, cluster_std=2, random_state=2)", fontsize=9)
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, ncol=2, loc="upper left")
     ax.grid(alpha=0.3)
     return fig
 
@@ -180,7 +175,8 @@ def final_bars(
     note: str | None = None,
 ) -> Figure:
     """One bar per label: mean over seeds, with every seed's value as a dot."""
-    fig, ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")
+    fig = new_figure((6.4, 3.8))
+    ax = fig.subplots()
     for i, v in enumerate(values.values()):
         v = np.asarray(v, dtype=float)
         ax.bar(i, np.nanmean(v), color=f"C{i}", alpha=0.6)
