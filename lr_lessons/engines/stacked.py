@@ -1,0 +1,496 @@
+"""The stacked engine: every setting and seed of a study trained at once, in one TF program.
+
+The blobs MLP has 303 weights, so ``model.fit`` spends nearly all its time on per-step
+framework overhead. Here the weights of all runs (setting x seed) are stacked on a leading
+axis, each step is one batched forward and backward pass, and a ``tf.function`` runs a
+chunk of epochs (batches, validation, learning-rate drops) without returning to Python.
+
+What stays the same as ``model.fit`` (tests/test_stacked_engine.py checks it against Keras):
+
+- initial weights: seed ``k`` gives exactly the weights ``keras.utils.set_random_seed(k)``
+  followed by building the Keras model gives (the fit engine's convention);
+- the forward pass uses the Keras model's own activations, the loss is
+  ``keras.losses.categorical_crossentropy`` (its clipping epsilon and softmax-logits path),
+  averaged over the batch; accuracy is ``keras.metrics.categorical_accuracy``;
+- batches of ``study.batch_size`` with a last partial batch; reported train loss and
+  accuracy are the batch-size weighted means over the epoch's batches, computed during
+  training as Keras reports them; validation on the test set after every epoch;
+- the optimizers' update rules restate Keras 3's ``update_step`` of SGD (momentum,
+  nesterov), RMSprop (momentum, centered), Adagrad and Adam (amsgrad), with every
+  hyperparameter read from ``Setting.make_optimizer().get_config()``; a
+  ``LearningRateSchedule`` is called on the step counter as the optimizer calls it;
+  ``ReduceLROnPlateau`` is :mod:`lr_lessons.engines.plateau`, applied at epoch end.
+
+Batch order (the one convention that differs): each seed draws one permutation of the
+training set per epoch from ``numpy.random.default_rng(seed)``, shared by all settings of
+that seed; ``model.fit`` shuffles through tf.data instead. ``shuffle=False`` keeps the data
+order, as ``model.fit(shuffle=False)`` does.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from lr_lessons import models
+from lr_lessons.data import Dataset
+from lr_lessons.engines.plateau import PlateauRule, PlateauRules, PlateauState
+from lr_lessons.results import METRICS
+from lr_lessons.studies import Setting, Study
+
+LOSSES = ("categorical_crossentropy",)
+MAX_CHUNK_EPOCHS = 10
+# Base-optimizer options the update rules below do not implement, with their neutral values.
+_NEUTRAL_OPTIONS = {
+    "weight_decay": (None, 0, 0.0),
+    "clipnorm": (None,),
+    "clipvalue": (None,),
+    "global_clipnorm": (None,),
+    "use_ema": (False,),
+    "loss_scale_factor": (None, 1, 1.0),
+    "gradient_accumulation_steps": (None, 1),
+}
+
+
+class Unsupported(ValueError):
+    """A study this engine cannot train (the runner then uses the fit engine)."""
+
+
+# --- update rules: Keras 3's update_step on stacked weights ------------------------------
+
+
+def _f32(values: Sequence[float]) -> tf.Tensor:
+    # Keras turns Python floats (including 1 - beta computed in float64) into float32.
+    return tf.constant(np.asarray(values, dtype="float64").astype("float32"))
+
+
+def _per_run(vector: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
+    """Reshape a per-run vector so it broadcasts against a stacked weight tensor."""
+    return tf.reshape(vector, [-1] + [1] * (like.shape.rank - 1))
+
+
+class _Rule:
+    """One optimizer kind for a group of runs; hyperparameters are per-run vectors."""
+
+    slots: tuple[str, ...] = ()
+
+    def __init__(self, configs: list[dict[str, Any]]) -> None:
+        self.configs = configs
+
+    def init_slot(self, name: str, param: tf.Tensor) -> tf.Tensor:
+        return tf.zeros_like(param)
+
+    def update(self, g, p, slots, lr, step):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class _SGD(_Rule):
+    def __init__(self, configs, momentum: bool, nesterov: bool) -> None:
+        super().__init__(configs)
+        self.has_momentum, self.nesterov = momentum, nesterov
+        self.slots = ("momentum",) if momentum else ()
+        self.momentum = _f32([c["momentum"] for c in configs])
+
+    def update(self, g, p, slots, lr, step):
+        lr = _per_run(lr, p)
+        if not self.has_momentum:
+            return p - g * lr, slots
+        mom = _per_run(self.momentum, p)
+        m = slots["momentum"] * mom - g * lr
+        p = p + (m * mom - g * lr) if self.nesterov else p + m
+        return p, {"momentum": m}
+
+
+class _RMSprop(_Rule):
+    def __init__(self, configs, momentum: bool, centered: bool) -> None:
+        super().__init__(configs)
+        self.has_momentum, self.centered = momentum, centered
+        self.slots = ("velocity",) + (("momentum",) if momentum else ())
+        self.slots += ("average_gradient",) if centered else ()
+        self.rho = _f32([c["rho"] for c in configs])
+        self.one_minus_rho = _f32([1 - c["rho"] for c in configs])
+        self.momentum = _f32([c["momentum"] for c in configs])
+        self.epsilon = _f32([c["epsilon"] for c in configs])
+
+    def update(self, g, p, slots, lr, step):
+        lr, rho, rho1 = (_per_run(v, p) for v in (lr, self.rho, self.one_minus_rho))
+        eps = _per_run(self.epsilon, p)
+        new = dict(slots)
+        velocity = rho * slots["velocity"] + rho1 * tf.square(g)
+        new["velocity"] = velocity
+        if self.centered:
+            average = rho * slots["average_gradient"] + rho1 * g
+            new["average_gradient"] = average
+            denominator = velocity - tf.square(average) + eps
+        else:
+            denominator = velocity + eps
+        increment = (lr * g) / tf.sqrt(denominator)
+        if self.has_momentum:
+            m = _per_run(self.momentum, p) * slots["momentum"] + increment
+            new["momentum"] = m
+            return p - m, new
+        return p - increment, new
+
+
+class _Adagrad(_Rule):
+    slots = ("accumulator",)
+
+    def __init__(self, configs) -> None:
+        super().__init__(configs)
+        self.initial = _f32([c["initial_accumulator_value"] for c in configs])
+        self.epsilon = _f32([c["epsilon"] for c in configs])
+
+    def init_slot(self, name, param):
+        return tf.ones_like(param) * _per_run(self.initial, param)
+
+    def update(self, g, p, slots, lr, step):
+        accumulator = slots["accumulator"] + tf.square(g)
+        lr, eps = _per_run(lr, p), _per_run(self.epsilon, p)
+        return p - (lr * g) / tf.sqrt(accumulator + eps), {"accumulator": accumulator}
+
+
+class _Adam(_Rule):
+    def __init__(self, configs, amsgrad: bool) -> None:
+        super().__init__(configs)
+        self.amsgrad = amsgrad
+        self.slots = ("momentum", "velocity") + (("velocity_hat",) if amsgrad else ())
+        self.beta_1 = _f32([c["beta_1"] for c in configs])
+        self.beta_2 = _f32([c["beta_2"] for c in configs])
+        self.one_minus_beta_1 = _f32([1 - c["beta_1"] for c in configs])
+        self.one_minus_beta_2 = _f32([1 - c["beta_2"] for c in configs])
+        self.epsilon = _f32([c["epsilon"] for c in configs])
+
+    def update(self, g, p, slots, lr, step):
+        local_step = tf.cast(step + 1, tf.float32)
+        beta_1_power = tf.pow(self.beta_1, local_step)
+        beta_2_power = tf.pow(self.beta_2, local_step)
+        alpha = _per_run(lr * tf.sqrt(1 - beta_2_power) / (1 - beta_1_power), p)
+        m = slots["momentum"] + (g - slots["momentum"]) * _per_run(self.one_minus_beta_1, p)
+        v = slots["velocity"] + (tf.square(g) - slots["velocity"]) * _per_run(
+            self.one_minus_beta_2, p
+        )
+        new = {"momentum": m, "velocity": v}
+        if self.amsgrad:
+            v = tf.maximum(slots["velocity_hat"], v)
+            new["velocity_hat"] = v
+        return p - (m * alpha) / (tf.sqrt(v) + _per_run(self.epsilon, p)), new
+
+
+def _rule_key(optimizer: keras.optimizers.Optimizer) -> tuple:
+    """The static part of an optimizer (kind and flags); the rest becomes per-run vectors."""
+    config = optimizer.get_config()
+    for option, neutral in _NEUTRAL_OPTIONS.items():
+        if config.get(option) not in neutral:
+            raise Unsupported(f"optimizer option {option}={config.get(option)!r}")
+    kind = type(optimizer)
+    if kind is keras.optimizers.SGD:
+        return ("sgd", config["momentum"] != 0, bool(config["nesterov"]))
+    if kind is keras.optimizers.RMSprop:
+        return ("rmsprop", config["momentum"] > 0, bool(config["centered"]))
+    if kind is keras.optimizers.Adagrad:
+        return ("adagrad",)
+    if kind is keras.optimizers.Adam:
+        return ("adam", bool(config["amsgrad"]))
+    raise Unsupported(f"optimizer {kind.__name__}")
+
+
+def _make_rule(key: tuple, configs: list[dict[str, Any]]) -> _Rule:
+    kind, flags = key[0], key[1:]
+    if kind == "sgd":
+        return _SGD(configs, *flags)
+    if kind == "rmsprop":
+        return _RMSprop(configs, *flags)
+    if kind == "adagrad":
+        return _Adagrad(configs)
+    return _Adam(configs, *flags)
+
+
+# --- what a study needs -----------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=8)
+def _dense_stack(model_name: str) -> tuple[tuple[int, int, Callable], ...]:
+    """(inputs, units, activation) of each layer if the model is a plain Dense MLP."""
+    model = models.build(model_name)
+    layers = []
+    for layer in model.layers:
+        if not isinstance(layer, keras.layers.Dense) or not layer.use_bias:
+            raise Unsupported(f"model {model_name!r} has layer {layer.name!r}")
+        if len(layer.kernel.shape) != 2:
+            raise Unsupported(f"model {model_name!r}: layer {layer.name!r} is not 2-D")
+        layers.append((int(layer.kernel.shape[0]), int(layer.units), layer.activation))
+    if not layers:
+        raise Unsupported(f"model {model_name!r} has no layers")
+    return tuple(layers)
+
+
+def _check_setting(setting: Setting) -> tuple:
+    key = _rule_key(setting.make_optimizer())
+    if setting.plateau is not None:
+        if setting.schedule is not None:
+            raise Unsupported(f"setting {setting.name!r}: ReduceLROnPlateau with a schedule")
+        PlateauRule.from_kwargs(setting.plateau)
+    return key
+
+
+def _check_study(study: Study) -> list[tuple]:
+    if study.loss not in LOSSES:
+        raise Unsupported(f"loss {study.loss!r}")
+    _dense_stack(study.model)
+    return [_check_setting(s) for s in study.settings]
+
+
+def supports(study: Study) -> bool:
+    """True if this engine can train ``study``: a Dense MLP with categorical cross-entropy,
+    SGD/RMSprop/Adagrad/Adam without clipping, weight decay or EMA, any schedule, and
+    ReduceLROnPlateau on a recorded metric."""
+    try:
+        _check_study(study)
+    except (Unsupported, ValueError):
+        return False
+    return True
+
+
+def initial_weights(model_name: str, seed: int) -> list[np.ndarray]:
+    """The weights ``model.fit`` starts from for ``seed`` (the fit engine's convention)."""
+    keras.utils.set_random_seed(seed)
+    return models.build(model_name).get_weights()
+
+
+def batch_orders(
+    seed: int, n_samples: int, epochs: Sequence[int], shuffle: bool = True
+) -> np.ndarray:
+    """Sample order of each listed epoch for ``seed``: one permutation per epoch."""
+    if not shuffle:
+        return np.tile(np.arange(n_samples, dtype="int32"), (len(epochs), 1))
+    # One generator per (seed, epoch) so any chunk of epochs can be drawn on its own.
+    return np.stack(
+        [np.random.default_rng([seed, e]).permutation(n_samples).astype("int32") for e in epochs]
+    )
+
+
+def _chunk_size(epochs: int) -> int:
+    """The largest divisor of ``epochs`` up to MAX_CHUNK_EPOCHS (one traced shape)."""
+    return max(d for d in range(1, min(epochs, MAX_CHUNK_EPOCHS) + 1) if epochs % d == 0)
+
+
+class _StackedRun:
+    """Everything one call of :func:`train` builds: constants, state and the TF program."""
+
+    def __init__(self, study: Study, seeds: Sequence[int], data: Dataset, keys: list[tuple]):
+        self.study, self.seeds, self.data = study, list(seeds), data
+        self.layers = _dense_stack(study.model)
+        n_settings, n_seeds = len(study.settings), len(self.seeds)
+        # Runs grouped by update rule so each rule sees one contiguous slice.
+        groups: dict[tuple, list[int]] = {}
+        for i, key in enumerate(keys):
+            groups.setdefault(key, []).append(i)
+        self.setting_order = [i for members in groups.values() for i in members]
+        self.runs = [(i, j) for i in self.setting_order for j in range(n_seeds)]
+        self.n_runs = len(self.runs)
+        self.rules, self.bounds, start = [], [], 0
+        for key, members in groups.items():
+            configs = [
+                study.settings[i].make_optimizer().get_config() for i in members for _ in seeds
+            ]
+            self.rules.append(_make_rule(key, configs))
+            self.bounds.append((start, start + len(configs)))
+            start += len(configs)
+        self.seed_index = tf.constant([j for _, j in self.runs], tf.int32)
+
+        # Learning rates: a float32 variable per run (ReduceLROnPlateau may change it) or a
+        # schedule called on the step counter.
+        rates, plateaus, schedule_of_run = [], [], []
+        self.schedules = []
+        for i, _ in self.runs:
+            setting = study.settings[i]
+            schedule = setting.make_schedule()
+            if schedule is not None:
+                if i not in [s for s, _ in self.schedules]:
+                    self.schedules.append((i, schedule))
+                schedule_of_run.append([s for s, _ in self.schedules].index(i))
+                rates.append(0.0)
+            else:
+                schedule_of_run.append(-1)
+                rates.append(float(setting.make_optimizer().get_config()["learning_rate"]))
+            plateaus.append(
+                None if setting.plateau is None else PlateauRule.from_kwargs(setting.plateau)
+            )
+        self.initial_rates = np.asarray(rates, dtype="float32")
+        self.schedule_of_run = tf.constant(np.maximum(schedule_of_run, 0), tf.int32)
+        self.scheduled = tf.constant(np.asarray(schedule_of_run) >= 0)
+        self.plateau = PlateauRules(plateaus)
+
+        self.x_train = tf.constant(data.x_train, tf.float32)
+        self.y_train = tf.constant(data.y_train, tf.float32)
+        self.x_test = tf.constant(data.x_test, tf.float32)
+        self.y_test = tf.constant(data.y_test, tf.float32)
+        self.n_train = len(data.x_train)
+        self.batch = study.batch_size
+        self.n_full = self.n_train // self.batch
+        self.rest = self.n_train - self.n_full * self.batch
+        self.program = tf.function(self._chunk, jit_compile=False)
+
+    # -- state ---------------------------------------------------------------------------
+
+    def initial_state(self) -> dict[str, Any]:
+        per_seed = [initial_weights(self.study.model, s) for s in self.seeds]
+        params = [
+            tf.constant(np.stack([per_seed[j][k] for _, j in self.runs]).astype("float32"))
+            for k in range(len(per_seed[0]))
+        ]
+        # Biases as (runs, 1, units) so they broadcast over the batch axis.
+        params = [p if p.shape.rank == 3 else p[:, None, :] for p in params]
+        slots = []
+        for rule, (a, b) in zip(self.rules, self.bounds):
+            slots.append(
+                {name: [rule.init_slot(name, p[a:b]) for p in params] for name in rule.slots}
+            )
+        return {
+            "params": params,
+            "slots": slots,
+            "step": tf.constant(0, tf.int64),
+            "plateau": self.plateau.initial_state(self.initial_rates),
+        }
+
+    # -- the program ---------------------------------------------------------------------
+
+    def _forward(self, params, x):
+        h = x
+        for (_, _, activation), k in zip(self.layers, range(0, len(params), 2)):
+            h = activation(tf.matmul(h, params[k]) + params[k + 1])
+        return h
+
+    def _learning_rates(self, base: tf.Tensor, step: tf.Tensor) -> tf.Tensor:
+        if not self.schedules:
+            return base
+        values = tf.stack([tf.cast(s(step), tf.float32) for _, s in self.schedules])
+        return tf.where(self.scheduled, tf.gather(values, self.schedule_of_run), base)
+
+    def _train_step(self, state, metrics, index):
+        x = tf.gather(self.x_train, index)
+        y = tf.gather(self.y_train, index)
+        size = index.shape[1]
+        params, step = state["params"], state["step"]
+        lr = self._learning_rates(state["plateau"].learning_rate, step)
+        with tf.GradientTape() as tape:
+            tape.watch(params)
+            y_pred = self._forward(params, x)
+            per_sample = keras.losses.categorical_crossentropy(y, y_pred)
+            loss = tf.reduce_sum(per_sample, axis=1) / float(size)
+            total = tf.reduce_sum(loss)
+        grads = tape.gradient(total, params)
+        accurate = tf.reduce_sum(keras.metrics.categorical_accuracy(y, y_pred), axis=1)
+
+        new_params = [[] for _ in params]
+        new_slots = []
+        for rule, (a, b), slots in zip(self.rules, self.bounds, state["slots"]):
+            group_slots = {name: [] for name in rule.slots}
+            for k, (g, p) in enumerate(zip(grads, params)):
+                single = len(self.rules) == 1
+                p_g, g_g = (p, g) if single else (p[a:b], g[a:b])
+                lr_g = lr if single else lr[a:b]
+                mine = {name: slots[name][k] for name in rule.slots}
+                p_new, mine = rule.update(g_g, p_g, mine, lr_g, step)
+                new_params[k].append(p_new)
+                for name in rule.slots:
+                    group_slots[name].append(mine[name])
+            new_slots.append(group_slots)
+        new_params = [ps[0] if len(ps) == 1 else tf.concat(ps, 0) for ps in new_params]
+        new_state = dict(state, params=new_params, slots=new_slots, step=step + 1)
+        loss_sum, accurate_sum, _ = metrics
+        return new_state, (loss_sum + loss * float(size), accurate_sum + accurate, lr)
+
+    def _epoch(self, state, order):
+        """One epoch for every run; ``order`` is (seeds, n_train) sample indices."""
+        per_run = tf.gather(order, self.seed_index)  # (runs, n_train)
+        zeros = tf.zeros([self.n_runs], tf.float32)
+        metrics = (zeros, zeros, zeros)
+        if self.n_full:
+            full = tf.reshape(
+                per_run[:, : self.n_full * self.batch], [self.n_runs, self.n_full, self.batch]
+            )
+            full = tf.transpose(full, [1, 0, 2])
+            for i in tf.range(self.n_full):
+                state, metrics = self._train_step(state, metrics, full[i])
+        if self.rest:
+            state, metrics = self._train_step(
+                state, metrics, per_run[:, self.n_full * self.batch :]
+            )
+        loss_sum, accurate_sum, lr_used = metrics
+        y_pred = self._forward(state["params"], self.x_test[None])
+        y_test = tf.broadcast_to(self.y_test[None], tf.shape(y_pred))
+        val_loss = tf.reduce_mean(keras.losses.categorical_crossentropy(y_test, y_pred), axis=1)
+        val_accuracy = tf.reduce_mean(keras.metrics.categorical_accuracy(y_test, y_pred), axis=1)
+        logged = {
+            "loss": loss_sum / float(self.n_train),
+            "accuracy": accurate_sum / float(self.n_train),
+            "val_loss": val_loss,
+            "val_accuracy": val_accuracy,
+        }
+        if self.plateau.active_any:
+            plateau = self.plateau.step(state["plateau"], self.plateau.select(logged))
+            state = dict(state, plateau=PlateauState(*plateau))
+        row = tf.stack([logged[m] for m in METRICS[:4]] + [lr_used])
+        return state, row
+
+    def _chunk(self, state, orders):
+        """Several epochs; ``orders`` is (epochs, seeds, n_train). Returns (epochs, 5, runs)."""
+        n = orders.shape[0]
+        rows = tf.TensorArray(tf.float32, size=n, element_shape=[len(METRICS), self.n_runs])
+        for e in tf.range(n):
+            state, row = self._epoch(state, orders[e])
+            rows = rows.write(e, row)
+        return state, rows.stack()
+
+    # -- driving it ----------------------------------------------------------------------
+
+    def run(self, progress: Callable[[int], None] | None, shuffle: bool) -> dict[str, np.ndarray]:
+        epochs = self.study.epochs
+        chunk = _chunk_size(epochs)
+        state = self.initial_state()
+        out = np.full((len(METRICS), self.n_runs, epochs), np.nan)
+        for start in range(0, epochs, chunk):
+            span = range(start, start + chunk)
+            orders = np.stack(
+                [batch_orders(s, self.n_train, span, shuffle) for s in self.seeds], axis=1
+            )
+            state, rows = self.program(state, tf.constant(orders))
+            out[:, :, start : start + chunk] = np.transpose(rows.numpy(), (1, 2, 0))
+            if progress is not None:
+                progress(self.n_runs * chunk)
+        n_settings, n_seeds = len(self.study.settings), len(self.seeds)
+        result = {m: np.full((n_settings, n_seeds, epochs), np.nan) for m in METRICS}
+        for r, (i, j) in enumerate(self.runs):
+            for m_index, m in enumerate(METRICS):
+                result[m][i, j] = out[m_index, r]
+        return result
+
+
+def train(
+    study: Study,
+    seeds: Sequence[int],
+    data: Dataset,
+    progress: Callable[[int], None] | None = None,
+    *,
+    shuffle: bool = True,
+) -> dict[str, np.ndarray]:
+    """Train every setting x seed of ``study`` together; same result shape as the fit engine.
+
+    Raises :class:`Unsupported` (a ``ValueError``) for a study :func:`supports` rejects.
+    """
+    keys = _check_study(study)
+    if data.y_train.ndim != 2 or data.y_train.shape[1] != _dense_stack(study.model)[-1][1]:
+        raise ValueError(
+            f"the stacked engine needs one-hot targets of width "
+            f"{_dense_stack(study.model)[-1][1]}; got y_train of shape {data.y_train.shape}"
+        )
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("seeds is empty: give at least one seed")
+    return _StackedRun(study, seeds, data, keys).run(progress, shuffle)
