@@ -1,0 +1,348 @@
+"""MkDocs hook: the chapters, their figures and the API reference as pages, generated at build time.
+
+Nothing is executed and nothing trains. Each ``chapters/NN_topic.py`` (jupytext percent
+format) is read with jupytext and written as one Markdown page:
+
+- markdown cells as they are (the first one, the H1 title, is followed by download links);
+- code cells as ```` ```python ```` blocks;
+- after a code cell that calls ``save_figure(fig, "NN_topic/name")``, the committed
+  ``figures/NN_topic/name.png`` as an image (an f-string name matches every committed file
+  it can produce, in name order);
+- after a code cell that calls ``<table>.save("NN_topic/name")``, the committed
+  ``figures/NN_topic/name.md`` claims table.
+
+The site mirrors the checkout: pages in ``chapters/``, pictures in ``figures/``, so a link
+such as ``../figures/01_learning_rate/x.png`` in a chapter's prose works in both. Each page
+offers its notebook (made by jupytext here, unexecuted) and its script for download.
+
+The chapter list comes from ``lr_lessons.cli.find_chapters`` (the same list the figures
+command runs) and fills the ``Chapters`` entry of ``nav``; the ``API reference`` entry is
+filled with one mkdocstrings page per module of ``lr_lessons``. A figure a chapter saves
+but that is not committed is logged as a warning, so ``mkdocs build --strict`` fails.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jupytext
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File, Files
+
+log = logging.getLogger("mkdocs.hooks.chapters")
+
+CHAPTER_RE = re.compile(r"^(\d\d)_[a-z0-9_]+\.py$")
+FIGURE_NAME_RE = re.compile(r"^\d\d_[a-z0-9_]+/[\w.*?\[\]-]+$")
+CHAPTER_LINK_RE = re.compile(r"\]\((?:\./)?(\d\d_[a-z0-9_]+)\.py(#[^)\s]*)?\)")
+IMAGE_SUFFIXES = (".png", ".svg")
+CHAPTERS_NAV, API_NAV = "Chapters", "API reference"
+CHAPTER_TABLE_MARK = "<!-- chapter-table -->"
+HIDDEN_TAGS = {"remove-cell", "remove_cell", "hide-cell", "docs-hide"}
+
+
+@dataclass
+class ChapterPage:
+    """One chapter converted: its title, its Markdown, and the figures it shows or lacks."""
+
+    source: Path
+    title: str
+    markdown: str
+    summary: str = ""
+    figures: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def stem(self) -> str:
+        return self.source.stem
+
+
+def _call_name(node: ast.Call) -> str:
+    func = node.func
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return ""
+
+
+def _name_pattern(node: ast.expr | None) -> str | None:
+    """A figure name from a string constant, or a glob pattern from an f-string."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        parts = []
+        for value in node.values:
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                parts.append(value.value)
+            else:
+                parts.append("*")
+        return "".join(parts)
+    return None
+
+
+def saved_outputs(code: str) -> list[tuple[str, str]]:
+    """The ``("figure" | "table", name)`` outputs a code cell saves, in source order.
+
+    A figure is a ``save_figure(fig, name)`` call; a table is a ``.save(name)`` call whose
+    name looks like ``NN_topic/name`` (as ``ClaimsTable.save`` takes). Names may be
+    f-strings, returned as glob patterns (``"04_plateau/*"``).
+    """
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []  # a cell with IPython magics: nothing we can read
+    found: list[tuple[int, int, str, str]] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = _call_name(node)
+        keywords = {k.arg: k.value for k in node.keywords}
+        if name == "save_figure":
+            arg = node.args[1] if len(node.args) > 1 else keywords.get("name")
+            kind = "figure"
+        elif name == "save" and isinstance(node.func, ast.Attribute):
+            arg = node.args[0] if node.args else keywords.get("name")
+            kind = "table"
+        else:
+            continue
+        pattern = _name_pattern(arg)
+        if pattern and FIGURE_NAME_RE.match(pattern):
+            found.append((node.lineno, node.col_offset, kind, pattern))
+    return [(kind, pattern) for _, _, kind, pattern in sorted(found)]
+
+
+def _figure_files(figures_dir: Path, pattern: str) -> list[str]:
+    """Committed image files (relative to ``figures_dir``) a figure name or pattern names."""
+    base = pattern[:-4] if pattern.endswith(IMAGE_SUFFIXES) else pattern
+    folder = figures_dir / base.split("/", 1)[0]
+    if not folder.is_dir():
+        return []
+    hits = []
+    for path in sorted(folder.iterdir()):
+        rel = path.relative_to(figures_dir).as_posix()
+        if path.suffix in IMAGE_SUFFIXES and fnmatch.fnmatchcase(rel[: -len(path.suffix)], base):
+            hits.append(rel)
+    if not any(ch in base for ch in "*?["):
+        # an exact name: prefer the PNG that save_figure writes by default
+        hits = sorted(hits, key=lambda rel: not rel.endswith(".png"))[:1]
+    return hits
+
+
+def _alt_text(rel: str) -> str:
+    stem = rel.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return stem.replace("_", " ")
+
+
+def _title(markdown: str, fallback: str) -> str:
+    for line in markdown.splitlines():
+        match = re.match(r"^#\s+(.+?)\s*#*\s*$", line)
+        if match:
+            return match.group(1)
+    return fallback
+
+
+def _summary(markdown: str) -> str:
+    """The first paragraph after the title: what the reader learns and how long it runs."""
+    paragraphs = re.split(r"\n\s*\n", markdown.strip())
+    for paragraph in paragraphs:
+        if not paragraph.lstrip().startswith("#"):
+            return " ".join(line.strip() for line in paragraph.splitlines())
+    return ""
+
+
+def _hidden(cell) -> bool:
+    return bool(HIDDEN_TAGS & set(cell.metadata.get("tags", [])))
+
+
+def link_chapter_pages(markdown: str, chapters: set[str]) -> str:
+    """Point prose links to a sibling chapter's script (``02_momentum.py``) at its page."""
+
+    def page(match: re.Match) -> str:
+        stem, anchor = match.group(1), match.group(2) or ""
+        return f"]({stem}.md{anchor})" if stem in chapters else match.group(0)
+
+    return CHAPTER_LINK_RE.sub(page, markdown)
+
+
+def convert_chapter(
+    source: Path, figures_dir: Path, chapters: set[str] | None = None
+) -> ChapterPage:
+    """Convert one jupytext chapter to a Markdown page showing its committed figures.
+
+    ``chapters`` (stems) are the pages that prose links to ``NN_topic.py`` are pointed at.
+    """
+    chapters = {source.stem} if chapters is None else chapters
+    notebook = jupytext.read(source)
+    stem = source.stem
+    fallback = stem[3:].replace("_", " ").capitalize()
+    page = ChapterPage(source=source, title=fallback, markdown="")
+    blocks: list[str] = []
+    titled = False
+    for cell in notebook.cells:
+        text = cell.source.strip("\n")
+        if not text.strip() or _hidden(cell):
+            continue
+        if cell.cell_type == "markdown":
+            blocks.append(link_chapter_pages(text, chapters))
+            if not titled:
+                page.title = _title(text, fallback)
+                page.summary = _summary(text)
+                blocks.append(_downloads(stem))
+                titled = True
+        elif cell.cell_type == "code":
+            blocks.append(f"```python\n{text}\n```")
+            blocks.extend(_outputs(text, figures_dir, page))
+    if not titled:
+        blocks.insert(0, f"# {fallback}\n\n{_downloads(stem)}")
+    page.markdown = "\n\n".join(blocks) + "\n"
+    return page
+
+
+def _downloads(stem: str) -> str:
+    return (
+        f"[:material-notebook-outline: Notebook ({stem}.ipynb)]({stem}.ipynb)"
+        f'{{ .md-button download="{stem}.ipynb" }} '
+        f"[:material-language-python: Script ({stem}.py)]({stem}.py)"
+        f'{{ .md-button download="{stem}.py" }}'
+    )
+
+
+def _outputs(code: str, figures_dir: Path, page: ChapterPage) -> list[str]:
+    blocks = []
+    for kind, pattern in saved_outputs(code):
+        if kind == "table":
+            table = figures_dir / f"{pattern}.md"
+            if table.is_file():
+                blocks.append(table.read_text(encoding="utf-8").strip("\n"))
+            else:
+                page.missing.append(f"{pattern}.md")
+                blocks.append(_missing_note(f"{pattern}.md", page.stem))
+            continue
+        files = _figure_files(figures_dir, pattern)
+        if not files:
+            page.missing.append(pattern)
+            blocks.append(_missing_note(pattern, page.stem))
+        for rel in files:
+            page.figures.append(rel)
+            blocks.append(f"![{_alt_text(rel)}](../figures/{rel})")
+    return blocks
+
+
+def _missing_note(name: str, stem: str) -> str:
+    return (
+        f'!!! warning "Not generated yet: figures/{name}"\n\n'
+        f"    Run `lr-lessons figures --chapters {stem[:2]}` and commit `figures/`."
+    )
+
+
+def notebook_text(source: Path) -> str:
+    """The chapter as an unexecuted ``.ipynb`` (JSON text), as jupytext converts it."""
+    return jupytext.writes(jupytext.read(source), fmt="ipynb")
+
+
+def api_modules(package_dir: Path, package: str = "lr_lessons") -> list[str]:
+    """Dotted names of the package and its public modules, in a stable order."""
+    names = [package]
+    for path in sorted(package_dir.rglob("*.py")):
+        rel = path.relative_to(package_dir).with_suffix("")
+        parts = list(rel.parts)
+        if any(p.startswith("_") for p in parts if p != "__init__"):
+            continue
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+            if not parts:
+                continue
+        names.append(".".join([package, *parts]))
+    return names
+
+
+# -- MkDocs events ---------------------------------------------------------------------------
+
+_state: dict[str, object] = {}
+
+
+def _root(config: MkDocsConfig) -> Path:
+    return Path(config.config_file_path).resolve().parent
+
+
+def _chapter_sources(root: Path) -> list[Path]:
+    folder = root / "chapters"
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if CHAPTER_RE.match(p.name))
+
+
+def _fill_nav(nav: list, key: str, entries: list) -> bool:
+    for i, item in enumerate(nav):
+        if isinstance(item, dict) and key in item:
+            nav[i] = {key: entries}
+            return True
+        if isinstance(item, dict):
+            for value in item.values():
+                if isinstance(value, list) and _fill_nav(value, key, entries):
+                    return True
+    return False
+
+
+def on_config(config: MkDocsConfig) -> MkDocsConfig:
+    root = _root(config)
+    figures_dir = root / "figures"
+    sources = _chapter_sources(root)
+    stems = {src.stem for src in sources}
+    pages = [convert_chapter(src, figures_dir, stems) for src in sources]
+    modules = api_modules(root / "lr_lessons")
+    _state.update(root=root, figures_dir=figures_dir, pages=pages, modules=modules)
+    if config.nav is None:
+        raise PluginError("mkdocs.yml needs a nav with 'Chapters' and 'API reference' entries")
+    chapters = [{page.title: f"chapters/{page.stem}.md"} for page in pages]
+    api = [{name: f"api/{name}.md"} for name in modules]
+    for key, entries in ((CHAPTERS_NAV, chapters), (API_NAV, api)):
+        if not _fill_nav(config.nav, key, entries):
+            raise PluginError(f"mkdocs.yml's nav has no {key!r} entry for the hook to fill")
+    return config
+
+
+def chapter_table(pages: list[ChapterPage]) -> str:
+    """A Markdown table of the chapters (title linked, summary), for the home page."""
+    lines = ["| chapter | what you learn |", "|---|---|"]
+    for page in pages:
+        summary = page.summary.replace("|", "\\|")
+        lines.append(f"| [{page.title}](chapters/{page.stem}.md) | {summary} |")
+    return "\n".join(lines)
+
+
+def on_page_markdown(markdown: str, page, config: MkDocsConfig, files: Files) -> str:
+    if CHAPTER_TABLE_MARK in markdown:
+        markdown = markdown.replace(CHAPTER_TABLE_MARK, chapter_table(_state["pages"]))
+    return markdown
+
+
+def on_files(files: Files, config: MkDocsConfig) -> Files:
+    figures_dir: Path = _state["figures_dir"]  # type: ignore[assignment]
+    for page in _state["pages"]:  # type: ignore[union-attr]
+        for name in page.missing:
+            log.warning(
+                "%s saves figures/%s, which is not committed: run `lr-lessons figures "
+                "--chapters %s`",
+                page.source.name,
+                name,
+                page.stem[:2],
+            )
+        base = f"chapters/{page.stem}"
+        files.append(File.generated(config, f"{base}.md", content=page.markdown))
+        files.append(File.generated(config, f"{base}.ipynb", content=notebook_text(page.source)))
+        files.append(File.generated(config, f"{base}.py", abs_src_path=str(page.source)))
+    if figures_dir.is_dir():
+        for path in sorted(figures_dir.rglob("*")):
+            if path.suffix in IMAGE_SUFFIXES:
+                rel = path.relative_to(figures_dir).as_posix()
+                files.append(File.generated(config, f"figures/{rel}", abs_src_path=str(path)))
+    for name in _state["modules"]:  # type: ignore[union-attr]
+        files.append(File.generated(config, f"api/{name}.md", content=f"::: {name}\n"))
+    return files
