@@ -1,0 +1,215 @@
+"""Pictures of range tests. Nothing here trains: every function draws results it is given.
+
+``curves`` maps a label to a :class:`~lr_lessons.range_test.RangeTestResult` (one run:
+faint raw losses, smoothed line) or a :class:`~lr_lessons.range_test.RangeTestRepeats`
+(seed-mean smoothed line with a min-max band). Suggestions are drawn as markers on each
+curve, one marker shape per rule; for repeats the marker sits at the geometric mean
+over seeds with a horizontal bar spanning the seeds' min and max.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from lr_lessons.lr_suggestions import SUGGESTIONS
+from lr_lessons.range_test import RangeTestRepeats, RangeTestResult
+
+MARKERS = {"steepest": "v", "minimum": "s", "valley": "o"}
+MARKER_LABELS = {
+    "steepest": "steepest descent",
+    "minimum": "minimum / 10",
+    "valley": "valley (fastai)",
+}
+
+Curve = RangeTestResult | RangeTestRepeats
+
+
+def _axes(ax, size=(6.6, 4.2)):
+    if ax is not None:
+        return ax.figure, ax
+    fig, ax = plt.subplots(figsize=size, layout="constrained")
+    return fig, ax
+
+
+def _finish(fig: Figure, ax, title: str | None, note: str | None, xlabel: str) -> None:
+    ax.set_xlabel(xlabel)
+    ax.grid(alpha=0.3, which="both")
+    if title:
+        ax.set_title(title, fontsize=10)
+    if note:
+        fig.text(0.5, -0.01, note, ha="center", va="top", fontsize=7, color="0.35", wrap=True)
+
+
+def _loss_limits(values: list[np.ndarray]) -> tuple[float, float] | None:
+    """y-limits that show the descent and the start of the blow-up, not the explosion."""
+    finite = np.concatenate([v[np.isfinite(v)] for v in values]) if values else np.array([])
+    if finite.size == 0:
+        return None
+    low = float(finite.min())
+    start = float(np.median([v[np.isfinite(v)][:5].mean() for v in values if np.isfinite(v).any()]))
+    top = max(start, low) * 1.25
+    pad = 0.05 * (top - low)
+    return low - pad, top
+
+
+def _mark(ax, curve: Curve, name: str, color: str) -> None:
+    if isinstance(curve, RangeTestRepeats):
+        geo, lo, hi = curve.suggestion_summary(name)
+        lrs, mean, _, _ = curve.mean_curve()
+        y = float(np.interp(np.log10(geo), np.log10(lrs), mean))
+        ax.errorbar(
+            geo,
+            y,
+            xerr=[[geo - lo], [hi - geo]],
+            fmt=MARKERS[name],
+            color=color,
+            mec="k",
+            ms=7,
+            capsize=3,
+            lw=1,
+            zorder=5,
+        )
+    else:
+        s = curve.suggestion(name)
+        ax.plot(s.lr, s.loss, MARKERS[name], color=color, mec="k", ms=7, zorder=5)
+
+
+def plot_loss(
+    curves: Mapping[str, Curve],
+    ax=None,
+    suggestions: Sequence[str] | None = SUGGESTIONS,
+    raw: bool = True,
+    title: str | None = None,
+    note: str | None = None,
+    xlabel: str = "learning rate (log scale)",
+) -> Figure:
+    """Loss against learning rate on a log x-axis, several runs or optimizers on one axes."""
+    fig, ax = _axes(ax)
+    shown = []
+    for i, (label, curve) in enumerate(curves.items()):
+        color = f"C{i}"
+        if isinstance(curve, RangeTestRepeats):
+            lrs, mean, lo, hi = curve.mean_curve()
+            n = len(curve.seeds)
+            ax.plot(lrs, mean, color=color, lw=1.8, label=f"{label} (mean of {n} seeds)")
+            if n > 1:
+                ax.fill_between(lrs, lo, hi, color=color, alpha=0.2, lw=0)
+            shown += [mean, lo, hi]
+        else:
+            if raw:
+                ax.plot(curve.lrs, curve.losses, color=color, lw=0.6, alpha=0.3)
+            ax.plot(curve.lrs, curve.smoothed, color=color, lw=1.8, label=f"{label} (smoothed)")
+            shown.append(curve.smoothed)
+        for name in suggestions or ():
+            _mark(ax, curve, name, color)
+    ax.set_xscale("log")
+    ax.set_ylabel("training loss")
+    limits = _loss_limits(shown)
+    if limits is not None:
+        ax.set_ylim(*limits)
+    handles, labels = ax.get_legend_handles_labels()
+    for name in suggestions or ():
+        handles.append(Line2D([], [], ls="", marker=MARKERS[name], color="0.6", mec="k", ms=7))
+        labels.append(MARKER_LABELS[name])
+    ax.legend(handles, labels, fontsize=8, loc="lower left")
+    _finish(fig, ax, title, note, xlabel)
+    return fig
+
+
+def plot_delta(
+    curves: Mapping[str, Curve],
+    ax=None,
+    title: str | None = None,
+    note: str | None = None,
+) -> Figure:
+    """The original's loss delta ``(loss[i] - loss[i-20]) / 20`` against the rate (log x)."""
+    fig, ax = _axes(ax)
+    for i, (label, curve) in enumerate(curves.items()):
+        color = f"C{i}"
+        if isinstance(curve, RangeTestRepeats):
+            lrs, mean, lo, hi = curve.mean_curve("delta")
+            ax.plot(
+                lrs, mean, color=color, lw=1.4, label=f"{label} (mean of {len(curve.seeds)} seeds)"
+            )
+            if len(curve.seeds) > 1:
+                ax.fill_between(lrs, lo, hi, color=color, alpha=0.2, lw=0)
+            window = curve.settings.get("window", 20)
+        else:
+            ax.plot(curve.lrs, curve.loss_delta(), color=color, lw=1.4, label=label)
+            window = curve.settings.get("window", 20)
+    ax.axhline(0, color="0.3", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_ylabel(f"loss delta per batch (window {window})")
+    lim = []
+    for curve in curves.values():
+        d = curve.curves("delta")[1] if isinstance(curve, RangeTestRepeats) else curve.loss_delta()
+        d = d[np.isfinite(d)]
+        if d.size:
+            lim.append(np.percentile(np.abs(d), 99))
+    if lim:
+        top = max(lim) * 1.1
+        ax.set_ylim(-top, top)
+    ax.legend(fontsize=8, loc="lower left")
+    _finish(fig, ax, title, note, "learning rate (log scale)")
+    return fig
+
+
+def plot_metric(
+    result: RangeTestResult,
+    metric: str = "accuracy",
+    fractions: Sequence[float] = (1 / 3, 1 / 4),
+    ax=None,
+    log_x: bool = False,
+    title: str | None = None,
+    note: str | None = None,
+) -> Figure:
+    """A metric against the rate (Smith's reading), with the max usable rate and the
+    cyclical minimum (``fractions`` of it) marked."""
+    fig, ax = _axes(ax)
+    if metric in result.metrics:
+        ax.plot(result.lrs, result.metrics[metric], color="C0", lw=0.6, alpha=0.3)
+        ax.plot(
+            result.lrs,
+            result.smoothed_metric(metric),
+            color="C0",
+            lw=1.6,
+            label=f"training {metric} (smoothed)",
+        )
+    if metric in result.validation:
+        ax.plot(
+            result.validation["lr"],
+            result.validation[metric],
+            "o-",
+            color="C1",
+            ms=3,
+            lw=1.2,
+            label=f"validation {metric} (fixed subset)",
+        )
+    top = result.max_usable_lr(metric)
+    ax.axvline(top, color="C3", lw=1.5, label=f"max usable rate {top:.3g}")
+    lows = [top * f for f in fractions]
+    if lows:
+        ax.axvspan(
+            min(lows),
+            max(lows),
+            color="C2",
+            alpha=0.2,
+            label=(
+                "cyclical minimum "
+                + " - ".join(f"{lo:.3g}" for lo in sorted(lows))
+                + " ("
+                + ", ".join(f"1/{round(1 / f)}" for f in fractions)
+                + " of max)"
+            ),
+        )
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_ylabel(metric)
+    ax.legend(fontsize=8, loc="lower right")
+    _finish(fig, ax, title, note, "learning rate" + (" (log scale)" if log_x else " (linear ramp)"))
+    return fig
