@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -29,9 +30,15 @@ COLORS = {"accuracy": "C0", "val_accuracy": "C1", "loss": "C0", "val_loss": "C1"
 
 
 def new_figure(size: tuple[float, float]) -> Figure:
-    """A figure outside pyplot's registry: shown once in a notebook (as a cell's value),
-    never twice, and freed when no longer referenced (so loops do not pile figures up)."""
-    return Figure(figsize=size, layout="constrained")
+    """A new figure that pyplot no longer tracks.
+
+    Made through pyplot, so a notebook's inline backend is set up and shows the figure
+    when a cell ends with it; closed at once, so it is not shown a second time at the
+    end of the cell and loops do not pile figures up.
+    """
+    fig = plt.figure(figsize=size, layout="constrained")
+    plt.close(fig)
+    return fig
 
 
 def save_figure(fig: Figure, name: str, dpi: int = 110) -> Path:
