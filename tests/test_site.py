@@ -154,6 +154,17 @@ def test_chapter_notebook_is_unexecuted_and_complete(hook, chapter):
     assert all(not cell.get("outputs") for cell in notebook["cells"] if cell["cell_type"] == "code")
 
 
+def test_sphinx_roles_show_as_plain_code(hook):
+    html = (
+        "<p>returns :class:<code>~lr_lessons.results.Results</code>, see "
+        ":func:<code>lr_lessons.config.seeds</code> and :meth:<code>save</code>.</p>"
+    )
+    assert hook.strip_sphinx_roles(html) == (
+        "<p>returns <code>Results</code>, see <code>lr_lessons.config.seeds</code> and "
+        "<code>save</code>.</p>"
+    )
+
+
 def test_api_pages_cover_every_public_module(hook):
     modules = hook.api_modules(ROOT / "lr_lessons")
     assert modules[0] == "lr_lessons"
