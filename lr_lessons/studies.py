@@ -15,11 +15,15 @@ from typing import Any
 
 import keras
 
+from lr_lessons.hypergradient import SGDHD, AdamHD
+
 OPTIMIZERS: dict[str, type[keras.optimizers.Optimizer]] = {
     "sgd": keras.optimizers.SGD,
     "rmsprop": keras.optimizers.RMSprop,
     "adagrad": keras.optimizers.Adagrad,
     "adam": keras.optimizers.Adam,
+    "sgd_hd": SGDHD,
+    "adam_hd": AdamHD,
 }
 
 PLATEAU_DEFAULTS = dict(monitor="val_loss", factor=0.1, patience=10, min_delta=1e-7)
