@@ -148,10 +148,23 @@ def test_chapter_page_shows_committed_figures_and_claims_in_place(hook, chapter)
 
 
 def test_chapter_notebook_is_unexecuted_and_complete(hook, chapter):
-    notebook = json.loads(hook.notebook_text(chapter))
+    import nbformat
+
+    text = hook.notebook_text(chapter)
+    nbformat.validate(nbformat.reads(text, as_version=4))
+    notebook = json.loads(text)
     kinds = [cell["cell_type"] for cell in notebook["cells"]]
     assert kinds == ["markdown", "code", "code", "code", "code"]
     assert all(not cell.get("outputs") for cell in notebook["cells"] if cell["cell_type"] == "code")
+
+
+def test_home_page_chapter_table_links_every_chapter(hook, chapter):
+    page = hook.convert_chapter(chapter, chapter.parents[1] / "figures")
+    table = hook.chapter_table([page])
+    assert table.splitlines()[2] == (
+        "| [Learning-rate decay](chapters/03_decay.md) | What the decay rule does. "
+        "Runs in a minute. |"
+    )
 
 
 def test_sphinx_roles_show_as_plain_code(hook):

@@ -15,11 +15,18 @@ The site mirrors the checkout: pages in ``chapters/``, pictures in ``figures/``,
 such as ``../figures/01_learning_rate/x.png`` in a chapter's prose works in both. Each page
 offers its notebook (made by jupytext here, unexecuted) and its script for download.
 
-The chapter list comes from ``lr_lessons.cli.find_chapters`` (the same list the figures
-command runs) and fills the ``Chapters`` entry of ``nav``; the ``API reference`` entry is
+The chapters are the files ``lr-lessons figures`` runs (``lr_lessons.cli.CHAPTER_PATTERN``),
+in order; they fill the ``Chapters`` entry of ``nav``, and the ``API reference`` entry is
 filled with one mkdocstrings page per module of ``lr_lessons`` (the library's Sphinx-style
-roles, ``:func:`name```, are shown there as plain code). A figure a chapter saves
-but that is not committed is logged as a warning, so ``mkdocs build --strict`` fails.
+roles, ``:func:`name```, are shown there as plain code). A figure a chapter saves but that
+is not committed is logged as a warning, so ``mkdocs build --strict`` fails.
+
+Why a hook and not mkdocs-jupyter: that plugin either executes the chapters (training at
+build time, with a cache keyed on file bytes alone, so quick and full runs collide) or
+shows the code without any figures; it cannot know that ``save_figure`` wrote a committed
+file. Its current release needs Python >= 3.12 (we support 3.10), and Material's successor
+does not support it. This step needs only jupytext and emits plain Markdown, so the site
+generator stays replaceable.
 """
 
 from __future__ import annotations
@@ -36,9 +43,10 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
+from lr_lessons.cli import CHAPTER_PATTERN
+
 log = logging.getLogger("mkdocs.hooks.chapters")
 
-CHAPTER_RE = re.compile(r"^(\d\d)_[a-z0-9_]+\.py$")
 FIGURE_NAME_RE = re.compile(r"^\d\d_[a-z0-9_]+/[\w.*?\[\]-]+$")
 CHAPTER_LINK_RE = re.compile(r"\]\((?:\./)?(\d\d_[a-z0-9_]+)\.py(#[^)\s]*)?\)")
 IMAGE_SUFFIXES = (".png", ".svg")
@@ -153,9 +161,9 @@ def _title(markdown: str, fallback: str) -> str:
 
 def _summary(markdown: str) -> str:
     """The first paragraph after the title: what the reader learns and how long it runs."""
-    paragraphs = re.split(r"\n\s*\n", markdown.strip())
-    for paragraph in paragraphs:
-        if not paragraph.lstrip().startswith("#"):
+    text = "\n".join(line for line in markdown.splitlines() if not line.startswith("#"))
+    for paragraph in re.split(r"\n\s*\n", text.strip()):
+        if paragraph.strip():
             return " ".join(line.strip() for line in paragraph.splitlines())
     return ""
 
@@ -279,7 +287,7 @@ def _chapter_sources(root: Path) -> list[Path]:
     folder = root / "chapters"
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if CHAPTER_RE.match(p.name))
+    return sorted(p for p in folder.iterdir() if CHAPTER_PATTERN.match(p.name))
 
 
 def _fill_nav(nav: list, key: str, entries: list) -> bool:
