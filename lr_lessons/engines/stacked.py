@@ -274,6 +274,19 @@ def batch_orders(
     )
 
 
+def _dense(h: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor) -> tf.Tensor:
+    """Keras' Dense (``matmul``, then ``bias_add``) for every run: h (runs, batch, in).
+
+    The biases of all runs are added as one ``bias_add`` over (batch, runs * units), so
+    their gradient is the same ``BiasAddGrad`` Keras computes, bit for bit.
+    """
+    z = tf.matmul(h, kernel)
+    runs, batch, units = z.shape
+    flat = tf.reshape(tf.transpose(z, [1, 0, 2]), [batch, runs * units])
+    flat = tf.nn.bias_add(flat, tf.reshape(bias, [runs * units]))
+    return tf.transpose(tf.reshape(flat, [batch, runs, units]), [1, 0, 2])
+
+
 def _chunk_size(epochs: int) -> int:
     """The largest divisor of ``epochs`` up to MAX_CHUNK_EPOCHS (one traced shape)."""
     return max(d for d in range(1, min(epochs, MAX_CHUNK_EPOCHS) + 1) if epochs % d == 0)
@@ -285,7 +298,7 @@ class _StackedRun:
     def __init__(self, study: Study, seeds: Sequence[int], data: Dataset, keys: list[tuple]):
         self.study, self.seeds, self.data = study, list(seeds), data
         self.layers = _dense_stack(study.model)
-        n_settings, n_seeds = len(study.settings), len(self.seeds)
+        n_seeds = len(self.seeds)
         # Runs grouped by update rule so each rule sees one contiguous slice.
         groups: dict[tuple, list[int]] = {}
         for i, key in enumerate(keys):
@@ -344,8 +357,6 @@ class _StackedRun:
             tf.constant(np.stack([per_seed[j][k] for _, j in self.runs]).astype("float32"))
             for k in range(len(per_seed[0]))
         ]
-        # Biases as (runs, 1, units) so they broadcast over the batch axis.
-        params = [p if p.shape.rank == 3 else p[:, None, :] for p in params]
         slots = []
         for rule, (a, b) in zip(self.rules, self.bounds):
             slots.append(
@@ -363,7 +374,7 @@ class _StackedRun:
     def _forward(self, params, x):
         h = x
         for (_, _, activation), k in zip(self.layers, range(0, len(params), 2)):
-            h = activation(tf.matmul(h, params[k]) + params[k + 1])
+            h = activation(_dense(h, params[k], params[k + 1]))
         return h
 
     def _learning_rates(self, base: tf.Tensor, step: tf.Tensor) -> tf.Tensor:

@@ -1,0 +1,212 @@
+"""The stacked engine against Keras: update rules, whole runs against model.fit, seeds.
+
+Equivalence: each optimizer kind is run by the stacked engine and by ``model.fit`` with
+``shuffle=False`` from the same seed (hence the same initial weights and batch order); every
+per-epoch metric must agree within 1e-4 over 20 epochs.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from lr_lessons import studies
+from lr_lessons.data import load_blobs
+from lr_lessons.engines import fit, stacked
+from lr_lessons.results import METRICS
+from lr_lessons.studies import Setting, Study
+
+TOLERANCE = 1e-4
+EPOCHS = 20
+SEED = 3
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    return load_blobs()
+
+
+# --- update rules against Keras' optimizers ---------------------------------------------
+
+RULE_CASES = {
+    "sgd": [{}, {"learning_rate": 0.3}],
+    "sgd momentum": [{"momentum": 0.9}, {"momentum": 0.5, "learning_rate": 0.1}],
+    "sgd nesterov": [{"momentum": 0.9, "nesterov": True}, {"momentum": 0.3, "nesterov": True}],
+    "rmsprop": [{}, {"rho": 0.8, "learning_rate": 0.01, "epsilon": 1e-5}],
+    "rmsprop momentum centered": [{"momentum": 0.5, "centered": True}],
+    "adagrad": [{}, {"initial_accumulator_value": 0.5, "learning_rate": 0.05}],
+    "adam": [{}, {"beta_1": 0.8, "beta_2": 0.99, "learning_rate": 0.01}],
+    "adam amsgrad": [{"amsgrad": True}],
+}
+KINDS = {"sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad", "adam": "Adam"}
+
+
+@pytest.mark.parametrize("case", sorted(RULE_CASES))
+def test_update_rules_match_keras_optimizers(case):
+    """Several configs of one kind stepped together equal each Keras optimizer alone."""
+    kind = KINDS[case.split()[0]]
+    configs = RULE_CASES[case]
+    rng = np.random.default_rng(0)
+    start = rng.normal(size=(3, 4)).astype("float32")
+    grads = rng.normal(size=(40, 3, 4)).astype("float32") * np.float32(3.0)
+    expected = []
+    for options in configs:
+        optimizer = getattr(keras.optimizers, kind)(**options)
+        variable = keras.Variable(start)
+        for g in grads:
+            optimizer.apply([g], [variable])
+        expected.append(variable.numpy())
+    optimizers = [getattr(keras.optimizers, kind)(**o) for o in configs]
+    keys = {stacked._rule_key(o) for o in optimizers}
+    assert len(keys) == 1
+    rule = stacked._make_rule(keys.pop(), [o.get_config() for o in optimizers])
+    lr = tf.constant(np.float32([o.get_config()["learning_rate"] for o in optimizers]))
+    param = tf.constant(np.stack([start] * len(configs)))
+    slots = {name: rule.init_slot(name, param) for name in rule.slots}
+    for step, g in enumerate(grads):
+        g_all = tf.constant(np.stack([g] * len(configs)))
+        param, slots = rule.update(g_all, param, slots, lr, tf.constant(step, tf.int64))
+    for got, want in zip(np.asarray(param), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+        assert not np.allclose(want, start)  # the optimizer really moved the weights
+
+
+# --- whole runs against model.fit -------------------------------------------------------
+
+EQUIVALENCE_SETTINGS = (
+    Setting("sgd", "sgd", 0.1),
+    Setting("momentum", "sgd", 0.01, {"momentum": 0.9}),
+    Setting("nesterov", "sgd", 0.01, {"momentum": 0.9, "nesterov": True}),
+    Setting("decay", "sgd", schedule=studies.inverse_time_decay(1e-2, 0.1)),
+    Setting("rmsprop", "rmsprop"),
+    Setting("adagrad", "adagrad", 0.05),
+    Setting("adam", "adam"),
+    Setting("plateau", "sgd", 0.1, plateau={"patience": 2, "factor": 0.5, "min_delta": 0.01}),
+)
+
+
+@pytest.fixture(scope="module")
+def equivalence_runs(blobs):
+    study = Study("equivalence", "one setting per optimizer kind", EQUIVALENCE_SETTINGS, EPOCHS)
+    mine = stacked.train(study, [SEED], blobs, shuffle=False)
+    theirs = {s.name: fit.fit_one(study, s, SEED, blobs, shuffle=False) for s in study.settings}
+    return study, mine, theirs
+
+
+@pytest.mark.parametrize("name", [s.name for s in EQUIVALENCE_SETTINGS])
+def test_same_epochs_as_model_fit(equivalence_runs, name):
+    study, mine, theirs = equivalence_runs
+    i = study.setting_names.index(name)
+    for metric in METRICS:
+        want = np.asarray(theirs[name][metric])
+        got = mine[metric][i, 0]
+        assert got.shape == want.shape == (EPOCHS,)
+        np.testing.assert_allclose(got, want, rtol=0, atol=TOLERANCE, err_msg=metric)
+    assert theirs[name]["loss"][-1] < theirs[name]["loss"][0]  # training happened
+
+
+def test_equivalence_exercises_schedules_and_plateau(equivalence_runs):
+    study, mine, _ = equivalence_runs
+    rates = mine["learning_rate"][:, 0]
+    decay = rates[study.setting_names.index("decay")]
+    assert np.all(np.diff(decay) < 0)  # the schedule lowered the rate every epoch
+    plateau = rates[study.setting_names.index("plateau")]
+    assert len(np.unique(plateau)) >= 3  # ReduceLROnPlateau fired at least twice
+
+
+# --- seeds, batch order, support --------------------------------------------------------
+
+
+def test_seeded_runs_are_reproducible(blobs):
+    study = studies.momentum_study().with_epochs(4)
+    first = stacked.train(study, [0, 1], blobs)
+    again = stacked.train(study, [0, 1], blobs)
+    other = stacked.train(study, [2], blobs)
+    for metric in METRICS:
+        np.testing.assert_array_equal(first[metric], again[metric])
+    assert not np.allclose(first["loss"][:, 0], first["loss"][:, 1])
+    assert not np.allclose(first["loss"][:, 1], other["loss"][:, 0])
+
+
+def test_results_do_not_depend_on_the_company_a_run_keeps(blobs):
+    """A seed's run is the same whether trained alone or stacked with others."""
+    study = studies.adaptive_study().with_epochs(3)
+    together = stacked.train(study, [0, 1, 2], blobs)
+    alone = stacked.train(Study("one", "one", (study.settings[2],), 3), [1], blobs)
+    for metric in METRICS:
+        np.testing.assert_allclose(together[metric][2, 1], alone[metric][0, 0], atol=1e-6)
+
+
+def test_initial_weights_are_those_of_fit(blobs):
+    weights = stacked.initial_weights("blobs_mlp", 5)
+    keras.utils.set_random_seed(5)
+    from lr_lessons import models
+
+    for got, want in zip(weights, models.build("blobs_mlp").get_weights()):
+        np.testing.assert_array_equal(got, want)
+    assert not np.array_equal(weights[0], stacked.initial_weights("blobs_mlp", 6)[0])
+
+
+def test_batch_orders_are_permutations_per_seed_and_epoch():
+    orders = stacked.batch_orders(4, 50, range(3))
+    assert orders.shape == (3, 50)
+    for row in orders:
+        assert sorted(row) == list(range(50))
+    assert not np.array_equal(orders[0], orders[1])
+    np.testing.assert_array_equal(orders[2], stacked.batch_orders(4, 50, [2])[0])
+    assert not np.array_equal(orders[0], stacked.batch_orders(5, 50, [0])[0])
+    np.testing.assert_array_equal(stacked.batch_orders(4, 5, [0], shuffle=False)[0], range(5))
+
+
+def test_progress_counts_every_setting_seed_epoch(blobs):
+    study = studies.learning_rate_study().with_epochs(12)
+    ticks: list[int] = []
+    stacked.train(study, [0, 1], blobs, progress=ticks.append)
+    assert sum(ticks) == 8 * 2 * 12 and len(ticks) > 1
+
+
+def test_supports_blobs_studies_and_rejects_the_rest():
+    for make in studies.BLOBS_STUDIES.values():
+        assert stacked.supports(make())
+    convnet = Study("c", "c", (Setting("a", "sgd", 0.01),), problem="mnist", model="mnist_convnet")
+    clipped = Study("k", "k", (Setting("a", "sgd", 0.01, {"clipnorm": 1.0}),))
+    both = Study(
+        "b",
+        "b",
+        (Setting("a", "sgd", schedule=studies.inverse_time_decay(0.1), plateau={}),),
+    )
+    mse = Study("m", "m", (Setting("a", "sgd", 0.01),), loss="mse")
+    for study in (convnet, clipped, both, mse):
+        assert not stacked.supports(study)
+    with pytest.raises(stacked.Unsupported, match="clipnorm"):
+        stacked.train(clipped, [0], load_blobs())
+
+
+# --- statistical agreement with fit at full size (slow) ---------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(studies.BLOBS_STUDIES))
+def test_final_accuracies_agree_with_fit_over_seeds(blobs, name):
+    """Each setting's final accuracies from the stacked engine, averaged over 5 seeds, lie
+    within the range the fit engine produces over the same 5 seeds (shuffled batches).
+
+    Slack of one sample (1/500) covers settings whose runs all end on the same value.
+    """
+    study = studies.BLOBS_STUDIES[name]()
+    seeds = [0, 1, 2, 3, 4]
+    mine = stacked.train(study, seeds, blobs)
+    theirs = fit.train(study, seeds, blobs)
+    slack = 1.0 / len(blobs.x_test)
+    for metric in ("accuracy", "val_accuracy"):
+        ours = mine[metric][:, :, -1].mean(axis=1)
+        low = theirs[metric][:, :, -1].min(axis=1) - slack
+        high = theirs[metric][:, :, -1].max(axis=1) + slack
+        outside = [
+            f"{s}: {o:.3f} not in [{lo:.3f}, {hi:.3f}]"
+            for s, o, lo, hi in zip(study.setting_names, ours, low, high)
+            if not lo <= o <= hi
+        ]
+        assert not outside, f"{metric}: {outside}"
