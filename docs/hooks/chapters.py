@@ -231,7 +231,8 @@ def _outputs(code: str, figures_dir: Path, page: ChapterPage) -> list[str]:
         if kind == "table":
             table = figures_dir / f"{pattern}.md"
             if table.is_file():
-                blocks.append(table.read_text(encoding="utf-8").strip("\n"))
+                claims = table.read_text(encoding="utf-8").strip("\n")
+                blocks.append(f'<div class="claims" markdown>\n\n{claims}\n\n</div>')
             else:
                 page.missing.append(f"{pattern}.md")
                 blocks.append(_missing_note(f"{pattern}.md", page.stem))
