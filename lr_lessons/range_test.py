@@ -394,9 +394,12 @@ class LRFinder(keras.callbacks.Callback):
 
     With ``restore=True`` the weights, the optimizer's variables and its learning rate
     (float or schedule) are put back exactly at the end of ``fit``; ``restore=False``
-    leaves the model as the test left it. ``validation_data=(x, y)`` turns on Smith's
-    validation mode: every ``validate_every`` batches the model is evaluated on that
-    fixed set (the training metrics' running state is kept intact).
+    leaves the weights and optimizer state as the test left them (the rate still goes
+    back). The model must be compiled with ``steps_per_execution=1``.
+
+    ``validation_data=(x, y)`` turns on Smith's validation mode: every
+    ``validate_every`` batches the model is evaluated on that fixed set (the training
+    metrics' running state is kept intact).
     """
 
     def __init__(
@@ -471,6 +474,11 @@ class LRFinder(keras.callbacks.Callback):
         if not optimizer.built:
             # What its first update would do: create zeroed slots for every weight.
             optimizer.build(model.trainable_variables)
+        if getattr(model, "steps_per_execution", 1) != 1:
+            raise ValueError(
+                f"steps_per_execution={model.steps_per_execution}: the range test needs "
+                "steps_per_execution=1 to change the rate and read the loss at every batch"
+            )
         self._tracker = next((m for m in model.metrics if m.name == "loss"), None)
         if self._tracker is None:
             raise ValueError("the model has no loss tracker: compile it with a loss")
@@ -481,6 +489,7 @@ class LRFinder(keras.callbacks.Callback):
         self._original_rate = optimizer._learning_rate
         if isinstance(self._original_rate, keras.Variable):
             self._rate_var = self._original_rate
+            self._original_value = np.array(self._rate_var.numpy(), copy=True)
             self._swapped = False
         else:  # a LearningRateSchedule (or callable): swap in a variable, retrace the step
             self._rate_var = keras.Variable(
@@ -565,12 +574,18 @@ class LRFinder(keras.callbacks.Callback):
             self._val.setdefault(k, []).append(float(v))
 
     def restore_model(self) -> None:
-        """Put back the weights, optimizer variables and learning rate saved at the start."""
+        """Put back the learning rate, and with ``restore`` the weights and optimizer state.
+
+        The rate always goes back (the ramp belongs to the test, not to the model), so
+        even ``restore=False`` never leaves the optimizer at the test's last, huge rate.
+        """
         model, optimizer = self.model, self.model.optimizer
         if self._swapped:
             optimizer._learning_rate = self._original_rate
             model.make_train_function(force=True)
             self._swapped = False
+        else:
+            self._rate_var.assign(self._original_value)
         if self.restore:
             for v, value in zip(model.variables, self._model_state):
                 v.assign(value)

@@ -38,7 +38,8 @@ def _axes(ax, size=(6.6, 4.2)):
 
 def _finish(fig: Figure, ax, title: str | None, note: str | None, xlabel: str) -> None:
     ax.set_xlabel(xlabel)
-    ax.grid(alpha=0.3, which="both")
+    ax.grid(alpha=0.3, which="major")
+    ax.grid(alpha=0.08, which="minor")
     if title:
         ax.set_title(title, fontsize=10)
     if note:
@@ -65,7 +66,7 @@ def _mark(ax, curve: Curve, name: str, color: str) -> None:
         ax.errorbar(
             geo,
             y,
-            xerr=[[geo - lo], [hi - geo]],
+            xerr=[[max(geo - lo, 0.0)], [max(hi - geo, 0.0)]],
             fmt=MARKERS[name],
             color=color,
             mec="k",

@@ -120,6 +120,7 @@ def test_restore_false_leaves_the_trained_weights(data):
     model.fit(x, y, batch_size=BATCH, epochs=4, callbacks=[LRFinder(1e-3, 0.1, restore=False)],
               verbose=0)  # fmt: skip
     assert not all(np.array_equal(a, v.numpy()) for a, v in zip(before, model.trainable_variables))
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.01)  # not the ramp's 0.1
 
 
 def test_dataset_and_arrays_give_the_same_curve(data):
@@ -328,6 +329,12 @@ def test_plots_draw_finite_curves_and_one_marker_per_suggestion():
     assert len(ax.get_legend().get_texts()) == 4  # the curve + three rules
     fig2 = plot_delta({"run": r})
     assert fig2.axes[0].get_xscale() == "log"
+    # repeats: identical seeds (zero spread) and a shorter run are drawn without error
+    rep = RangeTestRepeats(
+        [0, 1, 2], [r, r, RangeTestResult(LRS[:200], loss[:200], STOP_END, r.settings)]
+    )
+    ax3 = plot_loss({"rep": rep}).axes[0]
+    assert max(len(line.get_xdata()) for line in ax3.get_lines()) == 200
 
 
 # --- bad input --------------------------------------------------------------------------
@@ -356,6 +363,14 @@ def test_uncompiled_model_is_refused(data):
     model = keras.Sequential([keras.Input((D,)), keras.layers.Dense(1)])
     with pytest.raises(ValueError, match="not compiled"):
         range_test(model, x, y)
+
+
+def test_steps_per_execution_above_one_is_refused(data):
+    x, y = data
+    model = regressor()
+    model.compile(optimizer="sgd", loss="mse", steps_per_execution=4)
+    with pytest.raises(ValueError, match="steps_per_execution=4"):
+        range_test(model, x, y, steps=30)
 
 
 def test_unknown_suggestion_name_on_a_result():
