@@ -196,3 +196,95 @@ def final_bars(
     if note:
         fig.text(0.5, -0.01, note, ha="center", va="top", fontsize=7, color="0.35")
     return fig
+
+
+# --- chapter 8: hypergradient descent ---------------------------------------------------
+
+
+def final_vs_rate(
+    rates: Sequence[float],
+    panels: Mapping[str, Mapping[str, np.ndarray]],
+    ylabel: str = "final test accuracy",
+    title: str | None = None,
+    note: str | None = None,
+) -> Figure:
+    """Sensitivity to the initial learning rate: one panel per group of optimizers.
+
+    ``panels`` maps a panel title to ``{label: values}`` with ``values`` of shape
+    (len(rates), seeds); each label is drawn as the mean over seeds against the rate
+    (log x) with a min-max band. Runs that diverged (NaN) are left out of mean and band.
+    """
+    rates = np.asarray(rates, dtype=float)
+    fig = new_figure((4.6 * len(panels), 3.7))
+    axes = fig.subplots(1, len(panels), squeeze=False, sharey=True)[0]
+    for ax, (panel, lines) in zip(axes, panels.items()):
+        for i, (label, values) in enumerate(lines.items()):
+            values = np.asarray(values, dtype=float)
+            with np.errstate(all="ignore"):
+                mean = np.nanmean(values, axis=1)
+                lo, hi = np.nanmin(values, axis=1), np.nanmax(values, axis=1)
+            style = "--" if i == 0 else "-"
+            ax.plot(rates, mean, style, marker="o", ms=4, color=f"C{i}", label=label, lw=1.6)
+            if values.shape[1] > 1:
+                ax.fill_between(rates, lo, hi, color=f"C{i}", alpha=0.2, lw=0)
+        ax.set_xscale("log")
+        ax.set_xlabel("initial learning rate")
+        ax.set_title(panel, fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="lower center")
+    axes[0].set_ylabel(ylabel)
+    if title:
+        fig.suptitle(title)
+    if note:
+        fig.text(0.5, -0.01, note, ha="center", va="top", fontsize=7, color="0.35")
+    return fig
+
+
+def trajectory_panels(
+    panels: Mapping[str, Mapping[str, np.ndarray]],
+    xlabel: str = "epoch",
+    ylabel: str = "learning rate",
+    logy: bool | Sequence[bool] = True,
+    title: str | None = None,
+    note: str | None = None,
+    ncols: int | None = None,
+) -> Figure:
+    """Curves over training, one panel per title: ``{label: runs}`` with runs of shape
+    (seeds, steps), drawn as the mean with a min-max band (one run: just the line).
+
+    With ``logy`` (one flag, or one per panel) the y axis is logarithmic; values <= 0
+    (a rate driven below zero) cannot be shown there and are counted in the panel
+    instead of silently dropped.
+    """
+    n = len(panels)
+    ncols = ncols or n
+    nrows = math.ceil(n / ncols)
+    fig = new_figure((4.6 * ncols, 3.4 * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    logs = [logy] * n if isinstance(logy, bool) else list(logy)
+    for ax, log, (panel, lines) in zip(axes.flat, logs, panels.items()):
+        hidden = 0
+        for i, (label, runs) in enumerate(lines.items()):
+            runs = np.atleast_2d(np.asarray(runs, dtype=float))
+            if log:
+                hidden += int(np.sum(runs <= 0))
+                runs = np.where(runs > 0, runs, np.nan)
+            steps = np.arange(1, runs.shape[1] + 1)
+            band(ax, steps, runs, f"C{i}", label)
+        if log:
+            ax.set_yscale("log")
+        if hidden:
+            ax.text(0.02, 0.02, f"{hidden} values <= 0 not shown", transform=ax.transAxes,
+                    fontsize=7, color="0.35")  # fmt: skip
+        ax.set_title(panel, fontsize=10)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    if note:
+        fig.text(0.5, -0.01, note, ha="center", va="top", fontsize=7, color="0.35")
+    return fig
