@@ -178,6 +178,19 @@ def test_sphinx_roles_show_as_plain_code(hook):
     )
 
 
+def test_package_page_links_the_exported_names_it_can_find(hook, tmp_path):
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        '"""Doc."""\n_PUBLIC = {"Thing": "pkg.things", "gone": "pkg.things"}\n'
+    )
+    (package / "things.py").write_text("class Thing:\n    pass\n")
+    page = hook.package_page(package, "pkg")
+    assert page.startswith("::: pkg\n")
+    assert "| [`Thing`][pkg.things.Thing] | [`pkg.things`][pkg.things] |" in page
+    assert "| `gone` | `pkg.things` |" in page  # not defined there: no link to break the build
+
+
 def test_api_pages_cover_every_public_module(hook):
     modules = hook.api_modules(ROOT / "lr_lessons")
     assert modules[0] == "lr_lessons"

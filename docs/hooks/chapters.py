@@ -275,6 +275,59 @@ def api_modules(package_dir: Path, package: str = "lr_lessons") -> list[str]:
     return names
 
 
+def _top_level_names(path: Path) -> set[str]:
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError):
+        return set()
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names
+
+
+def public_names(package_dir: Path, package: str = "lr_lessons") -> list[tuple[str, str]]:
+    """``(name, module)`` pairs of the package's lazily exported ``_PUBLIC`` mapping."""
+    tree = ast.parse((package_dir / "__init__.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if (
+            isinstance(node, (ast.Assign, ast.AnnAssign))
+            and any(
+                isinstance(t, ast.Name) and t.id == "_PUBLIC"
+                for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+            )
+            and isinstance(node.value, ast.Dict)
+        ):
+            return sorted(
+                (k.value, v.value)
+                for k, v in zip(node.value.keys, node.value.values)
+                if isinstance(k, ast.Constant) and isinstance(v, ast.Constant)
+            )
+    return []
+
+
+def package_page(package_dir: Path, package: str = "lr_lessons") -> str:
+    """The package's API page: its docstring and a linked table of the names it exports."""
+    rows = []
+    for name, module in public_names(package_dir, package):
+        path = package_dir.joinpath(*module.split(".")[1:]).with_suffix(".py")
+        if name in _top_level_names(path):  # link only what the module page documents
+            rows.append(f"| [`{name}`][{module}.{name}] | [`{module}`][{module}] |")
+        else:
+            rows.append(f"| `{name}` | `{module}` |")
+    text = f"::: {package}\n    options:\n      members: false\n"
+    if rows:
+        text += (
+            f"\n## What `import {package}` gives you\n\n"
+            "| name | defined in |\n|---|---|\n" + "\n".join(rows) + "\n"
+        )
+    return text
+
+
 # -- MkDocs events ---------------------------------------------------------------------------
 
 _state: dict[str, object] = {}
@@ -370,6 +423,8 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
             if path.suffix in IMAGE_SUFFIXES:
                 rel = path.relative_to(figures_dir).as_posix()
                 files.append(File.generated(config, f"figures/{rel}", abs_src_path=str(path)))
+    package_dir = _state["root"] / "lr_lessons"  # type: ignore[operator]
     for name in _state["modules"]:  # type: ignore[union-attr]
-        files.append(File.generated(config, f"api/{name}.md", content=f"::: {name}\n"))
+        content = package_page(package_dir) if name == "lr_lessons" else f"::: {name}\n"
+        files.append(File.generated(config, f"api/{name}.md", content=content))
     return files
