@@ -29,18 +29,31 @@ from lr_lessons.results import CorruptResults, Results
 from lr_lessons.studies import Study
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
-# Modules that only read results (or only pick what to run) do not invalidate the cache.
-_PRESENTATION = {"plotting.py", "claims.py", "cli.py", "config.py", "files.py", "__init__.py"}
+# The code that shapes a study's numbers; editing any of it invalidates cached results.
+# Modules that only read results (plotting, claims) or pick what to run (cli, config) do not.
+TRAINING_CODE = (
+    "data.py",
+    "models.py",
+    "studies.py",
+    "results.py",
+    "callbacks.py",
+    "runner.py",
+    "schedules.py",
+    "hypergradient.py",
+    "engines",
+)
 
 
 def code_fingerprint() -> str:
-    """A hash of the library's training code: editing it invalidates cached results."""
+    """A hash of the library's training code (:data:`TRAINING_CODE`)."""
     digest = hashlib.sha256()
-    for path in sorted(_PACKAGE_DIR.rglob("*.py")):
-        if path.name in _PRESENTATION and path.parent == _PACKAGE_DIR:
-            continue
-        digest.update(path.relative_to(_PACKAGE_DIR).as_posix().encode())
-        digest.update(path.read_bytes())
+    for name in TRAINING_CODE:
+        target = _PACKAGE_DIR / name
+        files = sorted(target.rglob("*.py")) if target.is_dir() else [target]
+        for path in files:
+            if path.is_file():
+                digest.update(path.relative_to(_PACKAGE_DIR).as_posix().encode())
+                digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
