@@ -24,7 +24,7 @@ import numpy as np
 from lr_lessons import config
 from lr_lessons.data import Dataset
 from lr_lessons.data import load as load_data
-from lr_lessons.engines import get_engine
+from lr_lessons.engines import choose_engine, get_engine
 from lr_lessons.results import CorruptResults, Results
 from lr_lessons.studies import Study
 
@@ -131,13 +131,14 @@ def run_study(
     """Train every setting of ``study`` from every seed and return the :class:`Results`.
 
     ``seeds`` defaults to :func:`lr_lessons.config.seeds`, ``engine`` to
-    :func:`lr_lessons.config.engine`; quick mode shortens the study. With ``cache``,
-    unchanged studies are read from disk instead of trained again.
+    :func:`lr_lessons.config.engine` (falling back to ``"fit"`` for studies the chosen
+    engine cannot train; ``meta["engine"]`` says which ran); quick mode shortens the
+    study. With ``cache``, unchanged studies are read from disk instead of trained again.
     """
     seeds = _check_seeds(config.seeds() if seeds is None else seeds)
-    engine = engine or config.engine()
-    train = get_engine(engine)
     study = study.with_epochs(config.epochs(study.epochs))
+    engine = choose_engine(engine or config.engine(), study)
+    train = get_engine(engine)
     data = data if data is not None else load_data(study.problem)
     key = cache_key(study, seeds, engine, data.source)
     if cache:

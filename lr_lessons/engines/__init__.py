@@ -8,6 +8,7 @@ number of setting-seed-epochs just finished. The runner picks one by name.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 ENGINE_NAMES = ("fit", "stacked")
@@ -15,10 +16,15 @@ ENGINE_NAMES = ("fit", "stacked")
 
 def get_engine(name: str) -> Callable:
     """The ``train`` function of the engine called ``name``."""
-    if name == "fit":
-        from lr_lessons.engines.fit import train
-    elif name == "stacked":
-        from lr_lessons.engines.stacked import train
-    else:
+    if name not in ENGINE_NAMES:
         raise ValueError(f"unknown engine {name!r}; choose one of {list(ENGINE_NAMES)}")
-    return train
+    return importlib.import_module(f"lr_lessons.engines.{name}").train
+
+
+def choose_engine(name: str, study) -> str:
+    """``name``, or ``"fit"`` when that engine cannot train ``study`` (its ``supports``)."""
+    if name not in ENGINE_NAMES:
+        raise ValueError(f"unknown engine {name!r}; choose one of {list(ENGINE_NAMES)}")
+    module = importlib.import_module(f"lr_lessons.engines.{name}")
+    supports = getattr(module, "supports", None)
+    return name if supports is None or supports(study) else "fit"
