@@ -1,0 +1,103 @@
+"""Gradient descent on quadratic bowls, in plain NumPy: what one learning rate does.
+
+A quadratic bowl ``f(w) = 1/2 * sum_i a_i * w_i**2`` has curvature ``a_i`` along axis
+``i``. One step ``w <- w - lr * grad f(w)`` multiplies each coordinate by
+``1 - lr * a_i``, so after ``k`` steps ``w_i = (1 - lr * a_i) ** k * w0_i``:
+
+- ``0 < lr * a_i < 1``: the coordinate shrinks without changing sign (too small: slowly);
+- ``lr * a_i = 1``: it reaches the minimum in one step;
+- ``1 < lr * a_i < 2``: it flips sign each step and shrinks (oscillates, still converges);
+- ``lr * a_i > 2``: it flips sign and grows: descent diverges.
+
+So the largest stable rate is ``2 / max_i a_i``: the steepest direction sets the limit,
+and on an elongated bowl that rate crawls along the flat direction.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def _positive(value: float, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{what} must be a number, got {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{what} must be a positive finite number, got {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class Bowl:
+    """The quadratic ``f(w) = 1/2 * sum(curvatures * w**2)`` (minimum 0 at ``w = 0``)."""
+
+    curvatures: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.curvatures) == 0:
+            raise ValueError("a bowl needs at least one curvature")
+        values = tuple(_positive(a, "each curvature") for a in self.curvatures)
+        object.__setattr__(self, "curvatures", values)
+
+    @property
+    def dim(self) -> int:
+        return len(self.curvatures)
+
+    def _a(self) -> np.ndarray:
+        return np.asarray(self.curvatures, dtype="float64")
+
+    def loss(self, w: np.ndarray) -> np.ndarray:
+        """``f`` at ``w`` (shape ``(..., dim)``)."""
+        w = np.asarray(w, dtype="float64")
+        return 0.5 * np.sum(self._a() * w**2, axis=-1)
+
+    def grad(self, w: np.ndarray) -> np.ndarray:
+        """The gradient ``a * w``."""
+        return self._a() * np.asarray(w, dtype="float64")
+
+    def divergence_threshold(self) -> float:
+        """The learning rate above which gradient descent diverges: ``2 / max curvature``."""
+        return 2.0 / max(self.curvatures)
+
+    def best_rate(self) -> float:
+        """The rate that contracts the slowest and the fastest direction equally:
+        ``2 / (a_min + a_max)`` (the best fixed rate for a quadratic)."""
+        return 2.0 / (min(self.curvatures) + max(self.curvatures))
+
+    def contraction(self, learning_rate: float) -> float:
+        """Per-step factor of the slowest-shrinking coordinate: ``max |1 - lr * a_i|``
+        (below 1 converges, above 1 diverges)."""
+        lr = _positive(learning_rate, "learning_rate")
+        return float(np.max(np.abs(1.0 - lr * self._a())))
+
+
+def descend(bowl: Bowl, w0: Sequence[float], learning_rate: float, steps: int) -> np.ndarray:
+    """The path of ``steps`` gradient-descent steps from ``w0``: shape ``(steps + 1, dim)``.
+
+    Row 0 is ``w0``; row ``k`` is the point after ``k`` updates ``w <- w - lr * grad``.
+    Values that overflow become ``inf`` (a diverging run), without a warning.
+    """
+    lr = _positive(learning_rate, "learning_rate")
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps must be a positive whole number, got {steps!r}")
+    w = np.asarray(w0, dtype="float64").reshape(-1)
+    if w.shape != (bowl.dim,):
+        raise ValueError(f"w0 has {w.size} coordinates; the bowl has {bowl.dim}")
+    path = np.empty((steps + 1, bowl.dim))
+    path[0] = w
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(steps):
+            w = w - lr * bowl.grad(w)
+            path[k + 1] = w
+    return path
+
+
+def closed_form(bowl: Bowl, w0: Sequence[float], learning_rate: float, steps: int) -> np.ndarray:
+    """The same path from the formula ``w_k = (1 - lr * a) ** k * w0`` (for checking)."""
+    lr = _positive(learning_rate, "learning_rate")
+    k = np.arange(steps + 1)[:, None]
+    with np.errstate(over="ignore"):
+        return (1.0 - lr * bowl._a()) ** k * np.asarray(w0, dtype="float64")

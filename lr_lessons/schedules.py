@@ -1,0 +1,217 @@
+"""Cyclical learning rates (Smith 2015) and the one-cycle policy (Smith 2018) for Keras 3.
+
+Both are ``keras.optimizers.schedules.LearningRateSchedule`` subclasses, so they work with
+any Keras optimizer (``SGD(learning_rate=CyclicalLearningRate(...))``), are called by the
+optimizer on its step counter (a Python number, a NumPy array or a symbolic tensor inside
+``tf.function``), and are registered with Keras' serialization: a model compiled with them
+saves to ``.keras`` and loads back, and ``keras.optimizers.schedules.deserialize`` rebuilds
+them from ``serialize``'s output.
+
+The rate is computed in float32 as a linear interpolation ``(1 - t) * a + t * b`` between
+the two corner rates ``a`` and ``b`` of the current segment, so it equals the corner rates
+exactly (in float32) at the corners of a cycle.
+
+This module depends on Keras and NumPy alone.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+CLR_MODES = ("triangular", "triangular2", "exp_range")
+
+__all__ = ["CLR_MODES", "CyclicalLearningRate", "OneCycle", "rates"]
+
+
+def _rate(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{what} must be a number, got {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{what} must be a positive finite number, got {value!r}")
+    return float(value)
+
+
+def _steps(value: Any, what: str, minimum: float = 1) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{what} must be a number of steps, got {value!r}")
+    if not math.isfinite(value) or value < minimum:
+        raise ValueError(f"{what} must be at least {minimum:g} steps, got {value!r}")
+    return float(value) if not float(value).is_integer() else int(value)
+
+
+def _lerp(a, b, t):
+    """``a`` at ``t = 0`` and ``b`` at ``t = 1``, exactly."""
+    return ops.add(ops.multiply(ops.subtract(1.0, t), a), ops.multiply(t, b))
+
+
+@keras.saving.register_keras_serializable(package="lr_lessons")
+class CyclicalLearningRate(keras.optimizers.schedules.LearningRateSchedule):
+    """Smith's cyclical learning rate (2015, "Cyclical Learning Rates for Training Neural
+    Networks"): the rate climbs linearly from ``base_lr`` to ``max_lr`` over ``step_size``
+    updates and falls back over the next ``step_size``, again and again.
+
+    With ``iteration`` the update count (the optimizer's step), as in the paper::
+
+        cycle = floor(1 + iteration / (2 * step_size))
+        x     = |iteration / step_size - 2 * cycle + 1|
+        lr    = base_lr + (max_lr - base_lr) * max(0, 1 - x) * scale
+
+    where ``scale`` is 1 (``"triangular"``), ``1 / 2 ** (cycle - 1)`` (``"triangular2"``:
+    the height halves every cycle) or ``gamma ** iteration`` (``"exp_range"``).
+    Smith's advice: ``step_size`` of 2 to 10 epochs' worth of updates, ``max_lr`` where a
+    range test's accuracy stops rising, ``base_lr`` a third to a quarter of it.
+    """
+
+    def __init__(
+        self,
+        base_lr: float,
+        max_lr: float,
+        step_size: float,
+        mode: str = "triangular",
+        gamma: float = 1.0,
+        name: str = "CyclicalLearningRate",
+    ) -> None:
+        super().__init__()
+        self.base_lr = _rate(base_lr, "base_lr")
+        self.max_lr = _rate(max_lr, "max_lr")
+        if self.base_lr >= self.max_lr:
+            raise ValueError(f"base_lr must be below max_lr, got base_lr={base_lr!r} >= {max_lr!r}")
+        self.step_size = _steps(step_size, "step_size")
+        if mode not in CLR_MODES:
+            raise ValueError(f"mode must be one of {CLR_MODES}, got {mode!r}")
+        self.mode = mode
+        if mode == "exp_range":
+            if isinstance(gamma, bool) or not isinstance(gamma, (int, float, np.floating)):
+                raise ValueError(f"gamma must be a number, got {gamma!r}")
+            if not 0 < gamma <= 1:
+                raise ValueError(f"gamma must be in (0, 1] for mode 'exp_range', got {gamma!r}")
+        self.gamma = float(gamma)
+        self.name = name
+
+    def __call__(self, step):
+        with keras.name_scope(self.name):
+            iteration = ops.cast(step, "float32")
+            step_size = ops.cast(self.step_size, "float32")
+            cycle = ops.floor(1.0 + iteration / (2.0 * step_size))
+            x = ops.abs(iteration / step_size - 2.0 * cycle + 1.0)
+            t = ops.maximum(0.0, 1.0 - x)
+            if self.mode == "triangular2":
+                t = t / ops.power(2.0, cycle - 1.0)
+            elif self.mode == "exp_range":
+                t = t * ops.power(ops.cast(self.gamma, "float32"), iteration)
+            base = ops.cast(self.base_lr, "float32")
+            top = ops.cast(self.max_lr, "float32")
+            return _lerp(base, top, t)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "base_lr": self.base_lr,
+            "max_lr": self.max_lr,
+            "step_size": self.step_size,
+            "mode": self.mode,
+            "gamma": self.gamma,
+            "name": self.name,
+        }
+
+
+@keras.saving.register_keras_serializable(package="lr_lessons")
+class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
+    """Smith's one-cycle policy (2018, "A disciplined approach to neural network
+    hyper-parameters: Part 1"): one triangle from ``base_lr`` up to ``max_lr`` and back,
+    then a short "annihilation" phase down to ``final_lr``, far below ``base_lr``.
+
+    Over ``total_steps`` updates: the cycle takes the first
+    ``cycle_steps = round(total_steps * (1 - annihilation))`` (half rising, half falling,
+    both linear), the rest fall linearly from ``base_lr`` to ``final_lr`` (default
+    ``base_lr / 100``, "several orders of magnitude less"). After ``total_steps`` the
+    rate stays at ``final_lr``. Corners: ``base_lr`` at 0, ``max_lr`` at
+    ``cycle_steps / 2``, ``base_lr`` at ``cycle_steps``, ``final_lr`` at ``total_steps``.
+    """
+
+    def __init__(
+        self,
+        base_lr: float,
+        max_lr: float,
+        total_steps: int,
+        annihilation: float = 0.1,
+        final_lr: float | None = None,
+        name: str = "OneCycle",
+    ) -> None:
+        super().__init__()
+        self.base_lr = _rate(base_lr, "base_lr")
+        self.max_lr = _rate(max_lr, "max_lr")
+        if self.base_lr >= self.max_lr:
+            raise ValueError(f"base_lr must be below max_lr, got base_lr={base_lr!r} >= {max_lr!r}")
+        if isinstance(total_steps, bool) or not isinstance(total_steps, (int, np.integer)):
+            raise ValueError(f"total_steps must be a whole number of steps, got {total_steps!r}")
+        if isinstance(annihilation, bool) or not isinstance(annihilation, (int, float)):
+            raise ValueError(f"annihilation must be a fraction in [0, 1), got {annihilation!r}")
+        if not 0 <= annihilation < 1:
+            raise ValueError(f"annihilation must be a fraction in [0, 1), got {annihilation!r}")
+        self.total_steps = int(total_steps)
+        self.annihilation = float(annihilation)
+        self.cycle_steps = int(round(self.total_steps * (1 - self.annihilation)))
+        if self.cycle_steps < 2:
+            raise ValueError(
+                f"total_steps={total_steps!r} with annihilation={annihilation!r} leaves a cycle "
+                f"of {self.cycle_steps} steps; it needs at least 2"
+            )
+        self.final_lr = self.base_lr / 100 if final_lr is None else _rate(final_lr, "final_lr")
+        if self.final_lr > self.base_lr:
+            raise ValueError(
+                f"final_lr must not exceed base_lr, got final_lr={final_lr!r} > {base_lr!r}"
+            )
+        self.name = name
+
+    def __call__(self, step):
+        with keras.name_scope(self.name):
+            s = ops.cast(step, "float32")
+            half = ops.cast(self.cycle_steps / 2, "float32")
+            cycle = ops.cast(self.cycle_steps, "float32")
+            base = ops.cast(self.base_lr, "float32")
+            top = ops.cast(self.max_lr, "float32")
+            final = ops.cast(self.final_lr, "float32")
+            up = _lerp(base, top, ops.clip(s / half, 0.0, 1.0))
+            down = _lerp(top, base, ops.clip((s - half) / half, 0.0, 1.0))
+            tail_steps = self.total_steps - self.cycle_steps
+            if tail_steps > 0:
+                t = ops.clip((s - cycle) / ops.cast(tail_steps, "float32"), 0.0, 1.0)
+                tail = _lerp(base, final, t)
+            else:
+                tail = ops.add(ops.multiply(s, 0.0), base)
+            return ops.where(s <= half, up, ops.where(s <= cycle, down, tail))
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "base_lr": self.base_lr,
+            "max_lr": self.max_lr,
+            "total_steps": self.total_steps,
+            "annihilation": self.annihilation,
+            "final_lr": self.final_lr,
+            "name": self.name,
+        }
+
+
+def rates(schedule: keras.optimizers.schedules.LearningRateSchedule, steps: int) -> np.ndarray:
+    """The rate ``schedule`` gives updates ``0 .. steps - 1`` (float64 copy of float32 values).
+
+    Evaluated on the whole step vector at once where the schedule allows it (every
+    schedule here and Keras' own decays), else one step at a time.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps must be a positive whole number, got {steps!r}")
+    if not callable(schedule):
+        raise ValueError(f"schedule must be callable on a step, got {schedule!r}")
+    grid = np.arange(steps, dtype="int64")
+    try:
+        values = np.asarray(ops.convert_to_numpy(schedule(grid)), dtype="float64")
+        if values.shape == (steps,):
+            return values
+    except Exception:  # a schedule that only takes a scalar step
+        pass
+    return np.array([float(ops.convert_to_numpy(schedule(int(s)))) for s in grid])
