@@ -26,7 +26,8 @@ Two choices worth knowing:
   ``update_step``, which cannot see a global dot product); the hook is
   ``_backend_update_step``, which Keras calls after gradient clipping, weight decay and
   gradient accumulation, so those options keep working. It assumes one device (no
-  ``tf.distribute`` strategy that splits the batch across replicas).
+  ``tf.distribute`` strategy that splits the batch across replicas) and is tested with
+  the TensorFlow backend, inside ``model.fit``'s compiled train step and eagerly.
 - ``AdamHD`` is Keras' own ``Adam`` with the hook added, so with ``hypergrad_lr=0`` it
   *is* Keras' Adam, bit for bit. Keras' ``epsilon`` is Kingma and Ba's "epsilon hat":
   Keras moves by ``alpha * m_hat / (sqrt(v_hat) + epsilon / sqrt(1 - beta_2**t))``. The

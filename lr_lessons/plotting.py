@@ -248,9 +248,11 @@ def trajectory_panels(
     title: str | None = None,
     note: str | None = None,
     ncols: int | None = None,
+    first: int = 1,
 ) -> Figure:
     """Curves over training, one panel per title: ``{label: runs}`` with runs of shape
     (seeds, steps), drawn as the mean with a min-max band (one run: just the line).
+    The first column is step ``first`` (0 when the runs start with the initial value).
 
     With ``logy`` (one flag, or one per panel) the y axis is logarithmic; values <= 0
     (a rate driven below zero) cannot be shown there and are counted in the panel
@@ -271,7 +273,7 @@ def trajectory_panels(
             if log:
                 hidden += int(np.sum(runs <= 0))
                 runs = np.where(runs > 0, runs, np.nan)
-            steps = np.arange(1, runs.shape[1] + 1)
+            steps = np.arange(first, first + runs.shape[1])
             band(ax, steps, runs, f"C{i}", label)
         if log:
             ax.set_yscale("log")
