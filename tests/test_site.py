@@ -43,6 +43,7 @@ CHROMIUM_FLAGS = (
     "--disable-quic",
     "--disable-sync",
     "--disable-dev-shm-usage",
+    "--no-proxy-server",
     "--window-size=1280,1000",
 )
 SEARCH_QUERY = "momentum"
@@ -263,6 +264,7 @@ def browser(tmp_path_factory):
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    options.ignore_local_proxy_environment_variables()
     driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
     driver.set_page_load_timeout(30)
     yield driver
@@ -311,9 +313,12 @@ def _built_pages(site: Path) -> list[str]:
     return [""] + sorted(pages)
 
 
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
+
+
 def _status(url: str) -> int:
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with _DIRECT.open(url, timeout=10) as response:
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
