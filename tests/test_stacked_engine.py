@@ -178,7 +178,8 @@ def test_supports_blobs_studies_and_rejects_the_rest():
         (Setting("a", "sgd", schedule=studies.inverse_time_decay(0.1), plateau={}),),
     )
     mse = Study("m", "m", (Setting("a", "sgd", 0.01),), loss="mse")
-    for study in (convnet, clipped, both, mse):
+    hypergradient = Study("h", "h", (Setting("a", "sgd_hd", 0.01),))
+    for study in (convnet, clipped, both, mse, hypergradient):
         assert not stacked.supports(study)
     with pytest.raises(stacked.Unsupported, match="clipnorm"):
         stacked.train(clipped, [0], load_blobs())

@@ -306,11 +306,10 @@ class _StackedRun:
         self.setting_order = [i for members in groups.values() for i in members]
         self.runs = [(i, j) for i in self.setting_order for j in range(n_seeds)]
         self.n_runs = len(self.runs)
+        config_of = [s.make_optimizer().get_config() for s in study.settings]
         self.rules, self.bounds, start = [], [], 0
         for key, members in groups.items():
-            configs = [
-                study.settings[i].make_optimizer().get_config() for i in members for _ in seeds
-            ]
+            configs = [config_of[i] for i in members for _ in seeds]
             self.rules.append(_make_rule(key, configs))
             self.bounds.append((start, start + len(configs)))
             start += len(configs)
@@ -319,18 +318,19 @@ class _StackedRun:
         # Learning rates: a float32 variable per run (ReduceLROnPlateau may change it) or a
         # schedule called on the step counter.
         rates, plateaus, schedule_of_run = [], [], []
-        self.schedules = []
+        self.schedules: list[keras.optimizers.schedules.LearningRateSchedule] = []
+        position: dict[int, int] = {}  # setting index -> its schedule's place in the list
         for i, _ in self.runs:
             setting = study.settings[i]
-            schedule = setting.make_schedule()
-            if schedule is not None:
-                if i not in [s for s, _ in self.schedules]:
-                    self.schedules.append((i, schedule))
-                schedule_of_run.append([s for s, _ in self.schedules].index(i))
-                rates.append(0.0)
+            if setting.schedule is not None:
+                if i not in position:
+                    position[i] = len(self.schedules)
+                    self.schedules.append(setting.make_schedule())
+                schedule_of_run.append(position[i])
+                rates.append(0.0)  # unused: the schedule gives the rate
             else:
                 schedule_of_run.append(-1)
-                rates.append(float(setting.make_optimizer().get_config()["learning_rate"]))
+                rates.append(float(config_of[i]["learning_rate"]))
             plateaus.append(
                 None if setting.plateau is None else PlateauRule.from_kwargs(setting.plateau)
             )
@@ -380,7 +380,7 @@ class _StackedRun:
     def _learning_rates(self, base: tf.Tensor, step: tf.Tensor) -> tf.Tensor:
         if not self.schedules:
             return base
-        values = tf.stack([tf.cast(s(step), tf.float32) for _, s in self.schedules])
+        values = tf.stack([tf.cast(s(step), tf.float32) for s in self.schedules])
         return tf.where(self.scheduled, tf.gather(values, self.schedule_of_run), base)
 
     def _train_step(self, state, metrics, index):
