@@ -92,6 +92,9 @@ for name in ("b", "a"):
     save_figure(curves({name: [1]}), f"03_decay/loop_{name}")
 
 # %%
+print("a fence: ```")
+
+# %%
 table = ClaimsTable()
 table.save("03_decay/claims")
 save_figure(fig, "03_decay/never_made")
@@ -142,6 +145,7 @@ def test_chapter_page_shows_committed_figures_and_claims_in_place(hook, chapter)
     assert md.index('save_figure(fig, "03_decay/rule")') < positions[0]
     assert md.index("| x | y | confirmed |") > positions[-1]
     assert "hidden from the page" not in md
+    assert '````python\nprint("a fence: ```")\n````' in md  # backticks in code keep their block
     assert "other.png" not in md
     # a figure the chapter saves but nobody committed is reported, and said on the page
     assert page.missing == ["03_decay/never_made"]
@@ -155,7 +159,7 @@ def test_chapter_notebook_is_unexecuted_and_complete(hook, chapter):
     nbformat.validate(nbformat.reads(text, as_version=4))
     notebook = json.loads(text)
     kinds = [cell["cell_type"] for cell in notebook["cells"]]
-    assert kinds == ["markdown", "code", "code", "code", "code"]
+    assert kinds == ["markdown", "code", "code", "code", "code", "code"]
     assert all(not cell.get("outputs") for cell in notebook["cells"] if cell["cell_type"] == "code")
 
 

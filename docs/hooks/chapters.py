@@ -208,7 +208,9 @@ def convert_chapter(
                 blocks.append(_downloads(stem))
                 titled = True
         elif cell.cell_type == "code":
-            blocks.append(f"```python\n{text}\n```")
+            longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+            fence = "`" * max(3, longest + 1)  # a fence no backtick run in the code can close
+            blocks.append(f"{fence}python\n{text}\n{fence}")
             blocks.extend(_outputs(text, figures_dir, page))
     if not titled:
         blocks.insert(0, f"# {fallback}\n\n{_downloads(stem)}")
