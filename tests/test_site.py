@@ -196,6 +196,24 @@ def test_package_page_links_the_exported_names_it_can_find(hook, tmp_path):
     assert "| `gone` | `pkg.things` |" in page  # not defined there: no link to break the build
 
 
+def test_katex_hook_names_the_install_command_when_katex_is_missing(hook, tmp_path):
+    from types import SimpleNamespace
+
+    from mkdocs.exceptions import PluginError
+
+    spec = importlib.util.spec_from_file_location("docs_hook_katex", HOOK.with_name("katex.py"))
+    katex = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(katex)
+    config = SimpleNamespace(config_file_path=str(tmp_path / "mkdocs.yml"))
+    with pytest.raises(PluginError, match=r"npm ci --prefix docs"):
+        katex.katex_dist(config)
+    dist = tmp_path / "docs" / "node_modules" / "katex" / "dist"
+    for name in katex.ASSETS:
+        (dist / name).parent.mkdir(parents=True, exist_ok=True)
+        (dist / name).write_text("/* katex */")
+    assert katex.katex_dist(config) == dist
+
+
 def test_api_pages_cover_every_public_module(hook):
     modules = hook.api_modules(ROOT / "lr_lessons")
     assert modules[0] == "lr_lessons"
