@@ -211,3 +211,12 @@ def test_final_accuracies_agree_with_fit_over_seeds(blobs, name):
             if not lo <= o <= hi
         ]
         assert not outside, f"{metric}: {outside}"
+
+
+def test_mismatched_data_is_rejected_with_its_shape(blobs):
+    from lr_lessons.data import Dataset
+
+    labels = blobs.y_train.argmax(axis=1)
+    sparse = Dataset(blobs.x_train, labels, blobs.x_test, blobs.y_test, source="sparse labels")
+    with pytest.raises(ValueError, match=r"\(500,\)"):
+        stacked.train(studies.learning_rate_study().with_epochs(1), [0], sparse)

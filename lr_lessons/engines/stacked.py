@@ -10,7 +10,8 @@ What stays the same as ``model.fit`` (tests/test_stacked_engine.py checks it aga
 - initial weights: seed ``k`` gives exactly the weights ``keras.utils.set_random_seed(k)``
   followed by building the Keras model gives (the fit engine's convention);
 - the forward pass uses the Keras model's own activations, the loss is
-  ``keras.losses.categorical_crossentropy`` (its clipping epsilon and softmax-logits path),
+  ``keras.losses.categorical_crossentropy`` (its clipping epsilon, or the logits path Keras
+  takes for a softmax output, exactly as in ``model.fit``),
   averaged over the batch; accuracy is ``keras.metrics.categorical_accuracy``;
 - batches of ``study.batch_size`` with a last partial batch; reported train loss and
   accuracy are the batch-size weighted means over the epoch's batches, computed during
@@ -21,10 +22,13 @@ What stays the same as ``model.fit`` (tests/test_stacked_engine.py checks it aga
   ``LearningRateSchedule`` is called on the step counter as the optimizer calls it;
   ``ReduceLROnPlateau`` is :mod:`lr_lessons.engines.plateau`, applied at epoch end.
 
-Batch order (the one convention that differs): each seed draws one permutation of the
-training set per epoch from ``numpy.random.default_rng(seed)``, shared by all settings of
-that seed; ``model.fit`` shuffles through tf.data instead. ``shuffle=False`` keeps the data
-order, as ``model.fit(shuffle=False)`` does.
+Batch order (the one convention that differs): in epoch ``e`` seed ``k`` visits the training
+set in the order ``numpy.random.default_rng([k, e]).permutation(n)``, shared by all settings
+of that seed; ``model.fit`` shuffles through tf.data instead, so shuffled runs match fit's
+only statistically. ``shuffle=False`` keeps the data order, as ``model.fit(shuffle=False)``
+does, and then the per-epoch numbers agree with fit's to float32 rounding. Validation
+loss and accuracy are means over the whole test set; Keras' batch-weighted means over
+batches of 32 equal them up to float32 rounding.
 """
 
 from __future__ import annotations
@@ -288,8 +292,11 @@ def _dense(h: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor) -> tf.Tensor:
 
 
 def _chunk_size(epochs: int) -> int:
-    """The largest divisor of ``epochs`` up to MAX_CHUNK_EPOCHS (one traced shape)."""
-    return max(d for d in range(1, min(epochs, MAX_CHUNK_EPOCHS) + 1) if epochs % d == 0)
+    """Epochs per call of the TF program: a divisor of ``epochs`` (so one traced shape fits
+    all calls), at most MAX_CHUNK_EPOCHS, and small enough for about four calls or more
+    (the progress bar moves, and TF does not warn about one trace per few calls)."""
+    limit = max(1, min(MAX_CHUNK_EPOCHS, epochs // 4))
+    return max(d for d in range(1, limit + 1) if epochs % d == 0)
 
 
 class _StackedRun:
@@ -496,11 +503,15 @@ def train(
     Raises :class:`Unsupported` (a ``ValueError``) for a study :func:`supports` rejects.
     """
     keys = _check_study(study)
-    if data.y_train.ndim != 2 or data.y_train.shape[1] != _dense_stack(study.model)[-1][1]:
-        raise ValueError(
-            f"the stacked engine needs one-hot targets of width "
-            f"{_dense_stack(study.model)[-1][1]}; got y_train of shape {data.y_train.shape}"
-        )
+    layers = _dense_stack(study.model)
+    n_inputs, n_classes = layers[0][0], layers[-1][1]
+    for split, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
+        if x.shape[1:] != (n_inputs,) or y.shape[1:] != (n_classes,):
+            raise ValueError(
+                f"model {study.model!r} needs inputs of shape (n, {n_inputs}) and one-hot "
+                f"targets (n, {n_classes}); the {split} split of {data.source!r} has "
+                f"{x.shape} and {y.shape}"
+            )
     seeds = list(seeds)
     if not seeds:
         raise ValueError("seeds is empty: give at least one seed")
