@@ -278,17 +278,28 @@ def batch_orders(
     )
 
 
-def _dense(h: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor) -> tf.Tensor:
-    """Keras' Dense (``matmul``, then ``bias_add``) for every run: h (runs, batch, in).
+@tf.custom_gradient
+def _add_bias(z: tf.Tensor, bias: tf.Tensor):
+    """``z + bias`` for every run (z: runs, batch, units; bias: runs, units).
 
-    The biases of all runs are added as one ``bias_add`` over (batch, runs * units), so
-    their gradient is the same ``BiasAddGrad`` Keras computes, bit for bit.
+    Keras' Dense adds its bias with ``bias_add``, whose gradient is ``BiasAddGrad``; a
+    broadcasting add would sum the batch in another order and differ in the last bit,
+    which momentum amplifies to ~1e-4 within a few epochs. So the biases' gradient is
+    that same kernel, run on (batch, runs * units): bit for bit Keras' gradient.
     """
-    z = tf.matmul(h, kernel)
-    runs, batch, units = z.shape
-    flat = tf.reshape(tf.transpose(z, [1, 0, 2]), [batch, runs * units])
-    flat = tf.nn.bias_add(flat, tf.reshape(bias, [runs * units]))
-    return tf.transpose(tf.reshape(flat, [batch, runs, units]), [1, 0, 2])
+
+    def grad(upstream: tf.Tensor):
+        runs, batch, units = upstream.shape
+        flat = tf.reshape(tf.transpose(upstream, [1, 0, 2]), [batch, runs * units])
+        bias_grad = tf.raw_ops.BiasAddGrad(out_backprop=flat)
+        return upstream, tf.reshape(bias_grad, [runs, units])
+
+    return z + bias[:, None, :], grad
+
+
+def _dense(h: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor) -> tf.Tensor:
+    """Keras' Dense without its activation, for every run: h is (runs, batch, inputs)."""
+    return _add_bias(tf.matmul(h, kernel), bias)
 
 
 def _chunk_size(epochs: int) -> int:
