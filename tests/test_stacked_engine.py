@@ -131,12 +131,14 @@ def test_seeded_runs_are_reproducible(blobs):
 
 
 def test_results_do_not_depend_on_the_company_a_run_keeps(blobs):
-    """A seed's run is the same whether trained alone or stacked with others."""
+    """A seed's run is the same whether trained alone or stacked with others (up to
+    float32 rounding: element-wise kernels may round a run's numbers differently when they
+    sit elsewhere in a bigger tensor)."""
     study = studies.adaptive_study().with_epochs(3)
     together = stacked.train(study, [0, 1, 2], blobs)
     alone = stacked.train(Study("one", "one", (study.settings[2],), 3), [1], blobs)
     for metric in METRICS:
-        np.testing.assert_allclose(together[metric][2, 1], alone[metric][0, 0], atol=1e-6)
+        np.testing.assert_allclose(together[metric][2, 1], alone[metric][0, 0], atol=1e-5)
 
 
 def test_initial_weights_are_those_of_fit(blobs):
