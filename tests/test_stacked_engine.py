@@ -80,6 +80,13 @@ EQUIVALENCE_SETTINGS = (
     Setting("momentum", "sgd", 0.01, {"momentum": 0.9}),
     Setting("nesterov", "sgd", 0.01, {"momentum": 0.9, "nesterov": True}),
     Setting("decay", "sgd", schedule=studies.inverse_time_decay(1e-2, 0.1)),
+    Setting(
+        "cosine",
+        "sgd",
+        schedule=keras.optimizers.schedules.CosineDecay(
+            0.01, decay_steps=250, warmup_target=0.2, warmup_steps=60
+        ),
+    ),
     Setting("rmsprop", "rmsprop"),
     Setting("adagrad", "adagrad", 0.05),
     Setting("adam", "adam"),
@@ -112,6 +119,8 @@ def test_equivalence_exercises_schedules_and_plateau(equivalence_runs):
     rates = mine["learning_rate"][:, 0]
     decay = rates[study.setting_names.index("decay")]
     assert np.all(np.diff(decay) < 0)  # the schedule lowered the rate every epoch
+    cosine = rates[study.setting_names.index("cosine")]
+    assert cosine.argmax() not in (0, EPOCHS - 1)  # warm-up, then decay
     plateau = rates[study.setting_names.index("plateau")]
     assert len(np.unique(plateau)) >= 3  # ReduceLROnPlateau fired at least twice
 
