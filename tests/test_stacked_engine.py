@@ -216,6 +216,8 @@ def test_final_accuracies_agree_with_fit_over_seeds(blobs, name):
         ours = mine[metric][:, :, -1].mean(axis=1)
         low = theirs[metric][:, :, -1].min(axis=1) - slack
         high = theirs[metric][:, :, -1].max(axis=1) + slack
+        for s, o, lo, hi in zip(study.setting_names, ours, low + slack, high - slack):
+            print(f"{name} {s} final {metric}: stacked {o:.3f}, fit [{lo:.3f}, {hi:.3f}]")
         outside = [
             f"{s}: {o:.3f} not in [{lo:.3f}, {hi:.3f}]"
             for s, o, lo, hi in zip(study.setting_names, ours, low, high)
