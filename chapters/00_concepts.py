@@ -363,3 +363,20 @@ table.add(
 )
 table.save("00_concepts/claims")
 table
+
+# %% [markdown]
+# ## What this chapter shows
+#
+# - On a quadratic, the learning rate multiplies the distance to the minimum by
+#   $1 - \eta a$ each step: small rates crawl, rates between $1/a$ and $2/a$ zig-zag in,
+#   and rates above $2/a$ diverge. On an elongated bowl the steepest direction sets that
+#   limit, and the flat direction pays for it.
+# - Real training shows the same four regimes in its loss curves, from rates five
+#   orders of magnitude apart.
+# - The number of epochs matters as much as the rate: with few training points the
+#   validation loss turns up after a few dozen epochs, and `EarlyStopping` with
+#   `restore_best_weights=True` hands back the weights of its lowest point.
+#
+# The following chapters reproduce the original experiments one knob at a time:
+# the rate itself, momentum, decay, plateaus, adaptive optimizers, the range test and,
+# in chapter 7, schedules.

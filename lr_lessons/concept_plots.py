@@ -163,7 +163,7 @@ def metric_lines(
         ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel + (" (log scale)" if logy else ""))
-    ax.grid(alpha=0.3, which="both")
+    ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     if title:
         ax.set_title(title, fontsize=10)
@@ -181,23 +181,33 @@ def train_val_loss(
     of the lowest mean validation loss marked; ``restored`` adds where early stopping
     stopped/restored (a dotted line)."""
     n = len(results.settings)
-    fig = new_figure((4.6 * n, 3.4))
+    fig = new_figure((max(7.0, 4.6 * n), 3.8))
     axes = np.atleast_1d(fig.subplots(1, n, sharey=True))
     epochs = np.arange(1, results.epochs + 1)
+    top = 0.0
     for ax, s in zip(axes, results.settings):
         band(ax, epochs, results.get("loss", s), "C0", "train loss")
         band(ax, epochs, results.get("val_loss", s), "C1", "validation loss")
+        skip = max(1, results.epochs // 20)  # the first epochs' loss would squash the rest
+        with np.errstate(all="ignore"):
+            for m in ("loss", "val_loss"):
+                top = max(top, float(np.nanmax(results.get(m, s)[:, skip:])))
         if s in best_epochs:
             e = best_epochs[s]
             v = np.nanmean(results.get("val_loss", s), axis=0)[e - 1]
             ax.axvline(e, color="k", lw=0.9, ls="--")
-            ax.plot([e], [v], "k*", ms=10, label=f"lowest validation loss (epoch {e})")
+            ax.plot([e], [v], "k*", ms=10, label=f"lowest mean validation loss (epoch {e})")
         if restored and s in restored:
-            ax.axvline(restored[s], color="C3", lw=1.2, ls=":", label="EarlyStopping restores")
+            ax.axvline(
+                restored[s], color="C3", lw=1.2, ls=":",
+                label=f"EarlyStopping restores epoch {restored[s]}",
+            )  # fmt: skip
         ax.set_title(s, fontsize=10)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
+    if np.isfinite(top) and top > 0:
+        axes[0].set_ylim(0, 1.1 * top)
     axes[0].set_ylabel("loss (categorical cross-entropy)")
     if title:
         fig.suptitle(title)
@@ -267,6 +277,38 @@ def search_trials(
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    _note(fig, note)
+    return fig
+
+
+def summary_bars(
+    values: Mapping[str, np.ndarray],
+    xlabel: str,
+    title: str | None = None,
+    note: str | None = None,
+    xlim: tuple[float, float] | None = None,
+) -> Figure:
+    """Horizontal bars (long setting names stay readable): the mean over seeds as a bar
+    with its value written at the end, every seed's value as a dot."""
+    n = len(values)
+    if n == 0:
+        raise ValueError("values is empty")
+    fig = new_figure((7.6, 0.42 * n + 1.4))
+    ax = fig.subplots()
+    for i, v in enumerate(values.values()):
+        v = np.asarray(v, dtype=float)
+        mean = float(np.nanmean(v))
+        ax.barh(i, mean, color=f"C{i % 10}", alpha=0.6)
+        ax.plot(v, np.full(len(v), i), "k.", ms=4)
+        ax.text(mean, i, f" {mean:.3f}", va="center", ha="left", fontsize=8)
+    ax.set_yticks(range(n), list(values))
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    if xlim:
+        ax.set_xlim(*xlim)
+    ax.grid(alpha=0.3, axis="x")
     if title:
         ax.set_title(title, fontsize=10)
     _note(fig, note)
