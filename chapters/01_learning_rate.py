@@ -109,8 +109,10 @@ fig
 # Reading the panels from the top: at $\eta = 1$ the steps are so large that accuracy
 # jumps around from epoch to epoch; at $10^{-1}$ and $10^{-2}$ the network learns; at
 # $10^{-3}$ it learns, slowly; below that, 3,200 updates move the weights too little to
-# change the predictions. The table below checks each of the original's statements
-# against our runs.
+# change most predictions. "Too little" is not "not at all", though: the initial
+# losses are large (the inputs reach $\pm 15$), so even tiny rates lower the loss a bit
+# and, for an unlucky initialisation, flip a noticeable share of predictions. The table
+# below checks each of the original's statements against our runs.
 
 # %% [markdown]
 # ## What the original reported, and what we measured
@@ -138,11 +140,17 @@ table.add(
 )
 
 gain = {s: final(train_acc[s]) - train_acc[s][:, 0] for s in ("lr=1e-06", "lr=1e-07")}
+loss_drop = {s: 1 - results.get("loss", s)[:, -1] / results.get("loss", s)[:, 0] for s in gain}
 table.add(
     "Learning rates 1E-6 and 1E-7 learn nothing.",
-    f"gain in train accuracy from epoch 1 to the end: 1E-6 {summary(gain['lr=1e-06'])}, "
-    f"1E-7 {summary(gain['lr=1e-07'])}",
-    verdict(all(abs(g).max() < 0.05 for g in gain.values())),
+    "gain in train accuracy from epoch 1 to the end: "
+    + "; ".join(f"{s[3:]}: {summary(g)}" for s, g in gain.items())
+    + "; relative fall of the training loss: "
+    + "; ".join(f"{s[3:]}: {summary(d, '.1%')}" for s, d in loss_drop.items()),
+    verdict(
+        all(abs(g).max() < 0.05 for g in gain.values()),
+        partly=all(abs(g.mean()) < 0.05 for g in gain.values()),
+    ),
 )
 
 reach = {s: epochs_to_reach(test_acc[s], TARGET) for s in ("lr=0.1", "lr=0.01", "lr=0.001")}
