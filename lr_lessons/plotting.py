@@ -59,12 +59,12 @@ def _png_metadata(path: Path) -> dict[str, str] | None:
     return {"Software": None} if path.suffix == ".png" else {"Date": None, "Creator": None}
 
 
-def caption(results: Results, band: str = "min-max") -> str:
+def caption(results: Results, band: str = "min-max", center: str = "mean") -> str:
     """A one-line footer: data source, seeds, epochs, engine, and what the band shows."""
     meta = results.meta
     n = len(results.seeds)
     quick = ", QUICK MODE" if meta.get("quick") else ""
-    spread = f"line: mean of {n} seeds, band: {band}" if n > 1 else "1 seed"
+    spread = f"line: {center} of {n} seeds, band: {band}" if n > 1 else "1 seed"
     return (
         f"data: {meta.get('data_source', '?')}; {spread}; {results.epochs} epochs; "
         f"engine: {meta.get('engine', '?')}{quick}"
@@ -80,12 +80,20 @@ def _grid(n: int, ncols: int, panel: tuple[float, float]) -> tuple[Figure, np.nd
     return fig, axes
 
 
-def band(ax, epochs: np.ndarray, runs: np.ndarray, color: str, label: str) -> None:
-    """Draw the mean over runs (rows) as a line and the min-max range as a shaded band."""
+def band(
+    ax, epochs: np.ndarray, runs: np.ndarray, color: str, label: str, center: str = "mean"
+) -> None:
+    """Draw the mean (or median) over runs (rows) as a line and their min-max as a band.
+
+    The median suits values spread over orders of magnitude (learning rates on a log
+    axis), where the mean is just the largest run.
+    """
+    if center not in {"mean", "median"}:
+        raise ValueError(f"center must be 'mean' or 'median', got {center!r}")
     with np.errstate(all="ignore"):
-        mean = np.nanmean(runs, axis=0)
+        mid = np.nanmean(runs, axis=0) if center == "mean" else np.nanmedian(runs, axis=0)
         lo, hi = np.nanmin(runs, axis=0), np.nanmax(runs, axis=0)
-    ax.plot(epochs, mean, color=color, label=label, lw=1.4)
+    ax.plot(epochs, mid, color=color, label=label, lw=1.4)
     if runs.shape[0] > 1:
         ax.fill_between(epochs, lo, hi, color=color, alpha=0.22, lw=0)
 
@@ -97,8 +105,11 @@ def metric_grid(
     ylabel: str = "accuracy",
     logy: bool = False,
     title: str | None = None,
+    center: str = "mean",
+    ylim: tuple[float, float] | None = None,
 ) -> Figure:
-    """One panel per setting, titled with it: each metric's mean over seeds with a min-max band.
+    """One panel per setting, titled with it: each metric's mean (or median) over seeds
+    with a min-max band.
 
     The originals' figures are ``metrics=("accuracy", "val_accuracy")`` (train vs test).
     """
@@ -106,11 +117,14 @@ def metric_grid(
     epochs = np.arange(1, results.epochs + 1)
     for ax, setting in zip(axes.flat, results.settings):
         for m in metrics:
-            band(ax, epochs, results.get(m, setting), COLORS.get(m, "C2"), LABELS.get(m, m))
+            runs = results.get(m, setting)
+            band(ax, epochs, runs, COLORS.get(m, "C2"), LABELS.get(m, m), center)
         ax.set_title(setting, fontsize=10)
         ax.grid(alpha=0.3)
         if logy:
             ax.set_yscale("log")
+        if ylim:
+            ax.set_ylim(*ylim)
     for ax in axes[-1]:
         ax.set_xlabel("epoch")
     for ax in axes[:, 0]:
@@ -119,7 +133,8 @@ def metric_grid(
         axes.flat[0].legend(loc="lower right", fontsize=8)
     if title:
         fig.suptitle(title)
-    fig.text(0.5, -0.01, caption(results), ha="center", va="top", fontsize=7, color="0.35")
+    note = caption(results, center=center)
+    fig.text(0.5, -0.01, note, ha="center", va="top", fontsize=7, color="0.35")
     return fig
 
 
