@@ -400,7 +400,8 @@ fig = concept_plots.summary_bars(
     final_acc,
     "test accuracy after the last epoch (bar: mean, dots: seeds)",
     title="Final test accuracy on blobs, equal budget",
-    note=plotting.caption(results),
+    note=f"data: {results.meta['data_source']}; seeds {results.seeds}; {results.epochs} epochs; "
+    f"engine: {results.meta['engine']}" + (", QUICK MODE" if QUICK else ""),
     xlim=(0.5, 0.9),
 )
 plotting.save_figure(fig, "07_schedules/study_final")
@@ -475,8 +476,11 @@ fig = concept_plots.summary_bars(
     m_final,
     f"test accuracy after {M_EPOCHS} epoch(s) (bar: mean, dots: seeds)",
     title="MNIST ConvNet, SGD: one-cycle vs constant rates",
-    note=plotting.caption(mnist_results)
-    + f"; one-cycle {M_BASE:.3g} .. {M_MAX:.3g} from a range test",
+    note=f"data: {mnist.source}; seeds {mnist_results.seeds}; batch {M_BATCH}; engine: "
+    f"{mnist_results.meta['engine']}"
+    + (", QUICK MODE" if QUICK else "")
+    + f"\none-cycle between {M_BASE:.3g} and {M_MAX:.3g} (range-test bounds)",
+    xlim=(0.0 if QUICK else 0.6, 1.0),
 )
 plotting.save_figure(fig, "07_schedules/mnist_one_cycle")
 fig
@@ -506,7 +510,8 @@ oc_best = final_acc["one-cycle"].mean() >= max(v.mean() for v in final_acc.value
 table.add(
     "Smith (2018): one cycle up to a large rate and down again trains as well as or "
     "better than the usual schedules in the same budget.",
-    f"blobs final test accuracy: one-cycle {summary(final_acc['one-cycle'])}; best setting "
+    f"blobs final test accuracy (tolerance 0.01): one-cycle {summary(final_acc['one-cycle'])}; "
+    "best setting "
     f"{max(final_acc, key=lambda s: final_acc[s].mean())} "
     f"{summary(max(final_acc.values(), key=np.mean))}",
     verdict(oc_best, partly=final_acc["one-cycle"].mean() >= final_acc[best_name].mean() - 0.01),
