@@ -130,8 +130,8 @@ fig
 # ## The threshold is $2/\text{curvature}$
 #
 # Sweep the rate finely and record the loss after 50 steps, for three curvatures. Each
-# curve falls to its lowest point at $\eta = 1/a$ (one step to the minimum) and shoots
-# up just after $\eta = 2/a$ (the dashed lines).
+# curve reaches (numerically) zero around $\eta = 1/a$, where one step lands on the
+# minimum, and shoots up just after $\eta = 2/a$ (the dashed lines).
 
 # %%
 SWEEP = np.geomspace(1e-3, 10, 400)
@@ -181,6 +181,7 @@ fig = concept_plots.metric_lines(
     classic_results,
     "loss",
     title="Training loss per epoch on blobs for four learning rates (SGD)",
+    zoom=(0.3, 1.5),
 )
 plotting.save_figure(fig, "00_concepts/loss_per_epoch")
 fig

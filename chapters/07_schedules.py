@@ -218,8 +218,9 @@ fig
 # ## Cyclical and one-cycle schedules
 #
 # `lr_lessons.schedules` holds both as Keras `LearningRateSchedule` classes, registered
-# with Keras' serialization (a model compiled with one saves and loads), exact at the
-# corners of each cycle, and usable with any optimizer:
+# with Keras' serialization (a model compiled with one saves and loads; in a new Python
+# session, `import lr_lessons.schedules` before `keras.saving.load_model` so Keras knows
+# the classes), exact at the corners of each cycle, and usable with any optimizer:
 #
 # - `CyclicalLearningRate(base_lr, max_lr, step_size, mode)`, Smith (2015): the rate
 #   climbs linearly from `base_lr` to `max_lr` in `step_size` updates and falls back;

@@ -150,23 +150,36 @@ def metric_lines(
     ylabel: str = "training loss",
     logy: bool = True,
     title: str | None = None,
+    zoom: tuple[float, float] | None = None,
 ) -> Figure:
     """One metric of several settings on one axes: mean over seeds and a min-max band
-    (the classic "loss per epoch for high / good / low learning rates" picture)."""
-    fig = new_figure((6.8, 4.3))
-    ax = fig.subplots()
+    (the classic "loss per epoch for high / good / low learning rates" picture).
+
+    ``zoom=(low, high)`` adds a second panel with a linear y-axis limited to that range,
+    where curves that the log axis squeezes together can be told apart.
+    """
+    fig = new_figure((12.0, 4.3) if zoom else (6.8, 4.3))
+    axes = np.atleast_1d(fig.subplots(1, 2 if zoom else 1))
     epochs = np.arange(1, results.epochs + 1)
     labels = labels or {}
-    for i, s in enumerate(settings or results.settings):
-        band(ax, epochs, results.get(metric, s), f"C{i}", labels.get(s, s))
-    if logy:
-        ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(ylabel + (" (log scale)" if logy else ""))
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    for k, ax in enumerate(axes):
+        for i, s in enumerate(settings or results.settings):
+            band(ax, epochs, results.get(metric, s), f"C{i}", labels.get(s, s))
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        if k == 0:
+            if logy:
+                ax.set_yscale("log")
+            ax.set_ylabel(ylabel + (" (log scale)" if logy else ""))
+            ax.legend(fontsize=8)
+        else:
+            ax.set_ylim(*zoom)
+            ax.set_ylabel(f"{ylabel} (linear, zoomed)")
     if title:
-        ax.set_title(title, fontsize=10)
+        if zoom:
+            fig.suptitle(title)
+        else:
+            axes[0].set_title(title, fontsize=10)
     _note(fig, caption(results))
     return fig
 
