@@ -410,8 +410,8 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     for page in _state["pages"]:  # type: ignore[union-attr]
         for name in page.missing:
             log.warning(
-                "%s saves figures/%s, which is not committed: run `lr-lessons figures "
-                "--chapters %s`",
+                "%s saves figures/%s, which is missing: run `lr-lessons figures "
+                "--chapters %s` and commit figures/",
                 page.source.name,
                 name,
                 page.stem[:2],
