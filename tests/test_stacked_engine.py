@@ -45,7 +45,8 @@ KINDS = {"sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad", "adam": "Adam
 
 @pytest.mark.parametrize("case", sorted(RULE_CASES))
 def test_update_rules_match_keras_optimizers(case):
-    """Several configs of one kind stepped together equal each Keras optimizer alone."""
+    """Several configs of one kind stepped together equal each Keras optimizer alone, bit
+    for bit, over 40 steps of random gradients."""
     kind = KINDS[case.split()[0]]
     configs = RULE_CASES[case]
     rng = np.random.default_rng(0)
@@ -69,7 +70,7 @@ def test_update_rules_match_keras_optimizers(case):
         g_all = tf.constant(np.stack([g] * len(configs)))
         param, slots = rule.update(g_all, param, slots, lr, tf.constant(step, tf.int64))
     for got, want in zip(np.asarray(param), expected):
-        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+        np.testing.assert_array_equal(got, want)
         assert not np.allclose(want, start)  # the optimizer really moved the weights
 
 
