@@ -40,6 +40,8 @@ TRAINING_CODE = (
     "runner.py",
     "schedules.py",
     "hypergradient.py",
+    "range_test.py",
+    "lr_suggestions.py",
     "engines",
 )
 

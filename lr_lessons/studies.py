@@ -58,7 +58,8 @@ class Setting:
                 f"unknown optimizer {self.optimizer!r}; choose one of {sorted(OPTIMIZERS)}"
             )
         if self.learning_rate is not None:
-            _check_rate(self.learning_rate, f"learning_rate of setting {self.name!r}")
+            rate = _check_rate(self.learning_rate, f"learning_rate of setting {self.name!r}")
+            object.__setattr__(self, "learning_rate", rate)
             if self.schedule is not None:
                 raise ValueError(f"setting {self.name!r}: give learning_rate or schedule, not both")
         if isinstance(self.schedule, keras.optimizers.schedules.LearningRateSchedule):
