@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -30,7 +31,12 @@ PLATEAU_DEFAULTS = dict(monitor="val_loss", factor=0.1, patience=10, min_delta=1
 
 
 def _check_rate(value: float, what: str) -> float:
-    if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
         raise ValueError(f"{what} must be a positive number, got {value!r}")
     return float(value)
 
