@@ -447,7 +447,11 @@ table.add(
     "(the authors' README).",
     "; ".join(
         f"{LABEL[o]} beta={b:g}: range {beta_spread[(o, b)]:.3f}"
-        + (f", {diverged[(o, b)]} runs diverged" if diverged.get((o, b)) else "")
+        + (
+            f", {diverged[(o, b)]} of {len(SWEEP_RATES) * len(sweep.seeds)} runs diverged"
+            if diverged.get((o, b))
+            else ""
+        )
         for o in SWEEP
         for b in sorted(by_beta[o])
     )

@@ -276,6 +276,8 @@ def trajectory_panels(
     n = len(panels)
     ncols = ncols or n
     nrows = math.ceil(n / ncols)
+    import warnings
+
     from matplotlib.ticker import MaxNLocator
 
     fig = new_figure((4.6 * ncols, 3.4 * nrows))
@@ -291,7 +293,9 @@ def trajectory_panels(
                 hidden += int(np.sum(runs <= 0))
                 runs = np.where(runs > 0, runs, np.nan)
             steps = np.arange(first, first + runs.shape[1])
-            band(ax, steps, runs, f"C{i}", label)
+            with warnings.catch_warnings():  # steps where every run is hidden
+                warnings.simplefilter("ignore", RuntimeWarning)
+                band(ax, steps, runs, f"C{i}", label)
         if log:
             ax.set_yscale("log")
         if hidden:
