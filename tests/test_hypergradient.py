@@ -261,3 +261,21 @@ def test_save_and_load_round_trip(tmp_path, cls, beta):
     for a, b in zip(model.get_weights(), loaded.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert float(loaded.optimizer.learning_rate) == float(model.optimizer.learning_rate)
+
+
+@pytest.mark.parametrize("cls, beta", [(SGDHD, 0.05), (AdamHD, 1e-4)], ids=["sgd_hd", "adam_hd"])
+def test_xla_compiled_train_step_agrees(cls, beta):
+    """The global dot product also works inside an XLA-compiled train step."""
+    runs = []
+    for jit in (False, True):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2)])
+        model.compile(optimizer=cls(learning_rate=0.02, hypergrad_lr=beta), loss="mse",
+                      jit_compile=jit)  # fmt: skip
+        model.fit(X, Y, batch_size=BATCH, epochs=3, shuffle=False, verbose=0)
+        runs.append((float(model.optimizer.learning_rate), model.get_weights()))
+    (rate, weights), (xla_rate, xla_weights) = runs
+    assert rate != 0.02
+    assert xla_rate == pytest.approx(rate, rel=1e-5)
+    for a, b in zip(weights, xla_weights):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
