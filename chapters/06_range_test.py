@@ -14,8 +14,8 @@
 # # 6. The learning-rate range test
 #
 # How to find a good learning rate in one short run instead of a grid search, how to
-# read the curve, and whether the rates it suggests really train best. About 12 minutes
-# on a 2-core CPU with the 10k MNIST subset (about 1 minute in quick mode).
+# read the curve, and whether the rates it suggests really train best. About 15 minutes
+# on a shared 2-core CPU with the 10k MNIST subset (1-2 minutes in quick mode).
 #
 # The idea (Leslie Smith, 2015): train for a few hundred batches while the learning
 # rate grows from tiny to huge, and record every batch's loss. At first the rate is too
@@ -185,6 +185,13 @@ fig
 # falling). The tutorial read this plot as "good rates lie between $10^{-3}$ and
 # $10^{-2}$"; the claims table at the end checks that against the markers.
 #
+# Notice that the smoothed line runs to the right of the raw losses. An exponential
+# moving average with $\beta = 0.98$ remembers roughly the last $1/(1-\beta) = 50$
+# batches, so it lags: its fall (and every marker on it) appears at a higher rate than
+# the batches that produced it. On a ramp that spends about 100 batches per decade this
+# shift is half a decade. Rules read on a smoothed curve therefore err towards larger
+# rates; a smaller $\beta$ or a longer ramp reduces the lag.
+#
 # ## Variant 1: the original ConvNet, SGD against Adam, three seeds
 #
 # The full study goes through the library: `range_test_repeats` builds a fresh model
@@ -271,29 +278,31 @@ for name, rep in tests.items():
 # Smith's own recipe ramps the rate *linearly* from a small to a large value over a few
 # epochs and watches the accuracy: the rate where accuracy stops rising (or turns
 # ragged) is the largest usable rate, and a third to a quarter of it is a good lower
-# bound for a cyclical schedule. Here in his validation mode: every 8 batches the model
-# is scored on the same 1,000 held-out images (the training metrics are not disturbed).
+# bound for a cyclical schedule. We train as Smith did, with SGD and momentum 0.9, in his
+# validation mode: every 4 batches the model is scored on the same 1,000 held-out images
+# (the training metrics are not disturbed). The ramp is short, so the training accuracy
+# is smoothed lightly (beta 0.9 instead of 0.98).
 # `result.max_usable_lr()` and `result.cyclical_bounds(fraction)` hand these numbers
 # to chapters that build cyclical schedules.
 
 # %%
-V3 = {"model": "mnist_convnet", "optimizer": "sgd", "batch": BATCH,
+V3 = {"model": "mnist_convnet", "optimizer": "sgd", "momentum": 0.9, "batch": BATCH,
       "steps": 40 if QUICK else 8 * per_epoch, "start_lr": 1e-3, "end_lr": 1.0,
-      "mode": "linear", "validate_every": 4 if QUICK else 8, "val_images": 1000, "seed": 0}  # fmt: skip
+      "mode": "linear", "beta": 0.9, "validate_every": 4, "val_images": 1000, "seed": 0}  # fmt: skip
 
 
 def linear_ramp_test():
     keras.utils.set_random_seed(V3["seed"])
     model = models.mnist_convnet()
     model.compile(
-        optimizer=keras.optimizers.SGD(),
+        optimizer=keras.optimizers.SGD(momentum=V3["momentum"]),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
     n_val = V3["val_images"]
     return range_test(
         model, data.x_train, data.y_train, batch_size=BATCH, start_lr=V3["start_lr"],
-        end_lr=V3["end_lr"], steps=V3["steps"], mode="linear", seed=V3["seed"],
+        end_lr=V3["end_lr"], steps=V3["steps"], mode="linear", beta=V3["beta"], seed=V3["seed"],
         validation_data=(data.x_test[:n_val], data.y_test[:n_val]),
         validate_every=V3["validate_every"],
     )  # fmt: skip
@@ -311,7 +320,7 @@ n_val = min(V3["val_images"], len(data.x_test))
 fig = plot_metric(
     linear,
     "accuracy",
-    title="Variant 3: linear ramp of SGD read on accuracy (original ConvNet)",
+    title="Variant 3: linear ramp of SGD (momentum 0.9) read on accuracy, original ConvNet",
     note=f"data: {data.source}; 1 seed; linear ramp {V3['start_lr']:g} to {V3['end_lr']:g} over "
     f"{V3['steps']} batches of {BATCH} ({linear.stop_reason}); validation: the same {n_val} "
     f"test images every {V3['validate_every']} batches",
@@ -323,49 +332,72 @@ fig
 # ## Do the suggestions train best?
 #
 # A suggestion is only useful if training at it beats its neighbours. For each optimizer
-# we take the steepest-descent rate (the original's reading; geometric mean over the
-# seeds), and train the ConvNet for 2 epochs from fresh weights at that rate, 10 times
-# lower and 10 times higher, from each seed, then compare validation accuracy.
+# we take a rule's rate (geometric mean over the seeds), and train the ConvNet for 2
+# epochs from fresh weights at that rate, 10 times lower and 10 times higher, from each
+# seed, then compare validation accuracy. We check two rules: the steepest descent (the
+# original's reading) and fastai's valley ("a little left of the minimum").
+
 
 # %%
-check_rates = {}
-for name, rep in tests.items():
-    lr = float(f"{rep.suggestion_summary('steepest')[0]:.2g}")
-    for tag, factor in (("/10", 0.1), ("suggested", 1.0), ("x10", 10.0)):
-        check_rates[f"{name} {tag} ({lr * factor:.2g})"] = (name.lower(), lr * factor, tag)
-check = Study(
-    "06_range_test_check",
-    "Range-test suggestions, 2 epochs",
-    tuple(Setting(label, opt, rate) for label, (opt, rate, _) in check_rates.items()),
-    epochs=2,
-    batch_size=BATCH,
-    problem="mnist",
-    model="mnist_convnet",
-    loss="sparse_categorical_crossentropy",
-)
-checked = run_study(check, SEEDS, engine="fit", data=data, progress=False)
-val_acc = {label: checked.get("val_accuracy", label)[:, -1] for label in check_rates}
-for label, acc in val_acc.items():
-    print(f"{label:28s} validation accuracy {summary(acc)}")
+def check_study(rule):
+    """Each optimizer at rule's suggested rate, 10x lower and 10x higher, for 2 epochs."""
+    rates = {}
+    for name, rep in tests.items():
+        lr = float(f"{rep.suggestion_summary(rule)[0]:.2g}")
+        for tag, factor in (("/10", 0.1), ("suggested", 1.0), ("x10", 10.0)):
+            rates[f"{name} {tag} ({lr * factor:.2g})"] = (name.lower(), lr * factor, tag)
+    study = Study(
+        "06_range_test_check" + ("" if rule == "steepest" else f"_{rule}"),
+        f"Range-test suggestions ({rule}), 2 epochs",
+        tuple(Setting(label, opt, rate) for label, (opt, rate, _) in rates.items()),
+        epochs=2,
+        batch_size=BATCH,
+        problem="mnist",
+        model="mnist_convnet",
+        loss="sparse_categorical_crossentropy",
+    )
+    return study, rates
+
+
+CHECK_RULES = ("valley",) if QUICK else ("steepest", "valley")  # quick: a smoke run
+val_acc, won = {}, {}
+for rule in CHECK_RULES:
+    study, rates = check_study(rule)
+    checked = run_study(study, SEEDS, engine="fit", data=data, progress=False)
+    val_acc[rule] = {label: checked.get("val_accuracy", label)[:, -1] for label in rates}
+    for name in tests:
+        means = {
+            rates[k][2]: v.mean() for k, v in val_acc[rule].items() if k.startswith(name + " ")
+        }
+        won[rule, name] = max(means, key=means.get) == "suggested"
+        print(f"{rule:8s} {name:4s}: the suggested rate {'won' if won[rule, name] else 'did not win'}"
+              f" ({', '.join(f'{t}: {m:.3f}' for t, m in means.items())})")  # fmt: skip
 
 # %%
-fig = plotting.final_bars(
-    val_acc,
-    ylabel="validation accuracy after 2 epochs",
-    title="Training at the suggested rate, 10x lower and 10x higher",
-    note=f"data: {data.source}; bar: mean over seeds {SEEDS}, dots: each seed; batch {BATCH}",
-)
-plotting.save_figure(fig, "06_range_test/suggestion_check")
+for rule in CHECK_RULES:
+    fig = plotting.final_bars(
+        val_acc[rule],
+        ylabel="validation accuracy after 2 epochs",
+        title=f"Training at the {rule} suggestion, 10x lower and 10x higher",
+        note=f"data: {data.source}; bar: mean over seeds {SEEDS}, dots: each seed; batch {BATCH}",
+    )
+    name = "suggestion_check" + ("" if rule == "steepest" else f"_{rule}")
+    plotting.save_figure(fig, f"06_range_test/{name}")
 fig
 
 # %%
-won = {}
-for name in tests:
-    labels = [k for k in check_rates if k.startswith(name + " ")]
-    means = {check_rates[k][2]: val_acc[k].mean() for k in labels}
-    won[name] = max(means, key=means.get) == "suggested"
-    print(f"{name}: the suggested rate {'won' if won[name] else 'did not win'} "
-          f"({', '.join(f'{t}: {m:.3f}' for t, m in means.items())})")  # fmt: skip
+for rule in CHECK_RULES:
+    for label, acc in val_acc[rule].items():
+        print(f"{rule:8s} {label:28s} validation accuracy {summary(acc)}")
+
+# %% [markdown]
+# Two things to look for in these bars. First, where the loss curve is already falling
+# at the very start of the ramp (Adam here, which learns even at $10^{-4}$), the steepest
+# descent lands at the edge of the part the rule reads, so it says little: start such a
+# ramp lower. Second, the steepest descent marks where the loss falls fastest *during
+# the test*, while the rate is still climbing; a fixed rate for a whole run can often be
+# larger. The figure above shows the valley rule; the steepest-descent check is saved
+# next to it as `suggestion_check.png`.
 
 # %% [markdown]
 # ## What the original reported, and what we measured
@@ -393,23 +425,40 @@ table.add(
         partly=np.median(steep["Adam"]) < np.median(steep["SGD"]),
     ),
 )
-table.add(
-    "Pick the rate at the steepest descent: it trains well.",
-    "; ".join(
-        f"{name}: suggested {'beat' if won[name] else 'did not beat'} 10x lower and higher"
-        for name in tests
+
+
+def check_text(rule, name):
+    """E.g. 'Adam 0.868 at 0.00018 (lost to /10, x10: 0.418, 0.966)'."""
+    acc = {k: v.mean() for k, v in val_acc[rule].items() if k.startswith(name + " ")}
+    (label,) = [k for k in acc if "suggested" in k]
+    others = ", ".join(f"{m:.3f}" for k, m in acc.items() if k != label)
+    outcome = "beat" if won[rule, name] else "lost to"
+    return f"{name} {acc[label]:.3f} at {label.split('(')[1][:-1]} ({outcome} /10, x10: {others})"
+
+
+CHECK_CLAIMS = {
+    "steepest": "Pick the rate at the steepest descent: it trains well.",
+    "valley": "Pick a rate a little left of the loss minimum (fastai's valley): it trains well.",
+}
+for rule in CHECK_RULES:
+    claim = CHECK_CLAIMS[rule]
+    beat = [won[rule, name] for name in tests]
+    table.add(
+        claim,
+        "; ".join(check_text(rule, name) for name in tests)
+        + " (validation accuracy after 2 epochs, mean over seeds)",
+        verdict(all(beat), partly=any(beat)),
     )
-    + " (validation accuracy after 2 epochs)",
-    verdict(all(won.values()), partly=any(won.values())),
-)
 inside = {
     rule: 1e-3 <= small.suggestion(rule).lr <= 1e-2 for rule in ("steepest", "minimum", "valley")
 }
+low = small.lrs[small.smoothed <= 1.2 * small.smoothed.min()]  # within 20% of the lowest loss
 table.add(
     "Variant 2 (small ConvNet, Adam): good rates lie in [1E-3, 1E-2].",
     ", ".join(f"{rule} {small.suggestion(rule).lr:.2e}" for rule in inside)
-    + f"; inside: {sum(inside.values())} of 3",
-    verdict(all(inside.values()), partly=any(inside.values())),
+    + f" (inside: {sum(inside.values())} of 3); smoothed loss within 20% of its minimum "
+    f"from {low.min():.1e} to {low.max():.1e}",
+    verdict(all(inside.values()), partly=any(inside.values()) or low.min() <= 1e-2),
 )
 table.add(
     "The test changes the weights, so the model must be rebuilt afterwards.",
@@ -424,6 +473,15 @@ table
 # The last row is marked "not reproduced" on purpose: the original's warning is right
 # about the naive test, but a finder that restores what it changed makes the rebuild
 # unnecessary.
+#
+# What we take from the full-size run (10k subset, three seeds): the curves themselves
+# reproduce well, with Adam falling earlier and lower than SGD and little spread across
+# seeds. The rates the rules read off them are a starting point, not an answer. The
+# steepest descent was too cautious for both optimizers: a rate ten times higher
+# trained better in two epochs. fastai's valley rule picked Adam's best rate, but for
+# plain SGD ten times higher was better still. A rule read on a curve recorded while
+# the rate keeps climbing tends to undershoot the best fixed rate, so when a run is
+# cheap, try the suggestion and a rate several times larger.
 
 # %%
 print(f"chapter wall time: {time.perf_counter() - CHAPTER_START:.0f} s")
