@@ -19,6 +19,11 @@ _PUBLIC = {
     "Study": "lr_lessons.studies",
     "load_blobs": "lr_lessons.data",
     "load_mnist": "lr_lessons.data",
+    "CyclicalLearningRate": "lr_lessons.schedules",
+    "OneCycle": "lr_lessons.schedules",
+    "coarse_to_fine": "lr_lessons.search",
+    "SGDHD": "lr_lessons.hypergradient",
+    "AdamHD": "lr_lessons.hypergradient",
 }
 
 __all__ = sorted(_PUBLIC) + ["__version__"]
