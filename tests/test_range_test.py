@@ -123,6 +123,14 @@ def test_restore_false_leaves_the_trained_weights(data):
     assert float(model.optimizer.learning_rate) == pytest.approx(0.01)  # not the ramp's 0.1
 
 
+def test_ramp_over_epochs_times_steps_per_epoch(data):
+    x, y = data
+    r = range_test(regressor(), x, y, batch_size=BATCH, start_lr=1e-4, end_lr=1e-1, steps=None,
+                   epochs=3)  # fmt: skip
+    assert len(r) == r.settings["steps"] == 3 * math.ceil(N / BATCH)
+    np.testing.assert_allclose(r.lrs, ramp(1e-4, 1e-1, len(r)), rtol=1e-6)
+
+
 def test_dataset_and_arrays_give_the_same_curve(data):
     x, y = data
     a = range_test(regressor(), x, y, batch_size=BATCH, start_lr=1e-4, end_lr=1e-1,
