@@ -23,12 +23,13 @@
 # the loss explodes. Good rates sit where the loss falls fastest, a little left of its
 # lowest point.
 #
-# We use `lr_lessons.range_test`, a range test written for Keras 3. Two details matter,
-# and the older Keras finders get both wrong on Keras 3: the loss Keras reports to
-# callbacks after each batch is the *running mean since the epoch began*, not that
-# batch's loss (the finder recovers each batch's own loss from Keras' loss tracker), and
-# the test changes the weights (the finder puts weights, optimizer state and learning
-# rate back exactly, so there is no need to rebuild the model).
+# We use `lr_lessons.range_test`, a range test written for Keras 3. Two details matter.
+# First, the loss Keras 3 hands to callbacks after each batch is the *running mean since
+# the epoch began*, not that batch's loss; a finder that records it (as the Keras 2 era
+# finders do) draws a smeared, lagging curve. Ours recovers each batch's own loss from
+# Keras' loss tracker. Second, the test changes the model: the originals tell you to
+# rebuild it afterwards; ours puts the weights, the optimizer state and the learning
+# rate back exactly.
 
 # %%
 import hashlib
@@ -123,7 +124,8 @@ def cached(name, settings, compute):
 # exponentially over all the batches of those 5 epochs, smooths the losses with a
 # bias-corrected moving average, and stops when the smoothed loss passes 4 times its
 # best value or the last rate is reached. With `restore=True` (the default) the model
-# is exactly as before when `fit` returns, so you can go on and train it.
+# is exactly as before when `fit` returns, so you can go on and train it. Our source
+# does not give the tutorial's batch size; we use 64, so the ramp has about 600 steps.
 
 # %%
 V2 = {"model": "mnist_small_convnet", "optimizer": "adam", "batch": 64 if not QUICK else BATCH,
