@@ -22,6 +22,11 @@ _PUBLIC = {
     "CyclicalLearningRate": "lr_lessons.schedules",
     "OneCycle": "lr_lessons.schedules",
     "coarse_to_fine": "lr_lessons.search",
+    "LRFinder": "lr_lessons.range_test",
+    "range_test": "lr_lessons.range_test",
+    "range_test_repeats": "lr_lessons.range_test",
+    "RangeTestResult": "lr_lessons.range_test",
+    "RangeTestRepeats": "lr_lessons.range_test",
     "SGDHD": "lr_lessons.hypergradient",
     "AdamHD": "lr_lessons.hypergradient",
 }
