@@ -14,6 +14,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from lr_lessons import config
 from lr_lessons.files import atomic_path
@@ -80,6 +81,18 @@ def _grid(n: int, ncols: int, panel: tuple[float, float]) -> tuple[Figure, np.nd
     return fig, axes
 
 
+def _bottom_axes(axes: np.ndarray, n: int) -> list:
+    """The lowest visible panel of each column (they carry the x tick labels)."""
+    nrows, ncols = axes.shape
+    bottom = []
+    for c in range(ncols):
+        r = max(r for r in range(nrows) if r * ncols + c < n) if c < n else None
+        if r is not None:
+            axes[r, c].xaxis.set_tick_params(labelbottom=True)
+            bottom.append(axes[r, c])
+    return bottom
+
+
 def band(
     ax, epochs: np.ndarray, runs: np.ndarray, color: str, label: str, center: str = "mean"
 ) -> None:
@@ -125,8 +138,9 @@ def metric_grid(
             ax.set_yscale("log")
         if ylim:
             ax.set_ylim(*ylim)
-    for ax in axes[-1]:
+    for ax in _bottom_axes(axes, len(results.settings)):
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     for ax in axes[:, 0]:
         ax.set_ylabel(ylabel)
     if len(metrics) > 1:
