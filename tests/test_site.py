@@ -305,7 +305,10 @@ return {
   math: math.length,
   mathRendered: math.filter(
     m => m.querySelector('.katex') && !m.querySelector('.katex-error')).length,
-  unrendered: math.filter(m => !m.querySelector('.katex')).map(m => m.textContent.slice(0, 80)),
+  unrendered: math.filter(m => !m.querySelector('.katex')).map(m => m.textContent.slice(0, 80))
+    .concat(Array.from(document.querySelectorAll('.md-nav--secondary .md-nav__link'))
+      .filter(a => a.textContent.includes('\\\\(') && !a.querySelector('.katex'))
+      .map(a => 'table of contents: ' + a.textContent.trim())),
   navLinks: Array.from(document.querySelectorAll('.md-nav a.md-nav__link[href]')).map(a => a.href),
   links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
   resources: performance.getEntriesByType('resource').map(e => e.name),
