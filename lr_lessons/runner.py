@@ -30,7 +30,8 @@ from lr_lessons.studies import Study
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 # The code that shapes a study's numbers; editing any of it invalidates cached results.
-# Modules that only read results (plotting, claims) or pick what to run (cli, config) do not.
+# Modules that only read results (plotting, claims) or pick what to run (cli, config) do
+# not; an engine's own files count only for the results that engine produced.
 TRAINING_CODE = (
     "data.py",
     "models.py",
@@ -42,20 +43,19 @@ TRAINING_CODE = (
     "hypergradient.py",
     "range_test.py",
     "lr_suggestions.py",
-    "engines",
+    "engines/__init__.py",
 )
+ENGINE_CODE = {"fit": ("engines/fit.py",), "stacked": ("engines/stacked.py", "engines/plateau.py")}
 
 
-def code_fingerprint() -> str:
-    """A hash of the library's training code (:data:`TRAINING_CODE`)."""
+def code_fingerprint(engine: str | None = None) -> str:
+    """A hash of the library's training code (:data:`TRAINING_CODE`, plus ``engine``'s files)."""
     digest = hashlib.sha256()
-    for name in TRAINING_CODE:
-        target = _PACKAGE_DIR / name
-        files = sorted(target.rglob("*.py")) if target.is_dir() else [target]
-        for path in files:
-            if path.is_file():
-                digest.update(path.relative_to(_PACKAGE_DIR).as_posix().encode())
-                digest.update(path.read_bytes())
+    for name in (*TRAINING_CODE, *ENGINE_CODE.get(engine or "", ())):
+        path = _PACKAGE_DIR / name
+        if path.is_file():
+            digest.update(name.encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -97,7 +97,7 @@ def cache_key(study: Study, seeds: Sequence[int], engine: str, source: str) -> s
         "engine": engine,
         "quick": config.quick(),
         "data": source,
-        "code": code_fingerprint(),
+        "code": code_fingerprint(engine),
         "versions": versions(),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]
