@@ -1,0 +1,130 @@
+"""The claims our blobs chapters mark "confirmed", checked on the saved full-size results.
+
+These read ``results/<study>.npz`` as committed by ``lr-lessons figures`` (200 epochs,
+5 seeds); they train nothing. Each assertion restates the claim directly from the
+numbers, independently of the chapter's own table code. The last test (slow) trains
+one study again and checks that the same seeds give the same numbers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lr_lessons.claims import epochs_to_reach, final, median_epochs, volatility
+from lr_lessons.results import Results
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+
+
+def saved(study: str) -> Results:
+    path = RESULTS / f"{study}.npz"
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run `lr-lessons figures` at full size and commit it")
+    results = Results.load(path)
+    assert results.epochs == 200 and not results.meta["quick"], "not a full-size result"
+    assert len(results.seeds) >= 3 and results.meta["data_source"] == "blobs"
+    return results
+
+
+def test_learning_rate_1_oscillates_more_than_0_1():
+    r = saved("learning_rate")
+    wild = volatility(r.get("val_accuracy", "lr=1"), start=100)
+    calm = volatility(r.get("val_accuracy", "lr=0.1"), start=100)
+    assert wild.min() > 2 * calm.max()
+
+
+def test_rates_1e1_to_1e3_learn_each_more_slowly():
+    r = saved("learning_rate")
+    med = [
+        median_epochs(epochs_to_reach(r.get("val_accuracy", s), 0.75))
+        for s in ("lr=0.1", "lr=0.01", "lr=0.001")
+    ]
+    assert med[0] < med[1] < med[2] < np.inf
+
+
+def test_learning_rate_0_1_performs_well():
+    r = saved("learning_rate")
+    assert final(r.get("val_accuracy", "lr=0.1"), 10).mean() >= 0.75
+    assert final(r.get("accuracy", "lr=0.1"), 10).mean() >= 0.75
+
+
+def test_tiny_rates_barely_change_accuracy_on_average():
+    r = saved("learning_rate")
+    for s in ("lr=1e-06", "lr=1e-07"):
+        acc = r.get("accuracy", s)
+        assert abs((acc[:, -1] - acc[:, 0]).mean()) < 0.05
+
+
+def test_momentum_reaches_75_percent_far_sooner():
+    r = saved("momentum")
+    med = {s: median_epochs(epochs_to_reach(r.get("val_accuracy", s), 0.75)) for s in r.settings}
+    assert 3 * max(med["momentum=0.9"], med["momentum=0.99"]) <= med["momentum=0"]
+
+
+def test_momentum_steadies_test_accuracy():
+    r = saved("momentum")
+    base = volatility(r.get("val_accuracy", "momentum=0"), start=100).mean()
+    for s in ("momentum=0.5", "momentum=0.9", "momentum=0.99"):
+        assert volatility(r.get("val_accuracy", s), start=100).mean() < base
+
+
+def test_fast_decays_perform_poorly_and_1e4_is_like_no_decay():
+    r, constant = saved("decay"), saved("momentum")
+    slowest = final(r.get("val_accuracy", "decay=0.0001"), 10)
+    for s in ("decay=0.1", "decay=0.01"):
+        assert slowest.mean() - final(r.get("val_accuracy", s), 10).mean() > 0.05
+    no_decay = final(constant.get("val_accuracy", "momentum=0"), 10)
+    assert np.abs(slowest - no_decay).max() < 0.02
+
+
+def test_decayed_rates_after_3200_updates():
+    r = saved("decay")
+    np.testing.assert_allclose(r.get("learning_rate", "decay=0.0001")[:, -1], 0.0076, rtol=0.01)
+    np.testing.assert_allclose(r.get("learning_rate", "decay=0.1")[:, -1], 3.1e-5, rtol=0.02)
+
+
+def test_patience_2_collapses_quickly_and_small_patiences_end_worse():
+    r = saved("plateau")
+    lr2 = r.get("learning_rate", "patience=2")
+    first_tiny = np.argmax(lr2 < 1e-6, axis=1) + 1
+    assert (lr2 < 1e-6).any(axis=1).all() and first_tiny.max() <= 50
+    loss = {s: final(r.get("loss", s), 10).mean() for s in r.settings}
+    assert loss["patience=2"] > loss["patience=5"]
+    assert min(loss["patience=2"], loss["patience=5"]) > max(
+        loss["patience=10"], loss["patience=15"]
+    )
+
+
+def test_plateau_rates_only_ever_fall_by_the_factor():
+    r = saved("plateau")
+    for s in r.settings:
+        lr = r.get("learning_rate", s)
+        ratio = lr[:, 1:] / np.where(lr[:, :-1] > 0, lr[:, :-1], np.nan)
+        changed = np.isfinite(ratio) & (np.abs(ratio - 1) > 1e-6) & (lr[:, 1:] > 1e-30)
+        np.testing.assert_allclose(ratio[changed], 0.1, rtol=1e-4)
+
+
+def test_adaptive_methods_are_steadier_and_rmsprop_adam_learn_within_50_epochs():
+    r = saved("adaptive")
+    sgd = volatility(r.get("val_accuracy", "sgd"), start=50).mean()
+    for s in ("rmsprop", "adagrad", "adam"):
+        assert volatility(r.get("val_accuracy", s), start=50).mean() < sgd
+    for s in ("rmsprop", "adam"):
+        assert median_epochs(epochs_to_reach(r.get("val_accuracy", s), 0.75)) <= 60
+
+
+@pytest.mark.slow
+def test_the_saved_learning_rate_study_is_reproduced(tmp_path, monkeypatch):
+    from lr_lessons import runner, studies
+
+    monkeypatch.setenv("LR_LESSONS_QUICK", "0")
+    monkeypatch.setenv("LR_LESSONS_OUTPUT", str(tmp_path))
+    r = saved("learning_rate")
+    again = runner.run_study(
+        studies.learning_rate_study(), seeds=r.seeds, engine=r.meta["engine"], progress=False
+    )
+    for m in ("loss", "val_accuracy", "learning_rate"):
+        np.testing.assert_allclose(again.get(m), r.get(m), rtol=1e-5, atol=1e-6)
