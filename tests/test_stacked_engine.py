@@ -161,6 +161,22 @@ def test_initial_weights_are_those_of_fit(blobs):
     assert not np.array_equal(weights[0], stacked.initial_weights("blobs_mlp", 6)[0])
 
 
+def test_reshuffle_false_repeats_the_first_permutation(blobs):
+    from lr_lessons.data import Dataset
+
+    study = studies.momentum_study().with_epochs(3)
+    fixed = stacked.train(study, [2], blobs, reshuffle=False)
+    order = stacked.batch_orders(2, len(blobs.x_train), [0])[0]
+    permuted = Dataset(
+        blobs.x_train[order], blobs.y_train[order], blobs.x_test, blobs.y_test, "permuted"
+    )
+    in_order = stacked.train(study, [2], permuted, shuffle=False)
+    reshuffled = stacked.train(study, [2], blobs)
+    for metric in METRICS:
+        np.testing.assert_allclose(fixed[metric], in_order[metric], atol=1e-6)
+    assert not np.allclose(fixed["val_loss"][:, :, 1:], reshuffled["val_loss"][:, :, 1:])
+
+
 def test_batch_orders_are_permutations_per_seed_and_epoch():
     orders = stacked.batch_orders(4, 50, range(3))
     assert orders.shape == (3, 50)
@@ -210,7 +226,11 @@ def test_final_accuracies_agree_with_fit_over_seeds(blobs, name):
     """
     study = studies.BLOBS_STUDIES[name]()
     seeds = [0, 1, 2, 3, 4]
-    mine = stacked.train(study, seeds, blobs)
+    # Keras 3's fit repeats one permutation every epoch (see lr_lessons.engines.stacked);
+    # fresh shuffles make val_loss noisier, and ReduceLROnPlateau(min_delta=1e-7,
+    # patience 2 or 5) then drops the rate early: 0.668 vs fit's 0.730-0.826 at patience 2.
+    # So the plateau study is compared in fit's batch-order regime.
+    mine = stacked.train(study, seeds, blobs, reshuffle=name != "plateau")
     theirs = fit.train(study, seeds, blobs)
     slack = 1.0 / len(blobs.x_test)
     for metric in ("accuracy", "val_accuracy"):

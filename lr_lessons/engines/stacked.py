@@ -31,11 +31,15 @@ rate 1), which amplify them as they would any float32 perturbation.
 
 Batch order (the one convention that differs): in epoch ``e`` seed ``k`` visits the training
 set in the order ``numpy.random.default_rng([k, e]).permutation(n)``, shared by all settings
-of that seed; ``model.fit`` shuffles through tf.data instead, so shuffled runs match fit's
-only statistically. ``shuffle=False`` keeps the data order, as ``model.fit(shuffle=False)``
-does, and then the per-epoch numbers agree with fit's to float32 rounding. Validation
-loss and accuracy are means over the whole test set; Keras' batch-weighted means over
-batches of 32 equal them up to float32 rounding.
+of that seed: a fresh shuffle every epoch, as ``shuffle=True`` promises and as the originals
+(Keras 2) trained. Keras 3's ``model.fit(shuffle=True)`` after ``keras.utils.set_random_seed``
+(the fit engine) in fact repeats one permutation in every epoch; ``reshuffle=False`` does the
+same with each seed's first permutation. Per-epoch reshuffling makes the end-of-epoch
+val_loss noisier, so ReduceLROnPlateau with a tiny min_delta fires earlier than under fit.
+``shuffle=False`` keeps the data order, as ``model.fit(shuffle=False)`` does, and then the
+per-epoch numbers agree with fit's to float32 rounding. Validation loss and accuracy are
+means over the whole test set; Keras' batch-weighted means over batches of 32 equal them
+up to float32 rounding.
 """
 
 from __future__ import annotations
@@ -486,13 +490,15 @@ class _StackedRun:
 
     # -- driving it ----------------------------------------------------------------------
 
-    def run(self, progress: Callable[[int], None] | None, shuffle: bool) -> dict[str, np.ndarray]:
+    def run(
+        self, progress: Callable[[int], None] | None, shuffle: bool, reshuffle: bool
+    ) -> dict[str, np.ndarray]:
         epochs = self.study.epochs
         chunk = _chunk_size(epochs)
         state = self.initial_state()
         out = np.full((len(METRICS), self.n_runs, epochs), np.nan)
         for start in range(0, epochs, chunk):
-            span = range(start, start + chunk)
+            span = range(start, start + chunk) if reshuffle else [0] * chunk
             orders = np.stack(
                 [batch_orders(s, self.n_train, span, shuffle) for s in self.seeds], axis=1
             )
@@ -515,8 +521,13 @@ def train(
     progress: Callable[[int], None] | None = None,
     *,
     shuffle: bool = True,
+    reshuffle: bool = True,
 ) -> dict[str, np.ndarray]:
     """Train every setting x seed of ``study`` together; same result shape as the fit engine.
+
+    ``shuffle=False`` visits the data in order; ``reshuffle=False`` keeps each seed's first
+    permutation for every epoch, which is what Keras 3's ``model.fit(shuffle=True)`` does
+    after ``keras.utils.set_random_seed`` (see the module docstring).
 
     Raises :class:`Unsupported` (a ``ValueError``) for a study :func:`supports` rejects.
     """
@@ -533,4 +544,4 @@ def train(
     seeds = list(seeds)
     if not seeds:
         raise ValueError("seeds is empty: give at least one seed")
-    return _StackedRun(study, seeds, data, keys).run(progress, shuffle)
+    return _StackedRun(study, seeds, data, keys).run(progress, shuffle, reshuffle)
