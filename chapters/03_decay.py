@@ -17,7 +17,7 @@
 # stability, and how to write old Keras' `decay=` in Keras 3. About 1 minute on a laptop
 # CPU (20 s in quick mode).
 #
-# Old Keras (2.x) accepted `SGD(lr=0.01, decay=d)` and, before every update $t$, used
+# Old Keras (2.x) let you write `lr=0.01, decay=d` in `SGD(...)` and, before every update $t$, used
 #
 # $$ \eta_t = \frac{\eta_0}{1 + d\,t}. $$
 #
@@ -49,7 +49,7 @@ for d in studies.DECAYS:
     schedule = keras.optimizers.schedules.InverseTimeDecay(0.01, decay_steps=1, decay_rate=d)
     rates = keras.ops.convert_to_numpy(schedule(steps))
     np.testing.assert_allclose(rates, 0.01 / (1 + d * steps), rtol=1e-5)
-    rules[f"decay={d:g}"] = rates
+    rules[f"decay {d:g}"] = rates
 
 fig = plotting.curves(
     {k: v[:200] for k, v in rules.items()},
@@ -125,15 +125,15 @@ table = ClaimsTable(
     note=f"Numbers: mean [min, max] over seeds {results.seeds}; final = mean of the last 10 "
     f"epochs. Data: {results.meta['data_source']}; {results.epochs} epochs."
 )
-fast = ["decay=0.1", "decay=0.01"]
-gap = {s: final_test["decay=0.0001"].mean() - final_test[s].mean() for s in fast}
+fast = ["decay 0.1", "decay 0.01"]
+gap = {s: final_test["decay 0.0001"].mean() - final_test[s].mean() for s in fast}
 table.add(
     "Decays 1E-1 and 1E-2 shrink the rate too fast and perform poorly.",
     "final test accuracy: " + "; ".join(f"{s}: {summary(v)}" for s, v in final_test.items()),
     verdict(min(gap.values()) > 0.05, partly=max(gap.values()) > 0.05),
 )
-diff = final_test["decay=0.0001"] - no_decay
-curve_gap = np.abs(test_acc["decay=0.0001"] - constant.get("val_accuracy", "momentum=0"))
+diff = final_test["decay 0.0001"] - no_decay
+curve_gap = np.abs(test_acc["decay 0.0001"] - constant.get("val_accuracy", "momentum=0"))
 table.add(
     "Decay 1E-4 is close to no decay.",
     f"final test accuracy, decay 1E-4 minus constant 0.01 (same seeds): {summary(diff)}; "
@@ -141,9 +141,9 @@ table.add(
     verdict(np.abs(diff).max() < 0.02, partly=abs(diff.mean()) < 0.02),
 )
 n = results.epochs * 16
-for s, expected in (("decay=0.0001", 0.0076), ("decay=0.1", 3.1e-5)):
+for s, expected in (("decay 0.0001", 0.0076), ("decay 0.1", 3.1e-5)):
     table.add(
-        f"After 3,200 updates, {s.replace('=', ' ')} leaves about {expected:g}.",
+        f"After 3,200 updates, {s} leaves about {expected:g}.",
         f"rate of update {n:,} in our runs: {summary(last_lr[s], '.3g')}",
         verdict(n == 3200 and np.allclose(last_lr[s], expected, rtol=0.02)),
     )

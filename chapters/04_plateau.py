@@ -25,7 +25,7 @@
 #
 # To see what the callback did we record the optimizer's rate at the end of every epoch
 # with `LearningRateMonitor`, a small callback of this library. In Keras 3 it reads
-# `model.optimizer.learning_rate`; `optimizer.lr` and `backend.get_value` are gone.
+# `model.optimizer.learning_rate`; the old `lr` attribute and `backend.get_value` are gone.
 
 # %%
 import keras

@@ -201,7 +201,7 @@ def momentum_study(momentums: Sequence[float] = MOMENTUMS) -> Study:
 
 
 def inverse_time_decay(decay: float, initial_learning_rate: float = 0.01):
-    """Keras 3's form of old Keras' ``SGD(lr=lr0, decay=d)``: ``lr0 / (1 + d * step)``."""
+    """Keras 3's form of old Keras' SGD arguments ``lr=lr0, decay=d``: ``lr0 / (1 + d * step)``."""
     return keras.optimizers.schedules.InverseTimeDecay(
         initial_learning_rate, decay_steps=1, decay_rate=decay
     )
@@ -212,7 +212,7 @@ def decay_study(decays: Sequence[float] = DECAYS) -> Study:
     return Study(
         "decay",
         "SGD (0.01) with learning-rate decay",
-        tuple(Setting(f"decay={d:g}", "sgd", schedule=inverse_time_decay(d)) for d in decays),
+        tuple(Setting(f"decay {d:g}", "sgd", schedule=inverse_time_decay(d)) for d in decays),
     )
 
 

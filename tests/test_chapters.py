@@ -6,6 +6,7 @@ output folder, so the notebook re-plots the results the script saved.
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -16,7 +17,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.py"))
 BUDGET_S = int(os.environ.get("LR_LESSONS_CHAPTER_BUDGET", "600"))
-PRE_KERAS_3 = ("SGD(lr=", "decay=0", "optimizer.lr", "samples_generator", "backend.get_value")
+REMOVED_KWARGS = {"lr", "decay"}  # Keras 3 optimizers take neither
+REMOVED_NAMES = {"lr", "get_value", "samples_generator"}  # optimizer.lr, backend.get_value, ...
 
 
 @pytest.fixture(scope="module")
@@ -84,9 +86,34 @@ def test_chapter_runs_as_a_notebook(chapter, shared_output, monkeypatch):
     assert images, "the notebook shows no figure"
 
 
+def pre_keras_3_uses(source: str) -> list[str]:
+    """Calls with ``lr=``/``decay=`` keywords and ``.lr``/``get_value``-style names in code."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            found += [
+                f"{kw.arg}= at line {node.lineno}"
+                for kw in node.keywords
+                if kw.arg in REMOVED_KWARGS
+            ]
+        elif isinstance(node, ast.Attribute) and node.attr in REMOVED_NAMES:
+            owner = ast.unparse(node.value).lower()
+            if node.attr != "lr" or "opt" in owner:  # optimizer.lr, not result.lr
+                found.append(f"{ast.unparse(node)} at line {node.lineno}")
+        elif isinstance(node, ast.alias) and node.name.split(".")[-1] in REMOVED_NAMES:
+            found.append(f"import {node.name} at line {node.lineno}")
+    return found
+
+
+def test_the_old_api_detector_finds_old_code():
+    old = "opt = SGD(lr=0.01, decay=1e-3)\nx = model.optimizer.lr\nbackend.get_value(x)"
+    assert len(pre_keras_3_uses(old)) == 4
+    new = "SGD(learning_rate=0.01)\nsettings = {'decay=0.1': 1}\nrate = result.lr"
+    assert pre_keras_3_uses(new) == []
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
 def test_chapter_uses_current_keras(chapter):
     text = chapter.read_text()
-    for old in PRE_KERAS_3:
-        assert old not in text, f"{chapter.name} uses pre-Keras-3 API {old!r}"
     assert text.startswith("# ---\n# jupyter:"), "missing the jupytext header"
+    assert pre_keras_3_uses(text) == [], f"{chapter.name} uses pre-Keras-3 API"

@@ -73,8 +73,8 @@ def test_momentum_steadies_test_accuracy():
 
 def test_fast_decays_perform_poorly_and_1e4_is_like_no_decay():
     r, constant = saved("decay"), saved("momentum")
-    slowest = final(r.get("val_accuracy", "decay=0.0001"), 10)
-    for s in ("decay=0.1", "decay=0.01"):
+    slowest = final(r.get("val_accuracy", "decay 0.0001"), 10)
+    for s in ("decay 0.1", "decay 0.01"):
         assert slowest.mean() - final(r.get("val_accuracy", s), 10).mean() > 0.05
     no_decay = final(constant.get("val_accuracy", "momentum=0"), 10)
     assert np.abs(slowest - no_decay).max() < 0.02
@@ -82,8 +82,8 @@ def test_fast_decays_perform_poorly_and_1e4_is_like_no_decay():
 
 def test_decayed_rates_after_3200_updates():
     r = saved("decay")
-    np.testing.assert_allclose(r.get("learning_rate", "decay=0.0001")[:, -1], 0.0076, rtol=0.01)
-    np.testing.assert_allclose(r.get("learning_rate", "decay=0.1")[:, -1], 3.1e-5, rtol=0.02)
+    np.testing.assert_allclose(r.get("learning_rate", "decay 0.0001")[:, -1], 0.0076, rtol=0.01)
+    np.testing.assert_allclose(r.get("learning_rate", "decay 0.1")[:, -1], 3.1e-5, rtol=0.02)
 
 
 def test_patience_2_collapses_quickly_and_small_patiences_end_worse():
