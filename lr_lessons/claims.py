@@ -1,20 +1,77 @@
 """Claims tables: what the original reported, what our runs measured, and a verdict.
 
-The helpers turn per-seed arrays from :class:`~lr_lessons.results.Results` into short
-numbers ("0.81 [0.79, 0.83]" = mean [min, max] over seeds); the verdict of each row is
-decided by the chapter's own code from those numbers, never typed in.
+Usage (every chapter writes its table the same way)::
+
+    from lr_lessons.claims import ClaimsTable, final, seed_verdict, summary
+
+    acc = final(results.get("val_accuracy", "lr=0.1"))   # per seed: mean of last 10 epochs
+    passes = acc >= 0.75                                   # the original's threshold, per seed
+    table = ClaimsTable(note=numbers_note(results))
+    table.add("0.1 performs well.", f"{summary(acc)}; {seeds_passing(passes)}",
+              seed_verdict(passes))
+
+Definitions, stated once here and used by every chapter:
+
+- **final** (:func:`final`): the mean of a run's last :data:`FINAL_EPOCHS` (10) epochs;
+  a run shorter than 100 epochs uses its last tenth (at least one epoch).
+- **numbers** (:func:`summary`): ``mean [min, max]`` over seeds. Seeds that never got
+  there (NaN) and diverged seeds (:func:`diverged`) are named apart, never averaged in.
+- **verdicts** are decided per seed, at the threshold the original stated
+  (:func:`seed_verdict`): ``confirmed`` if the claim holds for every seed,
+  ``not reproduced`` if it holds for none, and ``within noise`` if the seeds disagree,
+  i.e. the threshold lies inside the seeds' spread, so another set of seeds could tip
+  it either way. ``partly`` means only part of a composite claim holds (or it holds
+  only under a looser reading than the original's); ``superseded`` marks advice that
+  a tool of this library makes unnecessary (the row says why).
+- **diverged** (:func:`diverged`): a run whose loss became non-finite, or whose final
+  loss is above its first epoch's loss (training made it worse).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from lr_lessons.files import write_text
 
 CONFIRMED, PARTLY, NOT_REPRODUCED = "confirmed", "partly", "not reproduced"
+WITHIN_NOISE, SUPERSEDED = "within noise", "superseded"
+VERDICTS = (CONFIRMED, PARTLY, WITHIN_NOISE, NOT_REPRODUCED, SUPERSEDED)
+
+FINAL_EPOCHS = 10
+FINAL_DEFINITION = "final = mean of the last 10 epochs"
+
+
+def final_epochs(epochs: int) -> int:
+    """How many trailing epochs :func:`final` averages for a run of ``epochs`` epochs.
+
+    Args:
+        epochs: Length of the run.
+
+    Returns:
+        ``FINAL_EPOCHS`` (10), or a tenth of the run (at least 1) when that is shorter.
+    """
+    return max(1, min(FINAL_EPOCHS, int(epochs) // 10))
+
+
+def final(runs: np.ndarray, last: int | None = None) -> np.ndarray:
+    """Per run: the 'final' value, the mean of the last epochs (see the module docstring).
+
+    Args:
+        runs: Array of shape ``(seeds, epochs)``.
+        last: Number of trailing epochs to average. Leave it ``None`` for the one
+            definition every chapter uses (:func:`final_epochs`); pass ``1`` only for
+            a quantity that exists once per run (e.g. a rate after the last update).
+
+    Returns:
+        Array of shape ``(seeds,)``.
+    """
+    runs = np.asarray(runs, dtype=float)
+    n = final_epochs(runs.shape[-1]) if last is None else int(last)
+    return np.nanmean(runs[..., -n:], axis=-1)
 
 
 def epochs_to_reach(runs: np.ndarray, threshold: float) -> np.ndarray:
@@ -33,37 +90,145 @@ def median_epochs(epochs: np.ndarray) -> float:
     return float(np.median(np.where(np.isnan(e), np.inf, e)))
 
 
-def final(runs: np.ndarray, last: int = 1) -> np.ndarray:
-    """Per run: the mean of the last ``last`` epochs' values."""
-    runs = np.asarray(runs, dtype=float)
-    return np.nanmean(runs[:, -last:], axis=1)
-
-
 def volatility(runs: np.ndarray, start: int = 0) -> np.ndarray:
     """Per run: mean absolute change between consecutive epochs, from epoch ``start`` on."""
     runs = np.asarray(runs, dtype=float)[:, start:]
     return np.nanmean(np.abs(np.diff(runs, axis=1)), axis=1)
 
 
-def summary(values: Sequence[float] | np.ndarray, fmt: str = ".3f") -> str:
-    """``mean [min, max]`` over seeds; runs that never got there (NaN) are counted apart."""
-    v = np.asarray(values, dtype=float)
-    ok = v[np.isfinite(v)]
+def diverged(loss: np.ndarray) -> np.ndarray:
+    """Per run: did training diverge?
+
+    Args:
+        loss: Training loss per epoch, shape ``(seeds, epochs)``.
+
+    Returns:
+        Boolean array ``(seeds,)``: True where the loss became NaN or infinite, or where
+        the final loss (:func:`final`) is above the first epoch's loss.
+    """
+    loss = np.asarray(loss, dtype=float)
+    blew_up = ~np.isfinite(loss).all(axis=-1)
+    with np.errstate(invalid="ignore"):
+        worse = final(np.where(np.isfinite(loss), loss, np.nan)) > loss[..., 0]
+    return blew_up | worse
+
+
+def summary(
+    values: Sequence[float] | np.ndarray,
+    fmt: str = ".3f",
+    diverged: Sequence[bool] | np.ndarray | None = None,
+) -> str:
+    """``mean [min, max]`` over seeds, with never-reached and diverged seeds named apart.
+
+    Args:
+        values: One number per seed; NaN means "never got there".
+        fmt: Format of each number.
+        diverged: Optional per-seed mask (see :func:`diverged`). Diverged seeds are left
+            out of the mean and range and listed with their own values, so a blow-up is
+            never hidden in an average.
+
+    Returns:
+        E.g. ``"0.976 [0.975, 0.977]; 1/5 seeds diverged (0.115)"``.
+    """
+    v = np.asarray(values, dtype=float).reshape(-1)
+    bad = np.zeros(v.size, bool) if diverged is None else np.asarray(diverged, bool).reshape(-1)
+    if bad.size != v.size:
+        raise ValueError(f"diverged has {bad.size} entries for {v.size} values; pass one per seed")
+    kept = v[~bad]
+    ok = kept[np.isfinite(kept)]
     if ok.size == 0:
-        return f"never (0/{v.size} seeds)"
-    text = (
-        f"{ok.mean():{fmt}}"
-        if ok.size == 1
-        else (f"{ok.mean():{fmt}} [{ok.min():{fmt}}, {ok.max():{fmt}}]")
-    )
-    if ok.size < v.size:
-        text += f" ({ok.size}/{v.size} seeds)"
+        text = f"never (0/{kept.size} seeds)" if kept.size else "no seed"
+    else:
+        text = (
+            f"{ok.mean():{fmt}}"
+            if ok.size == 1
+            else f"{ok.mean():{fmt}} [{ok.min():{fmt}}, {ok.max():{fmt}}]"
+        )
+        if ok.size < kept.size:
+            text += f" ({ok.size}/{kept.size} seeds)"
+    if bad.any():
+        shown = ", ".join(f"{x:{fmt}}" for x in v[bad])
+        text += f"; {int(bad.sum())}/{v.size} seeds diverged ({shown})"
     return text
 
 
 def verdict(holds: bool, partly: bool = False) -> str:
-    """``confirmed`` if the claim holds, ``partly`` if part of it does, else ``not reproduced``."""
+    """``confirmed`` if the claim holds, ``partly`` if part of it does, else ``not reproduced``.
+
+    For a claim about one measurement per seed, prefer :func:`seed_verdict`, which says
+    ``within noise`` when the seeds disagree.
+    """
     return CONFIRMED if holds else (PARTLY if partly else NOT_REPRODUCED)
+
+
+def seed_verdict(passes: Sequence[bool] | np.ndarray, partly: bool = False) -> str:
+    """The verdict of a claim tested seed by seed at the original's threshold.
+
+    Args:
+        passes: Per seed, does the claim hold for that seed (NaN-derived values must
+            already be False).
+        partly: When the claim holds for no seed: True if a looser reading or another
+            part of the claim still holds (then ``partly``).
+
+    Returns:
+        ``confirmed`` (every seed), ``within noise`` (some seeds but not all: the
+        threshold lies within the seeds' spread) or ``not reproduced`` / ``partly``
+        (no seed).
+    """
+    p = np.asarray(passes, dtype=bool).reshape(-1)
+    if p.size == 0:
+        raise ValueError("seed_verdict needs at least one seed's result")
+    if p.all():
+        return CONFIRMED
+    if p.any():
+        return WITHIN_NOISE
+    return PARTLY if partly else NOT_REPRODUCED
+
+
+def combine(*verdicts: str) -> str:
+    """The verdict of a claim made of several parts, each with its own verdict.
+
+    Args:
+        *verdicts: The parts' verdicts.
+
+    Returns:
+        ``confirmed`` if every part is; ``not reproduced`` if none is confirmed, partly
+        or within noise; ``within noise`` if every part is confirmed or within noise;
+        otherwise ``partly``.
+    """
+    if not verdicts:
+        raise ValueError("combine needs at least one verdict")
+    if all(v == CONFIRMED for v in verdicts):
+        return CONFIRMED
+    if all(v == NOT_REPRODUCED for v in verdicts):
+        return NOT_REPRODUCED
+    if all(v in (CONFIRMED, WITHIN_NOISE) for v in verdicts):
+        return WITHIN_NOISE
+    return PARTLY
+
+
+def seeds_passing(passes: Sequence[bool] | np.ndarray) -> str:
+    """``"4/5 seeds"``: how many seeds a per-seed test passed."""
+    p = np.asarray(passes, dtype=bool).reshape(-1)
+    return f"{int(p.sum())}/{p.size} seeds"
+
+
+def numbers_note(results: Any, extra: str = "") -> str:
+    """The standard note under a table: seeds, the definition of final, data and epochs.
+
+    Args:
+        results: A :class:`~lr_lessons.results.Results` (its seeds, meta and epochs).
+        extra: More text appended after the standard note.
+
+    Returns:
+        One paragraph of Markdown.
+    """
+    text = (
+        f"Numbers: mean [min, max] over seeds {results.seeds}; {FINAL_DEFINITION}; "
+        f"verdicts per seed at the original's threshold (within noise: the seeds "
+        f"disagree). Data: {results.meta.get('data_source', '?')}; {results.epochs} epochs."
+    )
+    return f"{text} {extra}".strip()
 
 
 @dataclass
@@ -83,6 +248,17 @@ class ClaimsTable:
     note: str = ""
 
     def add(self, original: str, measured: str, verdict: str) -> None:
+        """Append a row.
+
+        Args:
+            original: What the original reported (its words, its threshold).
+            measured: Our numbers (see :func:`summary`).
+            verdict: One of :data:`VERDICTS`, optionally followed by ``": reason"``.
+        """
+        if verdict.split(":")[0] not in VERDICTS:
+            raise ValueError(
+                f"verdict {verdict!r} is not one of {VERDICTS} (optionally 'verdict: reason')"
+            )
         self.rows.append(Claim(original, measured, verdict))
 
     def markdown(self) -> str:
