@@ -1,0 +1,138 @@
+"""One small cache for results that are not studies (range tests, timings, searches' extras).
+
+:func:`lr_lessons.runner.run_study` caches studies. Everything else a chapter trains or
+measures goes through :func:`cached`: the result is saved next to the studies' results,
+stamped with a key over everything that shapes it (the caller's settings, quick mode,
+the library's training code and the package versions), and read back instead of
+recomputed while the key matches. A stale key or an unreadable file is recomputed;
+writes are atomic (:func:`lr_lessons.files.atomic_path`), so an interrupted run never
+leaves a half-written file.
+
+A cached object needs a ``meta`` dict, a ``save(path)`` method and a loader
+(``load(path)``): :class:`~lr_lessons.range_test.RangeTestResult`,
+:class:`~lr_lessons.range_test.RangeTestRepeats` and :class:`Record` (plain JSON values,
+e.g. timings) all qualify.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from lr_lessons import config
+from lr_lessons.files import write_text
+
+__all__ = ["Record", "cache_key", "cached"]
+
+
+class Cacheable(Protocol):
+    meta: dict[str, Any]
+
+    def save(self, path: str | os.PathLike) -> Any: ...
+
+
+T = TypeVar("T", bound=Cacheable)
+
+
+def cache_key(settings: Mapping[str, Any]) -> str:
+    """The key of a result made with ``settings`` by the current code, versions and mode.
+
+    Args:
+        settings: JSON-serialisable description of what is computed (sizes, rates,
+            seeds, the data's source...).
+
+    Returns:
+        A 20-character hex digest.
+    """
+    from lr_lessons.runner import code_fingerprint, versions
+
+    payload = {
+        "settings": dict(settings),
+        "quick": config.quick(),
+        "code": code_fingerprint(),
+        "versions": versions(),
+    }
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def cached(
+    path: str | os.PathLike,
+    settings: Mapping[str, Any],
+    compute: Callable[[], T],
+    load: Callable[[Path], T],
+    *,
+    cache: bool = True,
+) -> T:
+    """Read the result saved at ``path`` if its key matches ``settings``; else compute it.
+
+    Args:
+        path: Where the result lives (e.g. ``config.results_dir() / "07_schedules" /
+            "range_test_blobs.npz"``).
+        settings: What the result depends on besides the code, versions and quick mode.
+        compute: Makes the result (called only on a miss).
+        load: Reads a saved result (e.g. ``RangeTestRepeats.load``); any exception it
+            raises counts as a corrupt file, which is recomputed.
+        cache: False recomputes and overwrites whatever is saved (a retrain).
+
+    Returns:
+        The result, its ``meta`` holding ``key``, ``settings``, ``wall_time_s``,
+        ``created`` and ``cache`` ("read" when it came from disk, "computed" otherwise;
+        the saved file never says "read").
+    """
+    if not callable(compute) or not callable(load):
+        raise ValueError("compute and load must be callables: compute() -> result, load(path)")
+    path = Path(path)
+    key = cache_key(settings)
+    if cache and path.exists():
+        try:
+            saved = load(path)
+        except Exception as err:  # unreadable: compute again
+            warnings.warn(f"cannot read {path} ({err}); computing it again", stacklevel=2)
+        else:
+            if saved.meta.get("key") == key:
+                saved.meta["cache"] = "read"
+                return saved
+    from lr_lessons.runner import versions
+
+    start = time.perf_counter()
+    result = compute()
+    result.meta.update(
+        key=key,
+        versions=versions(),
+        settings=dict(settings),
+        quick=config.quick(),
+        wall_time_s=round(time.perf_counter() - start, 2),
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+    result.meta.pop("cache", None)
+    result.save(path)
+    result.meta["cache"] = "computed"
+    return result
+
+
+@dataclass
+class Record:
+    """Plain JSON values with metadata, e.g. measured times: ``Record({"sgd_ms": 4.1})``."""
+
+    values: dict[str, Any]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write ``values`` and ``meta`` as one JSON file, atomically."""
+        text = json.dumps({"values": self.values, "meta": self.meta}, indent=1, default=str)
+        return write_text(path, text)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Record:
+        """Read a file written by :meth:`save`."""
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return cls(dict(data["values"]), dict(data["meta"]))

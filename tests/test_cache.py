@@ -1,0 +1,60 @@
+"""The library cache for results that are not studies (lr_lessons.cache)."""
+
+from __future__ import annotations
+
+import pytest
+
+from lr_lessons.cache import Record, cache_key, cached
+
+
+@pytest.fixture(autouse=True)
+def _output(tmp_path, monkeypatch):
+    monkeypatch.setenv("LR_LESSONS_OUTPUT", str(tmp_path))
+    monkeypatch.delenv("LR_LESSONS_QUICK", raising=False)
+
+
+def counter():
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return Record({"value": len(calls)})
+
+    return calls, compute
+
+
+def test_second_call_reads_the_saved_result(tmp_path):
+    calls, compute = counter()
+    path = tmp_path / "x" / "timing.json"
+    first = cached(path, {"n": 1}, compute, Record.load)
+    second = cached(path, {"n": 1}, compute, Record.load)
+    assert len(calls) == 1
+    assert second.values == first.values == {"value": 1}
+    assert (first.meta["cache"], second.meta["cache"]) == ("computed", "read")
+    assert Record.load(path).meta["key"] == cache_key({"n": 1})
+    assert "cache" not in Record.load(path).meta
+
+
+def test_other_settings_or_quick_mode_recompute(tmp_path, monkeypatch):
+    calls, compute = counter()
+    path = tmp_path / "timing.json"
+    cached(path, {"n": 1}, compute, Record.load)
+    assert cached(path, {"n": 2}, compute, Record.load).values == {"value": 2}
+    monkeypatch.setenv("LR_LESSONS_QUICK", "1")
+    assert cached(path, {"n": 2}, compute, Record.load).values == {"value": 3}
+    assert len(calls) == 3
+
+
+def test_corrupt_file_is_recomputed_and_cache_false_retrains(tmp_path):
+    calls, compute = counter()
+    path = tmp_path / "timing.json"
+    path.write_text("{not json")
+    with pytest.warns(UserWarning, match="cannot read"):
+        assert cached(path, {"n": 1}, compute, Record.load).values == {"value": 1}
+    assert cached(path, {"n": 1}, compute, Record.load, cache=False).values == {"value": 2}
+    assert Record.load(path).values == {"value": 2}
+
+
+def test_bad_callables_fail_before_any_work(tmp_path):
+    with pytest.raises(ValueError, match="callables"):
+        cached(tmp_path / "a.json", {}, compute=None, load=Record.load)
