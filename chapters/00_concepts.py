@@ -127,6 +127,19 @@ plotting.save_figure(fig, "00_concepts/bowl")
 fig
 
 # %% [markdown]
+# ## Try it: a gradient-descent playground
+#
+# On the site, the playground below runs this arithmetic (`descend`, the same function,
+# ported line by line to JavaScript) in your browser. Set the curvature $a$ of the steep
+# direction, then move the learning rate towards the mark $2/a$ under its slider: the
+# path zig-zags more and more, and just past the mark it flies off. Add momentum (chapter
+# 2) and the limit moves out to $2(1+\mu)/a$. Drag the start point: it changes the path
+# but not the verdict, unless you put it exactly on an axis, where the steep direction
+# has nothing to amplify.
+#
+# <!-- widget: gd-playground -->
+
+# %% [markdown]
 # ## The threshold is $2/\text{curvature}$
 #
 # Sweep the rate finely and record the loss after 50 steps, for three curvatures. Each
