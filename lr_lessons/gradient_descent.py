@@ -11,6 +11,14 @@ A quadratic bowl ``f(w) = 1/2 * sum_i a_i * w_i**2`` has curvature ``a_i`` along
 
 So the largest stable rate is ``2 / max_i a_i``: the steepest direction sets the limit,
 and on an elongated bowl that rate crawls along the flat direction.
+
+With momentum ``mu`` (Keras' ``SGD(momentum=mu)``: ``v <- mu * v - lr * grad``,
+``w <- w + v``) each coordinate follows ``w_{k+1} = (1 + mu - lr * a) w_k - mu w_{k-1}``,
+whose two roots ``z`` solve ``z**2 - (1 + mu - lr * a) z + mu = 0``. Their largest
+modulus is the per-step factor; it stays below 1 exactly while ``lr * a < 2 (1 + mu)``,
+so momentum moves the divergence threshold to ``2 (1 + mu) / max_i a_i``
+(:func:`behaviour` classifies a rate; the site's gradient-descent playground runs the
+same arithmetic in JavaScript, and a browser test compares the two).
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -74,13 +83,36 @@ class Bowl:
         return float(np.max(np.abs(1.0 - lr * self._a())))
 
 
-def descend(bowl: Bowl, w0: Sequence[float], learning_rate: float, steps: int) -> np.ndarray:
+def _momentum(value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"momentum must be a number in [0, 1), got {value!r}")
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"momentum must be in [0, 1), got {value!r}")
+    return float(value)
+
+
+def descend(
+    bowl: Bowl, w0: Sequence[float], learning_rate: float, steps: int, momentum: float = 0.0
+) -> np.ndarray:
     """The path of ``steps`` gradient-descent steps from ``w0``: shape ``(steps + 1, dim)``.
 
-    Row 0 is ``w0``; row ``k`` is the point after ``k`` updates ``w <- w - lr * grad``.
-    Values that overflow become ``inf`` (a diverging run), without a warning.
+    Row 0 is ``w0``; row ``k`` is the point after ``k`` updates ``w <- w - lr * grad``
+    or, with ``momentum`` above 0, Keras' ``v <- momentum * v - lr * grad; w <- w + v``
+    (``v`` starts at 0). Values that overflow become ``inf`` (a diverging run), without
+    a warning.
+
+    Args:
+        bowl: the quadratic to descend.
+        w0: the start point, one coordinate per curvature.
+        learning_rate: the step size ``lr`` (positive).
+        steps: how many updates (a positive whole number).
+        momentum: Keras' SGD momentum, in ``[0, 1)``; 0 is plain gradient descent.
+
+    Returns:
+        The points, ``w0`` first, as a float64 array of shape ``(steps + 1, dim)``.
     """
     lr = _positive(learning_rate, "learning_rate")
+    mu = _momentum(momentum)
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"steps must be a positive whole number, got {steps!r}")
     w = np.asarray(w0, dtype="float64").reshape(-1)
@@ -88,11 +120,75 @@ def descend(bowl: Bowl, w0: Sequence[float], learning_rate: float, steps: int) -
         raise ValueError(f"w0 has {w.size} coordinates; the bowl has {bowl.dim}")
     path = np.empty((steps + 1, bowl.dim))
     path[0] = w
+    v = np.zeros(bowl.dim)
     with np.errstate(over="ignore", invalid="ignore"):
         for k in range(steps):
-            w = w - lr * bowl.grad(w)
+            if mu == 0.0:
+                w = w - lr * bowl.grad(w)
+            else:
+                v = mu * v - lr * bowl.grad(w)
+                w = w + v
             path[k + 1] = w
     return path
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """What gradient descent (with momentum) does on a bowl at one learning rate.
+
+    ``verdict`` is ``"converges"`` (every coordinate approaches 0 without crossing it in
+    the long run), ``"oscillates"`` (the factor is at most 1 but some coordinate keeps
+    crossing the minimum: a negative or complex root), or ``"diverges"`` (factor above 1).
+    ``factor`` is the largest root modulus over all directions (the error shrinks or grows
+    by about this much per step); ``axis`` is the direction it belongs to; ``threshold``
+    is ``2 (1 + momentum) / max curvature``.
+    """
+
+    verdict: Literal["converges", "oscillates", "diverges"]
+    factor: float
+    axis: int
+    threshold: float
+    crossing: tuple[bool, ...]
+
+
+def behaviour(bowl: Bowl, learning_rate: float, momentum: float = 0.0) -> Behaviour:
+    """Classify what :func:`descend` does at ``learning_rate`` and ``momentum``.
+
+    Per direction with curvature ``a``: ``t = 1 + mu - lr * a``; the roots of
+    ``z**2 - t z + mu`` are real when ``t**2 >= 4 mu`` (both with the sign of ``t``:
+    negative means the coordinate flips sign each step) and complex otherwise (modulus
+    ``sqrt(mu)``: the coordinate swings around the minimum).
+
+    Args:
+        bowl: the quadratic.
+        learning_rate: the step size (positive).
+        momentum: Keras' SGD momentum, in ``[0, 1)``.
+
+    Returns:
+        A :class:`Behaviour`: the verdict, the per-step factor and the threshold.
+    """
+    lr = _positive(learning_rate, "learning_rate")
+    mu = _momentum(momentum)
+    factors, crossing = [], []
+    for a in bowl.curvatures:
+        t = 1.0 + mu - lr * a
+        disc = t * t - 4.0 * mu
+        if disc >= 0.0:
+            factors.append((abs(t) + math.sqrt(disc)) / 2.0)
+            crossing.append(t < 0.0)
+        else:
+            factors.append(math.sqrt(mu))
+            crossing.append(True)
+    axis = max(range(len(factors)), key=lambda i: factors[i])
+    factor = factors[axis]
+    if factor > 1.0:
+        verdict = "diverges"
+    elif any(crossing) or factor == 1.0:
+        verdict = "oscillates"
+    else:
+        verdict = "converges"
+    threshold = 2.0 * (1.0 + mu) / max(bowl.curvatures)
+    return Behaviour(verdict, factor, axis, threshold, tuple(crossing))
 
 
 def closed_form(bowl: Bowl, w0: Sequence[float], learning_rate: float, steps: int) -> np.ndarray:

@@ -11,6 +11,12 @@ format) is read with jupytext and written as one Markdown page:
 - after a code cell that calls ``<table>.save("NN_topic/name")``, the committed
   ``figures/NN_topic/name.md`` claims table.
 
+A line ``<!-- widget: NAME -->`` in a markdown cell (invisible in a notebook) becomes the
+empty ``<div class="lr-widget" data-widget="NAME">`` that ``docs/src/javascripts/`` fills
+with an interactive figure (:data:`WIDGETS`); without JavaScript it stays empty and the
+chapter's static figure stands alone. The data a widget loads (``figures/**/*.json``) is
+served with the figures.
+
 The site mirrors the checkout: pages in ``chapters/``, pictures in ``figures/``, so a link
 such as ``../figures/01_learning_rate/x.png`` in a chapter's prose works in both. Each page
 offers its notebook (made by jupytext here, unexecuted) and its script for download.
@@ -56,6 +62,10 @@ SPHINX_ROLE_RE = re.compile(
     r":(?:py:)?(?:func|class|meth|mod|attr|data|obj|exc|const):<code>(~?)([\w.]+)</code>"
 )
 HIDDEN_TAGS = {"remove-cell", "remove_cell", "hide-cell", "docs-hide"}
+WIDGET_RE = re.compile(r"^<!--\s*widget:\s*([\w-]+)\s*-->[ \t]*$", re.MULTILINE)
+# the interactive figures docs/src/javascripts/ provides
+WIDGETS = {"gd-playground", "range-explorer"}
+DATA_SUFFIXES = (".json",)
 
 
 @dataclass
@@ -68,6 +78,7 @@ class ChapterPage:
     summary: str = ""
     figures: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    widgets: list[str] = field(default_factory=list)
 
     @property
     def stem(self) -> str:
@@ -182,6 +193,25 @@ def link_chapter_pages(markdown: str, chapters: set[str]) -> str:
     return CHAPTER_LINK_RE.sub(page, markdown)
 
 
+def insert_widgets(markdown: str, page: ChapterPage) -> str:
+    """Replace each ``<!-- widget: NAME -->`` line by the div its script fills."""
+
+    def div(match: re.Match) -> str:
+        name = match.group(1)
+        page.widgets.append(name)
+        if name not in WIDGETS:
+            log.warning(
+                "%s asks for the widget %r; known widgets: %s",
+                page.source.name,
+                name,
+                sorted(WIDGETS),
+            )
+            return match.group(0)
+        return f'<div class="lr-widget" data-widget="{name}" id="{name}"></div>'
+
+    return WIDGET_RE.sub(div, markdown)
+
+
 def convert_chapter(
     source: Path, figures_dir: Path, chapters: set[str] | None = None
 ) -> ChapterPage:
@@ -201,7 +231,7 @@ def convert_chapter(
         if not text.strip() or _hidden(cell):
             continue
         if cell.cell_type == "markdown":
-            blocks.append(link_chapter_pages(text, chapters))
+            blocks.append(insert_widgets(link_chapter_pages(text, chapters), page))
             if not titled:
                 page.title = _title(text, fallback)
                 page.summary = _summary(text)
@@ -422,7 +452,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         files.append(File.generated(config, f"{base}.py", abs_src_path=str(page.source)))
     if figures_dir.is_dir():
         for path in sorted(figures_dir.rglob("*")):
-            if path.suffix in IMAGE_SUFFIXES:
+            if path.suffix in IMAGE_SUFFIXES + DATA_SUFFIXES:
                 rel = path.relative_to(figures_dir).as_posix()
                 files.append(File.generated(config, f"figures/{rel}", abs_src_path=str(path)))
     package_dir = _state["root"] / "lr_lessons"  # type: ignore[operator]
