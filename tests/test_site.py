@@ -3,9 +3,12 @@
 The conversion tests run anywhere MkDocs is installed (``pip install -e ".[docs]"``).
 The browser tests (``-m browser``) build the site with ``mkdocs build --strict``, serve it on
 127.0.0.1 and open every page in Debian's headless Chromium through Selenium. They skip when
-Chromium, its driver, MkDocs or the npm-installed KaTeX is missing, except under CI
-(``CI=true``), where a missing piece is a failure: ``.ci/run`` installs them all.
-Screenshots and per-page timings are kept in ``build/screenshots/``.
+Chromium, its driver, MkDocs or the npm-installed KaTeX is missing, except when asked for
+explicitly (``pytest -m browser``) or under CI (``CI=true``), where a missing piece is a
+failure: ``.ci/run`` installs them all. The interactive figures (the gradient-descent
+playground, the range-test explorer) are driven with the keyboard, the mouse and touch,
+and what they compute is compared with the library's Python. Screenshots and per-page
+timings are kept in ``build/screenshots/``.
 """
 
 from __future__ import annotations
@@ -49,12 +52,19 @@ CHROMIUM_FLAGS = (
 SEARCH_QUERY = "momentum"
 
 
-def _require(ok: bool, reason: str) -> None:
-    """Skip with ``reason`` when a prerequisite is absent; under CI, fail instead."""
+_ASKED_FOR_BROWSER = re.compile(r"(?<!not )\bbrowser\b")
+
+
+def _require(ok: bool, reason: str, config: pytest.Config | None = None) -> None:
+    """Skip with ``reason`` when a prerequisite is absent; under CI, or when the browser
+    tests were asked for explicitly (``-m browser``), fail instead."""
     if ok:
         return
     if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
         pytest.fail(f"{reason} (CI installs it: see .ci/run)")
+    markexpr = config.getoption("markexpr", "") if config is not None else ""
+    if _ASKED_FOR_BROWSER.search(markexpr or ""):
+        pytest.fail(f"{reason} (asked for with -m {markexpr!r}, so this is a failure)")
     pytest.skip(reason)
 
 
@@ -230,12 +240,14 @@ def test_api_pages_cover_every_public_module(hook):
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
+def site(tmp_path_factory, pytestconfig) -> Path:
     """The site, built from the working tree with ``mkdocs build --strict``."""
     _require(
-        importlib.util.find_spec("mkdocs") is not None, 'MkDocs missing: pip install ".[docs]"'
+        importlib.util.find_spec("mkdocs") is not None,
+        'MkDocs missing: pip install ".[docs]"',
+        pytestconfig,
     )
-    _require(KATEX.is_file(), f"KaTeX missing ({KATEX}): npm ci --prefix docs")
+    _require(KATEX.is_file(), f"KaTeX missing ({KATEX}): npm ci --prefix docs", pytestconfig)
     out = tmp_path_factory.mktemp("site")
     start = time.perf_counter()
     run = subprocess.run(
@@ -266,17 +278,8 @@ def server(site):
     httpd.server_close()
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
+def _chromium(profile: Path, javascript: bool = True):
     """Debian's Chromium, headless, driven by Selenium through /usr/bin/chromedriver."""
-    _require(CHROMIUM.exists(), f"Chromium missing ({CHROMIUM}): apt-get install chromium")
-    _require(
-        CHROMEDRIVER.exists(),
-        f"ChromeDriver missing ({CHROMEDRIVER}): apt-get install chromium-driver",
-    )
-    _require(
-        importlib.util.find_spec("selenium") is not None, 'Selenium missing: pip install ".[docs]"'
-    )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -284,11 +287,37 @@ def browser(tmp_path_factory):
     options.binary_location = str(CHROMIUM)
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    options.add_argument(f"--user-data-dir={profile}")
+    if not javascript:
+        options.add_experimental_option(
+            "prefs", {"profile.managed_default_content_settings.javascript": 2}
+        )
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     options.ignore_local_proxy_environment_variables()
     driver = webdriver.Chrome(options=options, service=Service(executable_path=str(CHROMEDRIVER)))
     driver.set_page_load_timeout(30)
+    return driver
+
+
+def _require_browser(config: pytest.Config) -> None:
+    _require(CHROMIUM.exists(), f"Chromium missing ({CHROMIUM}): apt-get install chromium", config)
+    _require(
+        CHROMEDRIVER.exists(),
+        f"ChromeDriver missing ({CHROMEDRIVER}): apt-get install chromium-driver",
+        config,
+    )
+    _require(
+        importlib.util.find_spec("selenium") is not None,
+        'Selenium missing: pip install ".[docs]"',
+        config,
+    )
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory, pytestconfig):
+    """Debian's Chromium, headless, with JavaScript."""
+    _require_browser(pytestconfig)
+    driver = _chromium(tmp_path_factory.mktemp("chromium-profile"))
     yield driver
     driver.quit()
 
@@ -476,3 +505,236 @@ def test_screenshots_of_home_and_a_chapter(site, server, browser):
 def _write_timings() -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     (SCREENSHOTS / "timings.json").write_text(json.dumps(_TIMINGS, indent=2) + "\n")
+
+
+# -- the interactive figures -----------------------------------------------------------------
+
+PLAYGROUND = "chapters/00_concepts/"
+# (curvatures, start, learning rate, steps, momentum): every regime of the playground
+PLAYGROUND_CASES = [
+    ((1.0, 8.0), (-4.0, 1.5), 0.02, 40, 0.0),  # converges
+    ((1.0, 8.0), (-4.0, 1.5), 0.245, 60, 0.0),  # oscillates, just below 2/a
+    ((1.0, 8.0), (-4.0, 1.5), 0.26, 60, 0.0),  # diverges, just above 2/a
+    ((1.0, 0.5), (3.07, -2.11), 1.5, 50, 0.0),  # a < 1: the fixed direction is the steep one
+    ((1.0, 3.7), (-1.23, 2.2), 0.3, 200, 0.9),  # momentum: complex roots
+    ((1.0, 8.0), (-4.0, 1.5), 0.48, 120, 0.9),  # just above 2(1 + mu)/a
+    ((1.0, 2.0), (0.5, 0.0), 1.2, 100, 0.99),  # on an axis
+]
+
+
+def _console_errors(driver) -> list[str]:
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def _open_widget(driver, url: str, widget: str, width: int = 1280):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.set_window_size(width, 1000)
+    driver.get(url)
+    root = driver.find_element(By.ID, widget)
+    WebDriverWait(driver, 10).until(
+        lambda d: d.execute_script("return !!arguments[0].lrState", root)
+    )
+    driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", root)
+    return root
+
+
+def _python_descent(curvatures, start, lr, steps, mu):
+    from lr_lessons.gradient_descent import Bowl, behaviour, descend
+
+    bowl = Bowl(tuple(curvatures))
+    return descend(bowl, list(start), lr, steps, momentum=mu), behaviour(bowl, lr, mu)
+
+
+@pytest.mark.browser
+def test_playground_arithmetic_is_pythons(site, server, browser):
+    import numpy as np
+
+    _open_widget(browser, server + PLAYGROUND, "gd-playground")
+    for curvatures, start, lr, steps, mu in PLAYGROUND_CASES:
+        js = browser.execute_script(
+            "const g = window.lrLessons.gd;"
+            "return {path: g.descend(...arguments), how: g.behaviour(arguments[0], arguments[2],"
+            " arguments[4])};",
+            list(curvatures),
+            list(start),
+            lr,
+            steps,
+            mu,
+        )
+        path, how = _python_descent(curvatures, start, lr, steps, mu)
+        assert np.isfinite(path).all()  # JSON cannot carry inf: the cases stay finite
+        np.testing.assert_allclose(np.array(js["path"], dtype=float), path, rtol=1e-9, atol=0)
+        assert js["how"]["verdict"] == how.verdict, (curvatures, lr, mu)
+        assert js["how"]["factor"] == pytest.approx(how.factor, rel=1e-12)
+        assert js["how"]["threshold"] == pytest.approx(how.threshold, rel=1e-12)
+        assert js["how"]["axis"] == how.axis
+    verdicts = {_python_descent(*case)[1].verdict for case in PLAYGROUND_CASES}
+    assert verdicts == {"converges", "oscillates", "diverges"}
+    assert not _console_errors(browser)
+
+
+def _check_playground_state(state: dict) -> None:
+    """What the widget shows is what Python computes for the widget's inputs."""
+    import numpy as np
+
+    path, how = _python_descent(
+        state["curvatures"], state["w0"], state["learningRate"], state["steps"], state["momentum"]
+    )
+    shown = np.array([[np.inf if v is None else v for v in p] for p in state["path"]], dtype=float)
+    finite = np.isfinite(path)
+    np.testing.assert_allclose(shown[finite], path[finite], rtol=1e-9, atol=0)
+    assert state["verdict"] == how.verdict
+    assert state["text"].startswith(how.verdict + ":")
+
+
+@pytest.mark.browser
+def test_playground_keyboard_mouse_and_touch(site, server, browser):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    root = _open_widget(browser, server + PLAYGROUND, "gd-playground")
+    state = lambda: browser.execute_script("return arguments[0].lrState()", root)  # noqa: E731
+    # every slider has a visible label naming it
+    sliders = root.find_elements(By.CSS_SELECTOR, "input[type=range]")
+    assert len(sliders) == 4
+    for s in sliders:
+        label = root.find_element(By.CSS_SELECTOR, f"label[for='{s.get_attribute('id')}']")
+        assert label.text.strip() and label.is_displayed()
+    first = state()
+    assert first["curvatures"] == [1, 8] and first["learningRate"] == pytest.approx(0.1)
+    _check_playground_state(first)
+    assert first["verdict"] == "converges"
+    marks = [m.text for m in root.find_elements(By.CSS_SELECTOR, ".lr-mark")]
+    assert marks == ["2/a = 0.25"]
+
+    # the keyboard moves the rate across 2/a = 0.25 in steps of 0.01 decade
+    rate = root.find_element(By.ID, "gd-lr")
+    rate.send_keys(*[Keys.ARROW_RIGHT] * 39)  # 10**-0.61 = 0.2455
+    below = state()
+    assert below["learningRate"] == pytest.approx(10**-0.61)
+    assert below["verdict"] == "oscillates"
+    _check_playground_state(below)
+    rate.send_keys(Keys.ARROW_RIGHT)  # 10**-0.6 = 0.2512 > 0.25
+    above = state()
+    assert above["verdict"] == "diverges"
+    _check_playground_state(above)
+    # momentum 0.9 moves the limit to 2(1 + 0.9)/8 = 0.475: the same rate oscillates again
+    mu = root.find_element(By.ID, "gd-mu")
+    mu.send_keys(*[Keys.ARROW_RIGHT] * 90)
+    with_mu = state()
+    assert with_mu["momentum"] == pytest.approx(0.9)
+    assert with_mu["verdict"] == "oscillates"
+    _check_playground_state(with_mu)
+    marks = [m.text for m in root.find_elements(By.CSS_SELECTOR, ".lr-mark")]
+    assert marks == ["2/a = 0.25", "2(1+μ)/a = 0.475"]
+
+    # the mouse drags the start point; the path starts there and is Python's
+    x, y = _start_point(browser, root)
+    for kind, dx, dy in (("mousePressed", 0, 0), ("mouseMoved", 30, 12), ("mouseMoved", 60, 25),
+                         ("mouseReleased", 60, 25)):  # fmt: skip
+        browser.execute_cdp_cmd(
+            "Input.dispatchMouseEvent",
+            {"type": kind, "x": x + dx, "y": y + dy, "button": "left", "clickCount": 1,
+             "buttons": 0 if kind == "mouseReleased" else 1},
+        )  # fmt: skip
+    dragged = state()
+    assert dragged["w0"] != first["w0"]
+    assert dragged["w0"][0] > first["w0"][0] and dragged["w0"][1] < first["w0"][1]
+    _check_playground_state(dragged)
+    # the arrow keys move the focused start point
+    handle = root.find_element(By.CSS_SELECTOR, ".lr-start")
+    browser.execute_script("arguments[0].focus()", handle)
+    ActionChains(browser).send_keys(Keys.ARROW_UP).perform()
+    nudged = state()
+    assert nudged["w0"] == [dragged["w0"][0], round(dragged["w0"][1] + 0.1, 2)]
+
+    # touch: a finger drags the start point (Chromium's touch events, as on a phone)
+    x, y = _start_point(browser, root)
+    for kind, points in (
+        ("touchStart", [(x, y)]),
+        ("touchMove", [(x - 30, y - 10)]),
+        ("touchMove", [(x - 60, y - 20)]),
+        ("touchEnd", []),
+    ):
+        browser.execute_cdp_cmd(
+            "Input.dispatchTouchEvent",
+            {"type": kind, "touchPoints": [{"x": px, "y": py} for px, py in points]},
+        )
+    touched = state()
+    assert touched["w0"][0] < nudged["w0"][0] and touched["w0"][1] > nudged["w0"][1]
+    _check_playground_state(touched)
+    assert not _console_errors(browser)
+
+
+def _start_point(driver, root) -> tuple[float, float]:
+    """The playground's start point, scrolled into view: its centre in viewport pixels."""
+    return driver.execute_script(
+        "const dot = arguments[0].querySelector('.lr-start-dot');"
+        "dot.scrollIntoView({block: 'center'});"
+        "const r = dot.getBoundingClientRect();"
+        "return [r.x + r.width / 2, r.y + r.height / 2];",
+        root,
+    )
+
+
+def _layout(driver, root) -> dict:
+    return driver.execute_script(
+        "const r = arguments[0], box = r.getBoundingClientRect();"
+        "const inside = Array.from(r.querySelectorAll('svg, input, output, label')).filter("
+        "  e => { const b = e.getBoundingClientRect();"
+        "         return b.left < box.left - 1 || b.right > box.right + 1; }).length;"
+        "return {overflow: r.scrollWidth - r.clientWidth, outside: inside,"
+        " page: document.documentElement.scrollWidth - window.innerWidth,"
+        " height: box.height, svgs: r.querySelectorAll('svg').length};",
+        root,
+    )
+
+
+@pytest.mark.parametrize("widget,page", [("gd-playground", PLAYGROUND)])
+@pytest.mark.browser
+def test_widget_fits_desktop_and_phone_in_light_and_dark(site, server, browser, widget, page):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        for width in (1400, 390):
+            root = _open_widget(browser, server + page, widget, width)
+            for scheme in ("default", "slate"):
+                browser.execute_script(
+                    "document.body.setAttribute('data-md-color-scheme', arguments[0])", scheme
+                )
+                layout = _layout(browser, root)
+                assert layout["svgs"] >= 2 and layout["height"] > 200, layout
+                assert layout["overflow"] <= 0 and layout["outside"] == 0, (width, layout)
+                assert layout["page"] <= 0, (width, layout)
+                png = root.screenshot_as_png
+                (SCREENSHOTS / f"{widget}-{width}-{scheme}.png").write_bytes(png)
+                assert len(png) > 10_000
+    finally:
+        browser.set_window_size(1280, 1000)
+    assert not _console_errors(browser)
+
+
+@pytest.mark.parametrize(
+    "widget,page,figure",
+    [("gd-playground", PLAYGROUND, "00_concepts/bowl.png")],
+)
+@pytest.mark.browser
+def test_without_javascript_the_static_figure_stands_in(
+    site, server, tmp_path, pytestconfig, widget, page, figure
+):
+    from selenium.webdriver.common.by import By
+
+    _require_browser(pytestconfig)
+    driver = _chromium(tmp_path / "profile", javascript=False)
+    try:
+        driver.get(server + page)
+        assert driver.execute_script("return typeof window.lrLessons") == "undefined"
+        root = driver.find_element(By.ID, widget)
+        assert root.size["height"] == 0 and not root.find_elements(By.CSS_SELECTOR, "*")
+        image = driver.find_element(By.CSS_SELECTOR, f"img[src$='figures/{figure}']")
+        assert image.is_displayed()
+        assert driver.execute_script("return arguments[0].naturalWidth", image) > 0
+    finally:
+        driver.quit()
