@@ -20,21 +20,23 @@
 # mode).
 
 # %%
-import hashlib
-import json
 import math
-import time
-from datetime import datetime, timezone
 
 import keras
 import numpy as np
 
 from lr_lessons import concept_plots, config, models, plotting, studies
+from lr_lessons.cache import cached
 from lr_lessons.claims import (
+    FINAL_DEFINITION,
+    PARTLY,
     ClaimsTable,
+    diverged,
     epochs_to_reach,
     final,
     median_epochs,
+    seed_verdict,
+    seeds_passing,
     summary,
     verdict,
 )
@@ -43,9 +45,9 @@ from lr_lessons.files import write_text
 from lr_lessons.range_test import RangeTestRepeats, range_test_repeats
 from lr_lessons.range_test_plots import plot_loss, plot_metric
 from lr_lessons.results import Results
-from lr_lessons.runner import code_fingerprint, results_path, run_study, versions
+from lr_lessons.runner import results_path, run_study
 from lr_lessons.schedules import CyclicalLearningRate, OneCycle, rates
-from lr_lessons.search import coarse_to_fine
+from lr_lessons.search import bracket_best, coarse_to_fine
 from lr_lessons.studies import Setting, Study
 
 QUICK = config.quick()
@@ -60,13 +62,16 @@ STEPS = EPOCHS * PER_EPOCH
 #
 # Keras has a schedule object for each classic shape; an optimizer takes one wherever
 # it takes a number, and calls it with the update count before every step. From a start
-# rate of 0.1, over the 3,200 updates of a 200-epoch blobs run:
+# rate of 0.1, over the 3,200 updates of a 200-epoch blobs run (the linear decay reaches
+# its end rate after three quarters of them and holds it, as `PolynomialDecay` does past
+# its `decay_steps`):
 
 # %%
 START = 0.1
+LINEAR_STEPS = 3 * STEPS // 4
 decays = {
     "linear: PolynomialDecay(power=1)": keras.optimizers.schedules.PolynomialDecay(
-        START, decay_steps=STEPS, end_learning_rate=START / 100, power=1.0
+        START, decay_steps=LINEAR_STEPS, end_learning_rate=START / 100, power=1.0
     ),
     "step: PiecewiseConstantDecay": keras.optimizers.schedules.PiecewiseConstantDecay(
         boundaries=[STEPS // 2, 3 * STEPS // 4], values=[START, START / 10, START / 100]
@@ -80,26 +85,33 @@ decays = {
 }
 optimizer = keras.optimizers.SGD(learning_rate=decays["step: PiecewiseConstantDecay"])
 shapes = {name: rates(schedule, STEPS + 1) for name, schedule in decays.items()}
+TENTH = STEPS // 10
+early_fall = {  # share of the whole fall (start - end) done in the first tenth of updates
+    name: (v[0] - v[TENTH]) / (v[0] - v[-1]) for name, v in shapes.items()
+}
 for name, values in shapes.items():
     print(f"{name:36s} start {values[0]:.3g}, half-way {values[STEPS // 2]:.3g}, "
-          f"end {values[-1]:.3g}")  # fmt: skip
-fig = plotting.curves(
-    shapes,
-    logy=True,
+          f"end {values[-1]:.3g}; {early_fall[name]:.0%} of its fall in the first tenth")  # fmt: skip
+fig = concept_plots.schedule_panels(
+    {"linear axis": shapes, "log axis": shapes},
+    logy=(False, True),
     title=f"Four decays of one start rate ({START}) to a hundredth of it",
     note=f"Keras' own schedules evaluated at updates 0..{STEPS} "
-    f"({EPOCHS} epochs x {PER_EPOCH} updates); log y",
+    f"({EPOCHS} epochs x {PER_EPOCH} updates)",
 )
 plotting.save_figure(fig, "07_schedules/decay_shapes")
 fig
 
 # %% [markdown]
-# All four end at a hundredth of the start. Linear decay keeps the rate high longest and
-# drops it fastest at the end (on a log axis); the step schedule holds each level and
-# then cuts by ten; exponential decay loses the same fraction every update (a straight
-# line on a log axis); inverse-time decay, $\eta_0 / (1 + d\,t/T)$, drops fastest at the
-# start and then flattens out. Chapter 3's old Keras `decay=` argument was this last
-# shape with $T = 1$.
+# All four end at a hundredth of the start. On the linear axis (left) linear decay is
+# a straight ramp that stops at its end rate and then holds it; the step schedule holds
+# each level and then cuts by ten; exponential decay loses the same fraction every
+# update (a straight line on the log axis, right); inverse-time decay,
+# $\eta_0 / (1 + d\,t/T)$, drops fastest at the start and then flattens out: with the
+# decay rate set to end at a hundredth it does most of its fall in the first tenth of
+# training. It looks slow only when its decay rate is small, as with chapter 3's old
+# Keras `decay=` argument (this shape with $T = 1$ and $d = 10^{-4}$), which barely moves
+# the rate in 200 updates.
 #
 # ## Bounds for cyclical schedules: a range test on the same model
 #
@@ -111,29 +123,9 @@ fig
 
 
 # %%
-def cached(name: str, settings: dict, compute) -> RangeTestRepeats:
-    """Reuse a saved range test whose key (settings, quick mode, code, versions) matches;
-    otherwise run it, stamp it with its key and wall time, and save it."""
-    payload = {"settings": settings, "quick": QUICK, "code": code_fingerprint(), "v": versions()}
-    key = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]
-    path = config.results_dir() / "07_schedules" / f"{name}.npz"
-    if path.exists():
-        try:
-            saved = RangeTestRepeats.load(path)
-            if saved.meta.get("key") == key:
-                return saved
-        except Exception as err:  # unreadable: run again
-            print(f"cannot read {path.name} ({err}); running again")
-    start = time.perf_counter()
-    result = compute()
-    result.meta.update(
-        key=key,
-        settings=settings,
-        wall_time_s=round(time.perf_counter() - start, 2),
-        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    )
-    result.save(path)
-    return result
+def saved_path(name: str):
+    """Where this chapter keeps a result that is not a study (range tests)."""
+    return config.results_dir() / "07_schedules" / f"{name}.npz"
 
 
 RT = {"start_lr": 1e-5, "end_lr": 10.0, "steps": (10 if QUICK else 20) * PER_EPOCH,
@@ -148,7 +140,7 @@ def blobs_sgd(seed: int) -> keras.Model:
 
 
 blobs_rt = cached(
-    "range_test_blobs",
+    saved_path("range_test_blobs"),
     RT,
     lambda: range_test_repeats(
         blobs_sgd,
@@ -160,6 +152,7 @@ blobs_rt = cached(
         end_lr=RT["end_lr"],
         steps=RT["steps"],
     ),  # fmt: skip
+    RangeTestRepeats.load,
 )
 
 
@@ -175,10 +168,11 @@ def accuracy_peak(runs, skip: float = 0.1) -> float:
 peaks = np.array([accuracy_peak([r]) for r in blobs_rt.runs])
 MAX_LR = accuracy_peak(blobs_rt.runs)
 BASE_LR = MAX_LR / 4
-range_pick = blobs_rt.suggestion("steepest").lr
+range_pick = blobs_rt.suggestion_summary("steepest")[0]  # the marker in the figure below
 print(f"accuracy stops rising at {np.round(peaks, 3).tolist()} (seeds {blobs_rt.seeds})")
 print(f"cyclical bounds: base_lr {BASE_LR:.3g} (a quarter), max_lr {MAX_LR:.3g} (peak of the mean)")
-print(f"steepest descent of the seed-mean loss: {range_pick:.3g}")
+print(f"steepest descent per seed: {np.round(blobs_rt.suggestion_spread('steepest'), 3).tolist()}"
+      f"; geometric mean {range_pick:.3g}")  # fmt: skip
 
 # %%
 rt_note = (
@@ -186,7 +180,8 @@ rt_note = (
     f"{RT['end_lr']:g} over {RT['steps']} batches; seeds {blobs_rt.seeds}"
 )
 fig = plot_loss({"blobs MLP, SGD": blobs_rt}, title="Range test on the blobs network",
-                note=rt_note + "; line: seed mean, band: min-max")  # fmt: skip
+                note=rt_note + "; line: seed mean, band: min-max; markers: each rule's "
+                "geometric mean over the seeds' own curves, bar: min-max over seeds")  # fmt: skip
 plotting.save_figure(fig, "07_schedules/range_test_loss")
 fig
 
@@ -213,7 +208,9 @@ fig
 # accuracy climbs with the rate and peaks a little below 1. We take that peak of the
 # seed-mean accuracy curve as `max_lr` (the red line above is one seed's own peak) and a
 # quarter of it as `base_lr`. For the single rate "the range test picks" we use the
-# steepest descent of the seed-mean loss curve, as chapter 6 does.
+# steepest descent read on each seed's own curve and averaged geometrically over the
+# seeds, as chapter 6 does: exactly the triangle marker in the loss figure, and the
+# rate the study below trains.
 #
 # ## Cyclical and one-cycle schedules
 #
@@ -253,22 +250,21 @@ fig
 # ## The best constant rate, from chapter 1
 #
 # The blobs tutorial found 0.1 to be the best constant rate for plain SGD. We read it
-# from chapter 1's saved results when they are there (the best mean test accuracy over
-# the last 10 epochs), and run chapter 1's study otherwise.
+# from chapter 1's saved results when they are there (the best mean final test
+# accuracy, final meaning the mean of the last 10 epochs as in every chapter), and run
+# chapter 1's study otherwise.
 
 # %%
 lr_study = studies.learning_rate_study()
-saved = results_path(lr_study)
+chapter1_file = results_path(lr_study)
 chapter1 = None
-if saved.exists():
-    chapter1 = Results.load(saved)
+if chapter1_file.exists():
+    chapter1 = Results.load(chapter1_file)
     if chapter1.meta.get("quick") != QUICK or chapter1.epochs != EPOCHS:
         chapter1 = None
 if chapter1 is None:
     chapter1 = run_study(lr_study)
-best_setting = max(
-    chapter1.settings, key=lambda s: final(chapter1.get("val_accuracy", s), 10).mean()
-)
+best_setting = max(chapter1.settings, key=lambda s: final(chapter1.get("val_accuracy", s)).mean())
 BEST = lr_study.setting(best_setting).learning_rate
 print(f"chapter 1's best constant rate: {BEST:g} ({chapter1.meta.get('data_source')}, "
       f"{chapter1.epochs} epochs, seeds {chapter1.seeds})")  # fmt: skip
@@ -281,6 +277,12 @@ print(f"chapter 1's best constant rate: {BEST:g} ({chapter1.meta.get('data_sourc
 # best decade. `lr_lessons.search.coarse_to_fine` does exactly that through the study
 # runner: each trial here is 20 epochs (a tenth of the full budget) from every seed,
 # scored by the test accuracy of its last 3 epochs.
+#
+# The explainer adds: don't start on the entire dataset. A search on a subset costs a
+# fraction of the updates, and if the best rate carries over to the full data the
+# saving is free. `coarse_to_fine(..., subset=n)` runs the same search on the first `n`
+# training points; we try a quarter of them (125 points, 4 updates per epoch) and train
+# the rate it picks on the full data below, next to the full search's pick.
 
 # %%
 template = Study("schedules_search", "SGD on blobs", (Setting("sgd", "sgd"),))
@@ -289,6 +291,13 @@ for row in search.table():
     print(f"  {row['stage']:6s} lr {row['learning_rate']:<10.3g} test accuracy "
           f"{row['mean']:.3f} [{row['min']:.3f}, {row['max']:.3f}]")  # fmt: skip
 print(f"best decade {search.decade}; chosen rate {search.chosen:.3g}")
+
+SUBSET = len(blobs.x_train) // 4
+subset_template = Study("schedules_search_subset", "SGD on a blobs subset", template.settings)
+subset_search = coarse_to_fine(subset_template, epochs=20, seeds=SEEDS[:3], fine=4, subset=SUBSET)
+print(f"on the first {SUBSET} training points: best decade {subset_search.decade}; chosen rate "
+      f"{subset_search.chosen:.3g}; {subset_search.updates:,} updates against the full "
+      f"search's {search.updates:,}")  # fmt: skip
 
 rt_epochs = sum(len(r) for r in blobs_rt.runs) / PER_EPOCH
 comparison = {
@@ -304,6 +313,7 @@ fig = concept_plots.search_trials(
     [(t.learning_rate, t.stage, t.scores) for t in search.trials],
     {
         "search's choice": search.chosen,
+        f"subset search's choice ({SUBSET} points)": subset_search.chosen,
         "range test, steepest": range_pick,
         "range test, accuracy peak": MAX_LR,
     },  # fmt: skip
@@ -320,16 +330,18 @@ fig
 #
 # Every setting trains the blobs network with SGD for the same 200 epochs from the same
 # seeds. Constant rates: 0.01, the original's best (0.1), chapter 1's best by our runs,
-# and the rate each search method picked (a rate picked twice is trained once, with both
-# labels). The decays and `ReduceLROnPlateau` start from 0.1, the largest rate that
-# still trains well: the point of decaying is to keep its early speed and still settle
-# down later. The cyclical and one-cycle schedules use the range-test bounds.
+# and the rate each search method picked (full-data search, subset search, range test;
+# a rate picked twice is trained once, with all its labels). The decays and
+# `ReduceLROnPlateau` start from 0.1, the largest rate that still trains well: the point
+# of decaying is to keep its early speed and still settle down later. The cyclical and
+# one-cycle schedules use the range-test bounds.
 
 # %%
 DECAY_START = 0.1
 tags: dict[float, list[str]] = {}
 for rate, tag in [(0.01, ""), (0.1, "the original's best"), (BEST, "chapter 1's best"),
-                  (search.chosen, "search"), (range_pick, "range test")]:  # fmt: skip
+                  (search.chosen, "search"), (subset_search.chosen, "subset search"),
+                  (range_pick, "range test")]:  # fmt: skip
     tags.setdefault(float(f"{rate:.3g}"), []).append(tag)
 constant_name = {
     rate: f"constant {rate:g}" + (f" ({', '.join(t for t in ts if t)})" if any(ts) else "")
@@ -365,13 +377,18 @@ SETTINGS = [Setting(name, "sgd", rate) for rate, name in constant_name.items()] 
 study = Study("schedules_blobs", "SGD on blobs with learning-rate schedules", tuple(SETTINGS))
 results = run_study(study)
 
+
 # %%
-fig = plotting.metric_grid(
-    results, ("learning_rate",), ncols=2, ylabel="learning rate", logy=True,
-    title="The rate each setting trained with (last update of each epoch)",
-)  # fmt: skip
+fig = concept_plots.rate_panels(
+    results, ncols=2, title="The rate each setting trained with (last update of each epoch)"
+)
 plotting.save_figure(fig, "07_schedules/study_rates")
 fig
+
+# %% [markdown]
+# Each panel has its own scale: a linear axis from zero where the rate stays within a
+# factor of 20 (constants, cycles), a log axis where it falls further (the decays, and
+# `ReduceLROnPlateau`, which keeps cutting by ten long after the rate stops mattering).
 
 # %%
 fig = plotting.accuracy_grid(results, ncols=2, title="Train and test accuracy per epoch")
@@ -381,7 +398,7 @@ fig
 # %%
 TARGET = 0.80
 test_acc = {s: results.get("val_accuracy", s) for s in results.settings}
-final_acc = {s: final(test_acc[s], last=1) for s in results.settings}
+final_acc = {s: final(test_acc[s]) for s in results.settings}
 reach = {s: epochs_to_reach(test_acc[s], TARGET) for s in results.settings}
 lines = [
     f"| setting | final test accuracy | epochs to {TARGET:.0%} test accuracy |",
@@ -390,20 +407,32 @@ lines = [
 for s in results.settings:
     lines.append(f"| {s} | {summary(final_acc[s])} | {summary(reach[s], '.0f')} |")
 study_table = "\n".join(lines) + (
-    f"\n\nmean [min, max] over seeds {results.seeds}; {results.epochs} epochs; "
-    f"data: {results.meta['data_source']}; engine: {results.meta['engine']}\n"
+    f"\n\nmean [min, max] over seeds {results.seeds}; {FINAL_DEFINITION}; {results.epochs} "
+    f"epochs; data: {results.meta['data_source']}; engine: {results.meta['engine']}\n"
 )
 write_text(config.figures_dir() / "07_schedules" / "study_table.md", study_table)
 print(study_table)
 
+
 # %%
+def kind(setting: str) -> str:
+    """What a blobs setting is, for the bar colours."""
+    if setting.startswith("constant"):
+        return "constant rate"
+    if setting.startswith("cyclical"):
+        return "cyclical"
+    if setting == "one-cycle":
+        return "one-cycle"
+    return f"decay from {DECAY_START:g}"
+
+
 fig = concept_plots.summary_bars(
     final_acc,
-    "test accuracy after the last epoch (bar: mean, dots: seeds)",
+    f"final test accuracy ({FINAL_DEFINITION}; bar: mean, dots: seeds)",
     title="Final test accuracy on blobs, equal budget",
     note=f"data: {results.meta['data_source']}; seeds {results.seeds}; {results.epochs} epochs; "
     f"engine: {results.meta['engine']}" + (", QUICK MODE" if QUICK else ""),
-    xlim=(0.5, 0.9),
+    groups={s: kind(s) for s in final_acc},
 )
 plotting.save_figure(fig, "07_schedules/study_final")
 fig
@@ -412,20 +441,33 @@ fig
 # ## MNIST: one-cycle against constant rates, short budget
 #
 # The same question on the original range test's ConvNet, with a short budget: SGD in
-# batches of 64 for 2 epochs, on the offline 10,000-image MNIST subset (8,000 training
-# and 2,000 test images; quick mode uses the first 500 of each and 1 epoch). The
-# one-cycle bounds come from a range test of this ConvNet ($10^{-4}$ to 1, the
-# original's range, over one epoch of batches); the constant rates are a small grid,
-# and the best of them is picked after the fact on the test set, which favours them.
+# batches of 64 for 2 epochs, on the MNIST data printed below (the offline 10,000-image
+# subset in our committed run: 8,000 training and 2,000 test images; quick mode uses
+# the first 500 of each and 1 epoch).
+#
+# **Bounds.** A range test of this ConvNet from three seeds ($10^{-4}$ to 10 over two
+# epochs of batches, stopped when the smoothed loss passes 4 times its best) gives the
+# rate where the seed-mean training accuracy peaks. That peak sits right where the loss
+# is about to blow up, and a one-cycle run spends many updates near its `max_lr`: at the
+# peak itself some seeds diverge (we train that too, to count them). So we keep a
+# **safety margin of 2**: `max_lr` is half the peak, `base_lr` a quarter of that.
+#
+# **Constant rates.** A grid of constants is only a fair opponent if its best rate is
+# not at the grid's edge (the optimum could lie beyond it).
+# `lr_lessons.search.bracket_best` starts from 0.01, 0.03, 0.1, 0.3 and adds rates
+# beyond the winning end until the best is interior. The best constant is picked after
+# the fact on the test set, which favours the constants.
 
 # %%
 mnist = load_mnist(limit=500 if QUICK else None)
+print(mnist.source)
 M_EPOCHS = 1 if QUICK else 2
 M_BATCH = 64
 M_PER_EPOCH = math.ceil(len(mnist.x_train) / M_BATCH)
 M_SEEDS = SEEDS[:3]
-MRT = {"start_lr": 1e-4, "end_lr": 1.0, "steps": max(40, M_PER_EPOCH), "batch_size": M_BATCH,
-       "seeds": M_SEEDS[:1], "data": mnist.source}  # fmt: skip
+SAFETY = 2
+MRT = {"start_lr": 1e-4, "end_lr": 10.0, "steps": max(40, 2 * M_PER_EPOCH), "diverge": 4.0,
+       "batch_size": M_BATCH, "seeds": M_SEEDS, "data": mnist.source}  # fmt: skip
 
 
 def mnist_sgd(seed: int) -> keras.Model:
@@ -436,7 +478,7 @@ def mnist_sgd(seed: int) -> keras.Model:
 
 
 mnist_rt = cached(
-    "range_test_mnist",
+    saved_path("range_test_mnist"),
     MRT,
     lambda: range_test_repeats(
         mnist_sgd,
@@ -447,98 +489,212 @@ mnist_rt = cached(
         start_lr=MRT["start_lr"],
         end_lr=MRT["end_lr"],
         steps=MRT["steps"],
+        diverge=MRT["diverge"],
     ),  # fmt: skip
+    RangeTestRepeats.load,
 )
-M_MAX = accuracy_peak(mnist_rt.runs)
+M_PEAK = accuracy_peak(mnist_rt.runs)
+M_MAX = M_PEAK / SAFETY
 M_BASE = M_MAX / 4
-print(f"MNIST range test: accuracy stops rising at {M_MAX:.3g}; bounds {M_BASE:.3g} .. {M_MAX:.3g}")
+m_peaks = [accuracy_peak([r]) for r in mnist_rt.runs]
+print(f"MNIST range test: accuracy peaks at {M_PEAK:.3g} (seed mean; per seed "
+      f"{np.round(m_peaks, 3).tolist()}); stops: {[r.stop_reason for r in mnist_rt.runs]}")  # fmt: skip
+print(f"one-cycle bounds with a safety margin of {SAFETY}: {M_BASE:.3g} .. {M_MAX:.3g}")
 
-M_CONSTANTS = (0.01, 0.03, 0.1, 0.3)
-mnist_study = Study(
-    "schedules_mnist",
-    "SGD on MNIST: one-cycle vs constant rates",
-    tuple(Setting(f"constant {r:g}", "sgd", r) for r in M_CONSTANTS)
-    + (
-        Setting("one-cycle", "sgd", schedule=OneCycle(M_BASE, M_MAX, M_EPOCHS * M_PER_EPOCH)),
-    ),  # fmt: skip
-    epochs=M_EPOCHS,
-    batch_size=M_BATCH,
-    problem="mnist",
-    model="mnist_convnet",
-    loss="sparse_categorical_crossentropy",
+
+def mnist_study(name: str, settings: list[Setting]) -> Study:
+    return Study(name, "SGD on MNIST: one-cycle vs constant rates", tuple(settings),
+                 epochs=M_EPOCHS, batch_size=M_BATCH, problem="mnist", model="mnist_convnet",
+                 loss="sparse_categorical_crossentropy")  # fmt: skip
+
+
+def constants(rates) -> list[Setting]:
+    return [Setting(f"constant {r:g}", "sgd", r) for r in rates]
+
+
+M_STEPS = M_EPOCHS * M_PER_EPOCH
+ONE_CYCLE = Setting("one-cycle", "sgd", schedule=OneCycle(M_BASE, M_MAX, M_STEPS))
+NO_MARGIN = Setting("one-cycle, no margin", "sgd", schedule=OneCycle(M_PEAK / 4, M_PEAK, M_STEPS))
+M_GRID = (0.01, 0.03, 0.1, 0.3)
+mnist_results = run_study(
+    mnist_study("schedules_mnist", [*constants(M_GRID), ONE_CYCLE, NO_MARGIN]),
+    M_SEEDS,
+    engine="fit",
+    data=mnist,
 )
-mnist_results = run_study(mnist_study, M_SEEDS, engine="fit", data=mnist)
-m_final = {s: final(mnist_results.get("val_accuracy", s)) for s in mnist_results.settings}
-for s, v in m_final.items():
-    print(f"{s:14s} test accuracy after {M_EPOCHS} epoch(s): {summary(v)}")
+held_by = dict.fromkeys(mnist_results.settings, mnist_results)  # setting -> its Results
+
+
+def m_diverged(name: str) -> np.ndarray:
+    return diverged(held_by[name].get("loss", name))
+
+
+def m_final(name: str) -> np.ndarray:
+    return final(held_by[name].get("val_accuracy", name))
+
+
+def constant_scores(rates: list[float]) -> dict[float, np.ndarray]:
+    """Final test accuracy per seed of each constant rate (NaN where a seed diverged),
+    training the rates no study has yet."""
+    new = [r for r in rates if f"constant {r:g}" not in held_by]
+    if new:
+        extra = mnist_study("schedules_mnist_extra_" + "_".join(f"{r:g}" for r in new),
+                            constants(new))  # fmt: skip
+        res = run_study(extra, M_SEEDS, engine="fit", data=mnist)
+        held_by.update(dict.fromkeys(res.settings, res))
+    return {
+        r: np.where(m_diverged(f"constant {r:g}"), np.nan, m_final(f"constant {r:g}"))
+        for r in rates
+    }
+
+
+grid = bracket_best(M_GRID, constant_scores)
+print(f"constant rates tried: {grid.rates} (added {grid.extended}); best {grid.best:g}, "
+      f"{'inside' if grid.interior else 'still at the edge of'} the grid")  # fmt: skip
+m_names = [f"constant {r:g}" for r in grid.rates] + [ONE_CYCLE.name, NO_MARGIN.name]
+m_acc = {s: m_final(s) for s in m_names}
+m_div = {s: m_diverged(s) for s in m_names}
+for s in m_names:
+    print(
+        f"{s:22s} test accuracy after {M_EPOCHS} epoch(s): {summary(m_acc[s], diverged=m_div[s])}"
+    )
 
 # %%
 fig = concept_plots.summary_bars(
-    m_final,
+    m_acc,
     f"test accuracy after {M_EPOCHS} epoch(s) (bar: mean, dots: seeds)",
     title="MNIST ConvNet, SGD: one-cycle vs constant rates",
     note=f"data: {mnist.source}; seeds {mnist_results.seeds}; batch {M_BATCH}; engine: "
     f"{mnist_results.meta['engine']}"
     + (", QUICK MODE" if QUICK else "")
-    + f"\none-cycle between {M_BASE:.3g} and {M_MAX:.3g} (range-test bounds)",
-    xlim=(0.0 if QUICK else 0.6, 1.0),
+    + f"\none-cycle between {M_BASE:.3g} and {M_MAX:.3g} (range-test accuracy peak "
+    f"{M_PEAK:.3g} / {SAFETY}); no margin: {M_PEAK / 4:.3g} to {M_PEAK:.3g}",
+    groups={s: "constant rate" if s.startswith("constant") else s for s in m_acc},
 )
 plotting.save_figure(fig, "07_schedules/mnist_one_cycle")
 fig
 
 # %% [markdown]
 # ## What the sources reported, and what we measured
+#
+# Every comparison is made seed by seed (two settings trained from the same seed share
+# their initial weights and batch order), at the threshold stated in the row; a claim
+# that holds for some seeds and not others is "within noise", and a diverged seed is
+# named in the row, never averaged away.
 
 # %%
 table = ClaimsTable(
     note=f"Blobs: mean [min, max] over seeds {results.seeds}, {results.epochs} epochs, "
-    f"target {TARGET:.0%} test accuracy. MNIST: {mnist.source}, seeds {mnist_results.seeds}, "
-    f"{M_EPOCHS} epoch(s)."
+    f"{FINAL_DEFINITION}, target {TARGET:.0%} test accuracy. MNIST: {mnist.source}, seeds "
+    f"{mnist_results.seeds}, {M_EPOCHS} epoch(s), final = the last epoch. Decay shapes: "
+    f"Keras' schedules over {STEPS} updates."
 )
+linear_name, time_name = "linear: PolynomialDecay(power=1)", "time: InverseTimeDecay"
+lin = shapes[linear_name]
+steps_down = -np.diff(lin[: LINEAR_STEPS + 1])
+held = bool(np.all(lin[LINEAR_STEPS:] == lin[-1]))
+even = float(steps_down.std() / steps_down.mean())
+table.add(
+    "Linear decay lowers the rate by the same amount every update, then holds it at the "
+    "end rate (the explainer).",
+    f"PolynomialDecay(power=1): per-update drop varies by {even:.1e} (relative std) over "
+    f"its {LINEAR_STEPS} decay steps; held at {lin[-1]:.3g} afterwards: {held}",
+    verdict(even < 1e-3 and held, partly=even < 1e-3 or held),
+)
+slow_start = early_fall[time_name] < 0.1
+table.add(
+    "Time-based decay starts slowly (the explainer).",
+    "share of the whole fall done in the first tenth of the updates: "
+    + ", ".join(f"{n.split(':')[0]} {v:.0%}" for n, v in early_fall.items())
+    + "; inverse-time falls fastest at the start (it looks slow only with a small decay "
+    "rate, as chapter 3's 1E-4, where the rate barely moves at all)",
+    verdict(slow_start),
+)
+
 best_name = constant_for("chapter 1's best")
 tri = "cyclical triangular"
-faster = median_epochs(reach[tri]) <= median_epochs(reach[best_name])
-as_good = final_acc[tri].mean() >= final_acc[best_name].mean() - 0.01
+late = lambda e: np.where(np.isnan(e), np.inf, e)  # noqa: E731 (never reached = infinitely late)
+faster = late(reach[tri]) < late(reach[best_name])
+as_good = final_acc[tri] >= final_acc[best_name] - 0.01
 table.add(
     "Smith (2015): cyclical rates reach the accuracy of the best fixed rate in fewer "
     "iterations, without tuning the rate.",
     f"epochs to {TARGET:.0%}: triangular {summary(reach[tri], '.0f')}, {best_name} "
-    f"{summary(reach[best_name], '.0f')}; final test accuracy {summary(final_acc[tri])} "
-    f"vs {summary(final_acc[best_name])}",
-    verdict(faster and as_good, partly=faster or as_good),
+    f"{summary(reach[best_name], '.0f')} (faster in {seeds_passing(faster)}); final test "
+    f"accuracy {summary(final_acc[tri])} vs {summary(final_acc[best_name])} (within 0.01 "
+    f"or above in {seeds_passing(as_good)})",
+    seed_verdict(faster & as_good, partly=bool(faster.any() or as_good.any())),
 )
-oc_best = final_acc["one-cycle"].mean() >= max(v.mean() for v in final_acc.values()) - 0.01
+best_setting = max(final_acc, key=lambda s: final_acc[s].mean())
+oc_close = final_acc["one-cycle"] >= final_acc[best_setting] - 0.01
 table.add(
     "Smith (2018): one cycle up to a large rate and down again trains as well as or "
     "better than the usual schedules in the same budget.",
-    f"blobs final test accuracy (tolerance 0.01): one-cycle {summary(final_acc['one-cycle'])}; "
-    "best setting "
-    f"{max(final_acc, key=lambda s: final_acc[s].mean())} "
-    f"{summary(max(final_acc.values(), key=np.mean))}",
-    verdict(oc_best, partly=final_acc["one-cycle"].mean() >= final_acc[best_name].mean() - 0.01),
+    f"blobs final test accuracy: one-cycle {summary(final_acc['one-cycle'])}; best setting "
+    f"{best_setting} {summary(final_acc[best_setting])}; one-cycle within 0.01 of it or "
+    f"above in {seeds_passing(oc_close)}",
+    seed_verdict(oc_close),
 )
-m_const = max((s for s in m_final if s.startswith("constant")), key=lambda s: m_final[s].mean())
+schedules_only = [s for s in results.settings if not s.startswith("constant")]
+constants_only = [s for s in results.settings if s.startswith("constant")]
+best_sched = max(schedules_only, key=lambda s: final_acc[s].mean())
+best_const = max(constants_only, key=lambda s: final_acc[s].mean())
+sched_wins = final_acc[best_sched] > final_acc[best_const]
+sched_sooner = median_epochs(reach[best_sched]) < median_epochs(reach[best_const])
+table.add(
+    "A static learning rate is a bad idea: change it during training (the explainer).",
+    f"best final test accuracy of a schedule: {best_sched} {summary(final_acc[best_sched])}; "
+    f"of a constant: {best_const} {summary(final_acc[best_const])} (schedule ahead in "
+    f"{seeds_passing(sched_wins)}); epochs to {TARGET:.0%}: "
+    f"{summary(reach[best_sched], '.0f')} vs {summary(reach[best_const], '.0f')}",
+    seed_verdict(sched_wins, partly=sched_sooner),
+)
+oc_acc, oc_div = m_acc[ONE_CYCLE.name], m_div[ONE_CYCLE.name]
+m_best = f"constant {grid.best:g}"
+beats = (oc_acc > m_acc[m_best]) & ~oc_div
+mnist_verdict = seed_verdict(
+    beats, partly=bool(np.all(oc_acc[~oc_div] >= m_acc[m_best][~oc_div] - 0.01))
+)
+if not grid.interior and mnist_verdict != "not reproduced":
+    mnist_verdict = PARTLY  # the grid did not bracket the best constant
 table.add(
     "One-cycle with range-test bounds beats the best constant rate on a short budget (MNIST).",
-    f"after {M_EPOCHS} epoch(s): one-cycle {summary(m_final['one-cycle'])}, best constant "
-    f"({m_const}) {summary(m_final[m_const])}",
-    verdict(
-        m_final["one-cycle"].mean() > m_final[m_const].mean(),
-        partly=m_final["one-cycle"].mean() >= m_final[m_const].mean() - 0.01,
-    ),
+    f"after {M_EPOCHS} epoch(s): one-cycle (max_lr = range-test accuracy peak {M_PEAK:.3g} / "
+    f"{SAFETY}) {summary(oc_acc, diverged=oc_div)}, ahead of the best constant in "
+    f"{seeds_passing(beats)}; best constant of the grid {', '.join(f'{r:g}' for r in grid.rates)}"
+    f" ({m_best}, {'inside' if grid.interior else 'at the edge of'} the grid) "
+    f"{summary(m_acc[m_best], diverged=m_div[m_best])}; without the margin (max_lr "
+    f"{M_PEAK:.3g}) {int(m_div[NO_MARGIN.name].sum())} of {len(M_SEEDS)} seeds diverged, "
+    f"test accuracy {summary(m_acc[NO_MARGIN.name], diverged=m_div[NO_MARGIN.name])}",
+    mnist_verdict,
 )
 search_name, range_name = constant_for("search"), constant_for("range test")
 cheaper = rt_epochs < search.training_epochs
 faster_clock = blobs_rt.meta["wall_time_s"] < search.wall_time_s
-close = final_acc[range_name].mean() >= final_acc[search_name].mean() - 0.02
+close = final_acc[range_name] >= final_acc[search_name] - 0.02
+cost_verdict = seed_verdict(close) if cheaper else "not reproduced"
+if cost_verdict == "confirmed" and not faster_clock:
+    cost_verdict = PARTLY
 table.add(
     "The range test finds a good rate at a fraction of the cost of a grid search "
     "(cost: training epochs and wall time).",
     f"range test: {rt_epochs:.0f} epochs, {blobs_rt.meta['wall_time_s']:.0f} s, rate "
     f"{range_pick:.3g} -> 200-epoch test accuracy {summary(final_acc[range_name])}; search: "
     f"{search.training_epochs} epochs, {search.wall_time_s:.0f} s, rate {search.chosen:.3g} "
-    f"-> {summary(final_acc[search_name])}",
-    verdict(cheaper and faster_clock and close, partly=cheaper and close),
+    f"-> {summary(final_acc[search_name])}; within 0.02 of the search's rate in "
+    f"{seeds_passing(close)}",
+    cost_verdict,
+)
+subset_name = constant_for("subset search")
+carries = final_acc[subset_name] >= final_acc[search_name] - 0.01
+table.add(
+    "Don't start the search on the entire dataset: search on a subset first (the explainer).",
+    f"search on the first {SUBSET} of {len(blobs.x_train)} training points: "
+    f"{subset_search.updates:,} updates (full-data search {search.updates:,}), rate "
+    f"{subset_search.chosen:.3g} (full data: {search.chosen:.3g}); trained 200 epochs on the "
+    f"full data: {summary(final_acc[subset_name])} vs {summary(final_acc[search_name])}, "
+    f"within 0.01 or above in {seeds_passing(carries)}",
+    seed_verdict(carries) if subset_search.updates < search.updates else "not reproduced",
 )
 table.save("07_schedules/claims")
 table
@@ -546,18 +702,24 @@ table
 # %% [markdown]
 # ## What this chapter shows
 #
+# See the claims table for the numbers of the run you are reading; the committed
+# full-size run gave the following.
+#
 # - **No single constant rate wins on both counts.** On blobs a small constant rate
 #   ends with the best test accuracy but needs dozens of epochs to get there; a large one
 #   gets there in a handful of epochs and then stalls a little lower.
-# - **One-cycle comes closest to having both.** With range-test bounds it reached the
-#   target as fast as any setting and ended within about a point of the best final
-#   accuracy on blobs, and it beat every constant rate of the grid on the 2-epoch MNIST
-#   run. Decaying from 0.1 (step, inverse-time, plateau drops) calmed the test accuracy
-#   down and kept the fast start, but ended only a little above constant 0.1, short of
-#   the slow 0.01. Plain triangular cycles learn fast too, but where training stops
-#   inside a cycle decides the final number, so they vary more from seed to seed;
-#   triangular2, whose cycles fade, does not have that problem.
-# - **Range test or grid search?** The range test used about a twelfth of the training
+# - **One-cycle comes closest to having both.** With range-test bounds it reaches the
+#   target about as fast as any setting and ends within about a point of the best final
+#   accuracy on blobs. Decaying from 0.1 (step, inverse-time, plateau drops) calms the
+#   test accuracy down and keeps the fast start, but ends only a little above constant
+#   0.1, short of the slow 0.01. Plain triangular cycles learn fast too, but where
+#   training stops inside a cycle decides the final number, so they vary more from seed
+#   to seed; triangular2, whose cycles fade, does not have that problem.
+# - **The range test's maximum is an edge, not a target.** On MNIST the accuracy peak
+#   of the range test lies where the loss is about to explode; a one-cycle run that
+#   climbs all the way there can diverge, so we halve it, and say in the table how the
+#   unhalved run fared.
+# - **Range test or grid search?** The range test used a small fraction of the training
 #   epochs of the coarse-to-fine search, and its rate trained about as well. In wall
 #   time the picture flips here: the search's trials run together in one batched
 #   program, while the range test needs a callback after every batch. On a larger model,

@@ -232,34 +232,95 @@ def schedule_panels(
     panels: Mapping[str, Mapping[str, np.ndarray]],
     ncols: int = 2,
     xlabel: str = "update (step)",
-    logy: bool = False,
+    logy: bool | Sequence[bool] = False,
     title: str | None = None,
     note: str | None = None,
 ) -> Figure:
-    """Several panels of learning-rate curves: ``{panel title: {label: rate per step}}``."""
+    """Several panels of learning-rate curves: ``{panel title: {label: rate per step}}``.
+
+    ``logy`` is one flag for every panel or one per panel (e.g. the same curves on a
+    linear and on a log axis, side by side). When every panel shows the same labels,
+    one legend below the panels names them (none covers a curve).
+    """
     n = len(panels)
     if n == 0:
         raise ValueError("panels is empty")
+    logs = [logy] * n if isinstance(logy, bool) else [bool(v) for v in logy]
+    if len(logs) != n:
+        raise ValueError(f"logy has {len(logs)} flags for {n} panels; give one per panel")
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
     fig = new_figure((4.4 * ncols, 2.9 * nrows))
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
     for ax in axes[n:]:
         ax.set_visible(False)
-    for ax, (name, series) in zip(axes, panels.items()):
+    first = list(next(iter(panels.values())))
+    shared = n > 1 and all(list(series) == first for series in panels.values())
+    for ax, log, (name, series) in zip(axes, logs, panels.items()):
         for i, (label, y) in enumerate(series.items()):
             ax.plot(np.arange(len(y)), y, color=f"C{i}", label=label, lw=1.5)
         ax.set_title(name, fontsize=10)
         ax.grid(alpha=0.3)
-        if logy:
+        if log:
             ax.set_yscale("log")
         ax.set_xlabel(xlabel)
-        ax.set_ylabel("learning rate")
-        if len(series) > 1:
+        ax.set_ylabel("learning rate" + (" (log scale)" if log else ""))
+        if len(series) > 1 and not shared:
             ax.legend(fontsize=7)
+    if shared and len(first) > 1:  # the same curves in every panel: one legend below
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center",
+                   ncol=min(4, len(first)), fontsize=8)  # fmt: skip
     if title:
         fig.suptitle(title)
     _note(fig, note)
+    return fig
+
+
+def rate_panels(
+    results: Results,
+    ncols: int = 2,
+    title: str | None = None,
+    metric: str = "learning_rate",
+) -> Figure:
+    """The rate each setting trained with, one panel per setting, each on its own scale.
+
+    A panel whose rates span more than a factor of 20 gets a log axis limited to the
+    rates it shows; any other panel a linear axis from 0 to a little above its largest
+    rate, so a constant rate, a cycle between two bounds and a decay over twenty orders
+    of magnitude are all readable at once. Line: median over seeds, band: min-max.
+    """
+    n = len(results.settings)
+    if n == 0:
+        raise ValueError("results has no settings")
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig = new_figure((4.4 * ncols, 2.5 * nrows))
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False, sharex=True)).ravel()
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    epochs = np.arange(1, results.epochs + 1)
+    for i, (ax, s) in enumerate(zip(axes, results.settings)):
+        runs = results.get(metric, s)
+        band(ax, epochs, runs, "C0", s, center="median")
+        v = runs[np.isfinite(runs) & (runs > 0)]
+        if v.size and v.max() / v.min() > 20:
+            ax.set_yscale("log")
+            ax.set_ylim(v.min() / 2, v.max() * 2)
+            scale = "log"
+        elif v.size:
+            ax.set_ylim(0, 1.15 * v.max())
+            scale = "linear"
+        else:
+            scale = "no positive rate"
+        ax.set_title(s, fontsize=9)
+        ax.grid(alpha=0.3, which="major")
+        ax.set_ylabel(f"rate ({scale})", fontsize=8)
+        if i >= n - ncols:
+            ax.set_xlabel("epoch")
+            ax.xaxis.set_tick_params(labelbottom=True)
+    if title:
+        fig.suptitle(title)
+    _note(fig, caption(results, center="median"))
     return fig
 
 
@@ -301,28 +362,57 @@ def summary_bars(
     xlabel: str,
     title: str | None = None,
     note: str | None = None,
-    xlim: tuple[float, float] | None = None,
+    groups: Mapping[str, str] | None = None,
+    xlim: tuple[float, float] = (0.0, 1.0),
 ) -> Figure:
-    """Horizontal bars (long setting names stay readable): the mean over seeds as a bar
-    with its value written at the end, every seed's value as a dot."""
+    """Horizontal bars (long setting names stay readable): the mean over seeds as a bar,
+    every seed's value as a dot, and the mean written at the bar's base (clear of the
+    dots, which sit near its end).
+
+    Colours carry meaning: ``groups`` maps each label to its kind (e.g. "constant rate",
+    "one-cycle"), one colour per kind with a legend; without it every bar is grey. The
+    axis runs over ``xlim`` (default 0 to 1, the whole accuracy scale: no truncation).
+    NaN values (diverged seeds) are left out of the mean and counted on the bar.
+    """
     n = len(values)
     if n == 0:
         raise ValueError("values is empty")
-    fig = new_figure((7.6, 0.42 * n + 1.4))
+    groups = dict(groups or {})
+    missing = [k for k in values if groups and k not in groups]
+    if missing:
+        raise ValueError(f"groups has no kind for {missing}; give every label one")
+    kinds = list(dict.fromkeys(groups[k] for k in values)) if groups else []
+    colour = {kind: f"C{i % 10}" for i, kind in enumerate(kinds)}
+    fig = new_figure((8.6, 0.42 * n + 1.5))
     ax = fig.subplots()
-    for i, v in enumerate(values.values()):
+    lo, hi = xlim
+    span = hi - lo
+    shown = set()
+    for i, (label, v) in enumerate(values.items()):
         v = np.asarray(v, dtype=float)
-        mean = float(np.nanmean(v))
-        ax.barh(i, mean, color=f"C{i % 10}", alpha=0.6)
-        ax.plot(v, np.full(len(v), i), "k.", ms=4)
-        right = float(np.nanmax(np.append(v, mean)))
-        ax.text(right, i, f"  mean {mean:.3f}", va="center", ha="left", fontsize=8)
+        ok = v[np.isfinite(v)]
+        mean = float(ok.mean()) if ok.size else float("nan")
+        kind = groups.get(label)
+        c = colour.get(kind, "0.6")
+        bar_label = kind if kind and kind not in shown else None
+        shown.add(kind)
+        if np.isfinite(mean):
+            ax.barh(i, mean - lo, left=lo, color=c, alpha=0.55, label=bar_label, height=0.7)
+        ax.plot(ok, np.full(ok.size, i), "k.", ms=4)
+        text = f"{mean:.3f}" if np.isfinite(mean) else "no finite value"
+        if ok.size < v.size:
+            text += f" ({v.size - ok.size} of {v.size} seeds NaN)"
+        inside = np.isfinite(mean) and mean - lo > 0.3 * span
+        x = lo + 0.01 * span if inside else (mean if np.isfinite(mean) else lo) + 0.01 * span
+        ax.text(x, i, text, va="center", ha="left", fontsize=8)  # at the bar's base
     ax.set_yticks(range(n), list(values))
     ax.invert_yaxis()
+    ax.set_xlim(lo, hi)
     ax.set_xlabel(xlabel)
-    if xlim:
-        ax.set_xlim(*xlim)
     ax.grid(alpha=0.3, axis="x")
+    if kinds:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="kind",
+                  title_fontsize=8)  # fmt: skip
     if title:
         ax.set_title(title, fontsize=10)
     _note(fig, note)

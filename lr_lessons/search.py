@@ -15,7 +15,7 @@ grid is ``fine`` rates spaced evenly on a log scale strictly inside that interva
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -30,7 +30,16 @@ from lr_lessons.studies import Study
 DECADES = tuple(10.0**-k for k in range(7, -1, -1))  # 1E-7 ... 1E0
 HIGHER_IS_BETTER = {"val_accuracy": True, "accuracy": True, "val_loss": False, "loss": False}
 
-__all__ = ["DECADES", "SearchResult", "Trial", "coarse_to_fine", "fine_grid", "pick_decade"]
+__all__ = [
+    "DECADES",
+    "Bracket",
+    "SearchResult",
+    "Trial",
+    "bracket_best",
+    "coarse_to_fine",
+    "fine_grid",
+    "pick_decade",
+]
 
 
 @dataclass(frozen=True)
@@ -250,3 +259,92 @@ def coarse_to_fine(
         n_train=len(data.x_train),
         batch_size=base.batch_size,
     )
+
+
+@dataclass
+class Bracket:
+    """A grid of rates grown until its best rate is interior (see :func:`bracket_best`)."""
+
+    rates: list[float]
+    scores: dict[float, np.ndarray]
+    best: float
+    extended: list[float]
+
+    @property
+    def interior(self) -> bool:
+        """True when the best rate has a tried rate on each side."""
+        return self.rates[0] < self.best < self.rates[-1]
+
+
+def _mean_score(scores: np.ndarray, higher_is_better: bool) -> float:
+    """Mean over seeds; a seed that diverged (NaN) makes the rate score worst."""
+    s = np.asarray(scores, dtype=float)
+    if s.size == 0 or not np.all(np.isfinite(s)):
+        return -np.inf if higher_is_better else np.inf
+    return float(s.mean())
+
+
+def bracket_best(
+    rates: Sequence[float],
+    evaluate: Callable[[list[float]], Mapping[float, np.ndarray]],
+    *,
+    factor: float = 10 / 3,
+    higher_is_better: bool = True,
+    max_extensions: int = 4,
+) -> Bracket:
+    """Grow a grid of rates until its best rate is not at either end.
+
+    A grid whose best rate is its largest (or smallest) did not bracket the optimum: the
+    best is somewhere beyond it. ``evaluate`` scores rates (``{rate: per-seed scores}``);
+    it is called once for ``rates`` and then once for each new rate, ``factor`` times
+    beyond the winning end (rounded to 3 significant digits), until the best rate is
+    interior or ``max_extensions`` rates were added (then :attr:`Bracket.interior` is
+    False and the caller must say so). A rate whose scores contain NaN (a diverged
+    seed) scores worst.
+
+    Args:
+        rates: The starting grid (at least two distinct positive rates).
+        evaluate: Trains or looks up the given rates; returns their per-seed scores.
+        factor: Ratio between a new rate and the grid end it extends (> 1).
+        higher_is_better: False when the score is a loss.
+        max_extensions: The most rates to add.
+
+    Returns:
+        The :class:`Bracket`: every rate tried (sorted), its scores, the best rate and
+        the rates added.
+    """
+    grid = _check_rates(rates, "rates")
+    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not factor > 1:
+        raise ValueError(f"factor must be a number above 1, got {factor!r}")
+    if (
+        isinstance(max_extensions, bool)
+        or not isinstance(max_extensions, int)
+        or max_extensions < 0
+    ):
+        raise ValueError(f"max_extensions must be a whole number >= 0, got {max_extensions!r}")
+    if not callable(evaluate):
+        raise ValueError("evaluate must be a callable: evaluate(list of rates) -> {rate: scores}")
+
+    def run(new: list[float]) -> dict[float, np.ndarray]:
+        got = evaluate(new)
+        missing = [r for r in new if r not in got]
+        if missing:
+            raise ValueError(f"evaluate returned no scores for rates {missing}")
+        return {r: np.asarray(got[r], dtype=float) for r in new}
+
+    scores = run(grid)
+    extended: list[float] = []
+
+    def best_rate() -> float:
+        sign = 1.0 if higher_is_better else -1.0
+        return max(grid, key=lambda r: sign * _mean_score(scores[r], higher_is_better))
+
+    best = best_rate()
+    while len(extended) < max_extensions and best in (grid[0], grid[-1]):
+        new = best * factor if best == grid[-1] else best / factor
+        new = float(f"{new:.3g}")
+        scores.update(run([new]))
+        extended.append(new)
+        grid = sorted([*grid, new])
+        best = best_rate()
+    return Bracket(grid, scores, best, extended)
