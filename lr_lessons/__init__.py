@@ -8,6 +8,8 @@ no side effects; everything else is reached through its module.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 
 __version__ = "0.1.0"
 
@@ -38,3 +40,24 @@ def __getattr__(name: str):
     if name in _PUBLIC:
         return getattr(importlib.import_module(_PUBLIC[name]), name)
     raise AttributeError(f"module 'lr_lessons' has no attribute {name!r}")
+
+
+class _Package(types.ModuleType):
+    """``lr_lessons`` itself. A public name that is also a submodule's name
+    (``range_test``, the function, in the module ``lr_lessons.range_test``) stays the
+    public object: Python binds a submodule to its package's attribute when it is first
+    imported, which would otherwise replace the function with the module. The submodule
+    is still imported as usual with ``from lr_lessons.range_test import ...``.
+    """
+
+    def __setattr__(self, name: str, value) -> None:
+        if (
+            isinstance(value, types.ModuleType)
+            and _PUBLIC.get(name) == value.__name__
+            and hasattr(value, name)
+        ):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -19,11 +19,12 @@ from matplotlib.lines import Line2D
 from lr_lessons.lr_suggestions import SUGGESTIONS
 from lr_lessons.range_test import RangeTestRepeats, RangeTestResult
 
-MARKERS = {"steepest": "v", "minimum": "s", "valley": "o"}
+MARKERS = {"steepest": "v", "minimum": "s", "valley": "o", "slide": "D"}
 MARKER_LABELS = {
     "steepest": "steepest descent",
     "minimum": "minimum / 10",
     "valley": "valley (fastai)",
+    "slide": "slide (fastai)",
 }
 
 Curve = RangeTestResult | RangeTestRepeats

