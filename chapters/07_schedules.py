@@ -172,7 +172,7 @@ range_pick = blobs_rt.suggestion_summary("steepest")[0]  # the marker in the fig
 print(f"accuracy stops rising at {np.round(peaks, 3).tolist()} (seeds {blobs_rt.seeds})")
 print(f"cyclical bounds: base_lr {BASE_LR:.3g} (a quarter), max_lr {MAX_LR:.3g} (peak of the mean)")
 print(f"steepest descent per seed: {np.round(blobs_rt.suggestion_spread('steepest'), 3).tolist()}"
-      f"; geometric mean {range_pick:.3g}")  # fmt: skip
+      f"; median {range_pick:.3g}")  # fmt: skip
 
 # %%
 rt_note = (
@@ -181,7 +181,7 @@ rt_note = (
 )
 fig = plot_loss({"blobs MLP, SGD": blobs_rt}, title="Range test on the blobs network",
                 note=rt_note + "; line: seed mean, band: min-max; markers: each rule's "
-                "geometric mean over the seeds' own curves, bar: min-max over seeds")  # fmt: skip
+                "median over the seeds' own curves, bar: min-max over seeds, hollow: unreliable")  # fmt: skip
 plotting.save_figure(fig, "07_schedules/range_test_loss")
 fig
 
@@ -208,9 +208,9 @@ fig
 # accuracy climbs with the rate and peaks a little below 1. We take that peak of the
 # seed-mean accuracy curve as `max_lr` (the red line above is one seed's own peak) and a
 # quarter of it as `base_lr`. For the single rate "the range test picks" we use the
-# steepest descent read on each seed's own curve and averaged geometrically over the
-# seeds, as chapter 6 does: exactly the triangle marker in the loss figure, and the
-# rate the study below trains.
+# steepest descent read on each seed's own curve, and its median over the seeds, as
+# chapter 6 does: exactly the triangle marker in the loss figure, and the rate the
+# study below trains.
 #
 # ## Cyclical and one-cycle schedules
 #

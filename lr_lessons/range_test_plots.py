@@ -3,8 +3,10 @@
 ``curves`` maps a label to a :class:`~lr_lessons.range_test.RangeTestResult` (one run:
 faint raw losses, smoothed line) or a :class:`~lr_lessons.range_test.RangeTestRepeats`
 (seed-mean smoothed line with a min-max band). Suggestions are drawn as markers on each
-curve, one marker shape per rule; for repeats the marker sits at the geometric mean
-over seeds with a horizontal bar spanning the seeds' min and max.
+curve, one marker shape per rule; for repeats the marker sits at the median over seeds
+(the rate :meth:`RangeTestRepeats.suggestion_summary` reports) with a horizontal bar
+spanning the seeds' min and max. A hollow marker: the rule called its reading
+unreliable (for repeats: for at least one seed).
 """
 
 from __future__ import annotations
@@ -60,16 +62,21 @@ def _loss_limits(values: list[np.ndarray]) -> tuple[float, float] | None:
 
 
 def _mark(ax, curve: Curve, name: str, color: str) -> None:
+    """One rule's marker: for repeats at the median over seeds with a min-max bar, for one
+    run at its suggestion. A suggestion the rule marks unreliable (any seed) is hollow."""
     if isinstance(curve, RangeTestRepeats):
-        geo, lo, hi = curve.suggestion_summary(name)
+        rule = curve.rule_summary(name)
+        mid, lo, hi = rule.median, rule.low, rule.high
+        reliable = all(rule.reliable)
         lrs, mean, _, _ = curve.mean_curve()
-        y = float(np.interp(np.log10(geo), np.log10(lrs), mean))
+        y = float(np.interp(np.log10(mid), np.log10(lrs), mean))
         ax.errorbar(
-            geo,
+            mid,
             y,
-            xerr=[[max(geo - lo, 0.0)], [max(hi - geo, 0.0)]],
+            xerr=[[max(mid - lo, 0.0)], [max(hi - mid, 0.0)]],
             fmt=MARKERS[name],
             color=color,
+            mfc=color if reliable else "none",
             mec="k",
             ms=7,
             capsize=3,
@@ -78,7 +85,8 @@ def _mark(ax, curve: Curve, name: str, color: str) -> None:
         )
     else:
         s = curve.suggestion(name)
-        ax.plot(s.lr, s.loss, MARKERS[name], color=color, mec="k", ms=7, zorder=5)
+        ax.plot(s.lr, s.loss, MARKERS[name], color=color, mec="k", ms=7, zorder=5,
+                mfc=color if getattr(s, "reliable", True) else "none")  # fmt: skip
 
 
 def plot_loss(

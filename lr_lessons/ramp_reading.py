@@ -1,0 +1,88 @@
+"""Smith's reading of a linear-ramp range test: where accuracy stops rising.
+
+Smith (2015) ramps the rate *linearly* and watches the accuracy: "note the learning
+rate value when the accuracy starts to increase and when the accuracy slows, becomes
+ragged, or starts to fall"; the latter is the largest usable rate. Read literally on a
+noisy curve, "the highest accuracy" is a poor rule: after a collapse the accuracy can
+recover and peak again at a far larger rate (the model has kept training while the rate
+grew), so the global maximum may lie past the point where training broke down.
+
+:func:`first_fall` reads the curve from the left instead: the first point where the
+accuracy falls more than ``tol`` below the best value seen so far marks where it turned
+ragged or fell, and the best point before it is the largest usable rate. A sensible
+``tol`` is a few standard errors of an accuracy measured on ``n`` examples
+(:func:`fall_tolerance`), so sampling noise alone rarely triggers it.
+
+Pure NumPy.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Fall", "fall_tolerance", "first_fall"]
+
+
+def fall_tolerance(n: int, sigmas: float = 3.0) -> float:
+    """How far an accuracy measured on ``n`` examples must drop to count as a fall.
+
+    Args:
+        n: Number of examples the accuracy is measured on.
+        sigmas: How many standard errors; the standard error of an accuracy ``p`` on
+            ``n`` examples is ``sqrt(p (1 - p) / n)``, at most ``sqrt(0.25 / n)``.
+
+    Returns:
+        ``sigmas * sqrt(0.25 / n)`` (0.047 for 1,000 examples and 3 sigmas).
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be a positive whole number of examples, got {n!r}")
+    if not math.isfinite(sigmas) or sigmas <= 0:
+        raise ValueError(f"sigmas must be a positive number, got {sigmas!r}")
+    return float(sigmas * math.sqrt(0.25 / n))
+
+
+@dataclass(frozen=True)
+class Fall:
+    """Where a rising accuracy curve first fell.
+
+    Attributes:
+        peak: Index of the best point before the fall (the largest usable rate).
+        fall: Index of the first point more than ``tol`` below the best so far, or None
+            when the curve never fell (then ``peak`` is its overall best point).
+        tol: The tolerance used.
+    """
+
+    peak: int
+    fall: int | None
+    tol: float
+
+
+def first_fall(values: Sequence[float] | np.ndarray, tol: float) -> Fall:
+    """The first point where ``values`` drops more than ``tol`` below its running best.
+
+    Args:
+        values: An accuracy (higher is better) per point of the ramp, in ramp order.
+            NaN points are skipped.
+        tol: The drop that counts as a fall (e.g. :func:`fall_tolerance`).
+
+    Returns:
+        A :class:`Fall`: the best point before the first fall, and the fall.
+    """
+    v = np.asarray(values, dtype="float64")
+    if v.ndim != 1 or not np.isfinite(v).any():
+        raise ValueError("values must be a 1-D curve with at least one finite value")
+    if not math.isfinite(tol) or tol <= 0:
+        raise ValueError(f"tol must be a positive number, got {tol!r}")
+    best, peak = -math.inf, None
+    for i, x in enumerate(v):
+        if not math.isfinite(x):
+            continue
+        if peak is not None and x < best - tol:
+            return Fall(peak, i, float(tol))
+        if x > best:
+            best, peak = x, i
+    return Fall(int(peak), None, float(tol))
