@@ -22,7 +22,8 @@ Definitions, stated once here and used by every chapter:
   i.e. the threshold lies inside the seeds' spread, so another set of seeds could tip
   it either way. ``partly`` means only part of a composite claim holds (or it holds
   only under a looser reading than the original's); ``superseded`` marks advice that
-  a tool of this library makes unnecessary (the row says why).
+  a tool of this library makes unnecessary (the row says why); ``measured`` marks a
+  reference row that the original did not claim.
 - **diverged** (:func:`diverged`): a run whose loss became non-finite, or whose final
   loss is above its first epoch's loss (training made it worse).
 """
@@ -39,7 +40,8 @@ from lr_lessons.files import write_text
 
 CONFIRMED, PARTLY, NOT_REPRODUCED = "confirmed", "partly", "not reproduced"
 WITHIN_NOISE, SUPERSEDED = "within noise", "superseded"
-VERDICTS = (CONFIRMED, PARTLY, WITHIN_NOISE, NOT_REPRODUCED, SUPERSEDED)
+MEASURED = "measured"  # a reference row: no claim of the original, no verdict
+VERDICTS = (CONFIRMED, PARTLY, WITHIN_NOISE, NOT_REPRODUCED, SUPERSEDED, MEASURED)
 
 FINAL_EPOCHS = 10
 FINAL_DEFINITION = "final = mean of the last 10 epochs"
