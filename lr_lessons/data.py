@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from lr_lessons import config
+from lr_lessons.checks import InputError, one_of, whole_number
 
 BLOBS_SPEC = dict(n_samples=1000, centers=3, n_features=2, cluster_std=2, random_state=2)
 N_BLOBS_TRAIN = 500
@@ -79,20 +80,98 @@ _MNIST_HELP = (
 )
 
 
+MNIST_KEYS = ("x_train", "y_train", "x_test", "y_test")
+
+
 def _read_mnist_npz(path: Path) -> tuple[np.ndarray, ...]:
+    where = str(path)
+    if not path.exists():
+        raise InputError(f"the MNIST file {where!r} does not exist. " + _MNIST_HELP)
+    if path.is_dir():
+        raise InputError(f"the MNIST file {where!r} is a folder. " + _MNIST_HELP)
+    not_npz = (
+        f"{where!r} is not a Keras-format .npz: expected a NumPy .npz archive with keys "
+        f"{', '.join(MNIST_KEYS)} (as keras.datasets.mnist.load_data() caches it)"
+    )
     try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = tuple(f[k] for k in ("x_train", "y_train", "x_test", "y_test"))
-    except FileNotFoundError:
-        raise FileNotFoundError(
-            f"LR_LESSONS_MNIST names {str(path)!r}, which does not exist. " + _MNIST_HELP
-        ) from None
-    except KeyError as err:
-        raise ValueError(f"{str(path)!r} is not a Keras-format MNIST file: missing {err}") from None
-    x_train = arrays[0]
-    if x_train.ndim != 3 or x_train.shape[1:] != (28, 28):
-        raise ValueError(f"{str(path)!r}: x_train has shape {x_train.shape}, expected (n, 28, 28)")
+        loaded = np.load(path, allow_pickle=False)
+    except Exception as err:
+        raise InputError(f"{not_npz}; reading it said: {err}") from None
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise InputError(f"{not_npz}; it is a single .npy array")
+    with loaded as f:
+        missing = [k for k in MNIST_KEYS if k not in f.files]
+        if missing:
+            raise InputError(f"{not_npz}; it has keys {sorted(f.files)}, missing {missing}")
+        try:
+            arrays = tuple(f[k] for k in MNIST_KEYS)
+        except Exception as err:
+            raise InputError(f"{not_npz}; reading its arrays said: {err}") from None
+    check_mnist_arrays(*arrays, where=where)
     return arrays
+
+
+def check_mnist_arrays(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    where: str = "MNIST",
+) -> None:
+    """Refuse MNIST arrays that would train silently wrong, naming what is wrong and the fix.
+
+    Images must be ``(n, 28, 28)`` raw pixel values 0..255 (unsigned integers, or floats
+    holding such values); images already scaled to [0, 1] are refused, since the loader
+    divides by 255. Labels must be ``(n,)`` whole numbers 0..9, as many as the images.
+
+    Args:
+        x_train: Training images.
+        y_train: Training labels.
+        x_test: Test images.
+        y_test: Test labels.
+        where: The file's name, for the messages.
+    """
+    for split, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
+        xname, yname = f"x_{split}", f"y_{split}"
+        if x.dtype.kind not in "uif":
+            raise InputError(f"{where}: {xname} holds {x.dtype}, expected pixel values 0..255")
+        if x.ndim != 3 or x.shape[1:] != (28, 28):
+            hint = " (flat images: save x.reshape(-1, 28, 28))" if x.shape[1:] == (784,) else ""
+            raise InputError(f"{where}: {xname} has shape {x.shape}, expected (n, 28, 28){hint}")
+        if len(x) == 0:
+            raise InputError(f"{where}: {xname} holds no images")
+        if x.dtype.kind == "f" and not np.isfinite(x).all():
+            bad = int((~np.isfinite(x)).sum())
+            raise InputError(f"{where}: {xname} holds {bad} NaN or infinite pixel values")
+        low, high = x.min(), x.max()
+        if low < 0 or high > 255:
+            raise InputError(
+                f"{where}: {xname} ranges {low:g} .. {high:g}; expected raw pixel values 0..255"
+            )
+        if x.dtype.kind == "f" and high <= 1:
+            raise InputError(
+                f"{where}: {xname} ranges {low:g} .. {high:g}: the images look already scaled to "
+                "[0, 1], and the loader divides by 255; save the raw 0..255 values "
+                "(e.g. (x * 255).round().astype('uint8'))"
+            )
+        if y.ndim != 1:
+            hint = " (one-hot labels: save y.argmax(1))" if y.ndim == 2 else ""
+            raise InputError(
+                f"{where}: {yname} has shape {y.shape}, expected (n,) class numbers{hint}"
+            )
+        if len(y) != len(x):
+            raise InputError(f"{where}: {len(x)} {xname} images but {len(y)} {yname} labels")
+        if y.dtype.kind not in "uif":
+            raise InputError(f"{where}: {yname} holds {y.dtype}, expected class numbers 0..9")
+        if y.dtype.kind == "f" and not np.isfinite(y).all():
+            raise InputError(f"{where}: {yname} holds NaN or infinite labels")
+        bad = (y < 0) | (y > 9) | (y != np.round(y))
+        if bad.any():
+            first = y[bad][0].item()
+            raise InputError(
+                f"{where}: {yname} holds {int(bad.sum())} labels that are not class numbers "
+                f"0..9 (e.g. {first!r})"
+            )
 
 
 def load_mnist(path: str | Path | None = None, limit: int | None = None) -> Dataset:
@@ -114,12 +193,12 @@ def load_mnist(path: str | Path | None = None, limit: int | None = None) -> Data
             (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
         except Exception as err:  # no cache and no internet
             raise RuntimeError(f"{_MNIST_HELP} (Keras' loader said: {err})") from None
+        check_mnist_arrays(x_train, y_train, x_test, y_test, where="Keras' MNIST")
         origin = "keras loader"
     n = len(x_train)
     size = "full" if n >= MNIST_FULL_TRAIN else f"{n + len(x_test):,}-image subset"
     if limit is not None:
-        if limit < 1:
-            raise ValueError(f"limit must be positive, got {limit}")
+        whole_number(limit, "limit", minimum=1)
         x_train, y_train = x_train[:limit], y_train[:limit]
         x_test, y_test = x_test[:limit], y_test[:limit]
         size += f", first {len(x_train):,} train / {len(x_test):,} test"
@@ -139,6 +218,5 @@ def load_mnist(path: str | Path | None = None, limit: int | None = None) -> Data
 def load(problem: str) -> Dataset:
     """The data set a study names: ``"blobs"`` or ``"mnist"``."""
     loaders = {"blobs": load_blobs, "mnist": load_mnist}
-    if problem not in loaders:
-        raise ValueError(f"unknown problem {problem!r}; choose one of {sorted(loaders)}")
+    one_of(problem, loaders, "problem")
     return loaders[problem]()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from lr_lessons.checks import one_of
+
 
 def blobs_mlp(n_inputs: int = 2, n_classes: int = 3) -> keras.Sequential:
     """The originals' blobs model: Dense(50, relu, he_uniform) -> Dense(3, softmax)."""
@@ -61,6 +63,5 @@ BUILDERS = {
 
 def build(name: str) -> keras.Model:
     """Build the model a study names (a key of ``BUILDERS``)."""
-    if name not in BUILDERS:
-        raise ValueError(f"unknown model {name!r}; choose one of {sorted(BUILDERS)}")
+    one_of(name, BUILDERS, "model")
     return BUILDERS[name]()

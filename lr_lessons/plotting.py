@@ -51,7 +51,9 @@ def save_figure(fig: Figure, name: str, dpi: int = 110) -> Path:
     if path.suffix not in {".png", ".svg"}:
         path = path.with_suffix(".png")
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", metadata=_png_metadata(path))
+        fig.savefig(
+            tmp, format=path.suffix[1:], dpi=dpi, bbox_inches="tight", metadata=_png_metadata(path)
+        )
     return path
 
 

@@ -91,14 +91,67 @@ class Results:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Results:
-        """Read a file written by :meth:`save`; raises :class:`CorruptResults` if unreadable."""
+        """Read a file written by :meth:`save`.
+
+        Args:
+            path: The ``.npz`` file.
+
+        Returns:
+            The results. Raises :class:`CorruptResults` for anything that is not a
+            whole, well-formed results file (other bytes, other arrays, JSON of another
+            shape), and ``FileNotFoundError`` if there is no file.
+        """
         try:
             with np.load(path, allow_pickle=False) as f:
-                header = json.loads(str(f["header"]))
-                meta = json.loads(str(f["meta"]))
+                header = _json_object(f, "header")
+                meta = _json_object(f, "meta")
                 metrics = {k[len("metric_") :]: f[k] for k in f.files if k.startswith("metric_")}
-            return cls(header["study"], header["settings"], header["seeds"], metrics, meta)
+            study, settings, seeds = _check_header(header)
+            for name, values in metrics.items():
+                if values.dtype.kind not in "fiu":
+                    raise ValueError(f"metric {name!r} holds {values.dtype}, not numbers")
+            if not metrics:
+                raise ValueError("no metrics")
+            return cls(study, settings, seeds, metrics, meta)
         except FileNotFoundError:
             raise
         except Exception as err:
             raise CorruptResults(f"cannot read results file {str(path)!r}: {err}") from err
+
+    @staticmethod
+    def read_meta(path: str | os.PathLike) -> dict[str, Any]:
+        """Only the metadata of a results file (the arrays are not read).
+
+        Args:
+            path: The ``.npz`` file.
+
+        Returns:
+            The ``meta`` dict; raises :class:`CorruptResults` if it cannot be read.
+        """
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                return _json_object(f, "meta")
+        except FileNotFoundError:
+            raise
+        except Exception as err:
+            raise CorruptResults(f"cannot read results file {str(path)!r}: {err}") from err
+
+
+def _json_object(f: Any, name: str) -> dict[str, Any]:
+    value = json.loads(str(f[name][()]))
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} is JSON {type(value).__name__}, not an object")
+    return value
+
+
+def _check_header(header: dict[str, Any]) -> tuple[str, list[str], list[int]]:
+    study, settings, seeds = header["study"], header["settings"], header["seeds"]
+    if not isinstance(study, str):
+        raise ValueError(f"study name is {study!r}, not a string")
+    if not isinstance(settings, list) or not all(isinstance(s, str) for s in settings):
+        raise ValueError(f"settings are {settings!r}, not a list of names")
+    if not isinstance(seeds, list) or not all(
+        isinstance(s, int) and not isinstance(s, bool) for s in seeds
+    ):
+        raise ValueError(f"seeds are {seeds!r}, not a list of whole numbers")
+    return study, settings, seeds

@@ -5,6 +5,13 @@
 numbers (settings, seeds, epochs, engine, quick mode, data source, library code and
 versions); a second call with the same key reads the file instead of training, and a
 file whose key differs (stale) or that cannot be read (corrupt) is recomputed.
+
+Results of different study *definitions* (settings, epochs, seeds, data, batch order)
+never overwrite each other: ``<study>.npz`` belongs to the definition saved in it, and
+another definition under the same study name is saved as ``<study>-<definition>.npz``
+(a warning says so). Recomputing the same definition (new code or versions) replaces
+its file. Before training, the results folder is checked to be writable; if a save
+still fails, the results are returned and written to a fallback file the warning names.
 """
 
 from __future__ import annotations
@@ -13,18 +20,22 @@ import hashlib
 import json
 import platform
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from inspect import signature
 from pathlib import Path
 
 import numpy as np
 
 from lr_lessons import config
+from lr_lessons.checks import InputError, whole_number
 from lr_lessons.data import Dataset
 from lr_lessons.data import load as load_data
 from lr_lessons.engines import choose_engine, get_engine
+from lr_lessons.files import remove_stale_temporaries, temporary_name
 from lr_lessons.results import CorruptResults, Results
 from lr_lessons.studies import Study
 
@@ -77,15 +88,28 @@ def versions() -> dict[str, str]:
     }
 
 
+MAX_SEED = 2**32 - 1  # NumPy's and Keras' seeding accept 0 .. 2**32 - 1
+
+
 def _check_seeds(seeds: Sequence[int]) -> list[int]:
-    seeds = list(seeds)
+    try:
+        if isinstance(seeds, (str, bytes)):
+            raise TypeError
+        seeds = list(seeds)
+    except TypeError:
+        raise InputError(
+            f"seeds must be a list of whole numbers, e.g. [0, 1, 2], got {seeds!r}"
+        ) from None
     if not seeds:
-        raise ValueError("seeds is empty: give at least one seed, e.g. seeds=[0, 1, 2]")
+        raise InputError("seeds is empty: give at least one seed, e.g. seeds=[0, 1, 2]")
+    if len(seeds) > config.MAX_SEEDS:
+        raise InputError(
+            f"{len(seeds)} seeds is more than the maximum of {config.MAX_SEEDS}: use fewer seeds"
+        )
     for s in seeds:
-        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
-            raise ValueError(f"seeds must be non-negative whole numbers, got {s!r}")
+        whole_number(s, "each seed", maximum=MAX_SEED)
     if len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds repeat: {seeds}")
+        raise InputError(f"seeds repeat: {seeds}")
     return [int(s) for s in seeds]
 
 
@@ -103,14 +127,100 @@ def cache_key(study: Study, seeds: Sequence[int], engine: str, source: str) -> s
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]
 
 
-def results_path(study: Study) -> Path:
-    """Where ``study``'s results are saved."""
-    return config.results_dir() / f"{study.name}.npz"
+def _definition(study: dict, seeds: list, source: str, quick: bool, reshuffle: bool) -> str:
+    payload = {
+        "study": study,
+        "seeds": list(seeds),
+        "data": source,
+        "quick": bool(quick),
+        "reshuffle": bool(reshuffle),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:8]
 
 
-def load_cached(study: Study, key: str) -> Results | None:
+def definition_key(study: Study, seeds: Sequence[int], source: str, reshuffle: bool = True) -> str:
+    """A short key of what a study's results are: its settings, epochs, seeds, data, batch order.
+
+    Unlike :func:`cache_key` it leaves out the code, versions and engine, which change
+    how (not what) a result is computed; it tells apart results that must not overwrite
+    each other.
+
+    Args:
+        study: The study (with the epochs it runs).
+        seeds: Its seeds.
+        source: The data's source (``Dataset.source``).
+        reshuffle: The batch order (see :func:`run_study`).
+
+    Returns:
+        8 hex digits.
+    """
+    return _definition(study.to_dict(), list(seeds), source, config.quick(), reshuffle)
+
+
+def saved_definition(meta: dict) -> str | None:
+    """The definition key in a results file's ``meta`` (computed from it for older files)."""
+    if isinstance(meta.get("definition"), str):
+        return meta["definition"]
+    try:
+        reshuffle = meta.get("reshuffle", True)
+        return _definition(
+            meta["study"],
+            meta["seeds"],
+            meta["data_source"],
+            meta["quick"],
+            reshuffle is not False,
+        )
+    except (KeyError, TypeError):
+        return None
+
+
+def results_path(
+    study: Study,
+    reshuffle: bool = True,
+    *,
+    seeds: Sequence[int] | None = None,
+    source: str | None = None,
+) -> Path:
+    """Where ``study``'s results are saved.
+
+    Args:
+        study: The study.
+        reshuffle: False for the one-permutation batch order, saved apart
+            (``<study>_one_permutation.npz``).
+        seeds: With ``source``: the file of exactly this definition. ``<study>.npz``
+            if it is free or holds this definition, else ``<study>-<definition>.npz``.
+        source: The data's source (``Dataset.source``).
+
+    Returns:
+        The path; without ``seeds`` and ``source``, the study's own name
+        ``<results>/<study>.npz``.
+    """
+    suffix = "" if reshuffle else "_one_permutation"
+    base = config.results_dir() / f"{study.name}{suffix}.npz"
+    if seeds is None or source is None:
+        return base
+    wanted = definition_key(study, seeds, source, reshuffle)
+    owner = _owner(base)
+    if owner is None or owner == wanted:
+        return base
+    return base.with_name(f"{study.name}{suffix}-{wanted}.npz")
+
+
+def _owner(path: Path) -> str | None:
+    """The definition key of the results in ``path``; None if absent or unreadable."""
+    if not path.exists():
+        return None
+    try:
+        return saved_definition(Results.read_meta(path))
+    except (CorruptResults, OSError):
+        return None
+
+
+def load_cached(
+    study: Study, key: str, reshuffle: bool = True, *, path: Path | None = None
+) -> Results | None:
     """The saved results of ``study`` if their key is ``key``; None if absent, stale or corrupt."""
-    path = results_path(study)
+    path = path if path is not None else results_path(study, reshuffle)
     if not path.exists():
         return None
     try:
@@ -121,6 +231,74 @@ def load_cached(study: Study, key: str) -> Results | None:
     return results if results.meta.get("key") == key else None
 
 
+class OutputNotWritable(PermissionError):
+    """The results folder cannot be written: raised before training, so nothing is lost."""
+
+
+def check_writable(folder: Path) -> None:
+    """Raise :class:`OutputNotWritable` unless files can be created in ``folder``.
+
+    Args:
+        folder: The folder (created if missing).
+    """
+    probe = temporary_name(folder / "write-check")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.touch(exist_ok=False)
+        probe.unlink()
+    except OSError as err:
+        raise OutputNotWritable(
+            f"cannot write results to {folder} ({type(err).__name__}: {err.strerror or err}): "
+            "make it writable, set LR_LESSONS_OUTPUT=DIR to write elsewhere, or pass cache=False"
+        ) from None
+
+
+def fallback_dir() -> Path:
+    """Where results go when their folder cannot be written (a folder in the system's temp)."""
+    return Path(tempfile.gettempdir()) / "lr_lessons-results"
+
+
+def _save_or_fall_back(results: Results, path: Path) -> Path | None:
+    try:
+        return results.save(path)
+    except OSError as err:
+        first = f"{type(err).__name__}: {err}"
+    fallback = fallback_dir() / path.name
+    try:
+        results.save(fallback)
+    except OSError as err:
+        warnings.warn(
+            f"could not save the results of study {results.study!r} to {path} ({first}) nor to "
+            f"{fallback} ({type(err).__name__}: {err}); they are only in the returned Results",
+            stacklevel=3,
+        )
+        return None
+    warnings.warn(
+        f"could not save the results of study {results.study!r} to {path} ({first}); "
+        f"saved them to {fallback} instead (copy it to {path} to use it as the cache)",
+        stacklevel=3,
+    )
+    return fallback
+
+
+EVENTS: list[dict] = []
+"""What each :func:`run_study` call did, in order: ``{"study", "how", "path", "seconds"}``
+with ``how`` one of ``"read from cache"``, ``"trained"``, ``"trained, not cached"``.
+``lr-lessons figures`` prints them per chapter."""
+
+
+def record(study: str, how: str, path: Path | None = None, seconds: float | None = None) -> None:
+    """Add an entry to :data:`EVENTS` (for other cached computations, e.g. range tests).
+
+    Args:
+        study: The name of what was computed.
+        how: ``"read from cache"``, ``"trained"`` or ``"trained, not cached"``.
+        path: The file read or written.
+        seconds: The training time.
+    """
+    EVENTS.append({"study": study, "how": how, "path": path, "seconds": seconds})
+
+
 def run_study(
     study: Study,
     seeds: Sequence[int] | None = None,
@@ -129,24 +307,64 @@ def run_study(
     data: Dataset | None = None,
     cache: bool = True,
     progress: bool = True,
+    reshuffle: bool = True,
 ) -> Results:
     """Train every setting of ``study`` from every seed and return the :class:`Results`.
 
     ``seeds`` defaults to :func:`lr_lessons.config.seeds`, ``engine`` to
     :func:`lr_lessons.config.engine` (falling back to ``"fit"`` for studies the chosen
     engine cannot train; ``meta["engine"]`` says which ran); quick mode shortens the
-    study. With ``cache``, unchanged studies are read from disk instead of trained again.
+    study. With ``cache``, unchanged studies are read from disk instead of trained again
+    (unless ``LR_LESSONS_RETRAIN`` is on: then they are trained and saved over).
+    ``reshuffle=False`` trains in the batch order Keras 3's ``model.fit(shuffle=True)``
+    uses after ``keras.utils.set_random_seed`` (one permutation repeated every epoch)
+    instead of a fresh shuffle per epoch; its results are saved apart
+    (``<study>_one_permutation.npz``). An engine without a ``reshuffle`` option (fit)
+    trains in its own batch order.
+
+    Args:
+        study: The study to run.
+        seeds: The seeds (whole numbers, at most ``config.MAX_SEEDS`` of them).
+        engine: ``"stacked"`` or ``"fit"``.
+        data: The data set (default: the study's problem, loaded).
+        cache: Read current saved results instead of training, and save new ones.
+        progress: Show a progress bar.
+        reshuffle: A fresh batch order every epoch (True) or one permutation (False).
+
+    Returns:
+        The results; ``meta`` says how they were made.
     """
+    config.validate()
+    if not isinstance(study, Study):
+        raise InputError(f"study must be a Study, got {type(study).__name__}")
+    if not isinstance(reshuffle, bool):
+        raise InputError(f"reshuffle must be True or False, got {reshuffle!r}")
     seeds = _check_seeds(config.seeds() if seeds is None else seeds)
     study = study.with_epochs(config.epochs(study.epochs))
     engine = choose_engine(engine or config.engine(), study)
     train = get_engine(engine)
+    options = {"reshuffle": reshuffle} if "reshuffle" in signature(train).parameters else {}
     data = data if data is not None else load_data(study.problem)
     key = cache_key(study, seeds, engine, data.source)
+    if not reshuffle:
+        key = hashlib.sha256(f"{key}one_permutation".encode()).hexdigest()[:20]
+    path = None
     if cache:
-        cached = load_cached(study, key)
-        if cached is not None:
-            return cached
+        remove_stale_temporaries(config.results_dir())
+        path = results_path(study, reshuffle, seeds=seeds, source=data.source)
+        if not config.retrain():
+            cached = load_cached(study, key, reshuffle, path=path)
+            if cached is not None:
+                record(study.name, "read from cache", path)
+                return cached
+        check_writable(path.parent)
+        base = results_path(study, reshuffle)
+        if path != base:
+            warnings.warn(
+                f"{base} holds another definition of study {study.name!r}; these results "
+                f"are saved to {path.name} instead, so neither overwrites the other",
+                stacklevel=2,
+            )
 
     from tqdm import tqdm
 
@@ -160,14 +378,16 @@ def run_study(
         file=sys.stderr,
     ) as bar:
         start = time.perf_counter()
-        metrics = train(study, seeds, data, progress=bar.update)
+        metrics = train(study, seeds, data, progress=bar.update, **options)
         wall = time.perf_counter() - start
     meta = {
         "key": key,
+        "definition": definition_key(study, seeds, data.source, reshuffle),
         "study": study.to_dict(),
         "seeds": seeds,
         "epochs": study.epochs,
         "engine": engine,
+        "reshuffle": options.get("reshuffle", "engine's own batch order"),
         "quick": config.quick(),
         "data_source": data.source,
         "versions": versions(),
@@ -176,6 +396,9 @@ def run_study(
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     results = Results(study.name, study.setting_names, seeds, metrics, meta)
-    if cache:
-        results.save(results_path(study))
+    if path is None:
+        record(study.name, "trained, not cached", None, wall)
+        return results
+    saved = _save_or_fall_back(results, path)
+    record(study.name, "trained" if saved else "trained, not cached", saved, wall)
     return results

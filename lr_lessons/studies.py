@@ -8,15 +8,16 @@ batch size). Engines turn a study into numbers; nothing here trains.
 from __future__ import annotations
 
 import json
-import math
-import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import keras
 
+from lr_lessons import checks
+from lr_lessons.checks import InputError
 from lr_lessons.hypergradient import SGDHD, AdamHD
+from lr_lessons.models import BUILDERS
 
 OPTIMIZERS: dict[str, type[keras.optimizers.Optimizer]] = {
     "sgd": keras.optimizers.SGD,
@@ -28,17 +29,141 @@ OPTIMIZERS: dict[str, type[keras.optimizers.Optimizer]] = {
 }
 
 PLATEAU_DEFAULTS = dict(monitor="val_loss", factor=0.1, patience=10, min_delta=1e-7)
+PROBLEMS = ("blobs", "mnist")
+
+# Optimizer options checked by kind before Keras sees them (Keras accepts NaN for most).
+_RATE_LIKE = ("momentum", "beta_1", "beta_2", "rho", "ema_momentum")  # in [0, 1)
+_POSITIVE = ("epsilon",)
+_NON_NEGATIVE = (
+    "weight_decay",
+    "clipnorm",
+    "clipvalue",
+    "global_clipnorm",
+    "initial_accumulator_value",
+    "hypergrad_lr",
+)
+_SWITCHES = ("nesterov", "amsgrad", "centered", "use_ema")
+# Steps at which a schedule must give a finite rate >= 0 (and > 0 at one of them at least).
+_SCHEDULE_PROBES = (0, 1, 10, 100, 1_000, 10_000, 100_000, 1_000_000)
 
 
 def _check_rate(value: float, what: str) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ValueError(f"{what} must be a positive number, got {value!r}")
-    return float(value)
+    return checks.positive_number(value, what)
+
+
+def _check_options(name: str, optimizer: str, options: Any) -> dict[str, Any]:
+    if not isinstance(options, Mapping):
+        raise InputError(f"setting {name!r}: options must be a dict, got {options!r}")
+    options = dict(options)
+    for key, value in options.items():
+        what = f"option {key!r} of setting {name!r}"
+        if not isinstance(key, str):
+            raise InputError(f"setting {name!r}: option names must be strings, got {key!r}")
+        if key == "learning_rate":
+            raise InputError(
+                f"setting {name!r}: give the rate as Setting(..., learning_rate=...) or "
+                f"schedule=..., not in options (got options learning_rate={value!r})"
+            )
+        if value is None:
+            continue
+        if key in _RATE_LIKE:
+            checks.probability(value, what)
+        elif key in _POSITIVE:
+            checks.positive_number(value, what)
+        elif key in _NON_NEGATIVE:
+            checks.positive_number(value, what, allow_zero=True)
+        elif key in _SWITCHES:
+            if not isinstance(value, bool):
+                raise InputError(f"{what} must be True or False, got {value!r}")
+        elif checks.is_real(value) or isinstance(value, bool):
+            if not isinstance(value, bool):
+                checks.finite_number(value, what)
+    try:  # Keras knows its own options: unknown names and values it refuses
+        OPTIMIZERS[optimizer](**options)
+    except (TypeError, ValueError) as err:
+        raise InputError(
+            f"setting {name!r}: {OPTIMIZERS[optimizer].__name__} refuses options {options}: {err}"
+        ) from None
+    return options
+
+
+def _rate_numbers(config: Any, path: str = "") -> list[tuple[str, Any]]:
+    """(key, value) pairs of a schedule config that are rates: '*learning_rate*', targets."""
+    found = []
+    if isinstance(config, Mapping):
+        for key, value in config.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(value, (Mapping, list, tuple)):
+                found += _rate_numbers(value, where)
+            elif "learning_rate" in str(key) or str(key) in ("warmup_target", "values"):
+                found.append((where, value))
+    elif isinstance(config, (list, tuple)):
+        for i, value in enumerate(config):
+            if isinstance(value, (Mapping, list, tuple)):
+                found += _rate_numbers(value, f"{path}[{i}]")
+            elif path.endswith("values"):
+                found.append((f"{path}[{i}]", value))
+    return found
+
+
+def _check_schedule(name: str, schedule: Any) -> Any:
+    Schedule = keras.optimizers.schedules.LearningRateSchedule
+    if isinstance(schedule, Schedule):
+        made = schedule
+        schedule = keras.optimizers.schedules.serialize(schedule)
+    elif isinstance(schedule, Mapping):
+        try:
+            made = keras.optimizers.schedules.deserialize(dict(schedule))
+        except Exception as err:
+            raise InputError(
+                f"setting {name!r}: schedule {schedule!r} cannot be rebuilt by Keras: {err}"
+            ) from None
+    else:
+        raise InputError(
+            f"setting {name!r}: schedule must be a keras.optimizers.schedules."
+            f"LearningRateSchedule, got {schedule!r}"
+        )
+    for where, value in _rate_numbers(schedule.get("config", {})):
+        if checks.is_real(value):
+            checks.positive_number(value, f"schedule {where} of setting {name!r}", allow_zero=True)
+    rates = []
+    for step in _SCHEDULE_PROBES:
+        try:
+            rate = float(made(step))
+        except Exception as err:
+            raise InputError(
+                f"setting {name!r}: the schedule fails at step {step}: {err}"
+            ) from None
+        if not (rate >= 0 and rate < float("inf")):
+            raise InputError(
+                f"setting {name!r}: the schedule's rate at step {step} is {rate!r}; "
+                "a learning rate must be a finite number >= 0"
+            )
+        rates.append(rate)
+    if max(rates) == 0:
+        raise InputError(f"setting {name!r}: the schedule's rate is 0 at every step tried")
+    return schedule
+
+
+def _check_plateau(name: str, plateau: Any) -> dict[str, Any]:
+    if not isinstance(plateau, Mapping):
+        raise InputError(f"setting {name!r}: plateau must be a dict, got {plateau!r}")
+    plateau = {**PLATEAU_DEFAULTS, **plateau}
+    what = f"plateau {{}} of setting {name!r}"
+    factor = checks.positive_number(plateau["factor"], what.format("factor"))
+    if factor >= 1:
+        raise InputError(f"{what.format('factor')} must be below 1, got {factor!r}")
+    for key in ("patience", "cooldown"):
+        if key in plateau:
+            checks.whole_number(plateau[key], what.format(key))
+    for key in ("min_delta", "min_lr"):
+        if key in plateau:
+            checks.positive_number(plateau[key], what.format(key), allow_zero=True)
+    try:
+        keras.callbacks.ReduceLROnPlateau(**plateau)
+    except (TypeError, ValueError) as err:
+        raise InputError(f"setting {name!r}: ReduceLROnPlateau refuses {plateau}: {err}") from None
+    return plateau
 
 
 @dataclass(frozen=True)
@@ -59,22 +184,20 @@ class Setting:
     plateau: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(
-                f"unknown optimizer {self.optimizer!r}; choose one of {sorted(OPTIMIZERS)}"
-            )
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise InputError(f"a setting's name must be a non-empty string, got {self.name!r}")
+        checks.one_of(self.optimizer, OPTIMIZERS, "optimizer")
         if self.learning_rate is not None:
             rate = _check_rate(self.learning_rate, f"learning_rate of setting {self.name!r}")
             object.__setattr__(self, "learning_rate", rate)
             if self.schedule is not None:
-                raise ValueError(f"setting {self.name!r}: give learning_rate or schedule, not both")
-        if isinstance(self.schedule, keras.optimizers.schedules.LearningRateSchedule):
-            object.__setattr__(
-                self, "schedule", keras.optimizers.schedules.serialize(self.schedule)
-            )
+                raise InputError(f"setting {self.name!r}: give learning_rate or schedule, not both")
+        options = _check_options(self.name, self.optimizer, self.options)
+        object.__setattr__(self, "options", options)
+        if self.schedule is not None:
+            object.__setattr__(self, "schedule", _check_schedule(self.name, self.schedule))
         if self.plateau is not None:
-            object.__setattr__(self, "plateau", {**PLATEAU_DEFAULTS, **self.plateau})
-        object.__setattr__(self, "options", dict(self.options))
+            object.__setattr__(self, "plateau", _check_plateau(self.name, self.plateau))
 
     def make_schedule(self) -> keras.optimizers.schedules.LearningRateSchedule | None:
         """A fresh schedule object, or None if the setting has none."""
@@ -128,17 +251,32 @@ class Study:
     loss: str = "categorical_crossentropy"
 
     def __post_init__(self) -> None:
+        checks.file_name(self.name, "a study's name (it names its results file)")
+        if not isinstance(self.title, str):
+            raise InputError(f"study {self.name!r}: title must be a string, got {self.title!r}")
+        if isinstance(self.settings, (str, bytes, Setting)):
+            raise InputError(f"study {self.name!r}: settings must be a sequence of Setting")
         object.__setattr__(self, "settings", tuple(self.settings))
         if not self.settings:
-            raise ValueError(f"study {self.name!r} has no settings")
+            raise InputError(f"study {self.name!r} has no settings")
+        for s in self.settings:
+            if not isinstance(s, Setting):
+                raise InputError(f"study {self.name!r}: {s!r} is not a Setting")
         names = [s.name for s in self.settings]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise ValueError(f"study {self.name!r} repeats setting names {dupes}")
-        if not isinstance(self.epochs, int) or self.epochs < 1:
-            raise ValueError(f"epochs must be a positive whole number, got {self.epochs!r}")
-        if not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise ValueError(f"batch_size must be a positive whole number, got {self.batch_size!r}")
+            raise InputError(f"study {self.name!r} repeats setting names {dupes}")
+        for key in ("epochs", "batch_size"):
+            value = getattr(self, key)
+            if not checks.is_whole(value) or value < 1:
+                raise InputError(f"{key} must be a positive whole number, got {value!r}")
+            object.__setattr__(self, key, int(value))
+        checks.one_of(self.problem, PROBLEMS, "problem")
+        checks.one_of(self.model, BUILDERS, "model")
+        if not isinstance(self.loss, str) or not self.loss:
+            raise InputError(
+                f"study {self.name!r}: loss must be a Keras loss name, got {self.loss!r}"
+            )
 
     @property
     def setting_names(self) -> list[str]:
@@ -184,10 +322,20 @@ ADAPTIVE = ("sgd", "rmsprop", "adagrad", "adam")
 def learning_rate_study(rates: Sequence[float] = LEARNING_RATES) -> Study:
     """Chapter 1: plain SGD at learning rates 1E0 ... 1E-7."""
     rates = [_check_rate(r, "learning rate") for r in rates]
+    names: dict[str, float] = {}
+    for r in rates:
+        label = f"lr={r:g}"
+        if label in names:
+            raise InputError(
+                f"rates {names[label]!r} and {r!r} both print as {label!r} (6 significant "
+                "digits), so their settings would share a name: give rates that differ in "
+                "the first 6 digits, or build a Study with your own Setting names"
+            )
+        names[label] = r
     return Study(
         "learning_rate",
         "SGD at eight learning rates",
-        tuple(Setting(f"lr={r:g}", "sgd", r) for r in rates),
+        tuple(Setting(label, "sgd", r) for label, r in names.items()),
     )
 
 

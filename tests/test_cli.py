@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from lr_lessons import cli
+from lr_lessons.checks import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,13 +31,82 @@ def test_chapters_are_chosen_by_number_or_name():
 
 
 def test_an_unknown_chapter_is_named():
-    with pytest.raises(SystemExit, match="no chapter matches 'nonsense'"):
+    with pytest.raises(InputError, match="--chapters 'nonsense' matches no chapter"):
         cli.select_chapters(cli.find_chapters(ROOT), ["nonsense"])
 
 
-def test_bad_seed_count_is_refused():
-    with pytest.raises(SystemExit, match="--seeds must be at least 1, got 0"):
-        cli.main(["figures", "--seeds", "0", "--list"])
+@pytest.mark.parametrize(
+    "wanted, picked",
+    [
+        (["3"], ["03_decay"]),
+        (["03"], ["03_decay"]),
+        (["sched"], ["07_schedules"]),
+        (["rate"], ["01_learning_rate"]),
+        (["test"], ["06_range_test"]),
+        (["range-test"], ["06_range_test"]),
+        (["learning", "Momentum"], ["01_learning_rate", "02_momentum"]),
+        (["08_hypergradient"], ["08_hypergradient"]),
+    ],
+)
+def test_chapters_match_numbers_exactly_and_names_by_start_or_whole_word(wanted, picked):
+    chapters = cli.find_chapters(ROOT)
+    assert [c.stem for c in cli.select_chapters(chapters, wanted)] == picked
+
+
+@pytest.mark.parametrize("wanted", ["e", "²", "3.0", "", "ate", "30", "-1", "mom entum"])
+def test_chapter_names_that_only_appear_inside_a_word_match_nothing(wanted):
+    with pytest.raises(InputError, match="matches no chapter"):
+        cli.select_chapters(cli.find_chapters(ROOT), [wanted])
+
+
+@pytest.mark.parametrize(
+    "args, env, match",
+    [
+        (["--seeds", "0"], {}, "--seeds must be a whole number from 1 to 100, got 0"),
+        (["--seeds", "99999999999"], {}, "from 1 to 100, got 99999999999"),
+        (["--seeds", "two"], {}, "--seeds must be a whole number.*'two'"),
+        (["--chapters", "²"], {}, "--chapters '²' matches no chapter"),
+        (["--chapters", "e"], {}, "--chapters 'e' matches no chapter"),
+        ([], {"LR_LESSONS_QUICK": "quick"}, "LR_LESSONS_QUICK='quick' is neither true nor false"),
+        ([], {"LR_LESSONS_QUICK": "2"}, "LR_LESSONS_QUICK='2'"),
+        ([], {"LR_LESSONS_RETRAIN": "maybe"}, "LR_LESSONS_RETRAIN='maybe'"),
+        ([], {"LR_LESSONS_ENGINE": "foo"}, "LR_LESSONS_ENGINE='foo' is not an engine"),
+        ([], {"LR_LESSONS_SEEDS": "-3"}, "LR_LESSONS_SEEDS must be a whole number"),
+        ([], {"LR_LESSONS_MNIST": "/no/such/mnist.npz"}, "LR_LESSONS_MNIST=.* does not exist"),
+    ],
+)
+def test_bad_flags_and_switches_give_one_line_before_work(args, env, match, monkeypatch, capsys):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(cli, "run_chapter", lambda path: pytest.fail("a chapter ran"))
+    assert cli.main(["figures", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lr-lessons: error: ") and err.count("\n") == 1, err
+    assert re.search(match, err), err
+
+
+def test_a_bad_switch_from_the_shell_prints_no_traceback(tmp_path):
+    env = {**os.environ, "LR_LESSONS_OUTPUT": str(tmp_path), "LR_LESSONS_QUICK": "y es"}
+    done = subprocess.run(
+        [sys.executable, "-m", "lr_lessons.cli", "figures", "--chapters", "1"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "lr-lessons: error: LR_LESSONS_QUICK='y es' is neither true nor false: "
+        "use 1/0, true/false, yes/no or on/off"
+    ]
+    assert "Traceback" not in done.stderr and not (tmp_path / "results").exists()
+
+
+def test_the_command_names_which_chapters_matched(capsys):
+    assert cli.main(["figures", "--chapters", "rate", "4", "--list"]) == 0
+    out = capsys.readouterr().out
+    assert "--chapters rate: 01_learning_rate" in out and "--chapters 4: 04_plateau" in out
 
 
 def run_cli(*args: str, output: Path) -> subprocess.CompletedProcess:
@@ -59,9 +130,20 @@ def test_figures_then_replot_from_saved_results(tmp_path):
     assert {p.name for p in results} == {"decay.npz", "momentum.npz"}
     stamps = {p: p.stat().st_mtime_ns for p in results}
     assert "wall time per chapter" in first.stdout and "03_decay" in first.stdout
+    assert "  decay: trained in" in first.stdout and "saved to results/decay.npz" in first.stdout
 
+    stale = tmp_path / "results" / f".decay.npz.{2**22 + 7}-0badc0de.lrtmp"  # a killed save
+    stale.write_bytes(b"half a file")
     again = run_cli("--quick", "--seeds", "2", "--chapters", "3", output=tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
     assert {p: p.stat().st_mtime_ns for p in results} == stamps, "the second run retrained"
+    assert "  decay: read from cache (results/decay.npz)" in again.stdout
+    assert "  momentum: read from cache (results/momentum.npz)" in again.stdout
     leftovers = [p for p in tmp_path.rglob(".*") if p.is_file()]
     assert not leftovers, f"temporary files left behind: {leftovers}"
+
+    retrained = run_cli("--quick", "--seeds", "2", "--chapters", "3", "--retrain", output=tmp_path)
+    assert retrained.returncode == 0, retrained.stderr[-3000:]
+    assert "retraining every study" in retrained.stdout
+    assert "  decay: trained in" in retrained.stdout and "read from cache" not in retrained.stdout
+    assert all(p.stat().st_mtime_ns > stamps[p] for p in results), "--retrain read the cache"

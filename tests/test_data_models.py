@@ -7,6 +7,7 @@ import pytest
 from sklearn.datasets import make_blobs
 
 from lr_lessons import data, models
+from lr_lessons.checks import InputError
 
 
 def test_blobs_is_the_originals_problem():
@@ -84,7 +85,7 @@ def test_mnist_limit_keeps_the_first_images(mnist_file):
 
 def test_mnist_missing_file_says_how_to_provide_it(tmp_path, monkeypatch):
     monkeypatch.setenv("LR_LESSONS_MNIST", str(tmp_path / "nope.npz"))
-    with pytest.raises(FileNotFoundError, match="nope.npz.*LR_LESSONS_MNIST"):
+    with pytest.raises(InputError, match="nope.npz.*does not exist.*LR_LESSONS_MNIST"):
         data.load_mnist()
 
 
@@ -113,3 +114,76 @@ def test_empty_data_is_refused():
         data.Dataset(empty, empty, np.ones((2, 2)), np.ones((2, 2)), source="x")
     with pytest.raises(ValueError, match="differ in length: 3 vs 2"):
         data.Dataset(np.ones((3, 2)), np.ones((2, 3)), np.ones((2, 2)), np.ones((2, 3)), "x")
+
+
+def fake_mnist(n: int = 20, **changes) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(0)
+    arrays = {
+        "x_train": rng.integers(0, 256, (n, 28, 28)).astype("uint8"),
+        "y_train": np.arange(n) % 10,
+        "x_test": rng.integers(0, 256, (n, 28, 28)).astype("uint8"),
+        "y_test": np.arange(n)[::-1] % 10,
+    }
+    arrays.update(changes)
+    return arrays
+
+
+def test_a_well_formed_mnist_file_loads(tmp_path):
+    path = tmp_path / "ok.npz"
+    np.savez(path, **fake_mnist())
+    mnist = data.load_mnist(path)
+    assert mnist.x_train.shape == (20, 28, 28, 1) and mnist.x_train.max() <= 1.0
+    assert mnist.y_test.dtype == np.int64 and mnist.n_classes == 10
+    floats = tmp_path / "floats.npz"  # raw 0..255 values stored as floats are fine
+    np.savez(floats, **fake_mnist(x_train=fake_mnist()["x_train"].astype("float32")))
+    np.testing.assert_array_equal(data.load_mnist(floats).x_train, mnist.x_train)
+
+
+SCALED = fake_mnist()["x_train"].astype("float32") / 255
+
+
+@pytest.mark.parametrize(
+    "changes, match",
+    [
+        ({"x_train": SCALED}, r"x_train ranges 0 .. 1: the images look already scaled"),
+        ({"x_test": np.full((20, 28, 28), np.nan, "float32")}, "x_test holds 15680 NaN"),
+        ({"x_train": np.full((20, 28, 28), 300.0)}, "x_train ranges 300 .. 300"),
+        ({"x_train": np.full((20, 28, 28), -1, "int16")}, r"ranges -1 .. -1; expected raw"),
+        ({"x_test": np.zeros((20, 784), "uint8")}, r"x_test has shape \(20, 784\).*reshape"),
+        ({"x_train": np.zeros((20, 28, 28), "U1")}, "x_train holds <U1"),
+        ({"y_train": np.full(20, np.nan)}, "y_train holds NaN"),
+        (
+            {"y_train": np.arange(20) - 1},
+            r"y_train holds 10 labels that are not class numbers 0..9 \(e.g. -1\)",
+        ),
+        ({"y_test": np.arange(20) + 5}, r"y_test holds 15 labels .*0..9 \(e.g. 10\)"),
+        ({"y_test": np.full(20, 2.5)}, "y_test holds 20 labels"),
+        ({"y_train": np.eye(10)[np.arange(20) % 10]}, r"y_train has shape \(20, 10\).*argmax"),
+        ({"y_test": np.arange(19) % 10}, "20 x_test images but 19 y_test labels"),
+        ({"x_train": np.zeros((0, 28, 28), "uint8"), "y_train": np.zeros(0)}, "no images"),
+    ],
+)
+def test_bad_mnist_contents_are_refused_with_what_is_wrong(tmp_path, changes, match):
+    path = tmp_path / "bad.npz"
+    np.savez(path, **fake_mnist(**changes))
+    with pytest.raises(InputError, match=match):
+        data.load_mnist(path)
+
+
+def test_files_that_are_not_keras_npz_are_named(tmp_path):
+    text = tmp_path / "mnist.npz"
+    text.write_text("x_train,y_train\n1,2\n")
+    with pytest.raises(InputError, match=r"not a Keras-format .npz: expected .*x_train, y_train"):
+        data.load_mnist(text)
+    npy = tmp_path / "images.npy"
+    np.save(npy, np.zeros((3, 28, 28)))
+    with pytest.raises(InputError, match="not a Keras-format .npz.*single .npy array"):
+        data.load_mnist(npy)
+    with pytest.raises(InputError, match="is a folder"):
+        data.load_mnist(tmp_path)
+
+
+def test_limit_must_be_a_positive_whole_number(mnist_file):
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(InputError, match="limit"):
+            data.load_mnist(mnist_file, limit=bad)

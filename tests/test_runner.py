@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import keras
 import numpy as np
 import pytest
 
@@ -58,11 +61,99 @@ def test_second_run_reads_the_cache_instead_of_training(output_dir, monkeypatch)
     np.testing.assert_array_equal(first.get("val_loss"), again.get("val_loss"))
 
 
-def test_stale_cache_is_recomputed(output_dir):
+def test_stale_cache_is_recomputed(output_dir, monkeypatch):
+    first = runner.run_study(tiny_study(), seeds=[0], engine="fit", progress=False)
+    monkeypatch.setattr(runner, "code_fingerprint", lambda engine=None: "edited code")
+    again = runner.run_study(tiny_study(), seeds=[0], engine="fit", progress=False)
+    assert again.meta["key"] != first.meta["key"]
+    saved = Results.load(runner.results_path(tiny_study()))
+    assert saved.meta["key"] == again.meta["key"], "the same definition replaces its stale file"
+    assert sorted(p.name for p in (output_dir / "results").iterdir()) == ["tiny.npz"]
+
+
+def test_a_different_definition_never_overwrites_saved_results(output_dir):
+    default = runner.run_study(tiny_study(), seeds=[0, 1], engine="fit", progress=False)
+    path = runner.results_path(tiny_study())
+    before = path.read_bytes()
+    with pytest.warns(UserWarning, match=r"holds another definition of study 'tiny'.*tiny-"):
+        other = runner.run_study(tiny_study(epochs=2), seeds=[0], engine="fit", progress=False)
+    with pytest.warns(UserWarning, match="another definition"):
+        fewer_seeds = runner.run_study(tiny_study(), seeds=[0], engine="fit", progress=False)
+    assert path.read_bytes() == before, "the first definition's file was overwritten"
+    files = sorted(p.name for p in path.parent.iterdir())
+    assert len(files) == 3 and files[-1] == "tiny.npz"
+    assert {Results.load(path.parent / f).epochs for f in files} == {2, 3}
+    other_path = runner.results_path(tiny_study(epochs=2), seeds=[0], source="blobs")
+    assert other_path.name != "tiny.npz" and Results.load(other_path).epochs == 2
+    np.testing.assert_array_equal(Results.load(other_path).get("loss"), other.get("loss"))
+    assert fewer_seeds.seeds == [0] and Results.load(path).seeds == default.seeds == [0, 1]
+    # each definition is read back from its own file, none trained again
+    runner.EVENTS.clear()
+    for study, seeds in ((tiny_study(), [0, 1]), (tiny_study(epochs=2), [0]), (tiny_study(), [0])):
+        runner.run_study(study, seeds=seeds, engine="fit", progress=False)
+    assert [e["how"] for e in runner.EVENTS] == ["read from cache"] * 3
+
+
+def test_retrain_switch_trains_again_and_saves_over(output_dir, monkeypatch):
+    first = runner.run_study(tiny_study(), seeds=[0], engine="fit", progress=False)
+    monkeypatch.setenv("LR_LESSONS_RETRAIN", "1")
+    runner.EVENTS.clear()
+    again = runner.run_study(tiny_study(), seeds=[0], engine="fit", progress=False)
+    assert runner.EVENTS[-1]["how"] == "trained"
+    assert again.meta["created"] >= first.meta["created"]
+    assert (
+        Results.load(runner.results_path(tiny_study())).meta["wall_time_s"]
+        == (again.meta["wall_time_s"])
+    )
+    monkeypatch.setenv("LR_LESSONS_RETRAIN", "0")
     runner.run_study(tiny_study(), seeds=[0], engine="fit", progress=False)
-    other = runner.run_study(tiny_study(epochs=2), seeds=[0], engine="fit", progress=False)
-    assert other.epochs == 2
-    assert Results.load(runner.results_path(tiny_study())).epochs == 2
+    assert runner.EVENTS[-1]["how"] == "read from cache"
+
+
+def test_unwritable_results_folder_is_refused_before_training(output_dir, monkeypatch):
+    (output_dir / "results").write_text("a file where the results folder should be")
+
+    def no_training(name):
+        raise AssertionError("trained although the results could not be saved")
+
+    monkeypatch.setattr(runner, "get_engine", lambda name: no_training)
+    with pytest.raises(
+        runner.OutputNotWritable, match="cannot write results to .*LR_LESSONS_OUTPUT"
+    ):
+        runner.run_study(tiny_study(), seeds=[0], engine="fit", progress=False)
+
+
+def test_a_failed_save_keeps_the_results_in_a_fallback_file(output_dir, monkeypatch, tmp_path):
+    fallback = tmp_path / "fallback"
+    monkeypatch.setattr(runner, "fallback_dir", lambda: fallback)
+    real_save = Results.save
+    target = runner.results_path(tiny_study())
+
+    def save(self, path):
+        if Path(path) == target:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_save(self, path)
+
+    monkeypatch.setattr(Results, "save", save)
+    with pytest.warns(UserWarning, match=f"could not save .*{target}.*saved them to .*fallback"):
+        r = runner.run_study(tiny_study(), seeds=[0], engine="fit", progress=False)
+    assert r.get("loss").shape == (2, 1, 3) and np.isfinite(r.get("loss")).all()
+    kept = Results.load(fallback / "tiny.npz")
+    np.testing.assert_array_equal(kept.get("loss"), r.get("loss"))
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("meta", ["[1, 2]", '"text"', "3", "null"])
+def test_meta_json_of_the_wrong_shape_is_corrupt_and_recomputed(output_dir, meta):
+    path = runner.results_path(tiny_study())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = '{"study": "tiny", "settings": ["lr=0.1", "adam"], "seeds": [0]}'
+    np.savez(path, header=np.array(header), meta=np.array(meta), metric_loss=np.zeros((2, 1, 3)))
+    with pytest.raises(CorruptResults, match="meta is JSON"):
+        Results.load(path)
+    with pytest.warns(UserWarning, match="recomputing"):
+        r = runner.run_study(tiny_study(), seeds=[0], engine="fit", progress=False)
+    assert Results.load(path).meta["key"] == r.meta["key"]
 
 
 def test_corrupt_cache_is_detected_and_recomputed(output_dir):
@@ -102,6 +193,37 @@ def test_interrupted_save_leaves_the_old_file_whole(output_dir, monkeypatch):
         (lambda: tiny_study(epochs=0), "epochs must be a positive whole number, got 0"),
         (lambda: Study("s", "t", ()), "has no settings"),
         (lambda: Study("s", "t", (Setting("a"), Setting("a"))), r"repeats setting names \['a'\]"),
+        # rates given another way are checked as strictly as learning_rate
+        (lambda: Setting("x", "sgd", options={"learning_rate": -1}), "not in options"),
+        (lambda: Setting("x", "sgd", options={"momentum": float("nan")}), "momentum.*got nan"),
+        (lambda: Setting("x", "sgd", options={"momentum": 1.5}), r"in \[0, 1\), got 1.5"),
+        (lambda: Setting("x", "adam", options={"epsilon": -1e-7}), "epsilon.*positive"),
+        (lambda: Setting("x", "sgd", options={"momentom": 0.9}), "SGD refuses options"),
+        (
+            lambda: Setting("x", "sgd", schedule=studies.inverse_time_decay(0.1, -0.01)),
+            "initial_learning_rate.*got -0.01",
+        ),
+        (
+            lambda: Setting(
+                "x", schedule=keras.optimizers.schedules.PiecewiseConstantDecay([10], [0.1, -1.0])
+            ),
+            r"values\[1\].*got -1.0",
+        ),
+        (lambda: Setting("x", schedule=0.1), "must be a keras.optimizers.schedules"),
+        (lambda: Setting("x", plateau={"factor": 2.0}), "factor .* must be below 1, got 2.0"),
+        (lambda: Setting("x", plateau={"patience": -1}), "patience .*got -1"),
+        (lambda: Setting("", "sgd"), "non-empty string"),
+        # study names name files: nothing outside results/, nothing hidden
+        (lambda: Study("../evil", "t", (Setting("a"),)), "safe file name.*'../evil'"),
+        (lambda: Study("", "t", (Setting("a"),)), "safe file name.*''"),
+        (lambda: Study(".hidden", "t", (Setting("a"),)), "safe file name"),
+        (lambda: Study("a/b", "t", (Setting("a"),)), "safe file name"),
+        (lambda: Study("s", "t", (Setting("a"),), problem="cifar"), "unknown problem 'cifar'"),
+        (lambda: Study("s", "t", (Setting("a"),), batch_size=True), "batch_size .*got True"),
+        (
+            lambda: studies.learning_rate_study([0.1, 0.100000001]),
+            r"0.1 and 0.100000001 both print as 'lr=0.1'.*own Setting names",
+        ),
     ],
 )
 def test_bad_study_input_is_refused_with_the_value(make, match):
@@ -110,7 +232,17 @@ def test_bad_study_input_is_refused_with_the_value(make, match):
 
 
 @pytest.mark.parametrize(
-    "seeds, match", [([], "seeds is empty"), ([0, -1], "got -1"), ([1, 1], "repeat")]
+    "seeds, match",
+    [
+        ([], "seeds is empty"),
+        ([0, -1], "got -1"),
+        ([1, 1], "repeat"),
+        ([0, True], "whole number, got True"),
+        ([0.5], "whole number, got 0.5"),
+        ([2**40], "at most 4294967295"),
+        (range(101), "101 seeds is more than the maximum of 100"),
+        ("01", "list of whole numbers"),
+    ],
 )
 def test_bad_seeds_are_refused(seeds, match):
     with pytest.raises(ValueError, match=match):
