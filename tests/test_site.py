@@ -510,6 +510,8 @@ def _write_timings() -> None:
 # -- the interactive figures -----------------------------------------------------------------
 
 PLAYGROUND = "chapters/00_concepts/"
+EXPLORER = "chapters/06_range_test/"
+EXPLORER_DATA = "06_range_test/range_test_explorer.json"
 # (curvatures, start, learning rate, steps, momentum): every regime of the playground
 PLAYGROUND_CASES = [
     ((1.0, 8.0), (-4.0, 1.5), 0.02, 40, 0.0),  # converges
@@ -693,7 +695,9 @@ def _layout(driver, root) -> dict:
     )
 
 
-@pytest.mark.parametrize("widget,page", [("gd-playground", PLAYGROUND)])
+@pytest.mark.parametrize(
+    "widget,page", [("gd-playground", PLAYGROUND), ("range-explorer", EXPLORER)]
+)
 @pytest.mark.browser
 def test_widget_fits_desktop_and_phone_in_light_and_dark(site, server, browser, widget, page):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -718,7 +722,10 @@ def test_widget_fits_desktop_and_phone_in_light_and_dark(site, server, browser, 
 
 @pytest.mark.parametrize(
     "widget,page,figure",
-    [("gd-playground", PLAYGROUND, "00_concepts/bowl.png")],
+    [
+        ("gd-playground", PLAYGROUND, "00_concepts/bowl.png"),
+        ("range-explorer", EXPLORER, "06_range_test/variant1_loss.png"),
+    ],
 )
 @pytest.mark.browser
 def test_without_javascript_the_static_figure_stands_in(
@@ -738,3 +745,191 @@ def test_without_javascript_the_static_figure_stands_in(
         assert driver.execute_script("return arguments[0].naturalWidth", image) > 0
     finally:
         driver.quit()
+
+
+# the explorer's sliders: smoothing factor, skip at the start (share), skip at the end (points)
+EXPLORER_GRID = [
+    (beta, skip_start, skip_end)
+    for beta in (0.0, 0.5, 0.9, 0.98, 0.995)
+    for skip_start in (0.0, 0.05, 0.1, 0.3, 0.5)
+    for skip_end in (0, 5, 60)
+]
+
+JS_READ_ALL = """
+const [url, grid, done] = arguments;
+fetch(url).then(r => r.json()).then(data => {
+  const rt = window.lrLessons.rangeTest, out = [];
+  for (const c of data.curves) {
+    const lrs = c.lr, raw = c.loss.map(v => v === null ? NaN : v);
+    for (const [beta, skipStart, skipEnd] of grid) {
+      const smoothed = rt.ema(raw, beta);
+      const read = rt.suggest(lrs, smoothed, {skipStart, skipEnd, chance: c.chance_loss,
+        windowDecades: data.slide.window_decades, thresh: data.slide.thresh});
+      out.push({smoothed: beta === grid[0][0] ? smoothed : null, ...read});
+    }
+  }
+  done(out);
+}).catch(e => done({error: String(e)}));
+"""
+
+
+def _explorer_data() -> dict:
+    return json.loads((ROOT / "figures" / EXPLORER_DATA).read_text(encoding="utf-8"))
+
+
+def _python_reading(curve: dict, beta: float, skip_start: float, skip_end: int) -> dict:
+    import numpy as np
+
+    from lr_lessons.range_test.rules import SUGGESTIONS, ema, suggest
+
+    lrs = np.array(curve["lr"], dtype=float)
+    raw = np.array([np.nan if v is None else v for v in curve["loss"]], dtype=float)
+    smoothed = ema(raw, beta)
+    return {
+        name: suggest(name, lrs, smoothed, skip_start, skip_end, chance=curve["chance_loss"])
+        for name in SUGGESTIONS
+    }
+
+
+@pytest.mark.browser
+def test_explorer_rules_are_pythons_on_every_committed_curve(site, server, browser):
+    import numpy as np
+
+    from lr_lessons.range_test.rules import ema
+
+    data = _explorer_data()
+    assert {c["optimizer"] for c in data["curves"]} == {"SGD", "Adam"}
+    _open_widget(browser, server + EXPLORER, "range-explorer")
+    browser.set_script_timeout(120)
+    js = browser.execute_async_script(
+        JS_READ_ALL, server + "figures/" + EXPLORER_DATA, EXPLORER_GRID
+    )
+    assert isinstance(js, list), js
+    assert len(js) == len(data["curves"]) * len(EXPLORER_GRID)
+    mismatches, unreliable = [], 0
+    for k, (curve, (beta, skip_start, skip_end)) in enumerate(
+        (c, g) for c in data["curves"] for g in EXPLORER_GRID
+    ):
+        read = js[k]
+        if read["smoothed"] is not None:  # the smoothing itself (first beta of the grid)
+            raw = np.array([np.nan if v is None else v for v in curve["loss"]], dtype=float)
+            shown = np.array([np.nan if v is None else v for v in read["smoothed"]], dtype=float)
+            np.testing.assert_allclose(shown, ema(raw, beta), rtol=1e-12, atol=0)
+        for name, expected in _python_reading(curve, beta, skip_start, skip_end).items():
+            got = read["suggestions"][name]
+            where = (
+                f"{curve['optimizer']} seed {curve['seed']} beta {beta} "
+                f"skip {skip_start}/{skip_end} {name}"
+            )
+            if (got["index"], got["reliable"], got["reason"]) != (
+                expected.index,
+                expected.reliable,
+                expected.reason,
+            ) or got["lr"] != pytest.approx(expected.lr, rel=1e-12):
+                mismatches.append(f"{where}: JS {got} != Python {expected}")
+            unreliable += not expected.reliable
+    assert not mismatches, "\n".join(mismatches[:20])
+    assert unreliable > 0  # the grid reaches the reliability flags too
+    assert not _console_errors(browser)
+
+
+def test_explorer_data_is_the_committed_range_tests():
+    """The file the page loads holds the committed curves and Python's suggestions on it."""
+    import numpy as np
+
+    data = _explorer_data()
+    from lr_lessons.range_test import RangeTestRepeats
+
+    for curve in data["curves"]:
+        path = ROOT / "results" / "06_range_test" / f"variant1_{curve['optimizer'].lower()}.npz"
+        run = RangeTestRepeats.load(path).runs[
+            RangeTestRepeats.load(path).seeds.index(curve["seed"])
+        ]
+        np.testing.assert_array_equal(np.array(curve["loss"], dtype=float), run.losses)
+        np.testing.assert_allclose(np.array(curve["lr"], dtype=float), run.lrs, rtol=1e-8)
+        ours = _python_reading(curve, curve["beta"], curve["skip_start"], curve["skip_end"])
+        for name, stored in curve["suggestions"].items():
+            assert run.suggestion(name).index == stored["index"] == ours[name].index, name
+    assert {row["optimizer"] for row in data["checks"]} == {"SGD", "Adam"}
+    assert set(data["rules"]) == {"steepest", "minimum", "valley", "slide"}
+
+
+@pytest.mark.browser
+def test_explorer_sliders_toggles_and_checks(site, server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    data = _explorer_data()
+    root = _open_widget(browser, server + EXPLORER, "range-explorer")
+    state = lambda: browser.execute_script("return arguments[0].lrState()", root)  # noqa: E731
+
+    def agrees_with_python(s: dict) -> None:
+        assert s["curves"], "no curve read"
+        by_key = {(c["optimizer"], c["seed"]): c for c in data["curves"]}
+        for shown in s["curves"]:
+            curve = by_key[shown["optimizer"], shown["seed"]]
+            expected = _python_reading(curve, s["beta"], s["skipStart"], s["skipEnd"])
+            for name, sug in expected.items():
+                got = shown["suggestions"][name]
+                assert (got["index"], got["reliable"]) == (sug.index, sug.reliable), (
+                    shown["optimizer"],
+                    shown["seed"],
+                    name,
+                    s["beta"],
+                    s["skipStart"],
+                )
+
+    first = state()
+    assert (first["beta"], first["skipStart"], first["skipEnd"]) == (0.98, 0.1, 5)
+    for shown in first["curves"]:  # the chapter's settings: the chapter's suggestions
+        curve = next(
+            c for c in data["curves"]
+            if (c["optimizer"], c["seed"]) == (shown["optimizer"], shown["seed"])
+        )  # fmt: skip
+        assert {k: v["index"] for k, v in shown["suggestions"].items()} == {
+            k: v["index"] for k, v in curve["suggestions"].items()
+        }
+    # labelled sliders; every rule's definition beside its marker
+    for s in root.find_elements(By.CSS_SELECTOR, "input[type=range]"):
+        label = root.find_element(By.CSS_SELECTOR, f"label[for='{s.get_attribute('id')}']")
+        assert label.text.strip() and label.is_displayed()
+    legend = root.find_element(By.CSS_SELECTOR, ".lr-legend").text
+    for rule in data["rules"].values():
+        assert rule["definition"] in legend
+    # every rule of every seed is marked, in both optimizers' panels
+    markers = root.find_elements(By.CSS_SELECTOR, "svg.lr-rt .lr-rule")
+    assert len(markers) == 4 * len(data["curves"])
+    # the 2-epoch checks: one mark per checked rate, the table names each checked rate
+    assert len(root.find_elements(By.CSS_SELECTOR, ".lr-check-rate")) == len(data["checks"])
+    table = root.find_element(By.CSS_SELECTOR, ".lr-table tbody").text
+    assert table.count("→") == len(data["checks"])
+
+    # the keyboard lowers beta from 0.98 to 0.9 (16 steps of 0.005)
+    beta = root.find_element(By.ID, "rt-beta")
+    beta.send_keys(*[Keys.ARROW_LEFT] * 16)
+    lowered = state()
+    assert lowered["beta"] == pytest.approx(0.9)
+    agrees_with_python(lowered)
+    moved = sum(
+        a["suggestions"][n]["index"] != b["suggestions"][n]["index"]
+        for a, b in zip(first["curves"], lowered["curves"])
+        for n in a["suggestions"]
+    )
+    assert moved > 0
+    # the skip window: no skip at the start
+    skip = root.find_element(By.ID, "rt-skip-start")
+    skip.send_keys(Keys.HOME)
+    agrees_with_python(state())
+    assert state()["skipStart"] == 0
+    # a seed toggled off takes its markers away; the reset button restores the chapter's
+    box = root.find_element(By.ID, "rt-seed-1")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", box)
+    box.click()
+    WebDriverWait(browser, 5).until(lambda d: 1 not in state()["seeds"])
+    assert not root.find_elements(By.CSS_SELECTOR, ".lr-rule[data-seed='1']")
+    assert root.find_elements(By.CSS_SELECTOR, ".lr-rule[data-seed='0']")
+    root.find_element(By.CSS_SELECTOR, "button.lr-reset").click()
+    back = state()
+    assert (back["beta"], back["skipStart"], back["skipEnd"]) == (0.98, 0.1, 5)
+    assert not _console_errors(browser)
