@@ -115,6 +115,13 @@ fig
 # below checks each of the original's statements against our runs.
 
 # %% [markdown]
+# A network's loss is not a quadratic bowl, but a bowl shows the mechanism exactly:
+# gradient descent diverges once $\eta$ passes $2/a$, where $a$ is the curvature of the
+# steepest direction. Try it in
+# [chapter 0's playground](00_concepts.py#try-it-a-gradient-descent-playground): move
+# the learning rate across the mark $2/a$ and watch the path creep, zig-zag, then fly off.
+
+# %% [markdown]
 # ## What the original reported, and what we measured
 
 # %%
