@@ -25,6 +25,13 @@
 # along consistent directions while directions that flip sign cancel out. We keep the
 # learning rate at 0.01, which chapter 1 showed to learn slowly, and vary $\mu$.
 
+# %% [markdown]
+# Momentum also moves the edge of stability. On a quadratic bowl with curvature $a$,
+# descent with momentum $\mu$ diverges only past $\eta = 2(1+\mu)/a$ instead of $2/a$,
+# and for most rates below that it swings past the minimum before it settles. See both
+# with the momentum slider of
+# [chapter 0's playground](00_concepts.py#try-it-a-gradient-descent-playground).
+
 # %%
 import keras
 from keras import layers
