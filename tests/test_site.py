@@ -528,11 +528,11 @@ def _console_errors(driver) -> list[str]:
     return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 
 
-def _open_widget(driver, url: str, widget: str, width: int = 1280):
+def _open_widget(driver, url: str, widget: str, width: int = 1280, height: int = 1000):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    driver.set_window_size(width, 1000)
+    driver.set_window_size(width, height)
     driver.get(url)
     root = driver.find_element(By.ID, widget)
     WebDriverWait(driver, 10).until(
@@ -703,7 +703,7 @@ def test_widget_fits_desktop_and_phone_in_light_and_dark(site, server, browser, 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     try:
         for width in (1400, 390):
-            root = _open_widget(browser, server + page, widget, width)
+            root = _open_widget(browser, server + page, widget, width, height=3200)
             for scheme in ("default", "slate"):
                 browser.execute_script(
                     "document.body.setAttribute('data-md-color-scheme', arguments[0])", scheme
@@ -902,6 +902,15 @@ def test_explorer_sliders_toggles_and_checks(site, server, browser):
     assert len(markers) == 4 * len(data["curves"])
     # the 2-epoch checks: one mark per checked rate, the table names each checked rate
     assert len(root.find_elements(By.CSS_SELECTOR, ".lr-check-rate")) == len(data["checks"])
+    outside = browser.execute_script(
+        "return Array.from(arguments[0].querySelectorAll('svg.lr-rt')).flatMap(svg => {"
+        "  const frame = svg.querySelector('.lr-check rect.lr-frame').getBoundingClientRect();"
+        "  return Array.from(svg.querySelectorAll('.lr-check-bar')).filter(b => {"
+        "    const r = b.getBoundingClientRect();"
+        "    return r.left < frame.left || r.right > frame.right; }).length; })",
+        root,
+    )
+    assert sum(outside) == 0, "a checked rate is drawn outside its panel"
     table = root.find_element(By.CSS_SELECTOR, ".lr-table tbody").text
     assert table.count("→") == len(data["checks"])
 
@@ -932,4 +941,29 @@ def test_explorer_sliders_toggles_and_checks(site, server, browser):
     root.find_element(By.CSS_SELECTOR, "button.lr-reset").click()
     back = state()
     assert (back["beta"], back["skipStart"], back["skipEnd"]) == (0.98, 0.1, 5)
+    assert not _console_errors(browser)
+
+
+@pytest.mark.browser
+def test_chapters_1_and_2_link_to_the_playground(site, server, browser):
+    from selenium.webdriver.common.by import By
+
+    for page in ("chapters/01_learning_rate/", "chapters/02_momentum/"):
+        browser.get(server + page)
+        links = browser.find_elements(By.CSS_SELECTOR, "article a[href*='00_concepts/#']")
+        assert links, f"{page} does not link to chapter 0's playground"
+        browser.get(links[0].get_attribute("href"))
+        anchor = browser.execute_script("return location.hash.slice(1)")
+        heading = browser.find_element(By.ID, anchor)
+        # the playground follows the heading the link points at, in the same section
+        follows = browser.execute_script(
+            "const h = arguments[0], w = document.getElementById('gd-playground');"
+            "return !!(h.compareDocumentPosition(w) & Node.DOCUMENT_POSITION_FOLLOWING)"
+            " && Array.from(document.querySelectorAll('article h2')).filter("
+            "  x => (h.compareDocumentPosition(x) & Node.DOCUMENT_POSITION_FOLLOWING)"
+            "   && (x.compareDocumentPosition(w) & Node.DOCUMENT_POSITION_FOLLOWING))"
+            " .length === 0;",
+            heading,
+        )
+        assert follows, f"{page}: the link's target #{anchor} is not the playground's section"
     assert not _console_errors(browser)

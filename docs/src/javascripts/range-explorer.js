@@ -336,8 +336,10 @@
         const hCheck = 84;
         const height = hLoss + hCheck + 8;
         const svg = s("svg", { class: "lr-plot lr-rt", role: "img", width: pw, height, viewBox: `0 0 ${pw} ${height}`, "data-optimizer": optimizer });
-        const lrMin = Math.min(...all.map((r) => r.curve.lr[0]));
-        const lrMax = Math.max(...all.map((r) => r.curve.lr[r.curve.lr.length - 1]));
+        // the ramp's rates, widened to every rate chapter 6 checked for this optimizer
+        const checkedRates = data.checks.filter((c) => c.optimizer === optimizer).map((c) => c.lr);
+        const lrMin = Math.min(...all.map((r) => r.curve.lr[0]), ...checkedRates) / 1.15;
+        const lrMax = Math.max(...all.map((r) => r.curve.lr[r.curve.lr.length - 1]), ...checkedRates) * 1.15;
         const x0 = Math.log10(lrMin);
         const x1 = Math.log10(lrMax);
         const X = (v) => m.l + ((Math.log10(v) - x0) / (x1 - x0)) * (pw - m.l - m.r);
