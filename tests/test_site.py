@@ -162,6 +162,27 @@ def test_chapter_page_shows_committed_figures_and_claims_in_place(hook, chapter)
     assert "Not generated yet: figures/03_decay/never_made" in md
 
 
+def test_a_name_pattern_shows_only_figures_no_other_cell_names(hook, tmp_path):
+    """Chapter 6's bug: ``save_figure(fig, f"06_x/{name}")`` matched every committed
+    figure of the chapter, so the figures other cells show appeared twice."""
+    (tmp_path / "chapters").mkdir()
+    figures = tmp_path / "figures" / "06_x"
+    figures.mkdir(parents=True)
+    for name in ("loss", "check", "check_valley"):
+        (figures / f"{name}.png").write_bytes(b"png")
+    source = tmp_path / "chapters" / "06_x.py"
+    source.write_text(
+        "# %% [markdown]\n# # Title\n\n"
+        '# %%\nsave_figure(fig, "06_x/loss")\n\n'
+        '# %%\nfor name in names:\n    save_figure(fig, f"06_x/{name}")\n\n'
+        '# %%\nsave_figure(fig, f"06_x/check{suffix}")\n'
+    )
+    page = hook.convert_chapter(source, tmp_path / "figures")
+    assert page.figures == ["06_x/loss.png", "06_x/check.png", "06_x/check_valley.png"]
+    assert page.markdown.count("](../figures/06_x/loss.png)") == 1
+    assert page.missing == []
+
+
 def test_chapter_notebook_is_unexecuted_and_complete(hook, chapter):
     import nbformat
 
@@ -330,6 +351,8 @@ const math = Array.from(document.querySelectorAll('.arithmatex'));
 return {
   ready: document.readyState === 'complete' && images.every(i => i.complete),
   brokenImages: images.filter(i => !(i.naturalWidth > 0)).map(i => i.getAttribute('src')),
+  repeatedImages: images.map(i => i.getAttribute('src'))
+    .filter((src, k, all) => src.includes('figures/') && all.indexOf(src) !== k),
   images: images.length,
   math: math.length,
   mathRendered: math.filter(
@@ -397,6 +420,8 @@ def test_every_page_renders_offline_with_images_math_and_working_links(site, ser
             problems.append(f"{url}: the 404 page")
         for src in state["brokenImages"]:
             problems.append(f"{url}: image did not load: {src}")
+        for src in state["repeatedImages"]:
+            problems.append(f"{url}: figure shown twice: {src}")
         for text in state["unrendered"]:
             problems.append(f"{url}: formula not rendered: {text!r}")
         if state["mathRendered"] != state["math"]:

@@ -7,7 +7,8 @@ format) is read with jupytext and written as one Markdown page:
 - code cells as ```` ```python ```` blocks;
 - after a code cell that calls ``save_figure(fig, "NN_topic/name")``, the committed
   ``figures/NN_topic/name.png`` as an image (an f-string name matches every committed file
-  it can produce, in name order);
+  it can produce, in name order, except the files another cell of the chapter names
+  exactly or an earlier cell already shows: each figure appears once);
 - after a code cell that calls ``<table>.save("NN_topic/name")``, the committed
   ``figures/NN_topic/name.md`` claims table.
 
@@ -222,6 +223,14 @@ def convert_chapter(
     chapters = {source.stem} if chapters is None else chapters
     notebook = jupytext.read(source)
     stem = source.stem
+    # figures some cell names exactly: an f-string pattern elsewhere does not show them
+    exact = {
+        pattern
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for kind, pattern in saved_outputs(cell.source)
+        if kind == "figure" and not any(ch in pattern for ch in "*?[")
+    }
     fallback = stem[3:].replace("_", " ").capitalize()
     page = ChapterPage(source=source, title=fallback, markdown="")
     blocks: list[str] = []
@@ -241,7 +250,7 @@ def convert_chapter(
             longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
             fence = "`" * max(3, longest + 1)  # a fence no backtick run in the code can close
             blocks.append(f"{fence}python\n{text}\n{fence}")
-            blocks.extend(_outputs(text, figures_dir, page))
+            blocks.extend(_outputs(text, figures_dir, page, exact))
     if not titled:
         blocks.insert(0, f"# {fallback}\n\n{_downloads(stem)}")
     page.markdown = "\n\n".join(blocks) + "\n"
@@ -257,7 +266,9 @@ def _downloads(stem: str) -> str:
     )
 
 
-def _outputs(code: str, figures_dir: Path, page: ChapterPage) -> list[str]:
+def _outputs(
+    code: str, figures_dir: Path, page: ChapterPage, exact: set[str] | None = None
+) -> list[str]:
     blocks = []
     for kind, pattern in saved_outputs(code):
         if kind == "table":
@@ -273,6 +284,13 @@ def _outputs(code: str, figures_dir: Path, page: ChapterPage) -> list[str]:
         if not files:
             page.missing.append(pattern)
             blocks.append(_missing_note(pattern, page.stem))
+        if any(ch in pattern for ch in "*?["):  # each figure once, where it is named
+            claimed = exact or set()
+            files = [
+                rel
+                for rel in files
+                if rel.rsplit(".", 1)[0] not in claimed and rel not in page.figures
+            ]
         for rel in files:
             page.figures.append(rel)
             blocks.append(f"![{_alt_text(rel)}](../figures/{rel})")
