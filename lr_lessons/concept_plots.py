@@ -97,8 +97,8 @@ def descent_paths(
             losses = bowl.loss(path)
         right.plot(np.arange(len(path)), np.maximum(losses, _TINY), color=color, lw=1.5,
                    label=label)  # fmt: skip
-    if bowl.dim == 1:
-        tracks[0].legend(fontsize=7, loc="upper center")
+    if bowl.dim == 1:  # not on the parabola: a diverging path fills its top
+        right.legend(fontsize=7, loc="lower right")
     else:
         right.legend(fontsize=8, loc="lower left")
     right.set_yscale("log")

@@ -229,6 +229,62 @@ def final_bars(
     return fig
 
 
+def grouped_bars(
+    panels: Mapping[str, Mapping[str, Mapping[str, np.ndarray]]],
+    title: str | None = None,
+    note: str | None = None,
+    fmt: Mapping[str, str] | None = None,
+) -> Figure:
+    """Side-by-side bars comparing groups (e.g. two training regimes) per setting.
+
+    Args:
+        panels: ``{panel title: {group: {setting: per-seed values}}}``; every group of a
+            panel has the same settings. One panel per entry, one colour per group (the
+            same in every panel), one bar per setting and group at the mean over seeds,
+            every seed as a dot, the mean written above its bar.
+        title: Figure title.
+        note: Small text under the figure (data, seeds).
+        fmt: Per panel, the format of the value labels (default ``".2f"``).
+
+    Returns:
+        The figure.
+    """
+    if not panels:
+        raise ValueError("panels is empty")
+    fig = new_figure((5.2 * len(panels), 3.9))
+    axes = np.atleast_1d(fig.subplots(1, len(panels)))
+    for ax, (panel, groups) in zip(axes, panels.items()):
+        n_groups = len(groups)
+        width = 0.8 / n_groups
+        settings = list(next(iter(groups.values())))
+        top = 0.0
+        for g, (group, values) in enumerate(groups.items()):
+            if list(values) != settings:
+                raise ValueError(f"panel {panel!r}: group {group!r} has other settings")
+            for i, setting in enumerate(settings):
+                v = np.asarray(values[setting], dtype=float)
+                x = i + (g - (n_groups - 1) / 2) * width
+                mean = float(np.nanmean(v))
+                ax.bar(x, mean, width * 0.9, color=f"C{g}", alpha=0.55,
+                       label=group if i == 0 else None)  # fmt: skip
+                ax.plot(np.full(v.size, x), v, "k.", ms=4)
+                label = format(mean, (fmt or {}).get(panel, ".2f"))
+                high = float(np.nanmax(v))
+                ax.annotate(label, (x, high), xytext=(0, 3), textcoords="offset points",
+                            ha="center", va="bottom", fontsize=7)  # fmt: skip
+                top = max(top, high)
+        ax.set_xticks(range(len(settings)), settings)
+        ax.set_ylim(0, top * (1.15 + 0.1 * n_groups) if top > 0 else 1)
+        ax.set_title(panel, fontsize=10)
+        ax.grid(alpha=0.3, axis="y")
+    axes[0].legend(fontsize=8, loc="upper right")  # in the head room ylim leaves free
+    if title:
+        fig.suptitle(title)
+    if note:
+        fig.text(0.5, -0.01, note, ha="center", va="top", fontsize=7, color="0.35")
+    return fig
+
+
 # --- chapter 8: hypergradient descent ---------------------------------------------------
 
 

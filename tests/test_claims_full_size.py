@@ -128,3 +128,71 @@ def test_the_saved_learning_rate_study_is_reproduced(tmp_path, monkeypatch):
     )
     for m in ("loss", "val_accuracy", "learning_rate"):
         np.testing.assert_allclose(again.get(m), r.get(m), rtol=1e-5, atol=1e-6)
+
+
+# --- verdicts on a second, disjoint set of seeds ----------------------------------------
+
+BLOBS_CHAPTERS = (
+    "00_concepts",
+    "01_learning_rate",
+    "02_momentum",
+    "03_decay",
+    "04_plateau",
+    "05_adaptive",
+)
+SECOND_SEEDS = [5, 6, 7, 8, 9]
+SEED_DEPENDENT = "depends on the seed"
+
+
+def claims_rows(path: Path) -> dict[str, tuple[str, str]]:
+    """``{original: (measured, verdict)}`` from a saved claims table (Markdown)."""
+    import re
+
+    rows = {}
+    for line in path.read_text().splitlines():
+        if not line.startswith("| ") or line.startswith("| what the original"):
+            continue
+        cells = [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        if len(cells) == 3:
+            rows[cells[0]] = (cells[1], cells[2])
+    return rows
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", BLOBS_CHAPTERS)
+def test_verdicts_agree_on_a_second_set_of_seeds(chapter, tmp_path, monkeypatch):
+    """Run the chapter at full size from seeds 5-9 (disjoint from the committed 0-4) and
+    compare every verdict with the committed table. A row may differ only if its
+    committed text says the claim depends on the seed."""
+    import runpy
+
+    from lr_lessons import config
+
+    committed = claims_rows(RESULTS.parent / "figures" / chapter / "claims.md")
+    monkeypatch.setenv("LR_LESSONS_QUICK", "0")
+    monkeypatch.setenv("LR_LESSONS_OUTPUT", str(tmp_path))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setattr(config, "seeds", lambda: list(SECOND_SEEDS))
+    runpy.run_path(str(RESULTS.parent / "chapters" / f"{chapter}.py"), run_name="__main__")
+    second = claims_rows(tmp_path / "figures" / chapter / "claims.md")
+    assert set(second) == set(committed), "the second run's table has other rows"
+    differ = [
+        f"{claim!r}: seeds 0-4 {committed[claim][1]!r}, seeds 5-9 {second[claim][1]!r}"
+        for claim in committed
+        if committed[claim][1] != second[claim][1] and SEED_DEPENDENT not in committed[claim][0]
+    ]
+    assert not differ, "verdicts that depend on the seed set:\n" + "\n".join(differ)
+
+
+def test_plateau_prose_on_the_two_batch_orders():
+    """Chapter 4's prose: with a new order every epoch small patiences fire again and
+    again; with one order repeated the callback fires at most once per run, and patiences
+    2 and 5 end more accurate."""
+    fresh, repeated = saved("plateau"), saved("plateau_one_permutation")
+    assert repeated.meta["reshuffle"] is False and fresh.meta["reshuffle"] is True
+    for s in fresh.settings:
+        assert ((np.diff(repeated.get("learning_rate", s), axis=1) < 0).sum(axis=1) <= 1).all()
+    for s in ("patience=2", "patience=5"):
+        assert (np.diff(fresh.get("learning_rate", s), axis=1) < 0).sum(axis=1).mean() >= 10
+        more = final(repeated.get("accuracy", s)).mean() - final(fresh.get("accuracy", s)).mean()
+        assert more > 0.05
