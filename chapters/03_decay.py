@@ -160,7 +160,7 @@ final_test = {s: final(test_acc[s]) for s in results.settings}
 no_decay = final(constant.get("val_accuracy", "momentum=0"))
 last_lr = {s: results.get("learning_rate", s)[:, -1] for s in results.settings}
 table = ClaimsTable(note=numbers_note(results))
-rule_01 = rules["decay 0.1"]
+rule_01 = 0.01 / (1 + 0.1 * steps)  # the formula in float64 (the schedule matches it)
 below = int(np.argmax(rule_01 < 0.002))  # first update whose rate is below 0.002
 
 
@@ -175,7 +175,8 @@ def quoted_as(value: float, quoted: str) -> bool:
 table.add(
     "Decay 1E-1 takes the rate below 0.002 within 50 updates and to about 0.0004 at 200 "
     "(the rule, plotted).",
-    f"below 0.002 from update {below}; rate at update 200: {rule_01[200]:.3g}",
+    f"below 0.002 from update {below}; rate at update 200: {rule_01[200]:.3g} (0.0004 "
+    "truncated to the original's one digit; it truncates, as its 0.0075 below shows)",
     verdict(below <= 50 and quoted_as(rule_01[200], "0.0004")),
 )
 table.add(

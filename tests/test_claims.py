@@ -67,3 +67,11 @@ def test_table_rejects_unknown_verdicts():
     with pytest.raises(ValueError, match="not one of"):
         table.add("a", "b", "sort of")
     assert table.verdicts() == [CONFIRMED, "superseded: LRFinder restores the weights"]
+
+
+def test_a_seed_dependent_row_says_so():
+    table = ClaimsTable()
+    table.add("a", "0.5 [0.4, 0.6]", WITHIN_NOISE, seed_dependent=True)
+    table.add("b", "0.5", CONFIRMED)
+    assert table.rows[0].measured.endswith(claims.SEED_DEPENDENT)
+    assert claims.SEED_DEPENDENT not in table.rows[1].measured
