@@ -203,6 +203,17 @@ def test_home_page_chapter_table_links_every_chapter(hook, chapter):
     )
 
 
+def test_search_index_shows_formulas_as_text(hook):
+    text = r"momentum \(\mu\) keeps a velocity \(v\): \[ v \leftarrow \mu\, v - \eta\,"
+    text += r" \frac{\partial L}{\partial w} \] below \(2(1+\mu)/a\) and \(10^{-4}\)"
+    assert hook.plain_math(text) == (
+        "momentum μ keeps a velocity v: v ← μ v - η ∂L/∂w below 2(1+μ)/a and 10⁻⁴"
+    )
+    assert hook.tex_to_text(r"\eta_t = \eta_0 / (1 + d\,t)") == "ηₜ = η₀ / (1 + d t)"
+    assert hook.tex_to_text(r"\sqrt{\hat v_t} + \epsilon") == "√(vₜ) + ε"
+    assert hook.tex_to_text(r"\text{lr}_{\min}") == "lr_min"
+
+
 def test_sphinx_roles_show_as_plain_code(hook):
     html = (
         "<p>returns :class:<code>~lr_lessons.results.Results</code>, see "
@@ -478,6 +489,12 @@ def test_search_box_finds_a_chapter(site, server, browser):
         for a in hits
         if (m := re.search(r"/chapters/(\d\d_[a-z0-9_]+)/", a.get_attribute("href") or ""))
     }
+    teasers = [t.text for t in browser.find_elements(By.CSS_SELECTOR, ".md-search-result__teaser")]
+    assert teasers and any(t.strip() for t in teasers)
+    raw_tex = [t for t in teasers if re.search(r"\\[(\[]|\\[a-zA-Z]+", t)]
+    assert not raw_tex, f"search previews show raw TeX: {raw_tex[:3]}"
+    index = (site / "search" / "search_index.json").read_text(encoding="utf-8")
+    assert not re.search(r"\\\\[(\[]", index), "the search index holds raw TeX"
     _TIMINGS["search_s"] = round(time.perf_counter() - start, 3)
     _TIMINGS["search_hits"] = sorted(found)
     _write_timings()

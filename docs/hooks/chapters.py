@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -451,6 +452,108 @@ def strip_sphinx_roles(html: str) -> str:
 
 def on_page_content(html: str, page, config: MkDocsConfig, files: Files) -> str:
     return strip_sphinx_roles(html) if page.file.src_uri.startswith("api/") else html
+
+
+# -- formulas in the search index: readable text instead of raw TeX -------------------------
+
+TEX_SYMBOLS = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "Delta": "Δ", "epsilon": "ε",
+    "varepsilon": "ε", "eta": "η", "theta": "θ", "lambda": "λ", "mu": "μ", "pi": "π",
+    "rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "φ", "omega": "ω", "nabla": "∇",
+    "partial": "∂", "cdot": "·", "times": "×", "pm": "±", "approx": "≈", "le": "≤",
+    "leq": "≤", "ge": "≥", "geq": "≥", "ne": "≠", "neq": "≠", "infty": "∞", "to": "→",
+    "rightarrow": "→", "leftarrow": "←", "sum": "Σ", "top": "ᵀ", "ln": "ln", "log": "log",
+    "exp": "exp", "min": "min", "max": "max", "quad": " ", "qquad": " ", ",": " ", ";": " ",
+    " ": " ", "!": "", "left": "", "right": "", "{": "{", "}": "}", "%": "%", "_": "_",
+}  # fmt: skip
+SUPERSCRIPT = str.maketrans("0123456789+-=()n", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿ")
+SUBSCRIPT = str.maketrans("0123456789+-=()aeiotk", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑᵢₒₜₖ")
+MATH_RE = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
+
+
+def _group(tex: str, i: int) -> tuple[str, int]:
+    """The braced group (or single character) at ``tex[i]`` and the index after it."""
+    while i < len(tex) and tex[i] == " ":
+        i += 1
+    if i >= len(tex):
+        return "", i
+    if tex[i] != "{":
+        if tex[i] == "\\":
+            match = re.match(r"\\([A-Za-z]+|.)", tex[i:])
+            return match.group(0), i + len(match.group(0))
+        return tex[i], i + 1
+    depth, j = 0, i
+    while j < len(tex):
+        depth += {"{": 1, "}": -1}.get(tex[j], 0)
+        if depth == 0:
+            return tex[i + 1 : j], j + 1
+        j += 1
+    return tex[i + 1 :], len(tex)
+
+
+def tex_to_text(tex: str) -> str:
+    """A TeX formula as plain text for the search index: ``\\frac{2}{a}`` -> ``2/a``,
+    ``10^{-4}`` -> ``10⁻⁴``, ``\\eta`` -> ``η``."""
+    out, i = [], 0
+    while i < len(tex):
+        ch = tex[i]
+        if ch == "\\":
+            match = re.match(r"\\([A-Za-z]+|.)", tex[i:])
+            name, i = match.group(1), i + len(match.group(0))
+            if name in ("frac", "dfrac", "tfrac"):
+                top, i = _group(tex, i)
+                bottom, i = _group(tex, i)
+                top, bottom = tex_to_text(top), tex_to_text(bottom)
+                wrap = lambda t: t if re.fullmatch(r"[\w.·ᵀ∂∇⁰-⁹₀-₉]+", t) else f"({t})"  # noqa: E731
+                out.append(f"{wrap(top)}/{wrap(bottom)}")
+            elif name == "sqrt":
+                arg, i = _group(tex, i)
+                arg = tex_to_text(arg)
+                out.append(f"√{arg}" if len(arg) == 1 else f"√({arg})")
+            elif name in ("text", "mathrm", "mathbf", "mathit", "operatorname", "hat", "bar",
+                          "tilde", "vec", "boldsymbol", "mathcal"):  # fmt: skip
+                arg, i = _group(tex, i)
+                out.append(tex_to_text(arg))
+            else:
+                out.append(TEX_SYMBOLS.get(name, name))
+            if name.isalpha():  # TeX drops the space after a control word before a letter
+                rest = tex[i:].lstrip(" ")
+                if rest[:1].isalpha():
+                    i = len(tex) - len(rest)
+        elif ch in "^_":
+            arg, i = _group(tex, i + 1)
+            text = tex_to_text(arg)
+            table = SUPERSCRIPT if ch == "^" else SUBSCRIPT
+            if text and all(ord(c) in table for c in text):
+                out.append(text.translate(table))
+            elif text == "ᵀ":
+                out.append(text)
+            else:
+                out.append(f"{ch}{text}" if text.isalnum() else f"{ch}({text})")
+        elif ch in "{}":
+            i += 1
+        else:
+            out.append(ch)
+            i += 1
+    return re.sub(r" {2,}", " ", "".join(out)).strip()
+
+
+def plain_math(text: str) -> str:
+    """Every ``\\(...\\)`` and ``\\[...\\]`` formula in ``text`` as readable text."""
+    return MATH_RE.sub(lambda m: tex_to_text(m.group(1) or m.group(2)), text)
+
+
+def on_post_build(config: MkDocsConfig) -> None:
+    """Search previews show formulas as text: rewrite the search index the plugin wrote."""
+    index = Path(config.site_dir) / "search" / "search_index.json"
+    if not index.is_file():
+        return
+    data = json.loads(index.read_text(encoding="utf-8"))
+    for doc in data.get("docs", []):
+        for key in ("title", "text"):
+            if key in doc:
+                doc[key] = plain_math(doc[key])
+    index.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), "utf-8")
 
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
