@@ -169,9 +169,10 @@ dataset_reshuffles = seen[:10] != seen[10:]
 # optimizer with both engines from the same seed and batch order and requires every
 # per-epoch metric to agree within $10^{-4}$ over 20 epochs (a run alone reproduces
 # `fit` bit for bit), and a slow test requires each setting's mean final accuracy over
-# five seeds to fall within the range of `fit`'s five runs. To train every study with plain
-# `model.fit` instead, run `lr-lessons figures --engine fit` (or set
-# `LR_LESSONS_ENGINE=fit`); it is many times slower.
+# five seeds to fall within the range of `fit`'s five runs. To train every study with
+# plain `model.fit` instead, run `lr-lessons figures --engine fit` (or set
+# `LR_LESSONS_ENGINE=fit`); it is many times slower, and it passes arrays to `fit`, so
+# it trains in the repeated-order regime described above (which matters in chapter 4).
 
 # %% [markdown]
 # ## Eight learning rates, several seeds

@@ -39,7 +39,8 @@
 # the library's stacked engine, which reproduces `model.fit` (per-epoch metrics within
 # $10^{-4}$ of `fit`'s over 20 epochs in its tests, including `ReduceLROnPlateau`;
 # [chapter 1](01_learning_rate.py#how-the-figures-are-made-all-runs-at-once));
-# `lr-lessons figures --engine fit` trains them with `model.fit` instead.
+# `lr-lessons figures --engine fit` trains them with `model.fit` on arrays instead,
+# which puts them in the repeated-order regime (the orange bars of the figure below).
 
 # %%
 import keras
@@ -143,8 +144,9 @@ plotting.save_figure(fig, "04_plateau/accuracy")
 fig
 
 # %% [markdown]
-# The run above is one seed; the figures' five seeds (below) drop the rate at patience
-# 10 this many times, in the same batch-order regime:
+# The run above is one run in the figures' regime (a new order every epoch). Its orders
+# come from `tf.data`, the study's from NumPy, so seed 0 above is not seed 0 of the
+# figures; its number of drops should simply look like one more seed of the study:
 
 # %%
 lr = {s: results.get("learning_rate", s) for s in results.settings}
