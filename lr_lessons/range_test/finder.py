@@ -410,6 +410,8 @@ class LRFinder(keras.callbacks.Callback):
             self._prev_total = self._prev_count = 0.0
             self._prev_means = {}
         n = count - self._prev_count
+        if n <= 0:
+            return  # no sample trained (a generator that ran out mid-step): not a batch
         self._pending[0] += total - self._prev_total
         self._pending[1] += n
         means = {k: float(v) for k, v in (logs or {}).items() if k != "loss" and np.ndim(v) == 0}
