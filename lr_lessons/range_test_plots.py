@@ -223,3 +223,59 @@ def plot_metric(
     ax.legend(fontsize=8, loc="lower right")
     _finish(fig, ax, title, note, "learning rate" + (" (log scale)" if log_x else " (linear ramp)"))
     return fig
+
+
+def plot_linear_reading(
+    repeats: RangeTestRepeats,
+    readings: Sequence,
+    fractions: Sequence[float] = (1 / 3, 1 / 4),
+    metric: str = "accuracy",
+    ax=None,
+    title: str | None = None,
+    note: str | None = None,
+) -> Figure:
+    """Smith's linear-ramp reading over seeds: each seed's validation ``metric`` against
+    the rate (linear x), the point before its first fall marked (a dot) and the fall (a
+    cross), the median of those rates as the max usable rate (a red line), and the
+    cyclical minimum (``fractions`` of it) as a band.
+
+    ``readings`` holds one :class:`lr_lessons.ramp_reading.Fall` per run, in run order.
+    """
+    if len(readings) != len(repeats.runs):
+        raise ValueError(f"{len(readings)} readings for {len(repeats.runs)} runs: one per run")
+    fig, ax = _axes(ax, size=(7.2, 4.4))
+    tops = []
+    for i, (seed, run, f) in enumerate(zip(repeats.seeds, repeats.runs, readings)):
+        if metric not in run.validation:
+            raise KeyError(f"run for seed {seed} has no validation {metric!r}")
+        lrs, v = run.validation["lr"], run.validation[metric]
+        c = f"C{i}"
+        ax.plot(lrs, v, "-", color=c, lw=1.2, ms=2.5, marker="o", label=f"seed {seed}")
+        ax.plot(lrs[f.peak], v[f.peak], "o", color=c, mec="k", ms=8, zorder=5)
+        if f.fall is not None:
+            ax.plot(lrs[f.fall], v[f.fall], "X", color=c, mec="k", ms=9, zorder=5)
+        tops.append(float(lrs[f.peak]))
+    top = float(np.median(tops))
+    ax.axvline(top, color="C3", lw=1.6, label=f"max usable rate {top:.3g} (median over seeds)")
+    lows = [top * f for f in fractions]
+    ax.axvspan(
+        min(lows),
+        max(lows),
+        color="0.5",
+        alpha=0.2,
+        label="cyclical minimum "
+        + " - ".join(f"{lo:.3g}" for lo in sorted(lows))
+        + " ("
+        + ", ".join(f"1/{round(1 / f)}" for f in fractions)
+        + " of max)",
+    )
+    handles, labels = ax.get_legend_handles_labels()
+    handles += [
+        Line2D([], [], ls="", marker="o", color="0.6", mec="k", ms=8),
+        Line2D([], [], ls="", marker="X", color="0.6", mec="k", ms=9),
+    ]
+    labels += ["best point before the first fall", "first fall"]
+    ax.legend(handles, labels, fontsize=7, loc="upper right")
+    ax.set_ylabel(f"validation {metric}")
+    _finish(fig, ax, title, note, "learning rate (linear ramp)")
+    return fig
