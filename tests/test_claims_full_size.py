@@ -205,3 +205,32 @@ def test_plateau_prose_on_the_two_batch_orders():
         assert (np.diff(fresh.get("learning_rate", s), axis=1) < 0).sum(axis=1).mean() >= 10
         more = final(repeated.get("accuracy", s)).mean() - final(fresh.get("accuracy", s)).mean()
         assert more > 0.05
+
+
+def test_chapter_0_band_where_50_steps_reach_the_floor():
+    """Chapter 0's prose: after 50 steps on a w^2/2, the loss is below 1e-12 for rates
+    from about 0.24/a to 1.76/a, and above it outside that band."""
+    from lr_lessons.gradient_descent import Bowl, descend
+
+    for a in (0.5, 2.0, 8.0):
+        bowl = Bowl((a,))
+        for scaled, below in ((0.22, False), (0.26, True), (1.0, True), (1.74, True)):
+            loss = bowl.loss(descend(bowl, [1.0], scaled / a, 50)[-1])
+            assert (loss < 1e-12) == below, (a, scaled, loss)
+        assert bowl.loss(descend(bowl, [1.0], 1.78 / a, 50)[-1]) > 1e-12
+
+
+def test_chapter_3_keras_3_accepts_decay_warns_and_ignores_it():
+    """Chapter 3's prose: Keras 3 accepts SGD(decay=...), warns, and keeps the rate."""
+    import warnings
+
+    import keras
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sgd = keras.optimizers.SGD(learning_rate=0.01, decay=1e-3)
+    assert any("decay" in str(w.message) and "ignored" in str(w.message) for w in caught)
+    w = keras.Variable(1.0)
+    for _ in range(100):
+        sgd.apply_gradients([(keras.ops.convert_to_tensor(1.0), w)])
+    assert np.isclose(float(w.numpy()), 1.0 - 100 * 0.01, atol=1e-5)  # no decay
