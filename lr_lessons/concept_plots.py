@@ -403,7 +403,8 @@ def summary_bars(
         if ok.size < v.size:
             text += f" ({v.size - ok.size} of {v.size} seeds NaN)"
         inside = np.isfinite(mean) and mean - lo > 0.3 * span
-        x = lo + 0.01 * span if inside else (mean if np.isfinite(mean) else lo) + 0.01 * span
+        right = max(float(ok.max()), mean) if ok.size else lo  # clear of the seeds' dots
+        x = lo + 0.01 * span if inside else right + 0.015 * span
         ax.text(x, i, text, va="center", ha="left", fontsize=8)  # at the bar's base
     ax.set_yticks(range(n), list(values))
     ax.invert_yaxis()

@@ -275,7 +275,7 @@ def plot_linear_reading(
         Line2D([], [], ls="", marker="X", color="0.6", mec="k", ms=9),
     ]
     labels += ["best point before the first fall", "first fall"]
-    ax.legend(handles, labels, fontsize=7, loc="upper right")
+    ax.legend(handles, labels, fontsize=7, loc="best", framealpha=0.85)
     ax.set_ylabel(f"validation {metric}")
     _finish(fig, ax, title, note, "learning rate (linear ramp)")
     return fig

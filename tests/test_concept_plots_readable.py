@@ -69,3 +69,10 @@ def test_shared_curves_get_one_legend_below_and_logy_per_panel():
     assert len(fig.legends) == 1
     with pytest.raises(ValueError, match="one per panel"):
         concept_plots.schedule_panels({"x": curves}, logy=(True, False))
+
+
+def test_a_short_bar_writes_its_value_right_of_its_dots():
+    fig = concept_plots.summary_bars({"diverged": np.array([0.10, 0.25])}, "accuracy")
+    ax = fig.axes[0]
+    (text,) = ax.texts
+    assert text.get_text() == "0.175" and text.get_position()[0] > 0.25
