@@ -489,7 +489,10 @@ def test_search_box_finds_a_chapter(site, server, browser):
         for a in hits
         if (m := re.search(r"/chapters/(\d\d_[a-z0-9_]+)/", a.get_attribute("href") or ""))
     }
-    teasers = [t.text for t in browser.find_elements(By.CSS_SELECTOR, ".md-search-result__teaser")]
+    teasers = [  # the prose previews (code previews may hold backslashes of their own)
+        t.get_attribute("textContent")
+        for t in browser.find_elements(By.CSS_SELECTOR, ".md-search-result__article p")
+    ]
     assert teasers and any(t.strip() for t in teasers)
     raw_tex = [t for t in teasers if re.search(r"\\[(\[]|\\[a-zA-Z]+", t)]
     assert not raw_tex, f"search previews show raw TeX: {raw_tex[:3]}"
