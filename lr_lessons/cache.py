@@ -92,7 +92,9 @@ def cached(
         raise ValueError("compute and load must be callables: compute() -> result, load(path)")
     path = Path(path)
     key = cache_key(settings)
-    if cache and path.exists():
+    from lr_lessons.runner import record, versions
+
+    if cache and not config.retrain() and path.exists():  # LR_LESSONS_RETRAIN: compute again
         try:
             saved = load(path)
         except Exception as err:  # unreadable: compute again
@@ -100,8 +102,8 @@ def cached(
         else:
             if saved.meta.get("key") == key:
                 saved.meta["cache"] = "read"
+                record(path.stem, "read from cache", path)
                 return saved
-    from lr_lessons.runner import versions
 
     start = time.perf_counter()
     result = compute()
@@ -116,6 +118,7 @@ def cached(
     result.meta.pop("cache", None)
     result.save(path)
     result.meta["cache"] = "computed"
+    record(path.stem, "trained", path, result.meta["wall_time_s"])
     return result
 
 
