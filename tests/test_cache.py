@@ -58,3 +58,19 @@ def test_corrupt_file_is_recomputed_and_cache_false_retrains(tmp_path):
 def test_bad_callables_fail_before_any_work(tmp_path):
     with pytest.raises(ValueError, match="callables"):
         cached(tmp_path / "a.json", {}, compute=None, load=Record.load)
+
+
+def test_retrain_switch_recomputes_and_the_runner_hears_of_it(tmp_path, monkeypatch):
+    from lr_lessons import runner
+
+    calls, compute = counter()
+    path = tmp_path / "timing.json"
+    cached(path, {"n": 1}, compute, Record.load)
+    monkeypatch.setenv("LR_LESSONS_RETRAIN", "1")
+    before = len(runner.EVENTS)
+    assert cached(path, {"n": 1}, compute, Record.load).meta["cache"] == "computed"
+    assert len(calls) == 2
+    assert runner.EVENTS[before]["how"] == "trained" and runner.EVENTS[before]["path"] == path
+    monkeypatch.delenv("LR_LESSONS_RETRAIN")
+    cached(path, {"n": 1}, compute, Record.load)
+    assert runner.EVENTS[-1]["how"] == "read from cache" and len(calls) == 2
