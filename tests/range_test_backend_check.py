@@ -1,0 +1,139 @@
+"""Checks of LRFinder and range_test under one Keras backend; prints one JSON line.
+
+Run by tests/test_range_test_backends.py in a subprocess with KERAS_BACKEND set (the
+backend is fixed when Keras is first imported). Every value printed is measured here;
+the test asserts on them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from lr_lessons.range_test import (  # noqa: E402
+    STOP_INTERRUPTED,
+    LRFinder,
+    ramp,
+    range_test,
+)
+
+N, D, BATCH = 256, 5, 32
+rng = np.random.default_rng(0)
+X = rng.normal(size=(N, D)).astype("float32")
+Y = (X @ rng.normal(size=(D, 1)) + 0.1 * rng.normal(size=(N, 1))).astype("float32")
+
+
+def regressor(optimizer) -> keras.Model:
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((D,)),
+            keras.layers.Dense(8, activation="tanh"),
+            keras.layers.Dropout(0.2),
+            keras.layers.Dense(1),
+        ]
+    )
+    model.compile(optimizer=optimizer, loss="mse", metrics=["mae"])
+    return model
+
+
+def state(model) -> list[np.ndarray]:
+    return [
+        keras.ops.convert_to_numpy(v).copy() for v in model.variables + model.optimizer.variables
+    ]
+
+
+def same(a, b) -> bool:
+    return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+class RateProbe(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.rates = []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        rate = self.model.optimizer.learning_rate
+        self.rates.append(float(keras.ops.convert_to_numpy(rate)))
+
+
+class Interrupt(keras.callbacks.Callback):
+    def __init__(self, after: int):
+        super().__init__()
+        self.after, self.seen = after, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen += 1
+        if self.seen == self.after:
+            raise KeyboardInterrupt
+
+
+def main() -> None:
+    out: dict = {"backend": keras.backend.backend()}
+
+    # restore after a completed test, with a schedule, pre-trained optimizer state
+    schedule = keras.optimizers.schedules.ExponentialDecay(1e-3, 10, 0.9)
+    model = regressor(keras.optimizers.Adam(schedule))
+    model.fit(X, Y, batch_size=BATCH, epochs=1, verbose=0)
+    before, variables = state(model), list(model.optimizer.variables)
+    r = range_test(model, X, Y, batch_size=BATCH, start_lr=1e-4, end_lr=1.0, steps=40)
+    out["points"] = len(r)
+    out["restored"] = same(before, state(model))
+    out["variables_unchanged"] = list(model.optimizer.variables) == variables
+    out["schedule_back"] = model.optimizer._learning_rate is schedule
+    out["finite"] = bool(np.isfinite(r.losses).all())
+
+    # each recorded rate is the rate read back from the optimizer before that update
+    model = regressor(keras.optimizers.SGD(0.01, momentum=0.9))
+    probe = RateProbe()
+    finder = LRFinder(1e-4, 0.1, steps=30, diverge=None)
+    model.fit(X, Y, batch_size=BATCH, epochs=4, callbacks=[finder, probe], verbose=0)
+    out["rates_read_back"] = bool(np.array_equal(finder.result.lrs, probe.rates[:30]))
+    out["rates_are_the_ramp"] = bool(np.allclose(finder.result.lrs, ramp(1e-4, 0.1, 30)))
+    out["rate_after"] = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+
+    # gradient accumulation: one point per real update
+    model = regressor(keras.optimizers.SGD(0.01, gradient_accumulation_steps=4))
+    finder = LRFinder(1e-4, 0.1, diverge=None)
+    model.fit(X, Y, batch_size=16, epochs=8, shuffle=False, callbacks=[finder], verbose=0)
+    out["accumulation_points"] = len(finder.result)
+
+    # dict inputs of a two-input model
+    keras.utils.set_random_seed(0)
+    a, b = keras.Input((3,), name="a"), keras.Input((2,), name="b")
+    two = keras.Model({"a": a, "b": b}, keras.layers.Dense(1)(keras.layers.Concatenate()([a, b])))
+    two.compile(optimizer=keras.optimizers.SGD(0.01), loss="mse")
+    r = range_test(two, {"a": X[:, :3], "b": X[:, 3:]}, Y, batch_size=BATCH, start_lr=1e-4,
+                   end_lr=0.1, steps=30, diverge=None)  # fmt: skip
+    out["dict_points"] = len(r)
+
+    # an interrupted fit, restored by the context manager
+    model = regressor(keras.optimizers.Adam(1e-3))
+    model.fit(X, Y, batch_size=BATCH, epochs=1, verbose=0)
+    before = state(model)
+    try:
+        with LRFinder(1e-4, 1.0, steps=100) as finder:
+            model.fit(X, Y, batch_size=BATCH, epochs=20, callbacks=[finder, Interrupt(25)],
+                      verbose=0)  # fmt: skip
+    except KeyboardInterrupt:
+        pass
+    out["interrupt_points"] = len(finder.result)
+    out["interrupt_reason"] = finder.result.stop_reason == STOP_INTERRUPTED
+    out["interrupt_restored"] = same(before, state(model))
+
+    # validation mode: the validation loss is the curve
+    r = range_test(regressor(keras.optimizers.SGD(0.01)), X, Y, batch_size=BATCH,
+                   start_lr=1e-4, end_lr=1.0, steps=30, monitor="val_loss",
+                   validation_data=(X[:64], Y[:64]), validate_every=3)  # fmt: skip
+    out["val_points"] = len(r)
+    out["val_is_curve"] = bool(np.array_equal(r.losses, r.validation["loss"][: len(r)]))
+    print("RESULT " + json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""LRFinder and range_test under each backend of Keras 3: TensorFlow, JAX, PyTorch.
+
+Keras fixes its backend at first import, so each backend runs in a subprocess with
+KERAS_BACKEND set (tests/range_test_backend_check.py). A backend whose package is not
+installed is skipped (`pip install -e ".[backends]"` installs JAX and PyTorch); CI
+installs them and runs all three.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).with_name("range_test_backend_check.py")
+PACKAGES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+
+
+@pytest.mark.parametrize("backend", list(PACKAGES))
+def test_finder_under_backend(backend):
+    if importlib.util.find_spec(PACKAGES[backend]) is None:
+        pytest.skip(f"{PACKAGES[backend]} is not installed (pip install -e '.[backends]')")
+    env = {**os.environ, "KERAS_BACKEND": backend, "CUDA_VISIBLE_DEVICES": ""}
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=900
+    )
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    assert proc.returncode == 0 and lines, proc.stderr[-3000:]
+    out = json.loads(lines[-1][len("RESULT ") :])
+    assert out["backend"] == backend
+    assert out["points"] == 40 and out["finite"]
+    assert out["restored"] and out["variables_unchanged"] and out["schedule_back"]
+    assert out["rates_read_back"] and out["rates_are_the_ramp"]
+    assert out["rate_after"] == pytest.approx(0.01)
+    assert out["accumulation_points"] == 256 // 16 * 8 // 4
+    assert out["dict_points"] == 30
+    assert out["interrupt_points"] == 25 and out["interrupt_reason"]
+    assert out["interrupt_restored"]
+    assert out["val_points"] == 10 and out["val_is_curve"]
