@@ -67,17 +67,17 @@ def _check_options(name: str, optimizer: str, options: Any) -> dict[str, Any]:
         if value is None:
             continue
         if key in _RATE_LIKE:
-            checks.probability(value, what)
+            options[key] = checks.probability(value, what)
         elif key in _POSITIVE:
-            checks.positive_number(value, what)
+            options[key] = checks.positive_number(value, what)
         elif key in _NON_NEGATIVE:
-            checks.positive_number(value, what, allow_zero=True)
+            options[key] = checks.positive_number(value, what, allow_zero=True)
         elif key in _SWITCHES:
             if not isinstance(value, bool):
                 raise InputError(f"{what} must be True or False, got {value!r}")
-        elif checks.is_real(value) or isinstance(value, bool):
-            if not isinstance(value, bool):
-                checks.finite_number(value, what)
+        elif checks.is_real(value):
+            checks.finite_number(value, what)
+            options[key] = value.item() if hasattr(value, "item") else value  # NumPy -> Python
     try:  # Keras knows its own options: unknown names and values it refuses
         OPTIMIZERS[optimizer](**options)
     except (TypeError, ValueError) as err:
@@ -153,12 +153,13 @@ def _check_plateau(name: str, plateau: Any) -> dict[str, Any]:
     factor = checks.positive_number(plateau["factor"], what.format("factor"))
     if factor >= 1:
         raise InputError(f"{what.format('factor')} must be below 1, got {factor!r}")
+    plateau["factor"] = factor
     for key in ("patience", "cooldown"):
         if key in plateau:
-            checks.whole_number(plateau[key], what.format(key))
+            plateau[key] = checks.whole_number(plateau[key], what.format(key))
     for key in ("min_delta", "min_lr"):
         if key in plateau:
-            checks.positive_number(plateau[key], what.format(key), allow_zero=True)
+            plateau[key] = checks.positive_number(plateau[key], what.format(key), allow_zero=True)
     try:
         keras.callbacks.ReduceLROnPlateau(**plateau)
     except (TypeError, ValueError) as err:

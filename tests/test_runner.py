@@ -286,3 +286,20 @@ def test_the_five_studies_are_the_originals():
     for make in studies.BLOBS_STUDIES.values():
         study = make()
         assert (study.epochs, study.batch_size, study.problem) == (200, 32, "blobs")
+
+
+def test_numpy_values_are_stored_as_plain_json_numbers():
+    import json
+
+    s = Setting(
+        "a",
+        "sgd",
+        np.float32(0.01),
+        {"momentum": np.float32(0.9), "nesterov": True},
+        plateau={"patience": np.int64(3), "min_delta": np.float32(0)},
+    )
+    study = Study("np", "t", (s,), epochs=np.int64(5), batch_size=np.int32(16))
+    text = json.dumps(study.to_dict())  # the cache key and the metadata need plain JSON
+    assert json.loads(text)["settings"][0]["plateau"]["patience"] == 3
+    assert type(study.epochs) is int and type(study.batch_size) is int
+    assert type(s.options["momentum"]) is float and s.options["momentum"] == pytest.approx(0.9)
