@@ -1012,3 +1012,51 @@ def test_chapters_1_and_2_link_to_the_playground(site, server, browser):
         )
         assert follows, f"{page}: the link's target #{anchor} is not the playground's section"
     assert not _console_errors(browser)
+
+
+CODE_SCROLLS = """
+const blocks = Array.from(document.querySelectorAll('article pre > code'));
+const scrolls = c => c.scrollWidth > c.clientWidth + 1;
+const line = c => c.textContent.split('\\n').reduce((a, b) => (b.length > a.length ? b : a), '');
+return {
+  signatures: blocks.filter(c => c.closest('.doc-signature')).length,
+  clippedSignatures: blocks.filter(c => c.closest('.doc-signature') && scrolls(c)).map(line),
+  chapterCode: blocks.filter(c => !c.closest('.doc-signature, details, .doc')).length,
+  scrollingCode: blocks.filter(c => !c.closest('.doc-signature, details, .doc') && scrolls(c))
+    .map(line),
+};
+"""
+
+
+def _pages_at_desktop_width(site, server, browser, prefix: str) -> dict[str, dict]:
+    pages = [p for p in _built_pages(site) if p.startswith(prefix)]
+    assert pages, f"no {prefix} page was built"
+    browser.set_window_size(1400, 900)
+    try:
+        found = {}
+        for page in pages:
+            browser.get(server + page)
+            found[page] = browser.execute_script(CODE_SCROLLS)
+    finally:
+        browser.set_window_size(1280, 1000)
+    return found
+
+
+@pytest.mark.browser
+def test_api_signatures_are_not_clipped_at_desktop_width(site, server, browser):
+    """mkdocstrings' separate signatures are formatted (ruff, in the docs extra) to fit."""
+    found = _pages_at_desktop_width(site, server, browser, "api/")
+    assert sum(f["signatures"] for f in found.values()) > 50
+    clipped = [f"{p}: {line}" for p, f in found.items() for line in f["clippedSignatures"]]
+    assert not clipped, f"{len(clipped)} signatures scroll sideways:\n" + "\n".join(clipped[:10])
+
+
+@pytest.mark.browser
+def test_chapter_code_fits_the_column_at_desktop_width(site, server, browser):
+    """A reader at 1400 px sees each code line whole (chapters are formatted to fit)."""
+    found = _pages_at_desktop_width(site, server, browser, "chapters/")
+    assert sum(f["chapterCode"] for f in found.values()) > 20
+    scrolling = [f"{p}: {line!r}" for p, f in found.items() for line in f["scrollingCode"]]
+    assert not scrolling, f"{len(scrolling)} code blocks scroll sideways:\n" + "\n".join(
+        scrolling[:10]
+    )
