@@ -1060,3 +1060,46 @@ def test_chapter_code_fits_the_column_at_desktop_width(site, server, browser):
     assert not scrolling, f"{len(scrolling)} code blocks scroll sideways:\n" + "\n".join(
         scrolling[:10]
     )
+
+
+def test_api_overview_groups_every_module_with_a_summary(hook):
+    package_dir = ROOT / "lr_lessons"
+    modules = hook.api_modules(package_dir)
+    ungrouped = [m for m in modules[1:] if hook.api_group(m) == hook.OTHER_GROUP]
+    assert not ungrouped, f"add these modules to API_GROUPS in docs/hooks/chapters.py: {ungrouped}"
+    page = hook.api_index(package_dir, modules)
+    assert [line for line in page.splitlines() if line.startswith("## ")] == [
+        "## Tools",
+        "## Lab",
+        "## Views",
+    ]
+    rows = [line for line in page.splitlines() if line.startswith("| [`")]
+    assert len(rows) == len(modules) - 1
+    linked = {row.split("`")[1]: row for row in rows}
+    assert set(linked) == set(modules[1:])
+    for module, row in linked.items():
+        assert row.startswith(f"| [`{module}`](api/{module}.md) | ")
+        summary = row.split(" | ", 1)[1].rstrip(" |")
+        assert summary and ":mod:" not in summary and "``" not in summary, row
+    assert hook.api_group("lr_lessons.range_test.rules") == "Tools"
+    assert hook.api_group("lr_lessons.engines.stacked") == "Lab"
+    assert hook.api_group("lr_lessons.plotting") == "Views"
+    assert hook.api_group("lr_lessons.tools.anything") == "Tools"  # a regrouped package
+
+
+@pytest.mark.browser
+def test_api_reference_nav_is_grouped(site, server, browser):
+    from selenium.webdriver.common.by import By
+
+    browser.get(server + "api/")
+    headings = [h.text.strip("¶ ") for h in browser.find_elements(By.CSS_SELECTOR, "article h2")]
+    assert headings == ["Tools", "Lab", "Views"]
+    nav = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.md-nav__item--nested > label,"
+        " .md-nav__item--nested > .md-nav__link')).map(e => e.textContent.trim())"
+    )
+    for group in ("Tools", "Lab", "Views"):
+        assert group in nav, nav
+    links = browser.find_elements(By.CSS_SELECTOR, "article table a[href*='lr_lessons']")
+    assert len(links) >= 20
+    assert not _console_errors(browser)

@@ -326,6 +326,63 @@ def api_modules(package_dir: Path, package: str = "lr_lessons") -> list[str]:
     return names
 
 
+# The API reference, grouped the way the package is built: the tools a reader copies into
+# their own training, the lab that reproduces the lessons, the views that draw and report.
+API_GROUPS = (
+    ("Tools", "Keras-native tools to use in your own training.",
+     ("callbacks", "range_test", "schedules", "hypergradient", "lr_suggestions", "tools")),
+    ("Lab", "What reproduces the lessons: data, models, studies, engines, results, cache.",
+     ("data", "models", "studies", "runner", "engines", "results", "cache", "config", "files",
+      "checks", "cli", "search", "gradient_descent", "landscape", "ramp_reading", "lab")),
+    ("Views", "Figures, claims tables and the site's data, drawn from saved results.",
+     ("plotting", "concept_plots", "range_test_plots", "landscape_plots", "claims",
+      "range_test_explorer", "views")),
+)  # fmt: skip
+OTHER_GROUP = "Other"
+
+
+def api_group(module: str) -> str:
+    """The API group (:data:`API_GROUPS`) of a dotted module name; "Other" if none."""
+    parts = module.split(".")
+    first = parts[1] if len(parts) > 1 else ""
+    for name, _, members in API_GROUPS:
+        if first in members:
+            return name
+    return OTHER_GROUP
+
+
+def module_summary(package_dir: Path, module: str) -> str:
+    """The first line of a module's docstring, without reST markup."""
+    parts = module.split(".")[1:]
+    path = package_dir.joinpath(*parts)
+    path = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+    try:
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+    except (OSError, SyntaxError):
+        doc = ""
+    first = doc.strip().split("\n\n", 1)[0].replace("\n", " ")
+    first = re.sub(r":\w+:`~?([\w.]+)`", r"\1", first).replace("``", "`")
+    return first.replace("|", "\\|")
+
+
+def api_index(package_dir: Path, modules: list[str], package: str = "lr_lessons") -> str:
+    """The API reference's overview page: each group's modules with a one-line summary."""
+    lines = [
+        "# API reference",
+        "",
+        f"[`{package}`](api/{package}.md) itself: {module_summary(package_dir, package)}",
+    ]
+    groups = [(n, about) for n, about, _ in API_GROUPS] + [(OTHER_GROUP, "Not grouped yet.")]
+    for name, about in groups:
+        members = [m for m in modules if m != package and api_group(m) == name]
+        if not members:
+            continue
+        lines += ["", f"## {name}", "", about, "", "| module | what it is for |", "|---|---|"]
+        for m in members:
+            lines.append(f"| [`{m}`](api/{m}.md) | {module_summary(package_dir, m)} |")
+    return "\n".join(lines) + "\n"
+
+
 def _top_level_names(path: Path) -> set[str]:
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -418,7 +475,12 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     if config.nav is None:
         raise PluginError("mkdocs.yml needs a nav with 'Chapters' and 'API reference' entries")
     chapters = [{page.title: f"chapters/{page.stem}.md"} for page in pages]
-    api = [{name: f"api/{name}.md"} for name in modules]
+    api: list = [{"Overview": "api.md"}, {modules[0]: f"api/{modules[0]}.md"}]
+    groups = [n for n, _, _ in API_GROUPS] + [OTHER_GROUP]
+    for group in groups:
+        members = [{m: f"api/{m}.md"} for m in modules[1:] if api_group(m) == group]
+        if members:
+            api.append({group: members})
     for key, entries in ((CHAPTERS_NAV, chapters), (API_NAV, api)):
         if not _fill_nav(config.nav, key, entries):
             raise PluginError(f"mkdocs.yml's nav has no {key!r} entry for the hook to fill")
@@ -577,6 +639,8 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
                 rel = path.relative_to(figures_dir).as_posix()
                 files.append(File.generated(config, f"figures/{rel}", abs_src_path=str(path)))
     package_dir = _state["root"] / "lr_lessons"  # type: ignore[operator]
+    index = api_index(package_dir, _state["modules"])  # type: ignore[arg-type]
+    files.append(File.generated(config, "api.md", content=index))
     for name in _state["modules"]:  # type: ignore[union-attr]
         content = package_page(package_dir) if name == "lr_lessons" else f"::: {name}\n"
         files.append(File.generated(config, f"api/{name}.md", content=content))
