@@ -219,7 +219,7 @@ fig
 
 # %% [markdown]
 # A flat line would be the claim. In the committed run Adam-HD is flat from $10^{-4}$
-# to $10^{-1}$, where plain Adam loses about 0.2 at the small end; both fail from
+# to $10^{-1}$, where plain Adam loses about 0.3 at the small end; both fail from
 # $10^0$. SGD-HD lifts the slow starts but never reaches plain SGD's best (at 0.1). The
 # learning rate each run ended up using, epoch by epoch, shows why.
 
@@ -255,12 +255,13 @@ band = np.concatenate(list(after_first["sgd_hd"].values()))
 print(f"SGD-HD after the first epoch, all starts and seeds: {band.min():.2f} to {band.max():.2f}")
 
 # %% [markdown]
-# SGD-HD pulls every start, from $10^{-4}$ to $10^0$, into one band of a few tenths
-# within the first epoch (the printout above gives its edges, over all starts and
-# seeds). That removes the sensitivity to $\alpha_0$, but the band is set by $\beta$,
+# SGD-HD pulls every start, from $10^{-4}$ to $10^0$, into one band, from about a
+# quarter to just over 1, within the first epoch (the printout above gives its edges,
+# over all starts and seeds). That removes the sensitivity to $\alpha_0$, but the band is set by $\beta$,
 # not by what generalises best: on these blobs plain SGD does best at 0.1, and SGD-HD
 # parks most runs at several times that. Adam-HD behaves differently: it raises the
-# too-small starts ($10^{-4}$, $10^{-3}$) to a few times $10^{-3}$ in the first epoch,
+# too-small starts ($10^{-4}$, $10^{-3}$) to between about $4\times10^{-3}$ and
+# $10^{-2}$ in the first epoch,
 # but leaves $10^{-1}$ and $10^0$ where they are. Adam's steps have a fixed size of
 # about $\alpha$ per weight, so after a too-large start the ReLU units die or the
 # minibatch noise dominates, successive steps stop agreeing or disagreeing
@@ -337,15 +338,15 @@ plotting.save_figure(fig, "08_hypergradient/beta_sweep")
 fig
 
 # %% [markdown]
-# In the committed run SGD-HD with $\beta = 10^{-2}$ diverged from every start (the rate
-# explodes in the first updates), while $10^{-4}$ gives a flat line at a level well below
+# In the committed run SGD-HD with $\beta = 10^{-2}$ diverged in nearly every run (the
+# rate explodes in the first updates), while $10^{-4}$ gives a flat line at a level well below
 # the best plain SGD: its hypergradient steps are too small to lift the slow starts,
 # and from $10^{-2}$ it lowers the rate to a few thousandths, where SGD barely trains
 # (and in some runs drives it *below zero*: a negative rate steps uphill). A flat line
 # is not a good line. The useful window is about one decade wide. Adam-HD tolerates a
 # wider range: $10^{-5}$ and $10^{-3}$ both lift the start from $10^{-4}$ to full
 # accuracy, and $10^{-3}$ even pulls the rate down far enough to partly rescue the start
-# from $10^0$, though from $10^{-2}$ it too drives some rates below zero; the paper's
+# from $10^0$ in some seeds; the paper's
 # $10^{-7}$ is simply too slow for 480 updates and lifts the small start only partway.
 # The table at the end counts every diverged, negative or collapsed rate.
 #
