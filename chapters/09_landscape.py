@@ -215,7 +215,9 @@ fig
 #
 # The same rates for RMSprop, Adagrad and Adam (every other argument at Keras'
 # default), next to plain SGD and SGD with momentum 0.9 (two rows of the momentum map,
-# the same runs). A bar under the curves marks each optimizer's **good region**: the
+# the same runs), and chapter 8's hypergradient optimizers SGD-HD and Adam-HD (their
+# rate is the initial rate, which they then adapt; `hypergrad_lr` at the paper's
+# values, 1E-3 and 1E-7). A bar under the curves marks each optimizer's **good region**: the
 # rates whose final test accuracy is within 0.01 of that optimizer's best (edges
 # interpolated between grid points).
 
@@ -224,10 +226,15 @@ TOL = landscape.GOOD_TOLERANCE
 optimizers = landscape.optimizer_grid()
 o_results = run_study(optimizers.study)
 o_acc = final(optimizers.values(o_results, "val_accuracy"))  # (optimizers, rates, seeds)
+hypergradient = landscape.optimizer_grid(landscape.HD_ROWS, name="landscape_hd")
+hd_results = run_study(hypergradient.study)
+hd_acc = final(hypergradient.values(hd_results, "val_accuracy"))
+all_optimizers = [m_results, o_results, hd_results]
 curves = {
     "SGD": m_acc[list(mus).index(0.0)],
     "SGD, momentum 0.9": m_acc[list(mus).index(0.9)],
     **{name: o_acc[i] for i, name in enumerate(optimizers.rows)},
+    **{name: hd_acc[i] for i, name in enumerate(hypergradient.rows)},
 }
 mean_regions = {k: landscape.good_region(rates, v.mean(-1), TOL) for k, v in curves.items()}
 fig = lp.accuracy_vs_rate(
@@ -235,7 +242,7 @@ fig = lp.accuracy_vs_rate(
     curves,
     mean_regions,
     title="Final test accuracy against learning rate, per optimizer",
-    note=lp.footer([m_results, o_results], "line: mean over seeds, band: min-max"),
+    note=lp.footer(all_optimizers, "line: mean over seeds, band: min-max"),
 )
 save_figure(fig, "09_landscape/optimizer_curves")
 fig
@@ -250,7 +257,7 @@ fig = lp.width_bars(
     {k: r.width for k, r in regions.items()},
     {k: r.censored for k, r in regions.items()},
     title=f"Width of the good region (final test accuracy within {TOL} of the best)",
-    note=lp.footer([m_results, o_results], "bar: mean over seeds"),
+    note=lp.footer(all_optimizers, "bar: mean over seeds"),
 )
 save_figure(fig, "09_landscape/good_region")
 fig
@@ -424,7 +431,7 @@ fig
 # results (so they stay the original training's, also when read back from disk).
 
 # %%
-everything = [m_results, o_results, *b_results.values(), decay, plateau]
+everything = [m_results, o_results, hd_results, *b_results.values(), decay, plateau]
 n_runs = sum(len(r.settings) * len(r.seeds) for r in everything)
 seconds = sum(r.meta["wall_time_s"] for r in everything)
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # bytes on macOS, KiB on Linux
@@ -518,7 +525,7 @@ table.add(
 )
 
 # 4. Adaptive optimizers have a wider good region.
-adaptive = [k for k in curves if k not in ("SGD", "SGD, momentum 0.9")]
+adaptive = list(optimizers.rows)  # RMSprop, Adagrad, Adam
 wider = {k: regions[k].width > regions["SGD"].width for k in adaptive}
 # A looser reading: the range of rates that learn at all (final test accuracy >= 75%).
 learning = {k: landscape.good_region(rates, v.T, level=landscape.TARGET) for k, v in curves.items()}
