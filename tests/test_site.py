@@ -1103,3 +1103,62 @@ def test_api_reference_nav_is_grouped(site, server, browser):
     links = browser.find_elements(By.CSS_SELECTOR, "article table a[href*='lr_lessons']")
     assert len(links) >= 20
     assert not _console_errors(browser)
+
+
+class _SiteWith404(_QuietHandler):
+    """Serves the site like a static host: a missing page gets the site's 404.html."""
+
+    not_found: Path
+
+    def send_error(self, code, message=None, explain=None):
+        if code != 404:
+            return super().send_error(code, message, explain)
+        body = self.not_found.read_bytes()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+
+@pytest.mark.browser
+def test_404_page_under_a_sub_path_finds_its_assets(site, tmp_path, browser):
+    """With site_url set (LR_LESSONS_SITE_URL), a missing page deep under a sub-path gets
+    a styled 404 page, and the header links the repository (LR_LESSONS_REPO_URL)."""
+    root = tmp_path / "host"
+    handler = type("Handler", (_SiteWith404,), {"not_found": root / "sub" / "404.html"})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=root))
+    base = f"http://127.0.0.1:{httpd.server_address[1]}/sub/"
+    repo = "https://example.org/owner/lr_lessons"
+    run = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(root / "sub")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "NO_MKDOCS_2_WARNING": "1",
+            "LR_LESSONS_SITE_URL": base,
+            "LR_LESSONS_REPO_URL": repo,
+        },
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        assert _status(base + "chapters/no/such/page/") == 404
+        browser.get(base + "chapters/no/such/page/")
+        state = browser.execute_script(
+            "return {title: (document.querySelector('article h1') || {}).textContent || '',"
+            " styled: Array.from(document.styleSheets).some(s => (s.href || '').includes("
+            "'assets/stylesheets/main') && s.cssRules.length > 100),"
+            " header: getComputedStyle(document.querySelector('.md-header')).position,"
+            " repo: (document.querySelector('.md-header a.md-source') || {}).href};"
+        )
+        assert state["title"].startswith("404"), state  # Material's "404 - Not found"
+        assert state["styled"] and state["header"] == "sticky", state
+        assert state["repo"] == repo, state
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
