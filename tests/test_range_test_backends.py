@@ -2,8 +2,9 @@
 
 Keras fixes its backend at first import, so each backend runs in a subprocess with
 KERAS_BACKEND set (tests/range_test_backend_check.py). A backend whose package is not
-installed is skipped (`pip install -e ".[backends]"` installs JAX and PyTorch); CI
-installs them and runs all three.
+installed is skipped (`pip install -e ".[backends]"` installs JAX and PyTorch), unless
+it is named in LR_LESSONS_REQUIRE_BACKENDS (comma-separated): CI sets it to ``jax``, so a
+missing JAX fails there instead of passing as a skip.
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ PACKAGES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 
 @pytest.mark.parametrize("backend", list(PACKAGES))
 def test_finder_under_backend(backend):
+    required = os.environ.get("LR_LESSONS_REQUIRE_BACKENDS", "").split(",")
     if importlib.util.find_spec(PACKAGES[backend]) is None:
+        if backend in required:
+            pytest.fail(f"{PACKAGES[backend]} is required here but not installed")
         pytest.skip(f"{PACKAGES[backend]} is not installed (pip install -e '.[backends]')")
     env = {**os.environ, "KERAS_BACKEND": backend, "CUDA_VISIBLE_DEVICES": ""}
     proc = subprocess.run(
