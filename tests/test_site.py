@@ -362,6 +362,8 @@ const math = Array.from(document.querySelectorAll('.arithmatex'));
 return {
   ready: document.readyState === 'complete' && images.every(i => i.complete),
   brokenImages: images.filter(i => !(i.naturalWidth > 0)).map(i => i.getAttribute('src')),
+  unlinkedFigures: images.filter(i => (i.getAttribute('src') || '').includes('figures/')
+    && !(i.closest('a') && i.closest('a').href === i.src)).map(i => i.getAttribute('src')),
   repeatedImages: images.map(i => i.getAttribute('src'))
     .filter((src, k, all) => src.includes('figures/') && all.indexOf(src) !== k),
   images: images.length,
@@ -431,6 +433,8 @@ def test_every_page_renders_offline_with_images_math_and_working_links(site, ser
             problems.append(f"{url}: the 404 page")
         for src in state["brokenImages"]:
             problems.append(f"{url}: image did not load: {src}")
+        for src in state["unlinkedFigures"]:
+            problems.append(f"{url}: figure does not open full size: {src}")
         for src in state["repeatedImages"]:
             problems.append(f"{url}: figure shown twice: {src}")
         for text in state["unrendered"]:

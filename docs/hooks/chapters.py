@@ -6,9 +6,9 @@ format) is read with jupytext and written as one Markdown page:
 - markdown cells as they are (the first one, the H1 title, is followed by download links);
 - code cells as ```` ```python ```` blocks;
 - after a code cell that calls ``save_figure(fig, "NN_topic/name")``, the committed
-  ``figures/NN_topic/name.png`` as an image (an f-string name matches every committed file
-  it can produce, in name order, except the files another cell of the chapter names
-  exactly or an earlier cell already shows: each figure appears once);
+  ``figures/NN_topic/name.png`` as an image linked to itself (an f-string name matches
+  every committed file it can produce, in name order, except the files another cell of
+  the chapter names exactly or an earlier cell already shows: each figure appears once);
 - after a code cell that calls ``<table>.save("NN_topic/name")``, the committed
   ``figures/NN_topic/name.md`` claims table.
 
@@ -294,7 +294,9 @@ def _outputs(
             ]
         for rel in files:
             page.figures.append(rel)
-            blocks.append(f"![{_alt_text(rel)}](../figures/{rel})")
+            # the image links to itself: a multi-panel figure opens full size on a phone
+            image = f"![{_alt_text(rel)}](../figures/{rel})"
+            blocks.append(f'[{image}](../figures/{rel} "open the figure full size")')
     return blocks
 
 
