@@ -216,3 +216,52 @@ def test_slope_per_seed():
     b = np.array([8.0, 32.0, 128.0])
     y = np.stack([1e-3 * b, 1e-3 * b**0.5], axis=1)
     np.testing.assert_allclose(L.slope_per_seed(b, y), [1.0, 0.5])
+
+
+# --- pictures ---------------------------------------------------------------------------
+
+
+def test_heatmap_marks_diverged_and_noisy_cells_and_greys_never():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.patches import Rectangle
+
+    from lr_lessons import landscape_plots as lp
+
+    rates = (1e-3, 1e-2, 1e-1)
+    values = np.array([[0.5, 0.8, np.nan], [0.6, 0.7, 0.4]])
+    diverged = np.array([[False, False, True], [False, True, False]])
+    noisy = np.array([[True, False, False], [False, False, False]])
+    fig = lp.grid_maps(
+        {"acc": dict(values=values, diverged=diverged, noisy=noisy, best=np.array([0.01, 0.02]))},
+        rates,
+        ["0", "0.9"],
+        "momentum",
+        theory=dict(factors=[1.0, 0.1], constants=(0.1,), label="constant"),
+        spread=0.05,
+        note="footer",
+    )
+    ax = fig.axes[0]
+    rects = [p for p in ax.patches if isinstance(p, Rectangle)]
+    assert sum(r.get_hatch() == "////" for r in rects) == 2
+    assert sum(r.get_hatch() is None and not r.get_fill() for r in rects) == 1
+    texts = [t.get_text() for t in ax.texts]
+    assert texts.count("–") == 1 and "0.80" in texts
+    (line,) = [ln for ln in ax.lines if ln.get_linestyle() == "--"]
+    np.testing.assert_allclose(line.get_xdata(), [0.1, 0.01])
+    assert ax.get_xscale() == "log"
+    assert any(t.get_text() == "footer" for t in fig.texts)
+
+
+def test_footer_reports_runs_and_speed():
+    from lr_lessons import landscape_plots as lp
+
+    meta = {"data_source": "blobs", "engine": "stacked", "wall_time_s": 20.0}
+    meta["study"] = {"batch_size": 32}
+    a = Results("a", ["x", "y"], [0, 1], {"loss": np.zeros((2, 2, 5))}, dict(meta))
+    b = Results("b", ["z"], [0, 1], {"loss": np.zeros((1, 2, 5))}, {**meta, "wall_time_s": 10.0})
+    text = lp.footer([a, b], "extra")
+    assert "6 runs trained in 30 s (0.2 runs/s)" in text
+    assert text.startswith("data: blobs; 2 seeds; 5 epochs; batch 32; engine: stacked")
+    assert text.endswith("; extra")
