@@ -1,78 +1,176 @@
-"""Overhead of the range test: LRFinder inside model.fit vs plain model.fit, same batches.
+"""Speed of the range test vs plain model.fit on the same batches, with and without XLA.
 
-Both runs train the MNIST ConvNet of chapter 6 for the same number of batches of 250
-(the finder's ramp stays low enough never to stop early), each from the same weights.
-Runs alternate in a rotating order after a warm-up that traces the train step, and
-the median of each is compared, because the machine may be shared.
-Target: the finder at most 10% slower.
+For the MNIST ConvNet of chapter 6 (batches of 250), each run trains the same number of
+batches from the same weights: plain ``model.fit``, ``fit`` with the ``LRFinder``
+callback, and ``range_test()``. The ramp stays low (1e-5 to 1e-3) so no run stops
+early. Runs alternate in a rotating order after a warm-up that compiles the train
+step, and the median of each is compared, because the machine may be shared. This is
+done with ``jit_compile=False`` and ``jit_compile=True`` (XLA), and the range-test
+curves of the two are compared (same seed, same batches): XLA is worth using where the
+curve is unchanged up to float32 rounding.
 
-    LR_LESSONS_MNIST=../shared/data/mnist-offline-10k.npz python benchmarks/bench_range_test.py
+Targets (issues 13 and 15), one pass/fail line each:
+- the finder (callback and function) at most 10% slower than plain fit (ratio <= 1.10),
+  under TensorFlow with and without XLA, and under JAX (``--backends tensorflow,jax``:
+  each backend runs in its own process, Keras fixes the backend at import);
+- images per second of each, printed, so the faster setting can be chosen.
+
+    LR_LESSONS_MNIST=/path/to/mnist.npz python benchmarks/bench_range_test.py
+    LR_LESSONS_MNIST=... python benchmarks/bench_range_test.py --backends tensorflow,jax
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
+import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+TARGET = 1.10  # finder time / plain fit time, at most
 
-import keras  # noqa: E402
 
-from lr_lessons import models  # noqa: E402
-from lr_lessons.data import load_mnist  # noqa: E402
-from lr_lessons.range_test import LRFinder, range_test  # noqa: E402
+def measure(images: int, epochs: int, repeats: int) -> list[dict]:
+    """Time every variant under the backend of this process; one row per variant."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import numpy as np
+
+    from lr_lessons import models
+    from lr_lessons.data import load_mnist
+    from lr_lessons.range_test import LRFinder, range_test
+
+    data = load_mnist(limit=images)
+    x, y = data.x_train, data.y_train
+    backend = keras.backend.backend()
+    batches = epochs * -(-len(x) // 250)
+    rows = []
+    jit_settings = (False, True) if backend == "tensorflow" else (True,)
+    curves = {}
+    for jit in jit_settings:
+        keras.utils.set_random_seed(0)
+        model = models.mnist_convnet()
+        model.compile(
+            optimizer=keras.optimizers.SGD(0.01),
+            loss="sparse_categorical_crossentropy",
+            jit_compile=jit,
+        )
+
+        def plain(model=model) -> None:
+            model.fit(x, y, batch_size=250, epochs=epochs, shuffle=False, verbose=0)
+
+        def finder(model=model) -> None:
+            cb = LRFinder(1e-5, 1e-3, diverge=None)
+            model.fit(x, y, batch_size=250, epochs=epochs, shuffle=False, callbacks=[cb],
+                      verbose=0)  # fmt: skip
+            assert len(cb.result) == batches, cb.result.stop_reason
+
+        def function(model=model, jit=jit) -> None:
+            r = range_test(model, x, y, batch_size=250, start_lr=1e-5, end_lr=1e-3,
+                           steps=batches, diverge=None, shuffle=False)  # fmt: skip
+            assert len(r) == batches
+            curves.setdefault(jit, r.losses)  # the first run: from the seed's weights
+
+        runs = {"plain fit": plain, "fit + LRFinder": finder, "range_test()": function}
+        for name in ("range_test()", "plain fit", "fit + LRFinder"):  # warm-up: compile
+            runs[name]()
+        variables = model.variables + model.optimizer.variables
+        state = [keras.ops.convert_to_numpy(v).copy() for v in variables]
+        times: dict[str, list[float]] = {name: [] for name in runs}
+        names = list(runs)
+        for i in range(repeats):
+            for name in names[i % 3 :] + names[: i % 3]:  # rotate: no position bias
+                for v, value in zip(variables, state):  # same start for every run
+                    v.assign(value)
+                start = time.perf_counter()
+                runs[name]()
+                times[name].append(time.perf_counter() - start)
+        base = statistics.median(times["plain fit"])
+        for name, values in times.items():
+            med = statistics.median(values)
+            rows.append(
+                {
+                    "backend": backend,
+                    "jit_compile": jit,
+                    "variant": name,
+                    "seconds": med,
+                    "images_per_s": batches * 250 / med,
+                    "ratio": med / base,
+                    "batches": batches,
+                    "data": data.source,
+                }
+            )
+    if len(curves) == 2:
+        a, b = curves[False], curves[True]
+        diff = float(np.max(np.abs(a - b) / np.abs(a)))
+        rows.append({"backend": backend, "variant": "xla vs no xla", "max_rel_diff": diff})
+    return rows
+
+
+def report(rows: list[dict], repeats: int) -> bool:
+    """Print the table and one pass/fail line per target; True when all pass."""
+    ok = True
+    timed = [r for r in rows if "seconds" in r]
+    if timed:
+        print(f"{timed[0]['batches']} batches of 250 ({timed[0]['data']}); "
+              f"median of {repeats} alternating runs")  # fmt: skip
+    for r in timed:
+        print(f"  {r['backend']:10s} jit_compile={str(r['jit_compile']):5s} {r['variant']:15s} "
+              f"{r['seconds']:6.2f} s  {r['images_per_s']:8.0f} images/s  "
+              f"ratio {r['ratio']:5.3f}")  # fmt: skip
+    for r in timed:
+        if r["variant"] == "plain fit":
+            continue
+        passed = r["ratio"] <= TARGET
+        ok &= passed
+        verdict = "PASS" if passed else "FAIL"
+        print(f"{verdict}: {r['backend']} jit_compile={r['jit_compile']} {r['variant']} "
+              f"/ plain fit = {r['ratio']:.3f} (target <= {TARGET:.2f})")  # fmt: skip
+    for r in rows:
+        if r.get("variant") == "xla vs no xla":
+            print(f"{r['backend']}: range-test curve with XLA vs without: max relative "
+                  f"difference of the batch losses {r['max_rel_diff']:.2e}")  # fmt: skip
+    by_jit = {
+        (r["backend"], r["jit_compile"]): r["images_per_s"]
+        for r in timed
+        if r["variant"] == "range_test()"
+    }
+    if ("tensorflow", False) in by_jit and ("tensorflow", True) in by_jit:
+        faster = by_jit["tensorflow", True] >= by_jit["tensorflow", False]
+        print(f"tensorflow: range_test() is faster {'with' if faster else 'without'} XLA "
+              f"({by_jit['tensorflow', True]:.0f} vs {by_jit['tensorflow', False]:.0f} "
+              "images/s)")  # fmt: skip
+    return ok
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=4000, help="training images (x/250 batches)")
+    parser.add_argument("--images", type=int, default=4000, help="training images")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--backends", default="", help="e.g. tensorflow,jax (subprocesses)")
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-
-    data = load_mnist(limit=args.images)
-    x, y = data.x_train, data.y_train
-    keras.utils.set_random_seed(0)
-    model = models.mnist_convnet()
-    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="sparse_categorical_crossentropy")
-    steps = args.epochs * -(-len(x) // 250)
-
-    def plain() -> None:
-        model.fit(x, y, batch_size=250, epochs=args.epochs, verbose=0)
-
-    def finder() -> None:
-        cb = LRFinder(1e-5, 1e-3, diverge=None)
-        model.fit(x, y, batch_size=250, epochs=args.epochs, callbacks=[cb], verbose=0)
-        assert len(cb.result) == steps, cb.result.stop_reason
-
-    def function() -> None:
-        r = range_test(model, x, y, batch_size=250, start_lr=1e-5, end_lr=1e-3, steps=steps,
-                       diverge=None)  # fmt: skip
-        assert len(r) == steps
-
-    runs = {"plain fit": plain, "fit + LRFinder": finder, "range_test()": function}
-    for run in runs.values():  # warm-up: trace the train step once
-        run()
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    # Every timed run starts from the same weights and optimizer state (plain fit would
-    # otherwise keep training the model, and the finder restores it: not a fair race).
-    state = [v.numpy() for v in model.variables + model.optimizer.variables]
-    names = list(runs)
-    for i in range(args.repeats):
-        for name in names[i % 3 :] + names[: i % 3]:  # rotate the order: no position bias
-            for v, value in zip(model.variables + model.optimizer.variables, state):
-                v.assign(value)
-            start = time.perf_counter()
-            runs[name]()
-            times[name].append(time.perf_counter() - start)
-    base = statistics.median(times["plain fit"])
-    print(f"{steps} batches of 250 ({data.source}); median of {args.repeats} alternating runs")
-    for name, values in times.items():
-        med = statistics.median(values)
-        print(f"  {name:15s} {med:7.2f} s   {1000 * med / steps:6.1f} ms/batch   "
-              f"ratio {med / base:5.3f}")  # fmt: skip
+    if args.json:  # a child process: measure under KERAS_BACKEND, print the rows
+        print("ROWS " + json.dumps(measure(args.images, args.epochs, args.repeats)))
+        return
+    if not args.backends:
+        rows = measure(args.images, args.epochs, args.repeats)
+    else:
+        rows = []
+        for backend in args.backends.split(","):
+            cmd = [sys.executable, __file__, "--json", f"--images={args.images}",
+                   f"--epochs={args.epochs}", f"--repeats={args.repeats}"]  # fmt: skip
+            env = {**os.environ, "KERAS_BACKEND": backend.strip()}
+            proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("ROWS ")]
+            if proc.returncode != 0 or not lines:
+                print(f"FAIL: {backend} did not run:\n{proc.stderr[-2000:]}")
+                continue
+            rows += json.loads(lines[-1][len("ROWS ") :])
+    report(rows, args.repeats)
 
 
 if __name__ == "__main__":

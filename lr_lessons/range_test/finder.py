@@ -1,14 +1,16 @@
 """``LRFinder``: the range test as a Keras 3 callback, for the TensorFlow, JAX and PyTorch
 backends alike.
 
-How it drives the rate: for the length of the test the optimizer's learning rate (the
-inner optimizer's under mixed precision) is replaced by a :class:`RampSchedule`, a
-``LearningRateSchedule`` that looks the rate up in a table by the optimizer's own
-update counter. The train step computes the rate itself, so nothing is assigned
-between batches (which a JAX train step would not see), no variable is added to the
-optimizer (``optimizer.variables`` and so ``model.save`` stay as they were), and with
-gradient accumulation the ramp advances only on real updates. The original rate
-object (a variable or a schedule) is put back afterwards.
+How it drives the rate (the inner optimizer's under mixed precision): update ``k`` of
+the test runs at ``ramp(...)[k]``. A float rate is a variable the compiled train step
+reads, so the finder assigns each update's rate to it before the batch (no retracing,
+so an XLA-compiled step is reused; under JAX the finder syncs the training state after
+every batch, so the step sees the new value). A ``LearningRateSchedule`` is computed
+inside the step, so for the test it is replaced by a :class:`RampSchedule` that looks
+the rate up by the optimizer's own update counter, and the step is retraced. Either
+way no variable is added to the optimizer (``optimizer.variables``, and so
+``model.save``, stay as they were), with gradient accumulation the ramp advances only
+on real updates, and the original rate (value or schedule object) is put back.
 
 How it reads the loss: Keras 3 hands callbacks the running mean since the epoch
 began, not the batch's loss. Keras' loss tracker (the ``Mean`` metric named ``"loss"``
@@ -361,8 +363,19 @@ class LRFinder(keras.callbacks.Callback):
         )
         # Each rate recorded as the optimizer sees it (rounded to its dtype).
         self._rates = self._ramp.rates.astype("float64")
-        self._rate_opt._learning_rate = self._ramp
-        model.make_train_function(force=True)
+        if isinstance(rate, keras.Variable):
+            # A float rate: assign each update's rate to its variable before the batch.
+            # The compiled step reads the variable, so it is not retraced (an XLA
+            # compilation saved), and a JAX step sees it because the finder syncs the
+            # state after every batch.
+            self._rate_var = rate
+            self._original_value = np.array(_value(rate), copy=True)
+        else:
+            # A schedule (or callable): the compiled step computes it, so swap in the
+            # ramp as a schedule and retrace; nothing is added to the optimizer.
+            self._rate_var = None
+            self._rate_opt._learning_rate = self._ramp
+            model.make_train_function(force=True)
         # Under mixed precision a step with non-finite gradients is skipped: read the
         # counter. Otherwise every batch is one call of the optimizer.
         self._read_counter = self._rate_opt is not optimizer
@@ -400,6 +413,10 @@ class LRFinder(keras.callbacks.Callback):
         # fit resets every metric at the start of an epoch.
         self._prev_total = self._prev_count = 0.0
         self._prev_means = {}
+
+    def on_train_batch_begin(self, batch, logs=None) -> None:
+        if self._active and self._rate_var is not None and self._stop_reason is None:
+            self._rate_var.assign(self._rates[min(self._recorded, self._total - 1)])
 
     def on_train_batch_end(self, batch, logs=None) -> None:
         if not self._active or self._stop_reason is not None:
@@ -548,14 +565,17 @@ class LRFinder(keras.callbacks.Callback):
         model = self.model
         self._sync()
         self.result = self._make_result(self._stop_reason or reason or STOP_DATA)
-        self._rate_opt._learning_rate = self._original_rate
         if self._model_state is not None:
             for v, value in zip(self._model_vars, self._model_state):
                 v.assign(value)
         if self.restore or self.reset_optimizer:
             for v, value in zip(self._opt_vars, self._opt_state):
                 v.assign(value)
-        model.make_train_function(force=True)
+        if self._rate_var is not None:
+            self._rate_var.assign(self._original_value)
+        else:
+            self._rate_opt._learning_rate = self._original_rate
+            model.make_train_function(force=True)
 
     def on_train_end(self, logs=None) -> None:
         self.restore_model()
