@@ -234,3 +234,12 @@ def test_chapter_3_keras_3_accepts_decay_warns_and_ignores_it():
     for _ in range(100):
         sgd.apply_gradients([(keras.ops.convert_to_tensor(1.0), w)])
     assert np.isclose(float(w.numpy()), 1.0 - 100 * 0.01, atol=1e-5)  # no decay
+
+
+def test_chapter_0_prose_on_the_very_high_rate():
+    """Chapter 0's prose: at lr=5 the first epoch's loss is in the hundreds to millions,
+    and the run ends near ln 3 (the loss of guessing among three classes)."""
+    r = saved("concepts_loss_shapes")
+    first = r.get("loss", "very high (5)")[:, 0]
+    assert 100 <= first.min() and first.max() < 1e8
+    assert abs(final(r.get("loss", "very high (5)")).mean() - np.log(3)) < 0.1
