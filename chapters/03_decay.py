@@ -98,6 +98,10 @@ for name, rates in rules.items():
 
 # %% [markdown]
 # ## One setting: decay 1E-3, written for Keras 3
+#
+# Written as in chapter 1: a dataset that draws a new order every epoch (see
+# [batch order in Keras 3](01_learning_rate.py#batch-order-in-keras-3)) and
+# `steps_per_execution=16`. The schedule still advances once per update, not per call.
 
 # %%
 blobs = load_blobs()
