@@ -214,7 +214,7 @@ plotting.save_figure(fig, "00_concepts/loss_per_epoch")
 fig
 
 # %% [markdown]
-# At the very high rate the first epoch's loss is in the hundreds or thousands: the
+# At the very high rate the first epoch's loss is in the hundreds to millions: the
 # weights are thrown far out, most ReLU units die, and the network ends up predicting the
 # same thing for every point (a loss near $\ln 3 \approx 1.1$, the loss of guessing). The
 # high rate falls quickly and then stalls well above the good rate. The good rate keeps
@@ -365,7 +365,8 @@ table.add(
 )
 end_loss = {k: final(classic_results.get("loss", k)) for k in CLASSIC}
 first_loss = classic_results.get("loss", "very high (5)")[:, 0]
-lowest = np.logical_and.reduce([end_loss["good (0.1)"] < end_loss[k] for k in CLASSIC])
+others = [k for k in CLASSIC if k != "good (0.1)"]
+lowest = np.logical_and.reduce([end_loss["good (0.1)"] < end_loss[k] for k in others])
 shapes = lowest & (first_loss > 10 * end_loss["good (0.1)"])
 table.add(
     "Loss per epoch: a very high rate blows the loss up, a high rate stalls above a good "
