@@ -11,17 +11,18 @@ curve is unchanged up to float32 rounding.
 
 Targets (issues 13 and 15), one pass/fail line each:
 - the finder (callback and function) at most 10% slower than plain fit (ratio <= 1.10),
-  under TensorFlow with and without XLA, and under JAX (``--backends tensorflow,jax``:
-  each backend runs in its own process, Keras fixes the backend at import);
+  under TensorFlow with and without XLA, and under JAX when it is installed (each
+  backend runs in its own process: Keras fixes the backend at import);
 - images per second of each, printed, so the faster setting can be chosen.
 
     LR_LESSONS_MNIST=/path/to/mnist.npz python benchmarks/bench_range_test.py
-    LR_LESSONS_MNIST=... python benchmarks/bench_range_test.py --backends tensorflow,jax
+    LR_LESSONS_MNIST=... python benchmarks/bench_range_test.py --backends tensorflow
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import statistics
@@ -150,26 +151,30 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=4000, help="training images")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--backends", default="", help="e.g. tensorflow,jax (subprocesses)")
+    parser.add_argument(
+        "--backends",
+        default="auto",
+        help="comma-separated, each in its own process; auto: tensorflow, and jax if installed",
+    )
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.json:  # a child process: measure under KERAS_BACKEND, print the rows
         print("ROWS " + json.dumps(measure(args.images, args.epochs, args.repeats)))
         return
-    if not args.backends:
-        rows = measure(args.images, args.epochs, args.repeats)
-    else:
-        rows = []
-        for backend in args.backends.split(","):
-            cmd = [sys.executable, __file__, "--json", f"--images={args.images}",
-                   f"--epochs={args.epochs}", f"--repeats={args.repeats}"]  # fmt: skip
-            env = {**os.environ, "KERAS_BACKEND": backend.strip()}
-            proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-            lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("ROWS ")]
-            if proc.returncode != 0 or not lines:
-                print(f"FAIL: {backend} did not run:\n{proc.stderr[-2000:]}")
-                continue
-            rows += json.loads(lines[-1][len("ROWS ") :])
+    backends = args.backends.split(",")
+    if args.backends == "auto":
+        backends = ["tensorflow"] + (["jax"] if importlib.util.find_spec("jax") else [])
+    rows = []
+    for backend in backends:
+        cmd = [sys.executable, __file__, "--json", f"--images={args.images}",
+               f"--epochs={args.epochs}", f"--repeats={args.repeats}"]  # fmt: skip
+        env = {**os.environ, "KERAS_BACKEND": backend.strip()}
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("ROWS ")]
+        if proc.returncode != 0 or not lines:
+            print(f"FAIL: {backend} did not run:\n{proc.stderr[-2000:]}")
+            continue
+        rows += json.loads(lines[-1][len("ROWS ") :])
     report(rows, args.repeats)
 
 
