@@ -15,7 +15,8 @@
 #
 # How an optimizer can tune its own learning rate by gradient descent, how much less the
 # starting rate then matters, and what the new knob (the hypergradient rate) costs.
-# About 10 minutes on a laptop CPU, 15 on a busy one (1-2 minutes in quick mode).
+# A few minutes on a laptop CPU: the blobs studies train stacked in seconds, the MNIST
+# runs and the cost measurement take the rest (1-2 minutes in quick mode).
 #
 # Baydin et al. (2018, "Online Learning Rate Adaptation with Hypergradient Descent", ICLR)
 # notice that an update $\theta_t = \theta_{t-1} - \alpha\, g_{t-1}$ makes the next loss a
@@ -298,9 +299,9 @@ def sweep_runs(o: str, b: float, metric: str) -> np.ndarray:
 
 
 # Harm a beta can do, counted per run (rate x seed): the loss diverged; the rate was
-# driven to zero or below (a negative rate steps uphill); or HD lowered the rate to less
-# than a tenth of the plain optimizer's best initial rate, where the plain optimizer
-# itself trains slowly ("collapsed").
+# driven to zero or below (a negative rate steps uphill); or HD cut the rate to less
+# than a tenth of where it started *and* of the plain optimizer's best initial rate,
+# where the plain optimizer itself trains slowly ("collapsed").
 plain_best_rate = {
     o: RATES[int(np.argmax(np.nanmean(finals[o.removesuffix("_hd")], axis=1)))] for o in SWEEP
 }
@@ -315,7 +316,7 @@ for o in SWEEP:
             blew = diverged(loss.reshape(-1, lr.shape[-1])).reshape(lr.shape[:2])
             negative = (np.nanmin(lr, axis=2) <= 0) & ~blew
             end = lr[:, :, -1]
-            collapsed = (end < starts) & (end < plain_best_rate[o] / 10) & ~blew & ~negative
+            collapsed = (end < starts / 10) & (end < plain_best_rate[o] / 10) & ~blew & ~negative
         harm[o, b] = {"diverged": blew, "negative": negative, "collapsed": collapsed,
                       "final_rate": end}  # fmt: skip
 diverged_runs = {k: int(v["diverged"].sum()) for k, v in harm.items()}
@@ -586,7 +587,7 @@ table.add(
     + ", ".join(f"{LABEL[o.removesuffix('_hd')]} {summary(plain_range[o])}" for o in SWEEP)
     + f" (initial rates {', '.join(f'{r:g}' for r in SWEEP_RATES)}, seeds {results.seeds}; "
     "a beta is harmless if no run diverged, no rate went to zero or below or collapsed "
-    "(lowered below a tenth of the plain optimizer's best rate: "
+    "(cut below a tenth of its start and of the plain optimizer's best rate: "
     + ", ".join(f"{LABEL[o.removesuffix('_hd')]} {plain_best_rate[o]:g}" for o in SWEEP)
     + "), and its range is at most the plain optimizer's for every seed). Harmless: "
     + ", ".join(f"{LABEL[o]} {[f'{b:g}' for b in harmless[o]]}" for o in SWEEP),
@@ -610,26 +611,30 @@ table.add(
     verdict(all(g >= 0.05 for g in gain.values()), partly=any(g >= 0.05 for g in gain.values())),
 )
 
-slower = {hd: c[hd]["ms_per_step"] / c[plain]["ms_per_step"] for plain, hd in
-          (("SGD", "SGD-HD"), ("Adam", "Adam-HD"))}  # fmt: skip
+PAIRS = (("SGD", "SGD-HD"), ("Adam", "Adam-HD"))
+LITTLE = 1.25  # our reading of "little extra computation": at most 25% more time per step
+slower = {hd: c[hd]["ms_per_step"] / c[plain]["ms_per_step"] for plain, hd in PAIRS}
+# the optimizers took turns, so round k of each ran under the same machine load
+per_round = {hd: np.array(c[hd]["all_ms"]) / np.array(c[plain]["all_ms"]) for plain, hd in PAIRS}
 extra = {
     hd: (c[hd]["optimizer_state"] - c[plain]["optimizer_state"]) / c[hd]["weights"]
-    for plain, hd in (("SGD", "SGD-HD"), ("Adam", "Adam-HD"))
+    for plain, hd in PAIRS
 }
+time_verdict = seed_verdict(np.concatenate([r <= LITTLE for r in per_round.values()]))
+memory_verdict = verdict(abs(extra["SGD-HD"] - 1) < 0.01 and extra["Adam-HD"] < 1.01)
 table.add(
     "HD needs little extra computation and, for SGD-HD, one extra copy of the gradient "
     "in memory (Baydin et al., 2018).",
     "; ".join(
         f"{hd}: {c[hd]['ms_per_step']:.1f} ms per step vs {plain} {c[plain]['ms_per_step']:.1f}"
-        f" ({slower[hd]:.2f}x), extra optimizer state {extra[hd]:.2f} copies of the weights"
-        for plain, hd in (("SGD", "SGD-HD"), ("Adam", "Adam-HD"))
+        f" ({slower[hd]:.2f}x; round by round {summary(per_round[hd], '.2f')}), extra "
+        f"optimizer state {extra[hd]:.2f} copies of the weights"
+        for plain, hd in PAIRS
     )
-    + f" (MNIST ConvNet, batch {COST['batch']}, best of {COST['rounds']} rounds of "
-    f"{COST['steps']} steps; 'little' read as at most 1.25x the time per step)",
-    verdict(
-        all(v <= 1.25 for v in slower.values()) and abs(extra["SGD-HD"] - 1) < 0.01,
-        partly=abs(extra["SGD-HD"] - 1) < 0.01 or all(v <= 1.25 for v in slower.values()),
-    ),
+    + f" (MNIST ConvNet, batch {COST['batch']}, best of {COST['rounds']} interleaved rounds "
+    f"of {COST['steps']} steps; 'little' read as at most {LITTLE}x the time per step, judged "
+    "round by round: within noise when rounds disagree)",
+    combine(time_verdict, memory_verdict),
 )
 table.save("08_hypergradient/claims")
 table
