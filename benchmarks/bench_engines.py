@@ -2,15 +2,19 @@
 
 Prints, in one process:
 
-1. throughput (setting-seed-epochs per second) of the learning-rate study (8 settings,
-   5 seeds, 200 epochs) on the stacked engine, tracing included;
-2. wall time and peak memory (max RSS of this process) of all five blobs studies with
-   5 seeds on the stacked engine;
-3. throughput of the fit engine, measured on a subset of the learning-rate study's runs
-   (``--fit-runs`` full-length ``model.fit`` runs, seed 0, spread over the settings) and
-   scaled per setting-seed-epoch, and the ratio of the two throughputs.
+1. the five blobs studies of chapters 1-5 x ``--seeds`` seeds (120 runs of 200 epochs for
+   5 seeds) trained by the stacked engine as one program (``stacked.train_studies``),
+   tracing and XLA compilation included, and the same studies one call each (as
+   ``run_study`` trains them);
+2. sequential ``model.fit``: ``--fit-runs`` full-length runs of those studies (seed 0,
+   settings spread over the suite), scaled to all runs; the ratio of the two wall times;
+3. the landscape grid of chapter 9: SGD at 15 learning rates (log-spaced 1e-4 .. 3) x 6
+   momenta (0 .. 0.99) x ``--seeds`` seeds, 200 epochs, one program: wall time and runs per
+   second;
+4. peak memory (max RSS of this process).
 
-Run: ``python benchmarks/bench_engines.py [--seeds 5] [--fit-runs 2]``.
+Each target line ends in PASS or FAIL. Run: ``python benchmarks/bench_engines.py``
+(``--seeds 5 --fit-runs 2``); ``benchmarks/run_all.py`` runs it with the other benchmarks.
 """
 
 from __future__ import annotations
@@ -19,17 +23,120 @@ import argparse
 import os
 import resource
 import time
+from collections.abc import Callable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import numpy as np  # noqa: E402
+
 from lr_lessons import studies  # noqa: E402
-from lr_lessons.data import load_blobs  # noqa: E402
+from lr_lessons.data import Dataset, load_blobs  # noqa: E402
 from lr_lessons.engines import fit, stacked  # noqa: E402
+from lr_lessons.studies import Setting, Study  # noqa: E402
+
+SUITE_TARGET = 1000.0  # stacked suite at least this many times faster than sequential fit
+GRID_TARGET_S = 20.0  # the rate x momentum grid: a third of chapter 9's 60 s budget
+RSS_TARGET_MB = 2048.0
+GRID_RATES = tuple(float(r) for r in np.geomspace(1e-4, 3.0, 15))
+GRID_MOMENTA = (0.0, 0.5, 0.8, 0.9, 0.95, 0.99)
 
 
 def peak_rss_mb() -> float:
     """Peak resident memory of this process so far, in MB (Linux reports KB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def verdict(ok: bool) -> str:
+    """The word ending a target line."""
+    return "PASS" if ok else "FAIL"
+
+
+def landscape_study(
+    rates: tuple[float, ...] = GRID_RATES, momenta: tuple[float, ...] = GRID_MOMENTA
+) -> Study:
+    """Chapter 9's rate x momentum grid: SGD on the blobs, one setting per (rate, momentum)."""
+    return Study(
+        "landscape_benchmark",
+        "SGD: learning rate x momentum",
+        tuple(
+            Setting(f"lr={r:.3g} momentum={m:g}", "sgd", r, {"momentum": m})
+            for m in momenta
+            for r in rates
+        ),
+    )
+
+
+def timed(work: Callable[[], object]) -> float:
+    """Wall seconds of ``work()``."""
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
+
+
+def suite_benchmark(seeds: list[int], fit_runs: int, data: Dataset) -> dict[str, float]:
+    """Stacked suite (one program, and one call per study) against sequential fit."""
+    suite = [make() for make in studies.BLOBS_STUDIES.values()]
+    n_runs = sum(len(s.settings) for s in suite) * len(seeds)
+    epochs = suite[0].epochs
+    together = timed(lambda: stacked.train_studies(suite, seeds, data))
+    print(
+        f"stacked engine, one program: {len(suite)} blobs studies x {len(seeds)} seeds = "
+        f"{n_runs} runs x {epochs} epochs in {together:.2f} s "
+        f"(tracing and XLA compilation included) = {n_runs / together:.1f} runs/s",
+        flush=True,
+    )
+    parts = {s.name: timed(lambda s=s: stacked.train(s, seeds, data)) for s in suite}
+    apart = sum(parts.values())
+    print(
+        f"stacked engine, one call per study (as run_study trains them): {apart:.2f} s ("
+        + ", ".join(f"{k} {v:.2f} s" for k, v in parts.items())
+        + ")",
+        flush=True,
+    )
+    every = [(s, setting) for s in suite for setting in s.settings]
+    chosen = [every[round(i)] for i in np.linspace(0, len(every) - 1, fit_runs)]
+    fit_time = timed(lambda: [fit.fit_one(s, setting, 0, data) for s, setting in chosen])
+    per_run = fit_time / len(chosen)
+    sequential = per_run * n_runs
+    print(
+        f"model.fit: {len(chosen)} runs ("
+        + ", ".join(f"{s.name}/{setting.name}" for s, setting in chosen)
+        + f"; seed 0, {epochs} epochs) in {fit_time:.1f} s = {per_run:.1f} s per run; "
+        f"sequential fit of all {n_runs} runs: {sequential:,.0f} s",
+        flush=True,
+    )
+    ratio = sequential / together
+    print(
+        f"TARGET stacked suite >= {SUITE_TARGET:,.0f}x sequential model.fit: "
+        f"{ratio:,.0f}x (one call per study: {sequential / apart:,.0f}x) "
+        f"{verdict(ratio >= SUITE_TARGET)}",
+        flush=True,
+    )
+    return {"suite_s": together, "per_study_s": apart, "fit_per_run_s": per_run, "ratio": ratio}
+
+
+def grid_benchmark(seeds: list[int], data: Dataset) -> dict[str, float]:
+    """The rate x momentum grid of chapter 9 as one stacked program."""
+    grid = landscape_study()
+    n_runs = len(grid.settings) * len(seeds)
+    took = timed(lambda: stacked.train(grid, seeds, data))
+    print(
+        f"TARGET landscape grid ({len(GRID_RATES)} rates x {len(GRID_MOMENTA)} momenta x "
+        f"{len(seeds)} seeds = {n_runs} runs x {grid.epochs} epochs) <= {GRID_TARGET_S:.0f} s: "
+        f"{took:.1f} s = {n_runs / took:.1f} runs/s {verdict(took <= GRID_TARGET_S)}",
+        flush=True,
+    )
+    return {"grid_s": took, "grid_runs": n_runs}
+
+
+def rss_line(extra_mb: float = 0.0) -> None:
+    """The peak-memory target line (this process, or ``extra_mb`` if larger)."""
+    peak = max(peak_rss_mb(), extra_mb)
+    print(
+        f"TARGET peak memory (max RSS) < {RSS_TARGET_MB:,.0f} MB: {peak:,.0f} MB "
+        f"{verdict(peak < RSS_TARGET_MB)}",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -40,53 +147,12 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.seeds < 1 or args.fit_runs < 1:
-        raise ValueError(
-            f"--seeds and --fit-runs must be positive, got {args.seeds}, {args.fit_runs}"
-        )
+        parser.error(f"--seeds and --fit-runs must be positive, got {args.seeds}, {args.fit_runs}")
     seeds = list(range(args.seeds))
     data = load_blobs()
-    study = studies.learning_rate_study()
-    units = len(study.settings) * len(seeds) * study.epochs
-
-    start = time.perf_counter()
-    stacked.train(study, seeds, data)
-    stacked_time = time.perf_counter() - start
-    stacked_rate = units / stacked_time
-    print(
-        f"stacked engine: learning_rate study, {len(study.settings)} settings x {len(seeds)} "
-        f"seeds x {study.epochs} epochs in {stacked_time:.1f} s "
-        f"= {stacked_rate:,.0f} setting-seed-epochs/s"
-    )
-
-    total = 0.0
-    parts = []
-    for name, make in studies.BLOBS_STUDIES.items():
-        each = make()
-        start = time.perf_counter()
-        stacked.train(each, seeds, data)
-        took = time.perf_counter() - start
-        total += took
-        parts.append(f"{name} {took:.1f} s")
-    print(
-        f"stacked engine: all five blobs studies x {len(seeds)} seeds in {total:.1f} s "
-        f"({', '.join(parts)}); peak RSS {peak_rss_mb():,.0f} MB"
-    )
-
-    step = max(1, len(study.settings) // args.fit_runs)
-    chosen = list(study.settings[::step][: args.fit_runs])
-    start = time.perf_counter()
-    for setting in chosen:
-        fit.fit_one(study, setting, 0, data)
-    fit_time = time.perf_counter() - start
-    fit_units = len(chosen) * study.epochs
-    fit_rate = fit_units / fit_time
-    print(
-        f"fit engine: {len(chosen)} of the study's runs ({', '.join(s.name for s in chosen)}; "
-        f"seed 0, {study.epochs} epochs each) in {fit_time:.1f} s "
-        f"= {fit_rate:,.1f} setting-seed-epochs/s (scaled to the whole study: "
-        f"{units / fit_rate:,.0f} s)"
-    )
-    print(f"speed-up stacked / fit: {stacked_rate / fit_rate:,.0f}x (target >= 100)")
+    suite_benchmark(seeds, args.fit_runs, data)
+    grid_benchmark(seeds, data)
+    rss_line()
 
 
 if __name__ == "__main__":

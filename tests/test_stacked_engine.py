@@ -286,8 +286,8 @@ def test_supports_blobs_studies_and_rejects_the_rest():
         (Setting("a", "sgd", schedule=studies.inverse_time_decay(0.1), plateau={}),),
     )
     mse = Study("m", "m", (Setting("a", "sgd", 0.01),), loss="mse")
-    hypergradient = Study("h", "h", (Setting("a", "sgd_hd", 0.01),))
-    for study in (convnet, clipped, both, mse, hypergradient):
+    # SGD-HD and Adam-HD are supported: tests/test_stacked_hypergradient.py
+    for study in (convnet, clipped, both, mse):
         assert not stacked.supports(study)
     with pytest.raises(stacked.Unsupported, match="clipnorm"):
         stacked.train(clipped, [0], load_blobs())
@@ -350,3 +350,32 @@ def test_mismatched_data_is_rejected_with_its_shape(blobs):
     sparse = Dataset(blobs.x_train, labels, blobs.x_test, blobs.y_test, source="sparse labels")
     with pytest.raises(ValueError, match=r"\(500,\)"):
         stacked.train(studies.learning_rate_study().with_epochs(1), [0], sparse)
+
+
+# --- several studies in one program -----------------------------------------------------
+
+
+def test_train_studies_gives_each_study_its_own_results(blobs):
+    """Studies trained together in one program get the numbers they get trained alone (up
+    to float32 rounding, as for any company a run keeps), in their own setting order."""
+    first = studies.momentum_study().with_epochs(3)
+    second = studies.adaptive_study().with_epochs(3)
+    together = stacked.train_studies([first, second], [0, 1], blobs)
+    assert len(together) == 2
+    for study, got in zip((first, second), together):
+        alone = stacked.train(study, [0, 1], blobs)
+        for metric in METRICS:
+            assert got[metric].shape == (len(study.settings), 2, 3)
+            # the tolerance of test_results_do_not_depend_on_the_company_a_run_keeps
+            np.testing.assert_allclose(got[metric], alone[metric], atol=1e-5)
+    # the studies really differ (not one study's numbers copied into both)
+    assert not np.allclose(together[0]["loss"][0], together[1]["loss"][1])
+
+
+def test_train_studies_refuses_studies_that_cannot_share_a_program(blobs):
+    shorter = studies.momentum_study().with_epochs(2)
+    longer = studies.adaptive_study().with_epochs(3)
+    with pytest.raises(ValueError, match="one epochs for all studies"):
+        stacked.train_studies([shorter, longer], [0], blobs)
+    with pytest.raises(ValueError, match="studies is empty"):
+        stacked.train_studies([], [0], blobs)

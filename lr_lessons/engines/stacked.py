@@ -55,11 +55,16 @@ import tensorflow as tf
 from lr_lessons import models
 from lr_lessons.data import Dataset
 from lr_lessons.engines.plateau import PlateauRule, PlateauRules, PlateauState
+from lr_lessons.hypergradient import SGDHD, AdamHD
 from lr_lessons.results import METRICS
 from lr_lessons.studies import Setting, Study
 
 LOSSES = ("categorical_crossentropy",)
 MAX_CHUNK_EPOCHS = 10
+# Layers with at most this many weights in their kernel run as a fused multiply-and-sum
+# under XLA (see _dense_xla).
+SMALL_LAYER = 4096
+SMALL_BATCH = 128
 # Base-optimizer options the update rules below do not implement, with their neutral values.
 _NEUTRAL_OPTIONS = {
     "weight_decay": (None, 0, 0.0),
@@ -89,10 +94,21 @@ def _per_run(vector: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
     return tf.reshape(vector, [-1] + [1] * (like.shape.rank - 1))
 
 
+def _sum_per_run(values: tf.Tensor) -> tf.Tensor:
+    """Each run's sum over all its elements (``ops.sum`` of one run's tensor)."""
+    return tf.reduce_sum(tf.reshape(values, [tf.shape(values)[0], -1]), axis=1)
+
+
 class _Rule:
-    """One optimizer kind for a group of runs; hyperparameters are per-run vectors."""
+    """One optimizer kind for a group of runs; hyperparameters are per-run vectors.
+
+    ``adapts_rate`` rules (the hypergradient ones) change each run's learning rate at every
+    update; the rate they return from :meth:`update_all` is both the rate applied and the
+    new value of the run's rate variable.
+    """
 
     slots: tuple[str, ...] = ()
+    adapts_rate = False
 
     def __init__(self, configs: list[dict[str, Any]]) -> None:
         self.configs = configs
@@ -102,6 +118,27 @@ class _Rule:
 
     def update(self, g, p, slots, lr, step):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def update_all(self, grads, params, slots, lr, step):
+        """One update of every parameter tensor: Keras' ``apply`` for each run.
+
+        Args:
+            grads, params: lists of stacked tensors, one per weight of the model.
+            slots: slot name -> list of stacked tensors (one per weight).
+            lr: the rate of each run for this update, shape ``(runs,)``.
+            step: the optimizer's ``iterations`` before this update.
+
+        Returns:
+            ``(params, slots, rate)``: the new weights and slots, and the rate applied.
+        """
+        new_params, new_slots = [], {name: [] for name in self.slots}
+        for k, (g, p) in enumerate(zip(grads, params)):
+            mine = {name: slots[name][k] for name in self.slots}
+            p, mine = self.update(g, p, mine, lr, step)
+            new_params.append(p)
+            for name in self.slots:
+                new_slots[name].append(mine[name])
+        return new_params, new_slots, lr
 
 
 class _SGD(_Rule):
@@ -196,6 +233,57 @@ class _Adam(_Rule):
         return p - (m * alpha) / (tf.sqrt(v) + _per_run(self.epsilon, p)), new
 
 
+class _SGDHD(_Rule):
+    """:class:`lr_lessons.hypergradient.SGDHD`: ``alpha += beta * g_t . g_{t-1}``, then SGD."""
+
+    slots = ("previous_gradient",)
+    adapts_rate = True
+
+    def __init__(self, configs) -> None:
+        super().__init__(configs)
+        self.beta = _f32([c["hypergrad_lr"] for c in configs])
+
+    def update_all(self, grads, params, slots, lr, step):
+        # The order of SGDHD._backend_update_step: agreement summed variable by variable
+        # from zero, rate + beta * agreement, then every variable's SGD step at that rate.
+        agreement = tf.zeros_like(lr)
+        for g, previous in zip(grads, slots["previous_gradient"]):
+            agreement = agreement + _sum_per_run(g * previous)
+        rate = lr + self.beta * agreement
+        new_params = [p - g * _per_run(rate, p) for g, p in zip(grads, params)]
+        return new_params, {"previous_gradient": list(grads)}, rate
+
+
+class _AdamHD(_Adam):
+    """:class:`lr_lessons.hypergradient.AdamHD`: ``alpha += beta * g_t . d_{t-1}``, then Adam."""
+
+    adapts_rate = True
+
+    def __init__(self, configs, amsgrad: bool) -> None:
+        super().__init__(configs, amsgrad)
+        self.beta = _f32([c["hypergrad_lr"] for c in configs])
+
+    def update_all(self, grads, params, slots, lr, step):
+        # AdamHD._previous_direction: d = m / (sqrt(v) + eps) * c, with
+        # c = sqrt(1 - beta_2**t) / (1 - beta_1**t) after t updates (0 before any).
+        done = tf.cast(step, tf.float32)
+        bias_1 = 1 - tf.pow(self.beta_1, done)
+        bias_2 = 1 - tf.pow(self.beta_2, done)
+        started = done > 0
+        scale = tf.where(
+            started, tf.sqrt(bias_2) / tf.where(started, bias_1, tf.ones_like(bias_1)), 0.0
+        )
+        velocities = slots["velocity_hat"] if self.amsgrad else slots["velocity"]
+        agreement = tf.zeros_like(lr)
+        for g, m, v in zip(grads, slots["momentum"], velocities):
+            eps = _per_run(self.epsilon, m)
+            direction = (m / (tf.sqrt(v) + eps)) * _per_run(scale, m)
+            agreement = agreement + _sum_per_run(g * direction)
+        rate = lr + self.beta * agreement
+        new_params, new_slots, _ = super().update_all(grads, params, slots, rate, step)
+        return new_params, new_slots, rate
+
+
 def _rule_key(optimizer: keras.optimizers.Optimizer) -> tuple:
     """The static part of an optimizer (kind and flags); the rest becomes per-run vectors."""
     config = optimizer.get_config()
@@ -203,6 +291,10 @@ def _rule_key(optimizer: keras.optimizers.Optimizer) -> tuple:
         if config.get(option) not in neutral:
             raise Unsupported(f"optimizer option {option}={config.get(option)!r}")
     kind = type(optimizer)
+    if kind is SGDHD:
+        return ("sgd_hd",)
+    if kind is AdamHD:
+        return ("adam_hd", bool(config["amsgrad"]))
     if kind is keras.optimizers.SGD:
         return ("sgd", config["momentum"] != 0, bool(config["nesterov"]))
     if kind is keras.optimizers.RMSprop:
@@ -222,6 +314,10 @@ def _make_rule(key: tuple, configs: list[dict[str, Any]]) -> _Rule:
         return _RMSprop(configs, *flags)
     if kind == "adagrad":
         return _Adagrad(configs)
+    if kind == "sgd_hd":
+        return _SGDHD(configs)
+    if kind == "adam_hd":
+        return _AdamHD(configs, *flags)
     return _Adam(configs, *flags)
 
 
@@ -262,8 +358,8 @@ def _check_study(study: Study) -> list[tuple]:
 
 def supports(study: Study) -> bool:
     """True if this engine can train ``study``: a Dense MLP with categorical cross-entropy,
-    SGD/RMSprop/Adagrad/Adam without clipping, weight decay or EMA, any schedule, and
-    ReduceLROnPlateau on a recorded metric."""
+    SGD/RMSprop/Adagrad/Adam or the hypergradient SGD-HD/Adam-HD without clipping, weight
+    decay or EMA, any schedule, and ReduceLROnPlateau on a recorded metric."""
     try:
         _check_study(study)
     except (Unsupported, ValueError):
@@ -271,10 +367,26 @@ def supports(study: Study) -> bool:
     return True
 
 
-def initial_weights(model_name: str, seed: int) -> list[np.ndarray]:
-    """The weights ``model.fit`` starts from for ``seed`` (the fit engine's convention)."""
+@functools.lru_cache(maxsize=64)
+def _initial_weights(model_name: str, seed: int) -> tuple[np.ndarray, ...]:
     keras.utils.set_random_seed(seed)
-    return models.build(model_name).get_weights()
+    weights = tuple(models.build(model_name).get_weights())
+    for w in weights:
+        w.setflags(write=False)
+    return weights
+
+
+def initial_weights(model_name: str, seed: int) -> list[np.ndarray]:
+    """The weights ``model.fit`` starts from for ``seed`` (the fit engine's convention).
+
+    Args:
+        model_name: a model of :data:`lr_lessons.models.BUILDERS`.
+        seed: the seed given to ``keras.utils.set_random_seed`` before building it.
+
+    Returns:
+        The model's weights in Keras' order (copies; built once per process and seed).
+    """
+    return [w.copy() for w in _initial_weights(model_name, seed)]
 
 
 def batch_orders(
@@ -313,6 +425,18 @@ def _dense(h: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor) -> tf.Tensor:
     return _add_bias(tf.matmul(h, kernel), bias)
 
 
+def _dense_xla(h: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor) -> tf.Tensor:
+    """:func:`_dense` as XLA runs it fastest: a small layer as one fused multiply-and-sum
+    (XLA's CPU matmul is a loop of tiny matrix products over the runs), a large one as a
+    batched matmul. The sums are the same up to the order of the additions."""
+    inputs, units = kernel.shape[1], kernel.shape[2]
+    if inputs * units <= SMALL_LAYER and h.shape[-2] <= SMALL_BATCH:
+        z = tf.reduce_sum(h[..., None] * kernel[:, None], axis=2)
+    else:
+        z = tf.matmul(h, kernel)
+    return z + bias[:, None, :]
+
+
 def _chunk_size(epochs: int) -> int:
     """Epochs per call of the TF program: a divisor of ``epochs`` (so one traced shape fits
     all calls), at most MAX_CHUNK_EPOCHS, and small enough for about four calls or more
@@ -321,12 +445,36 @@ def _chunk_size(epochs: int) -> int:
     return max(d for d in range(1, limit + 1) if epochs % d == 0)
 
 
-class _StackedRun:
-    """Everything one call of :func:`train` builds: constants, state and the TF program."""
+def _repeat(n: int, body: Callable, state: tuple) -> tuple:
+    """``for i in range(n): state = body(i, *state)`` as one ``tf.while_loop``."""
 
-    def __init__(self, study: Study, seeds: Sequence[int], data: Dataset, keys: list[tuple]):
-        self.study, self.seeds, self.data = study, list(seeds), data
-        self.layers = _dense_stack(study.model)
+    def step(i, *state):
+        return (i + 1, *body(i, *state))
+
+    return tuple(tf.while_loop(lambda i, *_: i < n, step, (tf.constant(0), *state))[1:])
+
+
+class _StackedRun:
+    """Everything one call of :func:`train` builds: constants, state and the TF program.
+
+    ``settings`` may come from several studies that share the model, loss, batch size and
+    number of epochs (:func:`train_studies`): they all become runs of one program.
+    """
+
+    def __init__(
+        self,
+        settings: Sequence[Setting],
+        model: str,
+        epochs: int,
+        batch_size: int,
+        seeds: Sequence[int],
+        data: Dataset,
+        keys: list[tuple],
+        jit_compile: bool,
+    ):
+        self.settings, self.model, self.epochs = list(settings), model, epochs
+        self.seeds, self.data = list(seeds), data
+        self.layers = _dense_stack(model)
         n_seeds = len(self.seeds)
         # Runs grouped by update rule so each rule sees one contiguous slice.
         groups: dict[tuple, list[int]] = {}
@@ -335,22 +483,23 @@ class _StackedRun:
         self.setting_order = [i for members in groups.values() for i in members]
         self.runs = [(i, j) for i in self.setting_order for j in range(n_seeds)]
         self.n_runs = len(self.runs)
-        config_of = [s.make_optimizer().get_config() for s in study.settings]
+        config_of = [s.make_optimizer().get_config() for s in self.settings]
         self.rules, self.bounds, start = [], [], 0
         for key, members in groups.items():
             configs = [config_of[i] for i in members for _ in seeds]
             self.rules.append(_make_rule(key, configs))
             self.bounds.append((start, start + len(configs)))
             start += len(configs)
+        self.adapts_rate = any(rule.adapts_rate for rule in self.rules)
         self.seed_index = tf.constant([j for _, j in self.runs], tf.int32)
 
-        # Learning rates: a float32 variable per run (ReduceLROnPlateau may change it) or a
-        # schedule called on the step counter.
+        # Learning rates: a float32 variable per run (ReduceLROnPlateau or a hypergradient
+        # rule may change it) or a schedule called on the step counter.
         rates, plateaus, schedule_of_run = [], [], []
         self.schedules: list[keras.optimizers.schedules.LearningRateSchedule] = []
         position: dict[int, int] = {}  # setting index -> its schedule's place in the list
         for i, _ in self.runs:
-            setting = study.settings[i]
+            setting = self.settings[i]
             if setting.schedule is not None:
                 if i not in position:
                     position[i] = len(self.schedules)
@@ -373,15 +522,21 @@ class _StackedRun:
         self.x_test = tf.constant(data.x_test, tf.float32)
         self.y_test = tf.constant(data.y_test, tf.float32)
         self.n_train = len(data.x_train)
-        self.batch = study.batch_size
+        self.batch = batch_size
         self.n_full = self.n_train // self.batch
         self.rest = self.n_train - self.n_full * self.batch
-        self.program = tf.function(self._chunk, jit_compile=False)
+        weights = np.ones((self.n_full + 1, self.batch), dtype="float32")
+        weights[-1, self.rest :] = 0
+        self.batch_weights = tf.constant(weights)
+        self.jit_compile = jit_compile
+        # No autograph: the loops are explicit (_repeat), and autograph's conversion of the
+        # Keras functions the program calls costs seconds of tracing.
+        self.program = tf.function(self._chunk, jit_compile=jit_compile, autograph=False)
 
     # -- state ---------------------------------------------------------------------------
 
     def initial_state(self) -> dict[str, Any]:
-        per_seed = [initial_weights(self.study.model, s) for s in self.seeds]
+        per_seed = [_initial_weights(self.model, s) for s in self.seeds]
         params = [
             tf.constant(np.stack([per_seed[j][k] for _, j in self.runs]).astype("float32"))
             for k in range(len(per_seed[0]))
@@ -401,9 +556,10 @@ class _StackedRun:
     # -- the program ---------------------------------------------------------------------
 
     def _forward(self, params, x):
+        dense = _dense_xla if self.jit_compile else _dense
         h = x
         for (_, _, activation), k in zip(self.layers, range(0, len(params), 2)):
-            h = activation(_dense(h, params[k], params[k + 1]))
+            h = activation(dense(h, params[k], params[k + 1]))
         return h
 
     def _learning_rates(self, base: tf.Tensor, step: tf.Tensor) -> tf.Tensor:
@@ -412,56 +568,93 @@ class _StackedRun:
         values = tf.stack([tf.cast(s(step), tf.float32) for s in self.schedules])
         return tf.where(self.scheduled, tf.gather(values, self.schedule_of_run), base)
 
-    def _train_step(self, state, metrics, index):
+    def _train_step(self, state, metrics, index, weight=None):
+        """One update of every run on the batch ``index`` (runs, batch); ``weight`` (batch,)
+        marks real samples (1) and padding (0) when a short last batch is padded."""
         x = tf.gather(self.x_train, index)
         y = tf.gather(self.y_train, index)
-        size = index.shape[1]
+        size = index.shape[1] if weight is None else tf.reduce_sum(weight)
         params, step = state["params"], state["step"]
-        lr = self._learning_rates(state["plateau"].learning_rate, step)
+        base = state["plateau"].learning_rate
+        lr = self._learning_rates(base, step)
         with tf.GradientTape() as tape:
             tape.watch(params)
             y_pred = self._forward(params, x)
             per_sample = keras.losses.categorical_crossentropy(y, y_pred)
-            loss = tf.reduce_sum(per_sample, axis=1) / float(size)
+            if weight is not None:
+                per_sample = per_sample * weight
+            loss = tf.reduce_sum(per_sample, axis=1) / size
             total = tf.reduce_sum(loss)
         grads = tape.gradient(total, params)
-        accurate = tf.reduce_sum(keras.metrics.categorical_accuracy(y, y_pred), axis=1)
+        correct = keras.metrics.categorical_accuracy(y, y_pred)
+        accurate = tf.reduce_sum(correct if weight is None else correct * weight, axis=1)
 
+        single = len(self.rules) == 1
         new_params = [[] for _ in params]
-        new_slots = []
+        new_slots, used, new_base = [], [], []
         for rule, (a, b), slots in zip(self.rules, self.bounds, state["slots"]):
-            group_slots = {name: [] for name in rule.slots}
-            for k, (g, p) in enumerate(zip(grads, params)):
-                single = len(self.rules) == 1
-                p_g, g_g = (p, g) if single else (p[a:b], g[a:b])
-                lr_g = lr if single else lr[a:b]
-                mine = {name: slots[name][k] for name in rule.slots}
-                p_new, mine = rule.update(g_g, p_g, mine, lr_g, step)
-                new_params[k].append(p_new)
-                for name in rule.slots:
-                    group_slots[name].append(mine[name])
-            new_slots.append(group_slots)
-        new_params = [ps[0] if len(ps) == 1 else tf.concat(ps, 0) for ps in new_params]
+
+            def mine(t, a=a, b=b):
+                return t if single else t[a:b]
+
+            p_new, s_new, rate = rule.update_all(
+                [mine(g) for g in grads], [mine(p) for p in params], slots, mine(lr), step
+            )
+            for k, p in enumerate(p_new):
+                new_params[k].append(p)
+            new_slots.append(s_new)
+            used.append(rate)
+            new_base.append(rate if rule.adapts_rate else mine(base))
+        new_params = [ps[0] if single else tf.concat(ps, 0) for ps in new_params]
         new_state = dict(state, params=new_params, slots=new_slots, step=step + 1)
+        if self.adapts_rate:  # the rate variable of hypergradient runs holds the new rate
+            base = new_base[0] if single else tf.concat(new_base, 0)
+            new_state["plateau"] = state["plateau"]._replace(learning_rate=base)
+        lr_used = used[0] if single else tf.concat(used, 0)
         loss_sum, accurate_sum, _ = metrics
-        return new_state, (loss_sum + loss * float(size), accurate_sum + accurate, lr)
+        return new_state, (loss_sum + loss * size, accurate_sum + accurate, lr_used)
 
     def _epoch(self, state, order):
         """One epoch for every run; ``order`` is (seeds, n_train) sample indices."""
         per_run = tf.gather(order, self.seed_index)  # (runs, n_train)
         zeros = tf.zeros([self.n_runs], tf.float32)
         metrics = (zeros, zeros, zeros)
+        if self.jit_compile and self.rest:
+            # One step body for all batches (half the program to trace and compile): the
+            # short last batch is padded with sample 0, whose weight is 0.
+            steps = self.n_full + 1
+            pad = tf.zeros([self.n_runs, steps * self.batch - self.n_train], tf.int32)
+            batches = tf.transpose(
+                tf.reshape(tf.concat([per_run, pad], 1), [self.n_runs, steps, self.batch]),
+                [1, 0, 2],
+            )
+            state, metrics = _repeat(
+                steps,
+                lambda i, st, me: self._train_step(st, me, batches[i], self.batch_weights[i]),
+                (state, metrics),
+            )
+        else:
+            state, metrics = self._epoch_steps(state, metrics, per_run)
+        return self._epoch_end(state, metrics)
+
+    def _epoch_steps(self, state, metrics, per_run):
         if self.n_full:
             full = tf.reshape(
                 per_run[:, : self.n_full * self.batch], [self.n_runs, self.n_full, self.batch]
             )
             full = tf.transpose(full, [1, 0, 2])
-            for i in tf.range(self.n_full):
-                state, metrics = self._train_step(state, metrics, full[i])
+            state, metrics = _repeat(
+                self.n_full,
+                lambda i, st, me: self._train_step(st, me, full[i]),
+                (state, metrics),
+            )
         if self.rest:
             state, metrics = self._train_step(
                 state, metrics, per_run[:, self.n_full * self.batch :]
             )
+        return state, metrics
+
+    def _epoch_end(self, state, metrics):
         loss_sum, accurate_sum, lr_used = metrics
         y_pred = self._forward(state["params"], self.x_test[None])
         y_test = tf.broadcast_to(self.y_test[None], tf.shape(y_pred))
@@ -483,9 +676,12 @@ class _StackedRun:
         """Several epochs; ``orders`` is (epochs, seeds, n_train). Returns (epochs, 5, runs)."""
         n = orders.shape[0]
         rows = tf.TensorArray(tf.float32, size=n, element_shape=[len(METRICS), self.n_runs])
-        for e in tf.range(n):
+
+        def epoch(e, state, rows):
             state, row = self._epoch(state, orders[e])
-            rows = rows.write(e, row)
+            return state, rows.write(e, row)
+
+        state, rows = _repeat(n, epoch, (state, rows))
         return state, rows.stack()
 
     # -- driving it ----------------------------------------------------------------------
@@ -493,7 +689,7 @@ class _StackedRun:
     def run(
         self, progress: Callable[[int], None] | None, shuffle: bool, reshuffle: bool
     ) -> dict[str, np.ndarray]:
-        epochs = self.study.epochs
+        epochs = self.epochs
         chunk = _chunk_size(epochs)
         state = self.initial_state()
         out = np.full((len(METRICS), self.n_runs, epochs), np.nan)
@@ -506,12 +702,87 @@ class _StackedRun:
             out[:, :, start : start + chunk] = np.transpose(rows.numpy(), (1, 2, 0))
             if progress is not None:
                 progress(self.n_runs * chunk)
-        n_settings, n_seeds = len(self.study.settings), len(self.seeds)
+        n_settings, n_seeds = len(self.settings), len(self.seeds)
         result = {m: np.full((n_settings, n_seeds, epochs), np.nan) for m in METRICS}
         for r, (i, j) in enumerate(self.runs):
             for m_index, m in enumerate(METRICS):
                 result[m][i, j] = out[m_index, r]
         return result
+
+
+def _check_data(study: Study, data: Dataset) -> None:
+    layers = _dense_stack(study.model)
+    n_inputs, n_classes = layers[0][0], layers[-1][1]
+    for split, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
+        if x.shape[1:] != (n_inputs,) or y.shape[1:] != (n_classes,):
+            raise ValueError(
+                f"model {study.model!r} needs inputs of shape (n, {n_inputs}) and one-hot "
+                f"targets (n, {n_classes}); the {split} split of {data.source!r} has "
+                f"{x.shape} and {y.shape}"
+            )
+
+
+def train_studies(
+    studies: Sequence[Study],
+    seeds: Sequence[int],
+    data: Dataset,
+    progress: Callable[[int], None] | None = None,
+    *,
+    shuffle: bool = True,
+    reshuffle: bool = True,
+    jit_compile: bool | None = None,
+) -> list[dict[str, np.ndarray]]:
+    """Train several studies in one program: every setting x seed of all of them at once.
+
+    Each study's numbers are those :func:`train` gives it alone (up to float32 rounding,
+    see the module docstring); one program means one compilation and one batched step for
+    all runs, which is what makes a suite of small studies fast.
+
+    Args:
+        studies: studies that share the model, loss, batch size and number of epochs.
+        seeds: the seeds every study is trained from.
+        data: the dataset they all train on.
+        progress: called with the number of setting-seed-epochs just finished.
+        shuffle, reshuffle, jit_compile: as for :func:`train`.
+
+    Returns:
+        One result dict per study, in order, shaped as :func:`train`'s.
+
+    Raises:
+        Unsupported: (a ``ValueError``) for a study :func:`supports` rejects.
+        ValueError: for studies that differ in model, loss, batch size or epochs.
+    """
+    studies = list(studies)
+    if not studies:
+        raise ValueError("studies is empty: give at least one study")
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("seeds is empty: give at least one seed")
+    first = studies[0]
+    for study in studies[1:]:
+        for what in ("model", "loss", "batch_size", "epochs"):
+            if getattr(study, what) != getattr(first, what):
+                raise ValueError(
+                    f"train_studies needs one {what} for all studies: {first.name!r} has "
+                    f"{getattr(first, what)!r}, {study.name!r} has {getattr(study, what)!r}; "
+                    f"train them in separate calls"
+                )
+    keys = [key for study in studies for key in _check_study(study)]
+    for study in studies:
+        _check_data(study, data)
+    settings = [s for study in studies for s in study.settings]
+    if jit_compile is None:
+        jit_compile = len(settings) * len(seeds) > 1
+    run = _StackedRun(
+        settings, first.model, first.epochs, first.batch_size, seeds, data, keys, jit_compile
+    )
+    merged = run.run(progress, shuffle, reshuffle)
+    out, start = [], 0
+    for study in studies:
+        stop = start + len(study.settings)
+        out.append({m: values[start:stop] for m, values in merged.items()})
+        start = stop
+    return out
 
 
 def train(
@@ -522,26 +793,37 @@ def train(
     *,
     shuffle: bool = True,
     reshuffle: bool = True,
+    jit_compile: bool | None = None,
 ) -> dict[str, np.ndarray]:
     """Train every setting x seed of ``study`` together; same result shape as the fit engine.
 
-    ``shuffle=False`` visits the data in order; ``reshuffle=False`` keeps each seed's first
-    permutation for every epoch, which is what Keras 3's ``model.fit(shuffle=True)`` does
-    after ``keras.utils.set_random_seed`` (see the module docstring).
+    Args:
+        study: the study (see :func:`supports` for what this engine trains).
+        seeds: the seeds; each fixes initial weights and batch order.
+        data: the dataset.
+        progress: called with the number of setting-seed-epochs just finished.
+        shuffle: False visits the data in order.
+        reshuffle: False keeps each seed's first permutation for every epoch, which is
+            what Keras 3's ``model.fit(shuffle=True)`` does after
+            ``keras.utils.set_random_seed`` (see the module docstring).
+        jit_compile: True compiles the program with XLA (fast: one fused program for
+            all runs); False runs TensorFlow's own kernels, which reproduce ``model.fit``
+            bit for bit for a run trained alone. None (the default) uses XLA whenever
+            more than one run trains, and TensorFlow's kernels for a single run.
 
-    Raises :class:`Unsupported` (a ``ValueError``) for a study :func:`supports` rejects.
+    Returns:
+        Per metric of :data:`lr_lessons.results.METRICS`, an array of shape
+        ``(n_settings, n_seeds, n_epochs)``.
+
+    Raises:
+        Unsupported: (a ``ValueError``) for a study :func:`supports` rejects.
     """
-    keys = _check_study(study)
-    layers = _dense_stack(study.model)
-    n_inputs, n_classes = layers[0][0], layers[-1][1]
-    for split, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
-        if x.shape[1:] != (n_inputs,) or y.shape[1:] != (n_classes,):
-            raise ValueError(
-                f"model {study.model!r} needs inputs of shape (n, {n_inputs}) and one-hot "
-                f"targets (n, {n_classes}); the {split} split of {data.source!r} has "
-                f"{x.shape} and {y.shape}"
-            )
-    seeds = list(seeds)
-    if not seeds:
-        raise ValueError("seeds is empty: give at least one seed")
-    return _StackedRun(study, seeds, data, keys).run(progress, shuffle, reshuffle)
+    return train_studies(
+        [study],
+        seeds,
+        data,
+        progress,
+        shuffle=shuffle,
+        reshuffle=reshuffle,
+        jit_compile=jit_compile,
+    )[0]

@@ -1,0 +1,280 @@
+"""SGD-HD and Adam-HD on the stacked engine against lr_lessons.hypergradient's Keras optimizers.
+
+Two levels, as for Keras' own optimizers in tests/test_stacked_engine.py:
+
+1. The update rule, bit for bit: several configurations stepped together on stacked
+   weights (several tensors, like a model's kernels and biases, since the hypergradient is
+   a dot product over all of a run's weights) equal each Keras optimizer applied alone to
+   the same random gradients, weights *and* adapted learning rate, over 40 steps. Both run
+   TensorFlow's eager kernels, so the arithmetic is the same operation for operation.
+2. Whole runs against ``model.fit`` (``shuffle=False``, same seed, hence the same initial
+   weights and batches). Here exact equality cannot be asked for: the stacked engine runs
+   as one XLA program, whose kernels (matmul accumulation order, exp and log in the
+   softmax cross-entropy) round differently from TensorFlow's in the last bit, and which
+   last bit differs also depends on the CPU. The tolerance is derived below.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from lr_lessons import studies
+from lr_lessons.data import load_blobs
+from lr_lessons.engines import choose_engine, fit, stacked
+from lr_lessons.hypergradient import SGDHD, AdamHD
+from lr_lessons.results import METRICS
+from lr_lessons.studies import Setting, Study
+
+# --- 1. the update rules, bit for bit ---------------------------------------------------
+
+RULE_CASES = {
+    "sgd_hd": (SGDHD, [{"hypergrad_lr": 1e-3}, {"learning_rate": 0.3, "hypergrad_lr": 0.02}]),
+    "adam_hd": (
+        AdamHD,
+        [
+            {"hypergrad_lr": 1e-4},
+            {"learning_rate": 0.01, "hypergrad_lr": 1e-3, "beta_1": 0.8, "beta_2": 0.99},
+        ],
+    ),
+    "adam_hd amsgrad": (AdamHD, [{"amsgrad": True, "hypergrad_lr": 1e-3}]),
+    "sgd_hd beta 0": (SGDHD, [{"hypergrad_lr": 0.0}]),
+}
+SHAPES = [(3, 4), (4,), (4, 2), (2,)]  # a small two-layer model's kernels and biases
+STEPS = 40
+
+
+@pytest.mark.parametrize("case", sorted(RULE_CASES))
+def test_update_rules_match_the_keras_optimizers(case):
+    cls, configs = RULE_CASES[case]
+    rng = np.random.default_rng(1)
+    starts = [rng.normal(size=s).astype("float32") for s in SHAPES]
+    grads = [
+        [rng.normal(size=s).astype("float32") * np.float32(2.0) for s in SHAPES]
+        for _ in range(STEPS)
+    ]
+    expected, expected_rates = [], []
+    for options in configs:
+        optimizer = cls(**options)
+        variables = [keras.Variable(s) for s in starts]
+        rates = []
+        for g in grads:
+            optimizer.apply(g, variables)
+            rates.append(float(optimizer.learning_rate.numpy()))
+        expected.append([v.numpy() for v in variables])
+        expected_rates.append(rates)
+
+    optimizers = [cls(**o) for o in configs]
+    keys = {stacked._rule_key(o) for o in optimizers}
+    assert len(keys) == 1
+    rule = stacked._make_rule(keys.pop(), [o.get_config() for o in optimizers])
+    assert rule.adapts_rate
+    lr = tf.constant(np.float32([o.get_config()["learning_rate"] for o in optimizers]))
+    params = [tf.constant(np.stack([s] * len(configs))) for s in starts]
+    slots = {name: [rule.init_slot(name, p) for p in params] for name in rule.slots}
+    rates = []
+    for step, g in enumerate(grads):
+        g_all = [tf.constant(np.stack([x] * len(configs))) for x in g]
+        params, slots, lr = rule.update_all(g_all, params, slots, lr, tf.constant(step, tf.int64))
+        rates.append(lr.numpy())
+    rates = np.array(rates)
+    for c in range(len(configs)):
+        for got, want, start in zip(params, expected[c], starts):
+            np.testing.assert_array_equal(got.numpy()[c], want)
+            assert not np.allclose(want, start)  # the optimizer really moved the weights
+        np.testing.assert_array_equal(rates[:, c], np.float32(expected_rates[c]))
+        if optimizers[c].hypergrad_lr > 0:  # the rate was really adapted
+            assert len(np.unique(rates[:, c])) > STEPS // 2
+        else:
+            assert np.all(rates[:, c] == rates[0, c])
+
+
+def test_zero_hypergradient_rate_is_the_base_optimizer():
+    """With beta = 0 the rules are Keras' SGD and Adam: the same weights as the plain rules."""
+    rng = np.random.default_rng(2)
+    start = tf.constant(rng.normal(size=(1, 3, 4)).astype("float32"))
+    grads = rng.normal(size=(20, 1, 3, 4)).astype("float32")
+    for hd, plain in (
+        (SGDHD(hypergrad_lr=0.0), keras.optimizers.SGD()),
+        (
+            AdamHD(hypergrad_lr=0.0),
+            keras.optimizers.Adam(),
+        ),
+    ):
+        rules = [stacked._make_rule(stacked._rule_key(o), [o.get_config()]) for o in (hd, plain)]
+        ends = []
+        for rule, o in zip(rules, (hd, plain)):
+            p, slots = [start], {n: [rule.init_slot(n, start)] for n in rule.slots}
+            lr = tf.constant(np.float32([o.get_config()["learning_rate"]]))
+            for step, g in enumerate(grads):
+                p, slots, _ = rule.update_all(
+                    [tf.constant(g)], p, slots, lr, tf.constant(step, tf.int64)
+                )
+            ends.append(p[0].numpy())
+        np.testing.assert_array_equal(ends[0], ends[1])
+
+
+# --- 2. whole runs against model.fit ----------------------------------------------------
+#
+# The tolerance follows tests/test_stacked_engine.py (its docstring has the derivation):
+# - a run trained alone runs TensorFlow's kernels (jit_compile=None picks them for one
+#   run), the same float32 operations as model.fit, so only the reported epoch means are
+#   summed in another order: at most (31 + 15) * 2**-24 relative (ROUNDING), no growth;
+# - stacked with other runs the program is XLA-compiled, whose kernels round differently
+#   in the last bit at every step; training then amplifies those differences by a factor
+#   that depends on the setting and the CPU. That factor is measured here, per setting:
+#   the same stacked runs repeated on training inputs moved by one unit in the last place
+#   (a float32 rounding perturbation) spread around the unperturbed runs by the
+#   "envelope"; stacked vs fit must stay within twice the envelope plus ROUNDING. A
+#   hypergradient rate multiplies the rate's own error into every later step, so this is
+#   where a fixed tolerance would be wrong on some CPU and the envelope is not.
+
+ROUNDING = (31 + 15) * 2.0**-24
+PERTURBATIONS = 4
+EPOCHS = 20
+SEED = 3
+HD_SETTINGS = (
+    Setting("sgd_hd", "sgd_hd", 0.01, {"hypergrad_lr": 1e-3}),
+    Setting("adam_hd", "adam_hd", 1e-3, {"hypergrad_lr": 1e-5}),
+    Setting("adam_hd fast", "adam_hd", 1e-4, {"hypergrad_lr": 1e-3}),
+    Setting("sgd_hd plateau", "sgd_hd", 0.1, {"hypergrad_lr": 1e-3}, plateau={"patience": 2}),
+)
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    return load_blobs()
+
+
+def _summation_bound(values: np.ndarray) -> np.ndarray:
+    return ROUNDING * np.maximum(np.abs(values), 1.0)
+
+
+def _perturbed(data, draw: int):
+    from lr_lessons.data import Dataset
+
+    rng = np.random.default_rng(draw)
+    x = data.x_train
+    direction = np.where(rng.random(x.shape) < 0.5, np.inf, -np.inf).astype(x.dtype)
+    moved = np.where(rng.random(x.shape) < 0.5, np.nextafter(x, direction), x)
+    return Dataset(moved.astype(x.dtype), data.y_train, data.x_test, data.y_test, "perturbed")
+
+
+@pytest.fixture(scope="module")
+def hd_runs(blobs):
+    study = Study("hd", "hypergradient optimizers", HD_SETTINGS, EPOCHS)
+    mine = stacked.train(study, [SEED], blobs, shuffle=False)
+    perturbed = [
+        stacked.train(study, [SEED], _perturbed(blobs, draw), shuffle=False)
+        for draw in range(PERTURBATIONS)
+    ]
+    envelope = {m: np.max([np.abs(p[m] - mine[m]) for p in perturbed], axis=0) for m in METRICS}
+    theirs = {s.name: fit.fit_one(study, s, SEED, blobs, shuffle=False) for s in study.settings}
+    return study, mine, envelope, theirs
+
+
+@pytest.mark.parametrize("name", [s.name for s in HD_SETTINGS])
+def test_a_hypergradient_run_alone_follows_model_fit_exactly(hd_runs, blobs, name):
+    study, _, _, theirs = hd_runs
+    setting = study.settings[study.setting_names.index(name)]
+    alone = stacked.train(
+        Study("alone", "one run", (setting,), EPOCHS), [SEED], blobs, shuffle=False
+    )
+    for metric in METRICS:
+        want = np.asarray(theirs[name][metric])
+        got = alone[metric][0, 0]
+        assert got.shape == want.shape == (EPOCHS,)
+        bound = _summation_bound(want)
+        assert np.all(np.abs(got - want) <= bound), (
+            f"{metric}: largest difference {np.abs(got - want).max():.3g} exceeds the "
+            f"summation bound {bound.max():.3g}"
+        )
+    rates = np.asarray(theirs[name]["learning_rate"])
+    assert len(np.unique(rates)) > EPOCHS // 2  # the rate was adapted every epoch
+    assert theirs[name]["loss"][-1] < theirs[name]["loss"][0]  # training happened
+
+
+@pytest.mark.parametrize("name", [s.name for s in HD_SETTINGS])
+def test_stacked_hypergradient_runs_follow_model_fit_within_rounding(hd_runs, name):
+    study, mine, envelope, theirs = hd_runs
+    i = study.setting_names.index(name)
+    for metric in METRICS:
+        want = np.asarray(theirs[name][metric])
+        got = mine[metric][i, 0]
+        tolerance = 2 * envelope[metric][i, 0] + _summation_bound(want)
+        worst = int(np.argmax(np.abs(got - want) - tolerance))
+        assert np.all(np.abs(got - want) <= tolerance), (
+            f"{metric} at epoch {worst + 1}: stacked {got[worst]:.7g}, fit {want[worst]:.7g}, "
+            f"tolerance {tolerance[worst]:.3g} "
+            f"(rounding envelope {envelope[metric][i, 0][worst]:.3g})"
+        )
+
+
+def test_the_envelope_rejects_a_wrong_hypergradient_rate(hd_runs, blobs):
+    """The derived tolerance catches a real mistake: beta 1.1e-3 instead of 1e-3."""
+    study, _, envelope, theirs = hd_runs
+    i = study.setting_names.index("sgd_hd")
+    wrong = Setting("sgd_hd", "sgd_hd", 0.01, {"hypergrad_lr": 1.1e-3})
+    others = Setting("other", "sgd", 0.01)  # two runs: the XLA program, as above
+    run = stacked.train(Study("wrong", "wrong", (wrong, others), EPOCHS), [SEED], blobs,
+                        shuffle=False)  # fmt: skip
+    want = np.asarray(theirs["sgd_hd"]["learning_rate"])
+    tolerance = 2 * envelope["learning_rate"][i, 0] + _summation_bound(want)
+    assert np.any(np.abs(run["learning_rate"][0, 0] - want) > tolerance)
+
+
+# --- chapter 8 on the stacked engine ----------------------------------------------------
+
+
+def test_chapter_8_blobs_studies_choose_the_stacked_engine():
+    """The studies of chapter 8 (SGD, SGD-HD, Adam, Adam-HD from several initial rates; the
+    beta sweep) are trained by the stacked engine, not by the fit fallback."""
+    rates = (1e-4, 1e-2, 1e0)
+    main = Study(
+        "hypergradient_blobs",
+        "four optimizers",
+        tuple(Setting(f"{o} {r:g}", o, r) for o in ("sgd", "adam") for r in rates)
+        + tuple(Setting(f"sgd_hd {r:g}", "sgd_hd", r, {"hypergrad_lr": 1e-3}) for r in rates)
+        + tuple(Setting(f"adam_hd {r:g}", "adam_hd", r, {"hypergrad_lr": 1e-5}) for r in rates),
+    )
+    betas = Study(
+        "hypergradient_betas",
+        "betas",
+        tuple(
+            Setting(f"{o} {b:g} {r:g}", o, r, {"hypergrad_lr": b})
+            for o, bs in (("sgd_hd", (1e-4, 1e-2)), ("adam_hd", (1e-7, 1e-3)))
+            for b in bs
+            for r in rates
+        ),
+    )
+    for study in (main, betas):
+        assert stacked.supports(study)
+        assert choose_engine("stacked", study) == "stacked"
+    clipped = Study("c", "c", (Setting("a", "sgd_hd", 0.01, {"clipnorm": 1.0}),))
+    assert choose_engine("stacked", clipped) == "fit"
+
+
+def test_hypergradient_settings_train_with_others_in_one_program(blobs):
+    """HD and plain runs stacked together: each run's rate is its own (SGD keeps 0.01,
+    SGD-HD adapts it), and a seed's HD run gives the same numbers among others as alone."""
+    study = Study(
+        "mixed",
+        "mixed",
+        (
+            Setting("sgd", "sgd", 0.01),
+            Setting("sgd_hd", "sgd_hd", 0.01, {"hypergrad_lr": 1e-3}),
+            Setting("adam_hd", "adam_hd", 1e-3, {"hypergrad_lr": 1e-5}),
+            Setting("adam", "adam"),
+        ),
+        3,
+    )
+    together = stacked.train(study, [0, 1], blobs)
+    np.testing.assert_array_equal(together["learning_rate"][0], np.float32(0.01))
+    assert np.all(together["learning_rate"][1] != np.float32(0.01))
+    pair = Study("pair", "pair", study.settings[1:3], 3)
+    apart = stacked.train(pair, [0, 1], blobs)
+    for metric in METRICS:
+        np.testing.assert_allclose(together[metric][1:3], apart[metric], rtol=1e-5, atol=1e-6)
+    assert studies.OPTIMIZERS["sgd_hd"] is SGDHD and studies.OPTIMIZERS["adam_hd"] is AdamHD
