@@ -74,9 +74,9 @@ fig
 # one batch is a few microseconds of arithmetic and nearly all of a plain `fit`'s time
 # goes to the framework's work around each step (entering the compiled function,
 # fetching the batch, updating metrics). Batching the calls, and passing the validation
-# data as a dataset too (`fit` wraps validation arrays anew every epoch), made this run
-# two to three times faster on our 2-core machine without changing a single number
-# (what remains is per-epoch work: validation, callbacks, a new pass over the dataset).
+# data as a dataset too (`fit` wraps validation arrays anew every epoch), makes this run
+# several times faster without changing a single number (what remains is per-epoch
+# work: validation, callbacks, a new pass over the dataset).
 
 # %%
 blobs = load_blobs()
