@@ -960,8 +960,10 @@ def test_explorer_sliders_toggles_and_checks(site, server, browser):
         root,
     )
     assert sum(outside) == 0, "a checked rate is drawn outside its panel"
-    table = root.find_element(By.CSS_SELECTOR, ".lr-table tbody").text
-    assert table.count("→") == len(data["checks"])
+    checks = root.find_element(By.CSS_SELECTOR, ".lr-checks").text
+    assert checks.count("→") == len(data["checks"])
+    for row in data["checks"]:
+        assert f"{row['mean']:.3g}" in checks
 
     # the keyboard lowers beta from 0.98 to 0.9 (16 steps of 0.005)
     beta = root.find_element(By.ID, "rt-beta")

@@ -438,33 +438,46 @@
       function drawTable(results) {
         const head = el("tr", {}, [el("th", { text: "rule" }), ...optimizers.map((o) => el("th", { text: o }))]);
         const body = [];
+        const reasons = new Set();
         for (const name of SUGGESTIONS) {
           const cells = [el("th", { scope: "row", text: RULE_STYLE[name].label })];
           for (const o of optimizers) {
             const rs = results.filter((r) => r.curve.optimizer === o && state.seeds.has(r.curve.seed));
             const parts = rs.map((r) => {
               const sug = r.suggestions[name];
+              if (!sug.reliable) reasons.add(sug.reason);
               return `${fmt(sug.lr, 2)}${sug.reliable ? "" : "*"}`;
             });
-            const checked = data.checks.filter((c) => c.optimizer === o && c.rule === name);
-            let text = parts.length ? parts.join(", ") : "no seed selected";
-            if (checked.length) {
-              const best = checked.reduce((a, b) => (b.mean > a.mean ? b : a));
-              text += ` (checked: ${checked.map((c) => `${fmt(c.lr, 2)} → ${fmt(c.mean, 3)}`).join(", ")}; best ${fmt(best.lr, 2)})`;
-            }
-            const cell = el("td", { text, "data-rule": name, "data-optimizer": o });
-            const reasons = [...new Set(rs.filter((r) => !r.suggestions[name].reliable).map((r) => r.suggestions[name].reason))];
-            if (reasons.length) cell.append(el("br"), el("small", { text: `* unreliable: ${reasons.join("; ")}` }));
-            cells.push(cell);
+            cells.push(el("td", { text: parts.length ? parts.join(", ") : "no seed selected", "data-rule": name, "data-optimizer": o }));
           }
           body.push(el("tr", {}, cells));
         }
+        const notes = [...reasons].map((r) => el("p", { class: "lr-note", text: `* unreliable: ${r}` }));
+        const checks = el("ul", { class: "lr-checks" });
+        for (const o of optimizers) {
+          for (const name of SUGGESTIONS) {
+            const rows = data.checks.filter((c) => c.optimizer === o && c.rule === name);
+            if (!rows.length) continue;
+            const best = rows.reduce((a, b) => (b.mean > a.mean ? b : a));
+            checks.append(
+              el("li", {}, [
+                el("strong", { text: `${o}, ${RULE_STYLE[name].label}: ` }),
+                document.createTextNode(
+                  `${rows.map((c) => `${fmt(c.lr, 2)} → ${fmt(c.mean, 3)}`).join(", ")} (best: ${fmt(best.lr, 2)})`
+                ),
+              ])
+            );
+          }
+        }
         table.replaceChildren(
-          el("table", {}, [
-            el("caption", { text: "Each rule's rate per selected seed; after a rule checked in chapter 6: the checked rates → mean validation accuracy after 2 epochs" }),
+          el("table", { class: "lr-rates" }, [
+            el("caption", { text: "Each rule's rate, one per selected seed (* unreliable)" }),
             el("thead", {}, [head]),
             el("tbody", {}, body),
-          ])
+          ]),
+          ...notes,
+          el("p", { class: "lr-note", text: `Chapter 6's check: validation accuracy after ${data.checks.length ? data.checks[0].epochs : 2} epochs at each rate it trained (mean over seeds):` }),
+          checks
         );
       }
 
