@@ -26,8 +26,8 @@
 # learning rate at 0.01, which chapter 1 showed to learn slowly, and vary $\mu$.
 #
 # As in chapters 1 to 5, the figure trains every momentum from five seeds at once with
-# the library's stacked engine, which reproduces `model.fit` (per-epoch metrics within
-# $10^{-4}$ of `fit`'s over 20 epochs in its tests; details in
+# the library's stacked engine, which reproduces `model.fit` (per-epoch metrics to
+# float32 rounding over 20 epochs in its tests; details in
 # [chapter 1](01_learning_rate.py#how-the-figures-are-made-all-runs-at-once));
 # `lr-lessons figures --engine fit` trains them with `model.fit` instead.
 

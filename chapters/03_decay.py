@@ -31,7 +31,7 @@
 #
 # As in every chapter from 1 to 5, the figures train every setting from five seeds at
 # once with the library's stacked engine, which reproduces `model.fit` (per-epoch
-# metrics within $10^{-4}$ of `fit`'s over 20 epochs in its tests; details in
+# metrics to float32 rounding over 20 epochs in its tests; details in
 # [chapter 1](01_learning_rate.py#how-the-figures-are-made-all-runs-at-once));
 # `lr-lessons figures --engine fit` trains them with `model.fit` instead.
 

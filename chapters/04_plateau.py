@@ -36,8 +36,8 @@
 # we measure what the difference does to the callback.
 #
 # As in chapters 1 to 5, the figures train every patience from five seeds at once with
-# the library's stacked engine, which reproduces `model.fit` (per-epoch metrics within
-# $10^{-4}$ of `fit`'s over 20 epochs in its tests, including `ReduceLROnPlateau`;
+# the library's stacked engine, which reproduces `model.fit` (per-epoch metrics to
+# float32 rounding over 20 epochs in its tests, including `ReduceLROnPlateau`;
 # [chapter 1](01_learning_rate.py#how-the-figures-are-made-all-runs-at-once));
 # `lr-lessons figures --engine fit` trains them with `model.fit` on arrays instead,
 # which puts them in the repeated-order regime (the orange bars of the figure below).

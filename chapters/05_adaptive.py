@@ -28,8 +28,8 @@
 #
 # As in chapters 1 to 5, the figure trains every optimizer from five seeds at once with
 # the library's stacked engine, which restates each optimizer's Keras 3 update and
-# reproduces `model.fit` (per-epoch metrics within $10^{-4}$ of `fit`'s over 20 epochs
-# for SGD, RMSprop, Adagrad and Adam in its tests; details in
+# reproduces `model.fit` (per-epoch metrics to float32 rounding over 20 epochs for
+# SGD, RMSprop, Adagrad and Adam in its tests; details in
 # [chapter 1](01_learning_rate.py#how-the-figures-are-made-all-runs-at-once));
 # `lr-lessons figures --engine fit` trains them with `model.fit` instead.
 
