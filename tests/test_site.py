@@ -717,6 +717,14 @@ def test_playground_keyboard_mouse_and_touch(site, server, browser):
     touched = state()
     assert touched["w0"][0] < nudged["w0"][0] and touched["w0"][1] > nudged["w0"][1]
     _check_playground_state(touched)
+
+    # a below the fixed curvature 1: the fixed direction sets the thresholds
+    root.find_element(By.ID, "gd-a").send_keys(Keys.HOME)
+    flat = state()
+    assert flat["curvatures"] == [1, 0.5]
+    _check_playground_state(flat)
+    marks = [m.text for m in root.find_elements(By.CSS_SELECTOR, ".lr-mark")]
+    assert marks == ["2/1 = 2", "2(1+μ)/1 = 3.8"]
     assert not _console_errors(browser)
 
 
