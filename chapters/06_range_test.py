@@ -465,7 +465,8 @@ for rule in CHECK_RULES:
 # one small file next to the figures; on the site, the explorer below reads it with the
 # same four rules, ported line by line to JavaScript. Lower the smoothing factor $\beta$
 # and the smoothed loss follows the noisy batch losses: at $\beta = 0.9$ SGD's steepest
-# descent jumps from about 0.02 to a noise dip near 0.4. Move the start of the read
+# descent jumps from about 0.02 to about 0.4, the fall right after a spike of noisy
+# batches. Move the start of the read
 # window and watch Adam's steepest descent: its loss is already falling at $10^{-4}$,
 # so the rule sticks to the window's edge and marks itself unreliable (hollow marker).
 # The strip under each curve shows the 2-epoch checks, so you can see which checked
