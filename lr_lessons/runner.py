@@ -52,11 +52,22 @@ TRAINING_CODE = (
     "runner.py",
     "schedules.py",
     "hypergradient.py",
-    "range_test.py",
-    "lr_suggestions.py",
     "engines/__init__.py",
 )
-ENGINE_CODE = {"fit": ("engines/fit.py",), "stacked": ("engines/stacked.py", "engines/plateau.py")}
+# The code of each kind of computation beyond TRAINING_CODE: an engine's own files count
+# only for the results that engine produced, the range test's only for range tests (and
+# the other computations of lr_lessons.cache), so editing a suggestion rule does not
+# throw away the blobs studies.
+ENGINE_CODE = {
+    "fit": ("engines/fit.py",),
+    "stacked": ("engines/stacked.py", "engines/plateau.py"),
+    "range_test": (
+        *sorted(
+            str(p.relative_to(_PACKAGE_DIR)) for p in (_PACKAGE_DIR / "range_test").glob("*.py")
+        ),
+        "lr_suggestions.py",
+    ),
+}
 
 
 def code_fingerprint(engine: str | None = None) -> str:

@@ -303,3 +303,31 @@ def test_numpy_values_are_stored_as_plain_json_numbers():
     assert json.loads(text)["settings"][0]["plateau"]["patience"] == 3
     assert type(study.epochs) is int and type(study.batch_size) is int
     assert type(s.options["momentum"]) is float and s.options["momentum"] == pytest.approx(0.9)
+
+
+def test_each_result_depends_on_its_own_code_only(tmp_path, monkeypatch):
+    """Editing a suggestion rule or the finder changes the range tests' key, not the blobs
+    studies'; editing the stacked engine changes the stacked studies' key only."""
+    import shutil
+
+    package = tmp_path / "lr_lessons"
+    shutil.copytree(runner._PACKAGE_DIR, package, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(runner, "_PACKAGE_DIR", package)
+    before = {kind: runner.code_fingerprint(kind) for kind in ("stacked", "fit", "range_test")}
+
+    def edited(name: str) -> dict[str, str]:
+        path = package / name
+        path.write_text(path.read_text() + "\n# edited\n")
+        return {kind: runner.code_fingerprint(kind) for kind in before}
+
+    after_rule = edited("lr_suggestions.py")
+    assert after_rule["range_test"] != before["range_test"]
+    assert after_rule["stacked"] == before["stacked"] and after_rule["fit"] == before["fit"]
+    after_finder = edited("range_test/finder.py")
+    assert after_finder["range_test"] != after_rule["range_test"]
+    assert after_finder["stacked"] == before["stacked"]
+    after_engine = edited("engines/stacked.py")
+    assert after_engine["stacked"] != before["stacked"]
+    assert after_engine["range_test"] == after_finder["range_test"]
+    after_data = edited("data.py")
+    assert all(after_data[k] != after_engine[k] for k in before)
