@@ -4,8 +4,13 @@ The blobs MLP has 303 weights, so ``model.fit`` spends nearly all its time on pe
 framework overhead. Here the weights of all runs (setting x seed) are stacked on a leading
 axis, each step is one batched forward and backward pass, and a ``tf.function`` runs a
 chunk of epochs (batches, validation, learning-rate drops) without returning to Python.
+With more than one run that program is compiled by XLA (``jit_compile``): every step is a
+handful of fused kernels. :func:`train_studies` trains several studies (same model, batch
+size and epochs) as one program, so a suite pays for one compilation; a grid of rates x
+momenta is one study, hence one program, because every hyperparameter is a per-run vector.
 
-What stays the same as ``model.fit`` (tests/test_stacked_engine.py checks it against Keras):
+What stays the same as ``model.fit`` (tests/test_stacked_engine.py and
+tests/test_stacked_hypergradient.py check it against Keras):
 
 - initial weights: seed ``k`` gives exactly the weights ``keras.utils.set_random_seed(k)``
   followed by building the Keras model gives (the fit engine's convention);
@@ -17,17 +22,22 @@ What stays the same as ``model.fit`` (tests/test_stacked_engine.py checks it aga
   accuracy are the batch-size weighted means over the epoch's batches, computed during
   training as Keras reports them; validation on the test set after every epoch;
 - the optimizers' update rules restate Keras 3's ``update_step`` of SGD (momentum,
-  nesterov), RMSprop (momentum, centered), Adagrad and Adam (amsgrad), with every
-  hyperparameter read from ``Setting.make_optimizer().get_config()``; a
-  ``LearningRateSchedule`` is called on the step counter as the optimizer calls it;
-  ``ReduceLROnPlateau`` is :mod:`lr_lessons.engines.plateau`, applied at epoch end.
+  nesterov), RMSprop (momentum, centered), Adagrad and Adam (amsgrad), and the
+  ``_backend_update_step`` of :mod:`lr_lessons.hypergradient`'s SGD-HD and Adam-HD (the
+  rate of each run is state, moved once per update by ``beta`` times the dot product of
+  the run's gradient with its previous step's direction), with every hyperparameter read
+  from ``Setting.make_optimizer().get_config()``; a ``LearningRateSchedule`` is called on
+  the step counter as the optimizer calls it; ``ReduceLROnPlateau`` is
+  :mod:`lr_lessons.engines.plateau`, applied at epoch end.
 
-Numerics: a run trained alone (one setting, one seed, ``shuffle=False``) reproduces
-``model.fit`` bit for bit. Stacked with other runs it can differ in the last bit now and
-then, because TensorFlow's element-wise kernels (e.g. the softmax cross-entropy) take a
-vectorised or a scalar code path depending on where a number sits in the tensor; over 20
-epochs the differences stay below 1e-6 except in chaotic settings (plain SGD at learning
-rate 1), which amplify them as they would any float32 perturbation.
+Numerics: a run trained alone (one setting, one seed, ``shuffle=False``) runs TensorFlow's
+own kernels and reproduces ``model.fit`` bit for bit. Stacked runs differ from fit in the
+last bit now and then: XLA's kernels add in another order (the small layers are a fused
+multiply-and-sum, see :func:`_dense_xla`) and round exp and log differently, and without
+XLA TensorFlow's element-wise kernels take a vectorised or a scalar path depending on
+where a number sits in the tensor. Training amplifies such differences as it would any
+float32 perturbation: hardly at all for Adam, strongly in chaotic settings (plain SGD at
+learning rate 1). The tests bound them by each setting's measured rounding envelope.
 
 Batch order (the one convention that differs): in epoch ``e`` seed ``k`` visits the training
 set in the order ``numpy.random.default_rng([k, e]).permutation(n)``, shared by all settings
