@@ -243,18 +243,25 @@
     }
 
     function drawMarks(r) {
+      // a tick on the rate slider's track per threshold, and a legend line naming them
       marks.replaceChildren();
       const of = state.a >= FLAT ? "a" : "1";
-      const items = [[2 / Math.max(...r.c), `2/${of}`]];
-      if (state.mu > 0) items.push([r.how.threshold, `2(1+μ)/${of}`]);
-      for (const [value, label] of items) {
+      const items = [[2 / Math.max(...r.c), `2/${of}`, "lr-mark-plain"]];
+      if (state.mu > 0) items.push([r.how.threshold, `2(1+μ)/${of}`, "lr-mark-momentum"]);
+      const ticks = el("div", { class: "lr-ticks" });
+      const legend = el("div", { class: "lr-marks-legend" });
+      for (const [value, label, kind] of items) {
         const t = (Math.log10(value) - LOG_LR.min) / (LOG_LR.max - LOG_LR.min);
-        if (t < 0 || t > 1) continue;
-        const mark = el("span", { class: "lr-mark", text: `${label} = ${fmt(value, 3)}` });
-        // the thumb (16 px) travels over the track minus its own width
-        mark.style.left = `calc(8px + ${t} * (100% - 16px))`;
-        marks.append(mark);
+        const inside = t >= 0 && t <= 1;
+        if (inside) {
+          const tick = el("span", { class: `lr-tick-mark ${kind}` });
+          // the thumb (16 px) travels over the track minus its own width
+          tick.style.left = `calc(8px + ${t} * (100% - 16px))`;
+          ticks.append(tick);
+        }
+        legend.append(el("span", { class: `lr-mark ${kind}`, text: `${label} = ${fmt(value, 3)}` }));
       }
+      marks.append(ticks, legend);
     }
 
     let current = null;
