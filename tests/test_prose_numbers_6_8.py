@@ -242,3 +242,35 @@ def test_ch7_conclusions_as_quoted():
     assert abs(acc["one-cycle"].mean() - constants[best]) <= 0.01  # "matched"
     assert 0 < acc["one-cycle, no margin"].mean() - acc["one-cycle"].mean() <= 0.02
     assert not diverged(r.get("loss", "one-cycle, no margin")).any()
+
+
+def test_ch6_conclusions_as_quoted():
+    from lr_lessons.claims import final
+
+    quoted("06_range_test", "The steepest descent was too cautious: a rate ten times higher "
+           "trained better in two epochs, and for Adam the rule could not even read its "
+           "position")  # fmt: skip
+    check = results("06_range_test_check")
+    acc = {s: final(check.get("val_accuracy", s)).mean() for s in check.settings}
+    for name in ("SGD", "Adam"):
+        mine = {s.split()[1]: a for s, a in acc.items() if s.startswith(name + " ")}
+        assert mine["x10"] > mine["suggested"], (name, mine)
+    adam = RangeTestRepeats.load(full_size(RESULTS / "06_range_test" / "variant1_adam.npz"))
+    assert not any(adam.rule_summary("steepest").reliable)
+
+
+def test_ch6_linear_ramp_recovers_past_the_first_fall():
+    quoted("06_range_test", "after a collapse the accuracy often recovers and peaks again at "
+           "a much larger rate")  # fmt: skip
+    from lr_lessons.ramp_reading import first_fall
+
+    lin = RangeTestRepeats.load(
+        full_size(RESULTS / "06_range_test" / "variant3_linear_accuracy.npz")
+    )
+    n_val = 1000
+    later = 0
+    for run in lin.runs:
+        acc, lrs = run.validation["accuracy"], run.validation["lr"]
+        f = first_fall(acc, fall_tolerance(n_val))
+        later += lrs[int(np.argmax(acc))] > 2 * lrs[f.peak]
+    assert later >= 2, "the recovery is not common: reword 'often'"
