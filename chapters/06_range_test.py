@@ -283,7 +283,7 @@ for name, summaries in rules.items():
 # validation accuracy falls more than 3 standard errors (0.047 on 1,000 images) below
 # its best so far is where it turned ragged; the best point before it is the largest
 # usable rate (`lr_lessons.ramp_reading.first_fall`). The highest accuracy overall is a
-# worse reading on this ramp: after a collapse the accuracy often recovers and peaks
+# worse reading on this ramp: after a collapse the accuracy can recover and peak
 # again at a much larger rate.
 #
 # That recovery shows the linear ramp's **confound**. The rate and the training both

@@ -260,7 +260,7 @@ def test_ch6_conclusions_as_quoted():
 
 
 def test_ch6_linear_ramp_recovers_past_the_first_fall():
-    quoted("06_range_test", "after a collapse the accuracy often recovers and peaks again at "
+    quoted("06_range_test", "after a collapse the accuracy can recover and peak again at "
            "a much larger rate")  # fmt: skip
     from lr_lessons.ramp_reading import first_fall
 
@@ -273,4 +273,4 @@ def test_ch6_linear_ramp_recovers_past_the_first_fall():
         acc, lrs = run.validation["accuracy"], run.validation["lr"]
         f = first_fall(acc, fall_tolerance(n_val))
         later += lrs[int(np.argmax(acc))] > 2 * lrs[f.peak]
-    assert later >= 2, "the recovery is not common: reword 'often'"
+    assert later >= 1, "no seed recovers past its first fall: reword the prose"
