@@ -1005,11 +1005,18 @@ def test_explorer_sliders_toggles_and_checks(site, server, browser):
 
 @pytest.mark.browser
 def test_chapters_1_and_2_link_to_the_playground(site, server, browser):
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     for page in ("chapters/01_learning_rate/", "chapters/02_momentum/"):
         browser.get(server + page)
-        links = browser.find_elements(By.CSS_SELECTOR, "article a[href*='00_concepts/#']")
+        try:
+            links = WebDriverWait(browser, 10).until(
+                lambda d: d.find_elements(By.CSS_SELECTOR, "article a[href*='00_concepts/#']")
+            )
+        except TimeoutException:
+            links = []
         assert links, f"{page} does not link to chapter 0's playground"
         browser.get(links[0].get_attribute("href"))
         anchor = browser.execute_script("return location.hash.slice(1)")
