@@ -474,7 +474,10 @@ def hinge_fit(x: Sequence[float], y: Sequence[float], min_points: int = 3) -> Hi
         return sse, Hinge(float(slope), float(intercept), float(knee))
 
     line_sse, line = fit(levels[-1])
-    knee_sse, knee = min((fit(k) for k in levels[min_points - 1 : -1]), key=lambda f: f[0])
+    candidates = levels[min_points - 1 : -1]
+    if candidates.size == 0:  # too few x values for a knee before the last
+        return line
+    knee_sse, knee = min((fit(k) for k in candidates), key=lambda f: f[0])
     n = x.size
     floor = 1e-12 * n  # exact data: compare as if a tiny noise were there
 

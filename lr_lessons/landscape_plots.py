@@ -190,7 +190,7 @@ def marks_legend(
         handles=handles,
         loc="upper center",
         bbox_to_anchor=(0.5, -0.16),
-        ncol=len(handles),
+        ncol=min(3, len(handles)),
         fontsize=7,
         frameon=False,
     )
@@ -447,7 +447,7 @@ def accuracy_vs_rate(
     ax.set_xlim(rates[0] / 1.3, rates[-1] * 1.3)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     if bars is not None:
         bars.set_yticks(range(len(curves)), list(curves), fontsize=7)
         bars.set_ylim(len(curves) - 0.5, -0.5)
@@ -486,7 +486,7 @@ def width_bars(
     Returns:
         The figure.
     """
-    fig = new_figure((7.0, 3.9))
+    fig = new_figure((max(6.0, 1.15 * len(widths)), 4.1))
     ax = fig.subplots()
     for i, (name, w) in enumerate(widths.items()):
         w = np.asarray(w, dtype=float)
@@ -504,7 +504,7 @@ def width_bars(
         x = i + np.linspace(-0.15, 0.15, w.size)
         ax.plot(x[~cens], w[~cens], "ko", ms=3.5)
         ax.plot(x[cens], w[cens], "o", ms=4.5, mfc="white", mec="black")
-    ax.set_xticks(range(len(widths)), list(widths))
+    ax.set_xticks(range(len(widths)), list(widths), rotation=20, ha="right")
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3, axis="y")
     handles = [

@@ -197,6 +197,8 @@ def test_hinge_fit_without_a_knee_keeps_rising():
     assert sum(k == 500 for k in knees) >= 16
     with pytest.raises(ValueError, match="distinct"):
         L.hinge_fit([8, 16], [1, 2])
+    three = L.hinge_fit([8, 32, 500], [1e-3, 4e-3, 4.1e-3])  # no room for a knee: a line
+    assert three.knee == 500 and 0 < three.slope < 1
 
 
 def test_epochs_to_target_matches_the_claims_helper_per_row():
