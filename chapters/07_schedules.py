@@ -70,10 +70,10 @@ STEPS = EPOCHS * PER_EPOCH
 START = 0.1
 LINEAR_STEPS = 3 * STEPS // 4
 decays = {
-    "linear: PolynomialDecay(power=1)": keras.optimizers.schedules.PolynomialDecay(
+    "linear: PolynomialDecay": keras.optimizers.schedules.PolynomialDecay(
         START, decay_steps=LINEAR_STEPS, end_learning_rate=START / 100, power=1.0
     ),
-    "step: PiecewiseConstantDecay": keras.optimizers.schedules.PiecewiseConstantDecay(
+    "step: PiecewiseConstant": keras.optimizers.schedules.PiecewiseConstantDecay(
         boundaries=[STEPS // 2, 3 * STEPS // 4], values=[START, START / 10, START / 100]
     ),
     "exponential: ExponentialDecay": keras.optimizers.schedules.ExponentialDecay(
@@ -83,7 +83,7 @@ decays = {
         START, decay_steps=STEPS, decay_rate=99.0
     ),
 }
-optimizer = keras.optimizers.SGD(learning_rate=decays["step: PiecewiseConstantDecay"])
+optimizer = keras.optimizers.SGD(learning_rate=decays["step: PiecewiseConstant"])
 shapes = {name: rates(schedule, STEPS + 1) for name, schedule in decays.items()}
 TENTH = STEPS // 10
 early_fall = {  # share of the whole fall (start - end) done in the first tenth of updates
@@ -95,6 +95,8 @@ for name, values in shapes.items():
 fig = concept_plots.schedule_panels(
     {"linear axis": shapes, "log axis": shapes},
     logy=(False, True),
+    legend_loc="upper right",  # below the step schedule's first level: no curve runs there
+    legend_anchor=(1.0, 0.86),
     title=f"Four decays of one start rate ({START}) to a hundredth of it",
     note=f"Keras' own schedules evaluated at updates 0..{STEPS} "
     f"({EPOCHS} epochs x {PER_EPOCH} updates)",
@@ -591,7 +593,7 @@ table = ClaimsTable(
     f"{mnist_results.seeds}, {M_EPOCHS} epoch(s), final = the last epoch. Decay shapes: "
     f"Keras' schedules over {STEPS} updates."
 )
-linear_name, time_name = "linear: PolynomialDecay(power=1)", "time: InverseTimeDecay"
+linear_name, time_name = "linear: PolynomialDecay", "time: InverseTimeDecay"
 lin = shapes[linear_name]
 steps_down = -np.diff(lin[: LINEAR_STEPS + 1])
 held = bool(np.all(lin[LINEAR_STEPS:] == lin[-1]))

@@ -235,12 +235,15 @@ def schedule_panels(
     logy: bool | Sequence[bool] = False,
     title: str | None = None,
     note: str | None = None,
+    legend_loc: str = "best",
+    legend_anchor: tuple[float, float] | None = None,
 ) -> Figure:
     """Several panels of learning-rate curves: ``{panel title: {label: rate per step}}``.
 
     ``logy`` is one flag for every panel or one per panel (e.g. the same curves on a
     linear and on a log axis, side by side). When every panel shows the same labels,
-    one legend below the panels names them (none covers a curve).
+    one legend in the first panel names them, at ``legend_loc`` (matplotlib's ``loc``,
+    optionally with ``bbox_to_anchor=legend_anchor``): place it where no curve runs.
     """
     n = len(panels)
     if n == 0:
@@ -267,9 +270,9 @@ def schedule_panels(
         ax.set_ylabel("learning rate" + (" (log scale)" if log else ""))
         if len(series) > 1 and not shared:
             ax.legend(fontsize=7)
-    if shared and len(first) > 1:  # the same curves in every panel: one legend below
-        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center",
-                   ncol=min(4, len(first)), fontsize=8)  # fmt: skip
+    if shared and len(first) > 1:  # the same curves in every panel: one legend, placed
+        axes[0].legend(fontsize=7, loc=legend_loc, bbox_to_anchor=legend_anchor,
+                       framealpha=0.9)  # fmt: skip
     if title:
         fig.suptitle(title)
     _note(fig, note)
