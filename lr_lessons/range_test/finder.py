@@ -3,14 +3,17 @@ backends alike.
 
 How it drives the rate (the inner optimizer's under mixed precision): update ``k`` of
 the test runs at ``ramp(...)[k]``. A float rate is a variable the compiled train step
-reads, so the finder assigns each update's rate to it before the batch (no retracing,
-so an XLA-compiled step is reused; under JAX the finder syncs the training state after
-every batch, so the step sees the new value). A ``LearningRateSchedule`` is computed
-inside the step, so for the test it is replaced by a :class:`RampSchedule` that looks
-the rate up by the optimizer's own update counter, and the step is retraced. Either
-way no variable is added to the optimizer (``optimizer.variables``, and so
-``model.save``, stay as they were), with gradient accumulation the ramp advances only
-on real updates, and the original rate (value or schedule object) is put back.
+reads, so under TensorFlow and PyTorch the finder assigns each update's rate to it
+before the batch (no retracing, so an XLA-compiled step is reused). A
+``LearningRateSchedule`` is computed inside the step, and a JAX step trains on a copy
+of the state that an assignment between batches does not reach, so in those cases
+the rate is replaced for the test by a :class:`RampSchedule` that looks the rate up by
+the optimizer's own update counter; the step is retraced for the test and the
+original traced step put back after it. The loss is read under JAX from the state
+``fit`` trains on, without a full state sync per batch. Either way no variable is
+added to the optimizer (``optimizer.variables``, and so ``model.save``, stay as they
+were), with gradient accumulation the ramp advances only on real updates, and the
+original rate (value or schedule object) is put back.
 
 How it reads the loss: Keras 3 hands callbacks the running mean since the epoch
 began, not the batch's loss. Keras' loss tracker (the ``Mean`` metric named ``"loss"``
@@ -305,6 +308,15 @@ class LRFinder(keras.callbacks.Callback):
     def __exit__(self, exc_type, exc, tb) -> None:
         self.restore_model(STOP_INTERRUPTED if exc_type is not None else None)
 
+    def _read(self, variable: Any, kind: str) -> Any:
+        """A variable's current value; under JAX, from the state ``fit`` trains on."""
+        if self._jax and not getattr(self.model, "_jax_state_synced", True):
+            state = getattr(self.model, "_jax_state", None) or {}
+            i = self._index[kind].get(id(variable))
+            if state.get(kind) and i is not None:
+                return _value(state[kind][i])
+        return _value(variable)
+
     def _sync(self) -> None:
         # JAX trains on a copy of the state; write it back before reading variables.
         sync = getattr(self.model, "jax_state_sync", None)
@@ -363,17 +375,29 @@ class LRFinder(keras.callbacks.Callback):
         )
         # Each rate recorded as the optimizer sees it (rounded to its dtype).
         self._rates = self._ramp.rates.astype("float64")
-        if isinstance(rate, keras.Variable):
+        self._jax = keras.backend.backend() == "jax"
+        self._index = {
+            kind: {id(v): i for i, v in enumerate(variables)}
+            for kind, variables in (
+                ("metrics_variables", model.metrics_variables),
+                ("optimizer_variables", optimizer.variables),
+            )
+        }
+        self._saved_train_function = None
+        if isinstance(rate, keras.Variable) and not self._jax:
             # A float rate: assign each update's rate to its variable before the batch.
             # The compiled step reads the variable, so it is not retraced (an XLA
-            # compilation saved), and a JAX step sees it because the finder syncs the
-            # state after every batch.
+            # compilation saved).
             self._rate_var = rate
             self._original_value = np.array(_value(rate), copy=True)
         else:
-            # A schedule (or callable): the compiled step computes it, so swap in the
-            # ramp as a schedule and retrace; nothing is added to the optimizer.
+            # A schedule (or callable), or any rate under JAX (whose compiled step works
+            # on a copy of the state, so an assignment between batches would need a
+            # full state sync every batch): swap in the ramp as a schedule the step
+            # computes, and retrace; nothing is added to the optimizer. The traced
+            # step of the original rate is kept and put back afterwards.
             self._rate_var = None
+            self._saved_train_function = model.train_function
             self._rate_opt._learning_rate = self._ramp
             model.make_train_function(force=True)
         # Under mixed precision a step with non-finite gradients is skipped: read the
@@ -421,8 +445,8 @@ class LRFinder(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None) -> None:
         if not self._active or self._stop_reason is not None:
             return
-        self._sync()
-        total, count = float(_value(self._tracker.total)), float(_value(self._tracker.count))
+        total = float(self._read(self._tracker.total, "metrics_variables"))
+        count = float(self._read(self._tracker.count, "metrics_variables"))
         if count < self._prev_count:  # the metrics were reset by someone else
             self._prev_total = self._prev_count = 0.0
             self._prev_means = {}
@@ -438,7 +462,7 @@ class LRFinder(keras.callbacks.Callback):
         self._prev_total, self._prev_count, self._prev_means = total, count, means
         self._batches += 1
         if self._read_counter:
-            step = int(_value(self._rate_opt._iterations))
+            step = int(self._read(self._rate_opt._iterations, "optimizer_variables"))
         else:
             step = self._first_step + self._batches
         a = self._accumulation
@@ -509,6 +533,7 @@ class LRFinder(keras.callbacks.Callback):
     def _validate(self, lr: float) -> float:
         # evaluate() resets the metrics fit is accumulating: keep their state around it.
         model = self.model
+        self._sync()
         saved = _snapshot(model.metrics_variables)
         data = self.validation_data
         kw: dict[str, Any] = dict(verbose=0, return_dict=True)
@@ -575,7 +600,10 @@ class LRFinder(keras.callbacks.Callback):
             self._rate_var.assign(self._original_value)
         else:
             self._rate_opt._learning_rate = self._original_rate
-            model.make_train_function(force=True)
+            if self._saved_train_function is not None:
+                model.train_function = self._saved_train_function
+            else:
+                model.make_train_function(force=True)
 
     def on_train_end(self, logs=None) -> None:
         self.restore_model()
