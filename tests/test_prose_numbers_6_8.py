@@ -196,8 +196,8 @@ def test_ch6_data_wording_matches_the_data_used():
 
 
 def test_ch6_explorer_sentence_on_smoothing_as_quoted():
-    quoted("06_range_test", "at $\\beta = 0.9$ SGD's steepest descent jumps from about 0.02 to "
-           "a noise dip near 0.4")  # fmt: skip
+    quoted("06_range_test", "at $\\beta = 0.9$ SGD's steepest descent jumps from about 0.02 "
+           "to about 0.4")  # fmt: skip
     sgd = RangeTestRepeats.load(full_size(RESULTS / "06_range_test" / "variant1_sgd.npz"))
     default = np.median(sgd.suggestion_spread("steepest"))
     rough = np.median([suggest("steepest", r.lrs, ema(r.losses, 0.9)).lr for r in sgd.runs])
