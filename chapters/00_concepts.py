@@ -70,7 +70,9 @@ RATES_1D = {
     "lr=0.9: too large, oscillates": 0.9,
     "lr=1.05: diverges": 1.05,
 }
-paths_1d = {label: descend(parabola, [1.0], lr, 25) for label, lr in RATES_1D.items()}
+paths_1d = {
+    label: descend(parabola, [1.0], lr, 25) for label, lr in RATES_1D.items()
+}
 for label, path in paths_1d.items():
     assert np.allclose(path, closed_form(parabola, [1.0], RATES_1D[label], 25))
 print(f"divergence threshold 2/a = {parabola.divergence_threshold():g}")
@@ -123,9 +125,13 @@ RATES_2D = {
     "lr=0.26: diverges": 0.26,
 }
 start = [-4.0, 1.5]
-paths_2d = {label: descend(bowl, start, lr, 30) for label, lr in RATES_2D.items()}
+paths_2d = {
+    label: descend(bowl, start, lr, 30) for label, lr in RATES_2D.items()
+}
 for label, lr in RATES_2D.items():
-    print(f"  {label:22s} slowest factor max|1 - lr*a| = {bowl.contraction(lr):.3f}")
+    print(
+        f"  {label:22s} slowest factor max|1 - lr*a| = {bowl.contraction(lr):.3f}"
+    )
 fig = concept_plots.descent_paths(
     bowl,
     paths_2d,
@@ -168,10 +174,16 @@ sweep, thresholds = {}, {}
 for a in CURVATURES:
     b = Bowl((a,))
     label = f"a = {a:g}"
-    sweep[label] = np.array([b.loss(descend(b, [1.0], lr, STEPS)[-1]) for lr in SWEEP])
+    sweep[label] = np.array(
+        [b.loss(descend(b, [1.0], lr, STEPS)[-1]) for lr in SWEEP]
+    )
     thresholds[label] = b.divergence_threshold()
 fig = concept_plots.threshold_curves(
-    SWEEP, sweep, thresholds, STEPS, note=f"pure arithmetic; {len(SWEEP)} rates, start w = 1"
+    SWEEP,
+    sweep,
+    thresholds,
+    STEPS,
+    note=f"pure arithmetic; {len(SWEEP)} rates, start w = 1",
 )
 plotting.save_figure(fig, "00_concepts/threshold")
 fig
@@ -179,12 +191,17 @@ fig
 # %%
 # Where does each sweep cross from "shrinks" to "grows"? The first rate whose loss ends
 # above the starting loss, against 2/a.
-start_loss = {f"a = {a:g}": Bowl((a,)).loss(np.array([1.0])) for a in CURVATURES}
+start_loss = {
+    f"a = {a:g}": Bowl((a,)).loss(np.array([1.0])) for a in CURVATURES
+}
 crossing = {
-    label: float(SWEEP[np.argmax(~(values < start_loss[label]))]) for label, values in sweep.items()
+    label: float(SWEEP[np.argmax(~(values < start_loss[label]))])
+    for label, values in sweep.items()
 }
 for label in sweep:
-    print(f"{label}: loss grows from lr {crossing[label]:.4f}; 2/a = {thresholds[label]:.4f}")
+    print(
+        f"{label}: loss grows from lr {crossing[label]:.4f}; 2/a = {thresholds[label]:.4f}"
+    )
 
 # %% [markdown]
 # ## The classic picture, from real runs
@@ -196,7 +213,12 @@ for label in sweep:
 # axis.
 
 # %%
-CLASSIC = {"very high (5)": 5.0, "high (1)": 1.0, "good (0.1)": 0.1, "low (0.001)": 0.001}
+CLASSIC = {
+    "very high (5)": 5.0,
+    "high (1)": 1.0,
+    "good (0.1)": 0.1,
+    "low (0.001)": 0.001,
+}
 classic = Study(
     "concepts_loss_shapes",
     "SGD training loss at four learning rates",
@@ -257,8 +279,12 @@ val_loss = overfit_results.get("val_loss", setting)  # (seeds, epochs)
 mean_val = np.nanmean(val_loss, axis=0)
 best_epoch = int(np.argmin(mean_val)) + 1
 per_seed_best = np.argmin(val_loss, axis=1) + 1
-print(f"lowest mean validation loss {mean_val.min():.3f} at epoch {best_epoch}")
-print(f"best epoch per seed: {per_seed_best.tolist()}; final validation loss {mean_val[-1]:.3f}")
+print(
+    f"lowest mean validation loss {mean_val.min():.3f} at epoch {best_epoch}"
+)
+print(
+    f"best epoch per seed: {per_seed_best.tolist()}; final validation loss {mean_val[-1]:.3f}"
+)
 
 # %% [markdown]
 # Early stopping automates the choice: watch the validation loss, stop when it has not
@@ -273,10 +299,14 @@ PATIENCE = 5 if config.quick() else 25
 keras.utils.set_random_seed(0)
 train = (
     tf.data.Dataset.from_tensor_slices((small.x_train, small.y_train))
-    .shuffle(N_SMALL, seed=0, reshuffle_each_iteration=True)  # a new order every epoch
+    .shuffle(
+        N_SMALL, seed=0, reshuffle_each_iteration=True
+    )  # a new order every epoch
     .batch(16)
 )
-test = tf.data.Dataset.from_tensor_slices((small.x_test, small.y_test)).batch(32)
+test = tf.data.Dataset.from_tensor_slices((small.x_test, small.y_test)).batch(
+    32
+)
 model = keras.Sequential(
     [
         keras.Input(shape=(2,)),
@@ -346,7 +376,8 @@ table.add(
     "Gradient descent diverges when the learning rate is too large: for a quadratic, "
     "above 2 / curvature.",
     "; ".join(
-        f"{k}: loss grows from lr {crossing[k]:.3g} (2/a = {thresholds[k]:.3g})" for k in crossing
+        f"{k}: loss grows from lr {crossing[k]:.3g} (2/a = {thresholds[k]:.3g})"
+        for k in crossing
     ),  # fmt: skip
     verdict(ok_threshold),
 )
@@ -366,7 +397,9 @@ table.add(
 end_loss = {k: final(classic_results.get("loss", k)) for k in CLASSIC}
 first_loss = classic_results.get("loss", "very high (5)")[:, 0]
 others = [k for k in CLASSIC if k != "good (0.1)"]
-lowest = np.logical_and.reduce([end_loss["good (0.1)"] < end_loss[k] for k in others])
+lowest = np.logical_and.reduce(
+    [end_loss["good (0.1)"] < end_loss[k] for k in others]
+)
 shapes = lowest & (first_loss > 10 * end_loss["good (0.1)"])
 table.add(
     "Loss per epoch: a very high rate blows the loss up, a high rate stalls above a good "
@@ -380,7 +413,9 @@ seed_val = overfit_results.get("val_loss", setting)
 seed_train = overfit_results.get("loss", setting)
 seed_best = np.argmin(seed_val, axis=1)
 seed_rise = final(seed_val) - seed_val.min(axis=1)
-still_falls = final(seed_train) < seed_train[np.arange(len(seed_best)), seed_best]
+still_falls = (
+    final(seed_train) < seed_train[np.arange(len(seed_best)), seed_best]
+)
 overfits = (seed_rise > 0.1) & still_falls
 train_loss = np.nanmean(seed_train, axis=0)
 table.add(

@@ -85,10 +85,14 @@ EPOCHS = config.epochs(200)
 keras.utils.set_random_seed(0)
 train = (
     tf.data.Dataset.from_tensor_slices((blobs.x_train, blobs.y_train))
-    .shuffle(500, seed=0, reshuffle_each_iteration=True)  # a new order every epoch
+    .shuffle(
+        500, seed=0, reshuffle_each_iteration=True
+    )  # a new order every epoch
     .batch(32)
 )
-test = tf.data.Dataset.from_tensor_slices((blobs.x_test, blobs.y_test)).batch(32)
+test = tf.data.Dataset.from_tensor_slices((blobs.x_test, blobs.y_test)).batch(
+    32
+)
 model = keras.Sequential(
     [
         keras.Input(shape=(2,)),
@@ -191,7 +195,9 @@ dataset_reshuffles = seen[:10] != seen[10:]
 # %%
 study = studies.learning_rate_study()
 results = run_study(study)
-fig = plotting.accuracy_grid(results, ncols=2, title="SGD: train and test accuracy per epoch")
+fig = plotting.accuracy_grid(
+    results, ncols=2, title="SGD: train and test accuracy per epoch"
+)
 plotting.save_figure(fig, "01_learning_rate/accuracy_grid")
 fig
 
@@ -233,8 +239,14 @@ table.add(
     seed_verdict(wobble["lr=1"] > 2 * wobble["lr=0.1"]),
 )
 
-gain = {s: final(train_acc[s]) - train_acc[s][:, 0] for s in ("lr=1e-06", "lr=1e-07")}
-loss_drop = {s: 1 - final(results.get("loss", s)) / results.get("loss", s)[:, 0] for s in gain}
+gain = {
+    s: final(train_acc[s]) - train_acc[s][:, 0]
+    for s in ("lr=1e-06", "lr=1e-07")
+}
+loss_drop = {
+    s: 1 - final(results.get("loss", s)) / results.get("loss", s)[:, 0]
+    for s in gain
+}
 nothing = np.logical_and(*(np.abs(g) < 0.05 for g in gain.values()))
 table.add(
     "Learning rates 1E-6 and 1E-7 learn nothing.",
@@ -249,9 +261,17 @@ table.add(
 
 slower = ("lr=0.1", "lr=0.01", "lr=0.001")
 reach = {s: epochs_to_reach(test_acc[s], TARGET) for s in slower}
-late = {s: np.where(np.isnan(r), np.inf, r) for s, r in reach.items()}  # never = last
-learns = np.logical_and.reduce([final(train_acc[s]) - train_acc[s][:, 0] > 0.1 for s in slower])
-ordered = learns & (late["lr=0.1"] < late["lr=0.01"]) & (late["lr=0.01"] < late["lr=0.001"])
+late = {
+    s: np.where(np.isnan(r), np.inf, r) for s, r in reach.items()
+}  # never = last
+learns = np.logical_and.reduce(
+    [final(train_acc[s]) - train_acc[s][:, 0] > 0.1 for s in slower]
+)
+ordered = (
+    learns
+    & (late["lr=0.1"] < late["lr=0.01"])
+    & (late["lr=0.01"] < late["lr=0.001"])
+)
 table.add(
     "1E-1, 1E-2 and 1E-3 learn, each more slowly than the one before.",
     "epochs to reach 75% test accuracy: "
@@ -262,7 +282,9 @@ table.add(
 
 final_test = {s: final(test_acc[s]) for s in results.settings}
 best = max(final_test, key=lambda s: final_test[s].mean())
-good = (final_test["lr=0.1"] >= TARGET) & (final(train_acc["lr=0.1"]) >= TARGET)
+good = (final_test["lr=0.1"] >= TARGET) & (
+    final(train_acc["lr=0.1"]) >= TARGET
+)
 table.add(
     "Learning rate 0.1 gives good train and test performance.",
     f"lr=0.1, final: train {summary(final(train_acc['lr=0.1']))}, "

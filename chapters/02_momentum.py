@@ -73,10 +73,14 @@ EPOCHS = config.epochs(200)
 keras.utils.set_random_seed(0)
 train = (
     tf.data.Dataset.from_tensor_slices((blobs.x_train, blobs.y_train))
-    .shuffle(500, seed=0, reshuffle_each_iteration=True)  # a new order every epoch
+    .shuffle(
+        500, seed=0, reshuffle_each_iteration=True
+    )  # a new order every epoch
     .batch(32)
 )
-test = tf.data.Dataset.from_tensor_slices((blobs.x_test, blobs.y_test)).batch(32)
+test = tf.data.Dataset.from_tensor_slices((blobs.x_test, blobs.y_test)).batch(
+    32
+)
 model = keras.Sequential(
     [
         keras.Input(shape=(2,)),
@@ -97,14 +101,18 @@ history = model.fit(
     shuffle=False,  # the dataset reshuffles itself
     verbose=0,
 )
-print(f"test accuracy after {EPOCHS} epochs: {history.history['val_accuracy'][-1]:.3f}")
+print(
+    f"test accuracy after {EPOCHS} epochs: {history.history['val_accuracy'][-1]:.3f}"
+)
 
 # %% [markdown]
 # ## Four momentums, several seeds
 
 # %%
 results = run_study(studies.momentum_study())
-fig = plotting.accuracy_grid(results, title="SGD (learning rate 0.01) with momentum")
+fig = plotting.accuracy_grid(
+    results, title="SGD (learning rate 0.01) with momentum"
+)
 plotting.save_figure(fig, "02_momentum/accuracy_grid")
 fig
 
@@ -120,11 +128,19 @@ fig
 TARGET = 0.75
 test_acc = {s: results.get("val_accuracy", s) for s in results.settings}
 reach = {s: epochs_to_reach(test_acc[s], TARGET) for s in results.settings}
-late = {s: np.nan_to_num(r, nan=np.inf) for s, r in reach.items()}  # never = infinitely late
+late = {
+    s: np.nan_to_num(r, nan=np.inf) for s, r in reach.items()
+}  # never = infinitely late
 table = ClaimsTable(note=numbers_note(results))
 
-far_sooner = np.maximum(late["momentum=0.9"], late["momentum=0.99"]) * 3 <= late["momentum=0"]
-sooner = np.maximum(late["momentum=0.9"], late["momentum=0.99"]) < late["momentum=0"]
+far_sooner = (
+    np.maximum(late["momentum=0.9"], late["momentum=0.99"]) * 3
+    <= late["momentum=0"]
+)
+sooner = (
+    np.maximum(late["momentum=0.9"], late["momentum=0.99"])
+    < late["momentum=0"]
+)
 table.add(
     "Momentum 0.9 and 0.99 reach reasonable accuracy far sooner than no momentum.",
     "epochs to 75% test accuracy: "
@@ -138,17 +154,25 @@ table.add(
     "Without momentum it takes nearly all 200 epochs.",
     f"momentum=0: {summary(reach['momentum=0'], '.0f')} epochs of {results.epochs} to 75% "
     f"test accuracy; at least half the run (or never) in {seeds_passing(nearly_all)}",
-    seed_verdict(nearly_all, partly=bool((late["momentum=0"] >= results.epochs / 4).all())),
+    seed_verdict(
+        nearly_all,
+        partly=bool((late["momentum=0"] >= results.epochs / 4).all()),
+    ),
 )
 half = results.epochs // 2
 wobble = {s: volatility(test_acc[s], start=half) for s in results.settings}
-steadier = np.logical_and.reduce([wobble[s] < wobble["momentum=0"] for s in results.settings[1:]])
+steadier = np.logical_and.reduce(
+    [wobble[s] < wobble["momentum=0"] for s in results.settings[1:]]
+)
 table.add(
     "Test accuracy is more stable with momentum.",
     "epoch-to-epoch change of test accuracy, second half: "
     + "; ".join(f"{s}: {summary(w, '.4f')}" for s, w in wobble.items())
     + f"; every momentum below momentum 0 (same seed) in {seeds_passing(steadier)}",
-    seed_verdict(steadier, partly=bool((wobble["momentum=0.9"] < wobble["momentum=0"]).all())),
+    seed_verdict(
+        steadier,
+        partly=bool((wobble["momentum=0.9"] < wobble["momentum=0"]).all()),
+    ),
     seed_dependent=True,
 )
 final_test = {s: final(test_acc[s]) for s in results.settings}

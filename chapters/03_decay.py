@@ -59,10 +59,14 @@ from lr_lessons.runner import run_study
 # %%
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
-    old_style = keras.optimizers.SGD(learning_rate=0.01, decay=1e-3)  # Keras 2 code
+    old_style = keras.optimizers.SGD(
+        learning_rate=0.01, decay=1e-3
+    )  # Keras 2 code
 print("warning:", caught[0].message)
 print("decay in the optimizer's config:", "decay" in old_style.get_config())
-print(f"learning rate used at every update: {float(old_style.learning_rate):g}")
+print(
+    f"learning rate used at every update: {float(old_style.learning_rate):g}"
+)
 
 # %% [markdown]
 # ## The rule itself (pure arithmetic)
@@ -110,10 +114,14 @@ EPOCHS = config.epochs(200)
 keras.utils.set_random_seed(0)
 train = (
     tf.data.Dataset.from_tensor_slices((blobs.x_train, blobs.y_train))
-    .shuffle(500, seed=0, reshuffle_each_iteration=True)  # a new order every epoch
+    .shuffle(
+        500, seed=0, reshuffle_each_iteration=True
+    )  # a new order every epoch
     .batch(32)
 )
-test = tf.data.Dataset.from_tensor_slices((blobs.x_test, blobs.y_test)).batch(32)
+test = tf.data.Dataset.from_tensor_slices((blobs.x_test, blobs.y_test)).batch(
+    32
+)
 model = keras.Sequential(
     [
         keras.Input(shape=(2,)),
@@ -151,7 +159,9 @@ print(f"test accuracy {test_accuracy:.3f}; last rate used {last_rate:.2e}")
 # %%
 results = run_study(studies.decay_study())
 constant = run_study(studies.momentum_study())
-fig = plotting.accuracy_grid(results, title="SGD from 0.01 with inverse-time decay")
+fig = plotting.accuracy_grid(
+    results, title="SGD from 0.01 with inverse-time decay"
+)
 plotting.save_figure(fig, "03_decay/accuracy_grid")
 fig
 
@@ -164,8 +174,12 @@ final_test = {s: final(test_acc[s]) for s in results.settings}
 no_decay = final(constant.get("val_accuracy", "momentum=0"))
 last_lr = {s: results.get("learning_rate", s)[:, -1] for s in results.settings}
 table = ClaimsTable(note=numbers_note(results))
-rule_01 = 0.01 / (1 + 0.1 * steps)  # the formula in float64 (the schedule matches it)
-below = int(np.argmax(rule_01 < 0.002))  # first update whose rate is below 0.002
+rule_01 = 0.01 / (
+    1 + 0.1 * steps
+)  # the formula in float64 (the schedule matches it)
+below = int(
+    np.argmax(rule_01 < 0.002)
+)  # first update whose rate is below 0.002
 
 
 def quoted_as(value: float, quoted: str) -> bool:
@@ -173,7 +187,9 @@ def quoted_as(value: float, quoted: str) -> bool:
     q = float(quoted)
     digits = len(quoted.split("e")[0].replace(".", "").lstrip("0"))
     unit = 10.0 ** (np.floor(np.log10(q)) - digits + 1)
-    return any(np.isclose(f(value / unit) * unit, q) for f in (np.round, np.floor))
+    return any(
+        np.isclose(f(value / unit) * unit, q) for f in (np.round, np.floor)
+    )
 
 
 table.add(
@@ -190,7 +206,9 @@ table.add(
     verdict(rules["decay 0.0001"][200] / 0.01 > 0.95),
 )
 fast = ["decay 0.1", "decay 0.01"]
-poorer = np.logical_and.reduce([final_test["decay 0.0001"] - final_test[s] > 0.05 for s in fast])
+poorer = np.logical_and.reduce(
+    [final_test["decay 0.0001"] - final_test[s] > 0.05 for s in fast]
+)
 table.add(
     "Decays 1E-1 and 1E-2 shrink the rate too fast and perform poorly.",
     "final test accuracy: "
@@ -199,7 +217,9 @@ table.add(
     seed_verdict(poorer),
 )
 diff = final_test["decay 0.0001"] - no_decay
-curve_gap = np.abs(test_acc["decay 0.0001"] - constant.get("val_accuracy", "momentum=0"))
+curve_gap = np.abs(
+    test_acc["decay 0.0001"] - constant.get("val_accuracy", "momentum=0")
+)
 close = np.abs(diff) < 0.02
 table.add(
     "Decay 1E-4 is close to no decay.",

@@ -76,10 +76,14 @@ EPOCHS = config.epochs(200)
 keras.utils.set_random_seed(0)
 train = (
     tf.data.Dataset.from_tensor_slices((blobs.x_train, blobs.y_train))
-    .shuffle(500, seed=0, reshuffle_each_iteration=True)  # a new order every epoch
+    .shuffle(
+        500, seed=0, reshuffle_each_iteration=True
+    )  # a new order every epoch
     .batch(32)
 )
-test = tf.data.Dataset.from_tensor_slices((blobs.x_test, blobs.y_test)).batch(32)
+test = tf.data.Dataset.from_tensor_slices((blobs.x_test, blobs.y_test)).batch(
+    32
+)
 model = keras.Sequential(
     [
         keras.Input(shape=(2,)),
@@ -106,7 +110,9 @@ history = model.fit(
     verbose=0,
 )
 rates = monitor.rates
-drops = [e for e in range(1, len(rates)) if rates[e] < rates[e - 1]]  # 1-based epochs
+drops = [
+    e for e in range(1, len(rates)) if rates[e] < rates[e - 1]
+]  # 1-based epochs
 print(f"rate dropped after epochs {drops}; final rate {rates[-1]:.0e}")
 
 # %% [markdown]
@@ -132,13 +138,18 @@ plotting.save_figure(fig, "04_plateau/learning_rate")
 fig
 
 # %%
-fig = plotting.metric_grid(results, ["loss"], ylabel="training loss", title="Training loss")
+fig = plotting.metric_grid(
+    results, ["loss"], ylabel="training loss", title="Training loss"
+)
 plotting.save_figure(fig, "04_plateau/loss")
 fig
 
 # %%
 fig = plotting.metric_grid(
-    results, ["accuracy"], ylabel="training accuracy", title="Training accuracy"
+    results,
+    ["accuracy"],
+    ylabel="training accuracy",
+    title="Training accuracy",
 )
 plotting.save_figure(fig, "04_plateau/accuracy")
 fig
@@ -154,7 +165,9 @@ n_drops = {s: (np.diff(r, axis=1) < 0).sum(axis=1) for s, r in lr.items()}
 p10 = n_drops["patience=10"]
 print(f"this run: {len(drops)} drops; the study's seeds: {p10.tolist()}")
 demo_in_range = p10.min() <= len(drops) <= p10.max()
-print("within the seeds' range" if demo_in_range else "outside the seeds' range")
+print(
+    "within the seeds' range" if demo_in_range else "outside the seeds' range"
+)
 
 # %% [markdown]
 # ## The batch-order trap, measured
@@ -168,10 +181,15 @@ print("within the seeds' range" if demo_in_range else "outside the seeds' range"
 # %%
 repeated = run_study(studies.plateau_study(), reshuffle=False)
 lr_rep = {s: repeated.get("learning_rate", s) for s in repeated.settings}
-drops_rep = {s: (np.diff(r, axis=1) < 0).sum(axis=1) for s, r in lr_rep.items()}
+drops_rep = {
+    s: (np.diff(r, axis=1) < 0).sum(axis=1) for s, r in lr_rep.items()
+}
 acc_fresh = {s: final(results.get("accuracy", s)) for s in results.settings}
 acc_rep = {s: final(repeated.get("accuracy", s)) for s in repeated.settings}
-regimes = ("a new order every epoch (Keras 2, our code)", "one order repeated (Keras 3 fit)")
+regimes = (
+    "a new order every epoch (Keras 2, our code)",
+    "one order repeated (Keras 3 fit)",
+)
 short = {s: s.replace("patience=", "p=") for s in results.settings}
 fig = plotting.grouped_bars(
     {
@@ -219,13 +237,20 @@ for s in results.settings:
 # %%
 FLOOR = 1e-6  # 10,000 times below the start (four drops): updates barely move weights
 floor_epoch = {
-    s: np.array([np.argmax(run < FLOOR) + 1 if (run < FLOOR).any() else np.nan for run in r])
+    s: np.array(
+        [
+            np.argmax(run < FLOOR) + 1 if (run < FLOOR).any() else np.nan
+            for run in r
+        ]
+    )
     for s, r in lr.items()
 }
 train_acc = {s: results.get("accuracy", s) for s in results.settings}
 train_loss = {s: final(results.get("loss", s)) for s in results.settings}
 table = ClaimsTable(
-    note=numbers_note(results, "Accuracy: training accuracy, as in the original's figures.")
+    note=numbers_note(
+        results, "Accuracy: training accuracy, as in the original's figures."
+    )
 )
 p2 = floor_epoch["patience=2"]
 quick = np.nan_to_num(p2, nan=np.inf) <= 25
@@ -283,7 +308,10 @@ table.add(
     seed_verdict(worse, partly=bool((small > large).all())),
 )
 half = results.epochs // 2
-wobble = {s: volatility(train_acc[s], start=half) for s in ("patience=10", "patience=15")}
+wobble = {
+    s: volatility(train_acc[s], start=half)
+    for s in ("patience=10", "patience=15")
+}
 steadier = wobble["patience=15"] > wobble["patience=10"]
 table.add(
     "Patience 15 stays volatile, its rate nearly unchanged.",

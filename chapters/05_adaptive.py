@@ -68,10 +68,14 @@ EPOCHS = config.epochs(200)
 keras.utils.set_random_seed(0)
 train = (
     tf.data.Dataset.from_tensor_slices((blobs.x_train, blobs.y_train))
-    .shuffle(500, seed=0, reshuffle_each_iteration=True)  # a new order every epoch
+    .shuffle(
+        500, seed=0, reshuffle_each_iteration=True
+    )  # a new order every epoch
     .batch(32)
 )
-test = tf.data.Dataset.from_tensor_slices((blobs.x_test, blobs.y_test)).batch(32)
+test = tf.data.Dataset.from_tensor_slices((blobs.x_test, blobs.y_test)).batch(
+    32
+)
 model = keras.Sequential(
     [
         keras.Input(shape=(2,)),
@@ -92,7 +96,9 @@ history = model.fit(
     shuffle=False,  # the dataset reshuffles itself
     verbose=0,
 )
-print(f"test accuracy after {EPOCHS} epochs: {history.history['val_accuracy'][-1]:.3f}")
+print(
+    f"test accuracy after {EPOCHS} epochs: {history.history['val_accuracy'][-1]:.3f}"
+)
 
 # %% [markdown]
 # ## Keras 3's defaults
@@ -112,14 +118,18 @@ for name in studies.ADAPTIVE:
         "epsilon",
         "initial_accumulator_value",
     )
-    print(f"{name:>8}: " + ", ".join(f"{k}={cfg[k]:g}" for k in keys if k in cfg))
+    print(
+        f"{name:>8}: " + ", ".join(f"{k}={cfg[k]:g}" for k in keys if k in cfg)
+    )
 
 # %% [markdown]
 # ## Four optimizers, several seeds
 
 # %%
 results = run_study(studies.adaptive_study())
-fig = plotting.accuracy_grid(results, title="Keras' optimizers at their default settings")
+fig = plotting.accuracy_grid(
+    results, title="Keras' optimizers at their default settings"
+)
 plotting.save_figure(fig, "05_adaptive/accuracy_grid")
 fig
 
@@ -137,8 +147,13 @@ fig
 TARGET = 0.75
 test_acc = {s: results.get("val_accuracy", s) for s in results.settings}
 reach = {s: epochs_to_reach(test_acc[s], TARGET) for s in results.settings}
-late = {s: np.nan_to_num(r, nan=np.inf) for s, r in reach.items()}  # never = infinitely late
-wobble = {s: volatility(test_acc[s], start=results.epochs // 4) for s in results.settings}
+late = {
+    s: np.nan_to_num(r, nan=np.inf) for s, r in reach.items()
+}  # never = infinitely late
+wobble = {
+    s: volatility(test_acc[s], start=results.epochs // 4)
+    for s in results.settings
+}
 final_test = {s: final(test_acc[s]) for s in results.settings}
 table = ClaimsTable(
     note=numbers_note(
@@ -155,20 +170,26 @@ table.add(
     "SGD needs nearly all 200 epochs.",
     f"epochs to 75% test accuracy: {epochs_text}; SGD at least half the run in "
     f"{seeds_passing(nearly_all)}",
-    seed_verdict(nearly_all, partly=bool((late["sgd"] >= results.epochs / 4).all())),
+    seed_verdict(
+        nearly_all, partly=bool((late["sgd"] >= results.epochs / 4).all())
+    ),
 )
 calmer = np.logical_and.reduce([wobble[s] < wobble["sgd"] for s in adaptive])
 table.add(
     "SGD is volatile; the adaptive methods learn with less volatility.",
     f"volatility: {wobble_text}; all three below SGD (same seed) in {seeds_passing(calmer)}",
-    seed_verdict(calmer, partly=any((wobble[s] < wobble["sgd"]).all() for s in adaptive)),
+    seed_verdict(
+        calmer, partly=any((wobble[s] < wobble["sgd"]).all() for s in adaptive)
+    ),
 )
 faster = np.logical_and.reduce([late[s] < late["sgd"] for s in adaptive])
 table.add(
     "The adaptive methods learn faster than SGD.",
     f"epochs to 75% test accuracy: {epochs_text}; all three before SGD (same seed) in "
     f"{seeds_passing(faster)}",
-    seed_verdict(faster, partly=any((late[s] < late["sgd"]).all() for s in adaptive)),
+    seed_verdict(
+        faster, partly=any((late[s] < late["sgd"]).all() for s in adaptive)
+    ),
 )
 ABOUT_50 = 55  # "about 50": at most 10% more
 within = np.maximum(late["rmsprop"], late["adam"]) <= ABOUT_50
@@ -178,7 +199,10 @@ table.add(
     f"adam {summary(reach['adam'], '.0f')}; both by epoch {ABOUT_50} in "
     f"{seeds_passing(within)}",
     seed_verdict(
-        within, partly=bool((np.minimum(late["rmsprop"], late["adam"]) <= ABOUT_50).all())
+        within,
+        partly=bool(
+            (np.minimum(late["rmsprop"], late["adam"]) <= ABOUT_50).all()
+        ),
     ),
 )
 table.add(

@@ -59,7 +59,12 @@ from lr_lessons.range_test import (
     range_test_repeats,
 )
 from lr_lessons.range_test_explorer import save_explorer_data
-from lr_lessons.range_test_plots import MARKER_LABELS, plot_delta, plot_linear_reading, plot_loss
+from lr_lessons.range_test_plots import (
+    MARKER_LABELS,
+    plot_delta,
+    plot_linear_reading,
+    plot_loss,
+)
 from lr_lessons.runner import run_study
 from lr_lessons.studies import Setting, Study
 
@@ -137,8 +142,12 @@ def small_convnet_test():
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    before = [v.numpy().copy() for v in model.variables + model.optimizer.variables]
-    finder = LRFinder(start_lr=V2["start_lr"], end_lr=V2["end_lr"], beta=V2["beta"])
+    before = [
+        v.numpy().copy() for v in model.variables + model.optimizer.variables
+    ]
+    finder = LRFinder(
+        start_lr=V2["start_lr"], end_lr=V2["end_lr"], beta=V2["beta"]
+    )
     model.fit(
         data.x_train, data.y_train, batch_size=V2["batch"], epochs=V2["epochs"],
         callbacks=[finder], verbose=0,
@@ -150,8 +159,12 @@ def small_convnet_test():
     return finder.result
 
 
-small = saved("variant2_small_convnet", V2, small_convnet_test, RangeTestResult)
-print(f"{len(small)} batches, stopped: {small.stop_reason} at lr {small.stop_lr:.3g}")
+small = saved(
+    "variant2_small_convnet", V2, small_convnet_test, RangeTestResult
+)
+print(
+    f"{len(small)} batches, stopped: {small.stop_reason} at lr {small.stop_lr:.3g}"
+)
 print("model restored bit for bit:", small.meta["restored_bitwise"])
 for rule in small.suggestions().values():
     print(f"  {MARKER_LABELS[rule.name]:16s} {rule.lr:.2e}"
@@ -229,7 +242,9 @@ tests = {
 }
 for name, rep in tests.items():
     stops = sorted({r.stop_reason for r in rep.runs})
-    print(f"{name}: {[len(r) for r in rep.runs]} batches per seed; stopped: {stops}")
+    print(
+        f"{name}: {[len(r) for r in rep.runs]} batches per seed; stopped: {stops}"
+    )
 
 # %%
 note1 = (
@@ -324,11 +339,17 @@ def linear_ramp_tests():
 linear = saved("variant3_linear_accuracy", V3, linear_ramp_tests)
 TOL = fall_tolerance(n_val)
 readings = [first_fall(run.validation["accuracy"], TOL) for run in linear.runs]
-max_lrs = np.array([run.validation["lr"][f.peak] for run, f in zip(linear.runs, readings)])
-naive = np.array([run.max_usable_lr("accuracy") for run in linear.runs])  # global peak
+max_lrs = np.array(
+    [run.validation["lr"][f.peak] for run, f in zip(linear.runs, readings)]
+)
+naive = np.array(
+    [run.max_usable_lr("accuracy") for run in linear.runs]
+)  # global peak
 MAX_LR = float(np.median(max_lrs))
 bounds = {f: MAX_LR * f for f in (1 / 3, 1 / 4)}
-for seed, run, f, top, peak in zip(SEEDS, linear.runs, readings, max_lrs, naive):
+for seed, run, f, top, peak in zip(
+    SEEDS, linear.runs, readings, max_lrs, naive
+):
     acc = run.validation["accuracy"]
     fall = (f"falls to {acc[f.fall]:.2f} at {run.validation['lr'][f.fall]:.3g}"
             if f.fall is not None else "never falls")  # fmt: skip
@@ -367,8 +388,17 @@ linear_check = Study(
     "06_range_test_check_linear",
     "Linear-ramp reading: a quarter of it, it, twice it (SGD momentum 0.9), 2 epochs",
     tuple(
-        Setting(f"{tag} ({MAX_LR * f:.2g})", "sgd", float(f"{MAX_LR * f:.2g}"), {"momentum": 0.9})
-        for tag, f in (("a quarter", 0.25), ("the reading", 1.0), ("twice", 2.0))
+        Setting(
+            f"{tag} ({MAX_LR * f:.2g})",
+            "sgd",
+            float(f"{MAX_LR * f:.2g}"),
+            {"momentum": 0.9},
+        )
+        for tag, f in (
+            ("a quarter", 0.25),
+            ("the reading", 1.0),
+            ("twice", 2.0),
+        )
     ),
     epochs=2,
     batch_size=BATCH,
@@ -376,7 +406,9 @@ linear_check = Study(
     model="mnist_convnet",
     loss="sparse_categorical_crossentropy",
 )
-linear_checked = run_study(linear_check, SEEDS, engine="fit", data=data, progress=False)
+linear_checked = run_study(
+    linear_check, SEEDS, engine="fit", data=data, progress=False
+)
 lin_acc = {s.split(" (")[0]: linear_checked.get("val_accuracy", s)[:, -1]
            for s in linear_checked.settings}  # fmt: skip
 for tag, acc in lin_acc.items():
@@ -399,11 +431,18 @@ def check_study(rule):
     for name, rep in tests.items():
         lr = float(f"{rep.suggestion_summary(rule)[0]:.2g}")
         for tag, factor in (("/10", 0.1), ("suggested", 1.0), ("x10", 10.0)):
-            rates[f"{name} {tag} ({lr * factor:.2g})"] = (name.lower(), lr * factor, tag)
+            rates[f"{name} {tag} ({lr * factor:.2g})"] = (
+                name.lower(),
+                lr * factor,
+                tag,
+            )
     study = Study(
         "06_range_test_check" + ("" if rule == "steepest" else f"_{rule}"),
         f"Range-test suggestions ({rule}), 2 epochs",
-        tuple(Setting(label, opt, rate) for label, (opt, rate, _) in rates.items()),
+        tuple(
+            Setting(label, opt, rate)
+            for label, (opt, rate, _) in rates.items()
+        ),
         epochs=2,
         batch_size=BATCH,
         problem="mnist",
@@ -413,21 +452,35 @@ def check_study(rule):
     return study, rates
 
 
-CHECK_RULES = ("valley",) if QUICK else ("steepest", "valley")  # quick: a smoke run
-KIND = {"/10": "10x lower", "suggested": "the suggested rate", "x10": "10x higher"}
+CHECK_RULES = (
+    ("valley",) if QUICK else ("steepest", "valley")
+)  # quick: a smoke run
+KIND = {
+    "/10": "10x lower",
+    "suggested": "the suggested rate",
+    "x10": "10x higher",
+}
 val_acc, won, won_seeds, checked_by_rule, kinds = {}, {}, {}, {}, {}
 for rule in CHECK_RULES:
     study, rates = check_study(rule)
     checked = run_study(study, SEEDS, engine="fit", data=data, progress=False)
     checked_by_rule[rule] = checked
-    val_acc[rule] = {label: checked.get("val_accuracy", label)[:, -1] for label in rates}
+    val_acc[rule] = {
+        label: checked.get("val_accuracy", label)[:, -1] for label in rates
+    }
     kinds[rule] = {label: KIND[tag] for label, (_, _, tag) in rates.items()}
     for name in tests:
-        acc = {rates[k][2]: v for k, v in val_acc[rule].items() if k.startswith(name + " ")}
+        acc = {
+            rates[k][2]: v
+            for k, v in val_acc[rule].items()
+            if k.startswith(name + " ")
+        }
         means = {tag: v.mean() for tag, v in acc.items()}
         won[rule, name] = max(means, key=means.get) == "suggested"
         # per seed (same seed: same initial weights and batch order): beat both neighbours
-        won_seeds[rule, name] = (acc["suggested"] > acc["/10"]) & (acc["suggested"] > acc["x10"])
+        won_seeds[rule, name] = (acc["suggested"] > acc["/10"]) & (
+            acc["suggested"] > acc["x10"]
+        )
         print(f"{rule:8s} {name:4s}: the suggested rate {'won' if won[rule, name] else 'did not win'}"
               f" ({', '.join(f'{t}: {m:.3f}' for t, m in means.items())}); best in "
               f"{seeds_passing(won_seeds[rule, name])}")  # fmt: skip
@@ -475,23 +528,31 @@ for rule in CHECK_RULES:
 # <!-- widget: range-explorer -->
 
 # %%
-save_explorer_data(tests, checked_by_rule)  # the explorer's data: figures/06_range_test/
+save_explorer_data(
+    tests, checked_by_rule
+)  # the explorer's data: figures/06_range_test/
 
 # %% [markdown]
 # ## What the original reported, and what we measured
 
 # %%
 min_loss = {name: rep.min_loss() for name, rep in tests.items()}
-steep = {name: rep.suggestion_spread("steepest") for name, rep in tests.items()}
+steep = {
+    name: rep.suggestion_spread("steepest") for name, rep in tests.items()
+}
 steep_rule = {name: rules[name]["steepest"] for name in tests}
 
 
 def reliability(name: str) -> str:
     """'' or e.g. ' (unreliable for 3 of 3 seeds: at window edge)'."""
-    bad = [r for r in tests[name].runs if not r.suggestion("steepest").reliable]
+    bad = [
+        r for r in tests[name].runs if not r.suggestion("steepest").reliable
+    ]
     if not bad:
         return ""
-    reasons = sorted({r.suggestion("steepest").reason.split(":")[0] for r in bad})
+    reasons = sorted(
+        {r.suggestion("steepest").reason.split(":")[0] for r in bad}
+    )
     return f" (unreliable for {len(bad)} of {len(SEEDS)} seeds: {', '.join(reasons)})"
 
 
@@ -516,18 +577,31 @@ table.add(
     "Adam's steepest fall happens at a lower learning rate than SGD's.",
     f"steepest descent at: Adam {summary(steep['Adam'], '.2e')}{reliability('Adam')}, SGD "
     f"{summary(steep['SGD'], '.2e')}{reliability('SGD')}; Adam lower in "
-    f"{seeds_passing(steep['Adam'] < steep['SGD'])}" + ("" if both_reliable else caveat),
+    f"{seeds_passing(steep['Adam'] < steep['SGD'])}"
+    + ("" if both_reliable else caveat),
     order if both_reliable or order != "confirmed" else PARTLY,
 )
-TARGET_LOG = {"SGD": -1.95, "Adam": -3.95}  # the original's reading of its own curves
-near = {name: np.abs(np.log10(steep[name]) - TARGET_LOG[name]) <= 0.5 for name in tests}
+TARGET_LOG = {
+    "SGD": -1.95,
+    "Adam": -3.95,
+}  # the original's reading of its own curves
+near = {
+    name: np.abs(np.log10(steep[name]) - TARGET_LOG[name]) <= 0.5
+    for name in tests
+}
 positions = [seed_verdict(near[name]) for name in tests]
 pos_verdict = (
     "confirmed"
     if all(v == "confirmed" for v in positions)
-    else ("not reproduced" if all(v == "not reproduced" for v in positions) else PARTLY)
+    else (
+        "not reproduced"
+        if all(v == "not reproduced" for v in positions)
+        else PARTLY
+    )
 )
-if pos_verdict == "confirmed" and not all(all(r.reliable) for r in steep_rule.values()):
+if pos_verdict == "confirmed" and not all(
+    all(r.reliable) for r in steep_rule.values()
+):
     pos_verdict = PARTLY
 table.add(
     "The steepest descent sits at about 10^-1.95 for SGD and 10^-3.95 for Adam.",
@@ -544,7 +618,11 @@ table.add(
 
 def check_text(rule, name):
     """E.g. 'Adam 0.868 at 0.00018 (lost to /10, x10: 0.418, 0.966; best in 0/3 seeds)'."""
-    acc = {k: v.mean() for k, v in val_acc[rule].items() if k.startswith(name + " ")}
+    acc = {
+        k: v.mean()
+        for k, v in val_acc[rule].items()
+        if k.startswith(name + " ")
+    }
     (label,) = [k for k in acc if "suggested" in k]
     others = ", ".join(f"{m:.3f}" for k, m in acc.items() if k != label)
     outcome = "beat" if won[rule, name] else "lost to"
@@ -566,12 +644,20 @@ for rule in CHECK_RULES:
         + " (validation accuracy after 2 epochs, mean over seeds)",
         "confirmed"
         if all(v == "confirmed" for v in per_opt)
-        else ("not reproduced" if all(v == "not reproduced" for v in per_opt) else PARTLY),
+        else (
+            "not reproduced"
+            if all(v == "not reproduced" for v in per_opt)
+            else PARTLY
+        ),
     )
 V2_RULES = ("steepest", "minimum", "valley", "slide")
 inside = {rule: 1e-3 <= small.suggestion(rule).lr <= 1e-2 for rule in V2_RULES}
-low = small.lrs[small.smoothed <= 1.2 * small.smoothed.min()]  # within 20% of the lowest loss
-usable = (lin_acc["the reading"] > 0.5) & (lin_acc["twice"] < lin_acc["the reading"])
+low = small.lrs[
+    small.smoothed <= 1.2 * small.smoothed.min()
+]  # within 20% of the lowest loss
+usable = (lin_acc["the reading"] > 0.5) & (
+    lin_acc["twice"] < lin_acc["the reading"]
+)
 table.add(
     "Smith (linear ramp): where accuracy turns ragged or falls is the largest usable rate; "
     "a third to a quarter of it is a good minimum for cyclical rates.",
@@ -587,10 +673,15 @@ table.add(
 )
 table.add(
     "Variant 2 (small ConvNet, Adam): good rates lie in [1E-3, 1E-2].",
-    ", ".join(f"{MARKER_LABELS[rule]} {small.suggestion(rule).lr:.2e}" for rule in inside)
+    ", ".join(
+        f"{MARKER_LABELS[rule]} {small.suggestion(rule).lr:.2e}"
+        for rule in inside
+    )
     + f" (inside: {sum(inside.values())} of {len(inside)}); smoothed loss within 20% of its "
     f"minimum from {low.min():.1e} to {low.max():.1e}",
-    verdict(all(inside.values()), partly=any(inside.values()) or low.min() <= 1e-2),
+    verdict(
+        all(inside.values()), partly=any(inside.values()) or low.min() <= 1e-2
+    ),
 )
 table.add(
     "Variant 2: the finder ramps to a very high rate (10+) unless the loss explodes first.",
@@ -598,7 +689,8 @@ table.add(
     f"{small.stop_lr:.3g} ({small.stop_reason}), after {len(small)} of "
     f"{small.settings['steps']} batches",
     verdict(
-        small.stop_lr is not None and small.stop_reason != "end_lr reached", partly=True
+        small.stop_lr is not None and small.stop_reason != "end_lr reached",
+        partly=True,
     ),  # fmt: skip
 )
 table.add(

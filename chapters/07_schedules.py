@@ -71,10 +71,14 @@ START = 0.1
 LINEAR_STEPS = 3 * STEPS // 4
 decays = {
     "linear: PolynomialDecay": keras.optimizers.schedules.PolynomialDecay(
-        START, decay_steps=LINEAR_STEPS, end_learning_rate=START / 100, power=1.0
+        START,
+        decay_steps=LINEAR_STEPS,
+        end_learning_rate=START / 100,
+        power=1.0,
     ),
     "step: PiecewiseConstant": keras.optimizers.schedules.PiecewiseConstantDecay(
-        boundaries=[STEPS // 2, 3 * STEPS // 4], values=[START, START / 10, START / 100]
+        boundaries=[STEPS // 2, 3 * STEPS // 4],
+        values=[START, START / 10, START / 100],
     ),
     "exponential: ExponentialDecay": keras.optimizers.schedules.ExponentialDecay(
         START, decay_steps=STEPS, decay_rate=0.01
@@ -83,8 +87,12 @@ decays = {
         START, decay_steps=STEPS, decay_rate=99.0
     ),
 }
-optimizer = keras.optimizers.SGD(learning_rate=decays["step: PiecewiseConstant"])
-shapes = {name: rates(schedule, STEPS + 1) for name, schedule in decays.items()}
+optimizer = keras.optimizers.SGD(
+    learning_rate=decays["step: PiecewiseConstant"]
+)
+shapes = {
+    name: rates(schedule, STEPS + 1) for name, schedule in decays.items()
+}
 TENTH = STEPS // 10
 early_fall = {  # share of the whole fall (start - end) done in the first tenth of updates
     name: (v[0] - v[TENTH]) / (v[0] - v[-1]) for name, v in shapes.items()
@@ -170,9 +178,15 @@ def accuracy_peak(runs, skip: float = 0.1) -> float:
 peaks = np.array([accuracy_peak([r]) for r in blobs_rt.runs])
 MAX_LR = accuracy_peak(blobs_rt.runs)
 BASE_LR = MAX_LR / 4
-range_pick = blobs_rt.suggestion_summary("steepest")[0]  # the marker in the figure below
-print(f"accuracy stops rising at {np.round(peaks, 3).tolist()} (seeds {blobs_rt.seeds})")
-print(f"cyclical bounds: base_lr {BASE_LR:.3g} (a quarter), max_lr {MAX_LR:.3g} (peak of the mean)")
+range_pick = blobs_rt.suggestion_summary("steepest")[
+    0
+]  # the marker in the figure below
+print(
+    f"accuracy stops rising at {np.round(peaks, 3).tolist()} (seeds {blobs_rt.seeds})"
+)
+print(
+    f"cyclical bounds: base_lr {BASE_LR:.3g} (a quarter), max_lr {MAX_LR:.3g} (peak of the mean)"
+)
 print(f"steepest descent per seed: {np.round(blobs_rt.suggestion_spread('steepest'), 3).tolist()}"
       f"; median {range_pick:.3g}")  # fmt: skip
 
@@ -194,7 +208,8 @@ fig = plot_metric(
     "accuracy",
     log_x=True,
     title="Smith's reading: where training accuracy stops rising",
-    note=rt_note + f"; one seed ({median_run.meta.get('seed')}), the one whose peak is "
+    note=rt_note
+    + f"; one seed ({median_run.meta.get('seed')}), the one whose peak is "
     "closest to the seed-mean peak",
 )
 plotting.save_figure(fig, "07_schedules/range_test_accuracy")
@@ -230,16 +245,24 @@ fig
 #   of training, then a short final stretch down to a hundredth of `base_lr`.
 
 # %%
-STEP_SIZE = max(1, STEPS // 20)  # 10 cycles: 10 epochs up, 10 down in the full run
+STEP_SIZE = max(
+    1, STEPS // 20
+)  # 10 cycles: 10 epochs up, 10 down in the full run
 cyclical = {
-    "triangular": CyclicalLearningRate(BASE_LR, MAX_LR, STEP_SIZE, "triangular"),
-    "triangular2": CyclicalLearningRate(BASE_LR, MAX_LR, STEP_SIZE, "triangular2"),
+    "triangular": CyclicalLearningRate(
+        BASE_LR, MAX_LR, STEP_SIZE, "triangular"
+    ),
+    "triangular2": CyclicalLearningRate(
+        BASE_LR, MAX_LR, STEP_SIZE, "triangular2"
+    ),
     "exp_range": CyclicalLearningRate(
         BASE_LR, MAX_LR, STEP_SIZE, "exp_range", gamma=0.01 ** (1 / STEPS)
     ),
     "one-cycle": OneCycle(BASE_LR, MAX_LR, STEPS),
 }
-optimizer = keras.optimizers.SGD(learning_rate=cyclical["one-cycle"])  # as you would use it
+optimizer = keras.optimizers.SGD(
+    learning_rate=cyclical["one-cycle"]
+)  # as you would use it
 fig = concept_plots.schedule_panels(
     {name: {name: rates(s, STEPS + 1)} for name, s in cyclical.items()},
     title=f"Cyclical schedules between {BASE_LR:.3g} and {MAX_LR:.3g} (range-test bounds)",
@@ -267,7 +290,10 @@ if chapter1_file.exists():
         chapter1 = None
 if chapter1 is None:
     chapter1 = run_study(lr_study)
-best_setting = max(chapter1.settings, key=lambda s: final(chapter1.get("val_accuracy", s)).mean())
+best_setting = max(
+    chapter1.settings,
+    key=lambda s: final(chapter1.get("val_accuracy", s)).mean(),
+)
 BEST = lr_study.setting(best_setting).learning_rate
 print(f"chapter 1's best constant rate: {BEST:g} ({chapter1.meta.get('data_source')}, "
       f"{chapter1.epochs} epochs, seeds {chapter1.seeds})")  # fmt: skip
@@ -296,20 +322,38 @@ for row in search.table():
 print(f"best decade {search.decade}; chosen rate {search.chosen:.3g}")
 
 SUBSET = len(blobs.x_train) // 4
-subset_template = Study("schedules_search_subset", "SGD on a blobs subset", template.settings)
-subset_search = coarse_to_fine(subset_template, epochs=20, seeds=SEEDS[:3], fine=4, subset=SUBSET)
+subset_template = Study(
+    "schedules_search_subset", "SGD on a blobs subset", template.settings
+)
+subset_search = coarse_to_fine(
+    subset_template, epochs=20, seeds=SEEDS[:3], fine=4, subset=SUBSET
+)
 print(f"on the first {SUBSET} training points: best decade {subset_search.decade}; chosen rate "
       f"{subset_search.chosen:.3g}; {subset_search.updates:,} updates against the full "
       f"search's {search.updates:,}")  # fmt: skip
 
 rt_epochs = sum(len(r) for r in blobs_rt.runs) / PER_EPOCH
 comparison = {
-    "coarse-to-fine search": (search.chosen, search.training_epochs, search.wall_time_s),
-    "range test (steepest descent)": (range_pick, rt_epochs, blobs_rt.meta["wall_time_s"]),
-    "range test (accuracy peak)": (MAX_LR, rt_epochs, blobs_rt.meta["wall_time_s"]),
+    "coarse-to-fine search": (
+        search.chosen,
+        search.training_epochs,
+        search.wall_time_s,
+    ),
+    "range test (steepest descent)": (
+        range_pick,
+        rt_epochs,
+        blobs_rt.meta["wall_time_s"],
+    ),
+    "range test (accuracy peak)": (
+        MAX_LR,
+        rt_epochs,
+        blobs_rt.meta["wall_time_s"],
+    ),
 }
 for name, (lr, ep, wall) in comparison.items():
-    print(f"{name:30s} rate {lr:.3g}, {ep:.0f} epochs of training, {wall:.1f} s")
+    print(
+        f"{name:30s} rate {lr:.3g}, {ep:.0f} epochs of training, {wall:.1f} s"
+    )
 
 # %%
 fig = concept_plots.search_trials(
@@ -323,7 +367,8 @@ fig = concept_plots.search_trials(
     ylabel="test accuracy, mean of last 3 epochs",
     title=f"Coarse-to-fine search on blobs (SGD, {search.epochs_per_trial} epochs per trial)",
     note=f"data: {search.coarse.meta['data_source']}; dots: seeds {search.seeds}; "
-    f"engine: {search.coarse.meta['engine']}" + (", QUICK MODE" if QUICK else ""),
+    f"engine: {search.coarse.meta['engine']}"
+    + (", QUICK MODE" if QUICK else ""),
 )
 plotting.save_figure(fig, "07_schedules/search")
 fig
@@ -347,7 +392,8 @@ for rate, tag in [(0.01, ""), (0.1, "the original's best"), (BEST, "chapter 1's 
                   (range_pick, "range test")]:  # fmt: skip
     tags.setdefault(float(f"{rate:.3g}"), []).append(tag)
 constant_name = {
-    rate: f"constant {rate:g}" + (f" ({', '.join(t for t in ts if t)})" if any(ts) else "")
+    rate: f"constant {rate:g}"
+    + (f" ({', '.join(t for t in ts if t)})" if any(ts) else "")
     for rate, ts in tags.items()
 }
 
@@ -357,7 +403,9 @@ def constant_for(tag: str) -> str:
     return next(constant_name[r] for r, ts in tags.items() if tag in ts)
 
 
-SETTINGS = [Setting(name, "sgd", rate) for rate, name in constant_name.items()] + [
+SETTINGS = [
+    Setting(name, "sgd", rate) for rate, name in constant_name.items()
+] + [
     Setting(
         f"inverse-time decay from {DECAY_START:g}",
         "sgd",
@@ -367,23 +415,33 @@ SETTINGS = [Setting(name, "sgd", rate) for rate, name in constant_name.items()] 
         f"step decay from {DECAY_START:g}",
         "sgd",
         schedule=keras.optimizers.schedules.PiecewiseConstantDecay(
-            [STEPS // 2, 3 * STEPS // 4], [DECAY_START, DECAY_START / 10, DECAY_START / 100]
+            [STEPS // 2, 3 * STEPS // 4],
+            [DECAY_START, DECAY_START / 10, DECAY_START / 100],
         ),
     ),
     Setting(
-        f"ReduceLROnPlateau from {DECAY_START:g}", "sgd", DECAY_START, plateau={"patience": 10}
+        f"ReduceLROnPlateau from {DECAY_START:g}",
+        "sgd",
+        DECAY_START,
+        plateau={"patience": 10},
     ),
     Setting("cyclical triangular", "sgd", schedule=cyclical["triangular"]),
     Setting("cyclical triangular2", "sgd", schedule=cyclical["triangular2"]),
     Setting("one-cycle", "sgd", schedule=cyclical["one-cycle"]),
 ]
-study = Study("schedules_blobs", "SGD on blobs with learning-rate schedules", tuple(SETTINGS))
+study = Study(
+    "schedules_blobs",
+    "SGD on blobs with learning-rate schedules",
+    tuple(SETTINGS),
+)
 results = run_study(study)
 
 
 # %%
 fig = concept_plots.rate_panels(
-    results, ncols=2, title="The rate each setting trained with (last update of each epoch)"
+    results,
+    ncols=2,
+    title="The rate each setting trained with (last update of each epoch)",
 )
 plotting.save_figure(fig, "07_schedules/study_rates")
 fig
@@ -394,7 +452,9 @@ fig
 # `ReduceLROnPlateau`, which keeps cutting by ten long after the rate stops mattering).
 
 # %%
-fig = plotting.accuracy_grid(results, ncols=2, title="Train and test accuracy per epoch")
+fig = plotting.accuracy_grid(
+    results, ncols=2, title="Train and test accuracy per epoch"
+)
 plotting.save_figure(fig, "07_schedules/study_accuracy")
 fig
 
@@ -408,12 +468,16 @@ lines = [
     "|---|---|---|",
 ]
 for s in results.settings:
-    lines.append(f"| {s} | {summary(final_acc[s])} | {summary(reach[s], '.0f')} |")
+    lines.append(
+        f"| {s} | {summary(final_acc[s])} | {summary(reach[s], '.0f')} |"
+    )
 study_table = "\n".join(lines) + (
     f"\n\nmean [min, max] over seeds {results.seeds}; {FINAL_DEFINITION}; {results.epochs} "
     f"epochs; data: {results.meta['data_source']}; engine: {results.meta['engine']}\n"
 )
-write_text(config.figures_dir() / "07_schedules" / "study_table.md", study_table)
+write_text(
+    config.figures_dir() / "07_schedules" / "study_table.md", study_table
+)
 print(study_table)
 
 
@@ -503,7 +567,9 @@ M_BASE = M_MAX / 4
 m_peaks = [accuracy_peak([r]) for r in mnist_rt.runs]
 print(f"MNIST range test: accuracy peaks at {M_PEAK:.3g} (seed mean; per seed "
       f"{np.round(m_peaks, 3).tolist()}); stops: {[r.stop_reason for r in mnist_rt.runs]}")  # fmt: skip
-print(f"one-cycle bounds with a safety margin of {SAFETY}: {M_BASE:.3g} .. {M_MAX:.3g}")
+print(
+    f"one-cycle bounds with a safety margin of {SAFETY}: {M_BASE:.3g} .. {M_MAX:.3g}"
+)
 
 
 def mnist_study(name: str, settings: list[Setting]) -> Study:
@@ -517,8 +583,14 @@ def constants(rates) -> list[Setting]:
 
 
 M_STEPS = M_EPOCHS * M_PER_EPOCH
-ONE_CYCLE = Setting("one-cycle", "sgd", schedule=OneCycle(M_BASE, M_MAX, M_STEPS))
-NO_MARGIN = Setting("one-cycle, no margin", "sgd", schedule=OneCycle(M_PEAK / 4, M_PEAK, M_STEPS))
+ONE_CYCLE = Setting(
+    "one-cycle", "sgd", schedule=OneCycle(M_BASE, M_MAX, M_STEPS)
+)
+NO_MARGIN = Setting(
+    "one-cycle, no margin",
+    "sgd",
+    schedule=OneCycle(M_PEAK / 4, M_PEAK, M_STEPS),
+)
 M_GRID = (0.01, 0.03, 0.1, 0.3)
 mnist_results = run_study(
     mnist_study("schedules_mnist", [*constants(M_GRID), ONE_CYCLE, NO_MARGIN]),
@@ -526,7 +598,9 @@ mnist_results = run_study(
     engine="fit",
     data=mnist,
 )
-held_by = dict.fromkeys(mnist_results.settings, mnist_results)  # setting -> its Results
+held_by = dict.fromkeys(
+    mnist_results.settings, mnist_results
+)  # setting -> its Results
 
 
 def m_diverged(name: str) -> np.ndarray:
@@ -547,7 +621,9 @@ def constant_scores(rates: list[float]) -> dict[float, np.ndarray]:
         res = run_study(extra, M_SEEDS, engine="fit", data=mnist)
         held_by.update(dict.fromkeys(res.settings, res))
     return {
-        r: np.where(m_diverged(f"constant {r:g}"), np.nan, m_final(f"constant {r:g}"))
+        r: np.where(
+            m_diverged(f"constant {r:g}"), np.nan, m_final(f"constant {r:g}")
+        )
         for r in rates
     }
 
@@ -555,7 +631,10 @@ def constant_scores(rates: list[float]) -> dict[float, np.ndarray]:
 grid = bracket_best(M_GRID, constant_scores)
 print(f"constant rates tried: {grid.rates} (added {grid.extended}); best {grid.best:g}, "
       f"{'inside' if grid.interior else 'still at the edge of'} the grid")  # fmt: skip
-m_names = [f"constant {r:g}" for r in grid.rates] + [ONE_CYCLE.name, NO_MARGIN.name]
+m_names = [f"constant {r:g}" for r in grid.rates] + [
+    ONE_CYCLE.name,
+    NO_MARGIN.name,
+]
 m_acc = {s: m_final(s) for s in m_names}
 m_div = {s: m_diverged(s) for s in m_names}
 for s in m_names:
@@ -573,7 +652,9 @@ fig = concept_plots.summary_bars(
     + (", QUICK MODE" if QUICK else "")
     + f"\none-cycle between {M_BASE:.3g} and {M_MAX:.3g} (range-test accuracy peak "
     f"{M_PEAK:.3g} / {SAFETY}); no margin: {M_PEAK / 4:.3g} to {M_PEAK:.3g}",
-    groups={s: "constant rate" if s.startswith("constant") else s for s in m_acc},
+    groups={
+        s: "constant rate" if s.startswith("constant") else s for s in m_acc
+    },
 )
 plotting.save_figure(fig, "07_schedules/mnist_one_cycle")
 fig
@@ -644,7 +725,9 @@ constants_only = [s for s in results.settings if s.startswith("constant")]
 best_sched = max(schedules_only, key=lambda s: final_acc[s].mean())
 best_const = max(constants_only, key=lambda s: final_acc[s].mean())
 sched_wins = final_acc[best_sched] > final_acc[best_const]
-sched_sooner = median_epochs(reach[best_sched]) < median_epochs(reach[best_const])
+sched_sooner = median_epochs(reach[best_sched]) < median_epochs(
+    reach[best_const]
+)
 table.add(
     "A static learning rate is a bad idea: change it during training (the explainer).",
     f"best final test accuracy of a schedule: {best_sched} {summary(final_acc[best_sched])}; "
@@ -657,7 +740,8 @@ oc_acc, oc_div = m_acc[ONE_CYCLE.name], m_div[ONE_CYCLE.name]
 m_best = f"constant {grid.best:g}"
 beats = (oc_acc > m_acc[m_best]) & ~oc_div
 mnist_verdict = seed_verdict(
-    beats, partly=bool(np.all(oc_acc[~oc_div] >= m_acc[m_best][~oc_div] - 0.01))
+    beats,
+    partly=bool(np.all(oc_acc[~oc_div] >= m_acc[m_best][~oc_div] - 0.01)),
 )
 if not grid.interior and mnist_verdict != "not reproduced":
     mnist_verdict = PARTLY  # the grid did not bracket the best constant
@@ -698,7 +782,9 @@ table.add(
     f"{subset_search.chosen:.3g} (full data: {search.chosen:.3g}); trained 200 epochs on the "
     f"full data: {summary(final_acc[subset_name])} vs {summary(final_acc[search_name])}, "
     f"within 0.01 or above in {seeds_passing(carries)}",
-    seed_verdict(carries) if subset_search.updates < search.updates else "not reproduced",
+    seed_verdict(carries)
+    if subset_search.updates < search.updates
+    else "not reproduced",
 )
 table.save("07_schedules/claims")
 table

@@ -86,7 +86,9 @@ for start in (1e-4, 1e0):
     model = keras.Sequential(
         [
             keras.Input(shape=(2,)),
-            layers.Dense(50, activation="relu", kernel_initializer="he_uniform"),
+            layers.Dense(
+                50, activation="relu", kernel_initializer="he_uniform"
+            ),
             layers.Dense(3, activation="softmax"),
         ]
     )
@@ -118,7 +120,9 @@ for start in (1e-4, 1e0):
 # %%
 fig = plotting.trajectory_panels(
     {
-        "the first 12 updates (linear scale)": {k: v[:13] for k, v in first_updates.items()},
+        "the first 12 updates (linear scale)": {
+            k: v[:13] for k, v in first_updates.items()
+        },
         "all updates (log scale)": first_updates,
     },
     xlabel="update (batch); 0 = the initial rate",
@@ -130,7 +134,10 @@ fig = plotting.trajectory_panels(
 plotting.save_figure(fig, "08_hypergradient/first_updates")
 # results first: the numbers the text below quotes, kept with the other results
 Record(
-    {"rates": {k: v.tolist() for k, v in first_updates.items()}, "test_accuracy": demo_accuracy},
+    {
+        "rates": {k: v.tolist() for k, v in first_updates.items()},
+        "test_accuracy": demo_accuracy,
+    },
     {"epochs": EPOCHS, "seed": 0, "quick": QUICK, "data_source": blobs.source},
 ).save(config.results_dir() / "08_hypergradient" / "first_updates.json")
 fig
@@ -169,7 +176,12 @@ fig
 RATES = (1e-4, 1e0) if QUICK else (1e-4, 1e-3, 1e-2, 1e-1, 1e0)
 SEEDS = config.seeds()
 BETA = {"sgd_hd": 1e-3, "adam_hd": 1e-5}
-LABEL = {"sgd": "SGD", "sgd_hd": "SGD-HD", "adam": "Adam", "adam_hd": "Adam-HD"}
+LABEL = {
+    "sgd": "SGD",
+    "sgd_hd": "SGD-HD",
+    "adam": "Adam",
+    "adam_hd": "Adam-HD",
+}
 
 
 def setting(optimizer: str, rate: float, beta: float | None = None) -> Setting:
@@ -190,9 +202,16 @@ blobs_study = Study(
 results = run_study(blobs_study, seeds=SEEDS)
 
 
-def per_rate(res, optimizer: str, metric: str = "val_accuracy", beta=None, rates=RATES):
+def per_rate(
+    res, optimizer: str, metric: str = "val_accuracy", beta=None, rates=RATES
+):
     """Final values (the common definition), shape (rates, seeds), for one optimizer."""
-    return np.array([final(res.get(metric, setting(optimizer, r, beta).name)) for r in rates])
+    return np.array(
+        [
+            final(res.get(metric, setting(optimizer, r, beta).name))
+            for r in rates
+        ]
+    )
 
 
 finals = {o: per_rate(results, o) for o in LABEL}
@@ -234,7 +253,9 @@ def with_start(runs: np.ndarray, rate: float) -> np.ndarray:
 
 trajectories = {
     f"{LABEL[o]} (beta = {BETA[o]:g})": {
-        f"start {r:g}": with_start(results.get("learning_rate", setting(o, r).name), r)
+        f"start {r:g}": with_start(
+            results.get("learning_rate", setting(o, r).name), r
+        )
         for r in RATES
     }
     for o in BETA
@@ -253,7 +274,9 @@ fig
 after_first = {o: {r: results.get("learning_rate", setting(o, r).name)[:, 0] for r in RATES}
                for o in BETA}  # fmt: skip
 band = np.concatenate(list(after_first["sgd_hd"].values()))
-print(f"SGD-HD after the first epoch, all starts and seeds: {band.min():.2f} to {band.max():.2f}")
+print(
+    f"SGD-HD after the first epoch, all starts and seeds: {band.min():.2f} to {band.max():.2f}"
+)
 
 # %% [markdown]
 # SGD-HD pulls every start, from $10^{-4}$ to $10^0$, into one band, from about a
@@ -283,19 +306,31 @@ SWEEP_RATES = (1e-4,) if QUICK else (1e-4, 1e-2, 1e0)
 sweep_study = Study(
     "hypergradient_betas",
     "SGD-HD and Adam-HD at other hypergradient rates",
-    tuple(setting(o, r, b) for o, betas in SWEEP.items() for b in betas for r in SWEEP_RATES),
+    tuple(
+        setting(o, r, b)
+        for o, betas in SWEEP.items()
+        for b in betas
+        for r in SWEEP_RATES
+    ),
     epochs=EPOCHS,
 )
 sweep = run_study(sweep_study, seeds=SEEDS)
-by_beta = {o: {b: per_rate(sweep, o, beta=b, rates=SWEEP_RATES) for b in SWEEP[o]} for o in SWEEP}
+by_beta = {
+    o: {b: per_rate(sweep, o, beta=b, rates=SWEEP_RATES) for b in SWEEP[o]}
+    for o in SWEEP
+}
 for o in SWEEP:  # the main study's beta: the same rates and the same seeds
-    by_beta[o][BETA[o]] = np.array([finals[o][RATES.index(r)] for r in SWEEP_RATES])
+    by_beta[o][BETA[o]] = np.array(
+        [finals[o][RATES.index(r)] for r in SWEEP_RATES]
+    )
 
 
 def sweep_runs(o: str, b: float, metric: str) -> np.ndarray:
     """(rates, seeds, epochs) of one optimizer and beta over the sweep's rates."""
     res = results if b == BETA[o] else sweep
-    return np.array([res.get(metric, setting(o, r, b).name) for r in SWEEP_RATES])
+    return np.array(
+        [res.get(metric, setting(o, r, b).name) for r in SWEEP_RATES]
+    )
 
 
 # Harm a beta can do, counted per run (rate x seed): the loss diverged; the rate was
@@ -303,7 +338,8 @@ def sweep_runs(o: str, b: float, metric: str) -> np.ndarray:
 # than a tenth of where it started *and* of the plain optimizer's best initial rate,
 # where the plain optimizer itself trains slowly ("collapsed").
 plain_best_rate = {
-    o: RATES[int(np.argmax(np.nanmean(finals[o.removesuffix("_hd")], axis=1)))] for o in SWEEP
+    o: RATES[int(np.argmax(np.nanmean(finals[o.removesuffix("_hd")], axis=1)))]
+    for o in SWEEP
 }
 harm = {}
 for o in SWEEP:
@@ -313,10 +349,17 @@ for o in SWEEP:
         with warnings.catch_warnings():  # all-NaN slices of diverged runs
             warnings.simplefilter("ignore", RuntimeWarning)
             loss = sweep_runs(o, b, "loss")
-            blew = diverged(loss.reshape(-1, lr.shape[-1])).reshape(lr.shape[:2])
+            blew = diverged(loss.reshape(-1, lr.shape[-1])).reshape(
+                lr.shape[:2]
+            )
             negative = (np.nanmin(lr, axis=2) <= 0) & ~blew
             end = lr[:, :, -1]
-            collapsed = (end < starts / 10) & (end < plain_best_rate[o] / 10) & ~blew & ~negative
+            collapsed = (
+                (end < starts / 10)
+                & (end < plain_best_rate[o] / 10)
+                & ~blew
+                & ~negative
+            )
         harm[o, b] = {"diverged": blew, "negative": negative, "collapsed": collapsed,
                       "final_rate": end}  # fmt: skip
 diverged_runs = {k: int(v["diverged"].sum()) for k, v in harm.items()}
@@ -332,7 +375,8 @@ fig = plotting.final_vs_rate(
         for o in SWEEP
     },
     title="Final test accuracy for three hypergradient rates (blobs)",
-    note=plotting.caption(sweep) + f"; the main study's beta ('as above') from the same seeds "
+    note=plotting.caption(sweep)
+    + f"; the main study's beta ('as above') from the same seeds "
     f"{results.seeds}; diverged runs end at chance accuracy",
 )
 plotting.save_figure(fig, "08_hypergradient/beta_sweep")
@@ -373,7 +417,8 @@ MNIST_START = {"sgd": 1e-3, "sgd_hd": 1e-3, "adam": 1e-5, "adam_hd": 1e-5}
 MNIST_BETA = {"sgd_hd": 1e-3, "adam_hd": 1e-7}
 mnist_settings = {
     o: Setting(
-        f"{LABEL[o]} lr={r:g}" + (f" beta={MNIST_BETA[o]:g}" if o in MNIST_BETA else ""),
+        f"{LABEL[o]} lr={r:g}"
+        + (f" beta={MNIST_BETA[o]:g}" if o in MNIST_BETA else ""),
         o,
         r,
         {"hypergrad_lr": MNIST_BETA[o]} if o in MNIST_BETA else {},
@@ -390,14 +435,18 @@ mnist_study = Study(
     model="mnist_convnet",
     loss="sparse_categorical_crossentropy",
 )
-mnist_results = run_study(mnist_study, seeds=SEEDS[:1], engine="fit", data=mnist)
+mnist_results = run_study(
+    mnist_study, seeds=SEEDS[:1], engine="fit", data=mnist
+)
 fig = plotting.trajectory_panels(
     {
         "test accuracy": {
-            s.name: mnist_results.get("val_accuracy", s.name) for s in mnist_settings.values()
+            s.name: mnist_results.get("val_accuracy", s.name)
+            for s in mnist_settings.values()
         },
         "learning rate": {
-            s.name: mnist_results.get("learning_rate", s.name) for s in mnist_settings.values()
+            s.name: mnist_results.get("learning_rate", s.name)
+            for s in mnist_settings.values()
         },
     },
     ylabel="",
@@ -436,13 +485,17 @@ def step_costs(steps: int, rounds: int, batch: int = 128) -> Record:
         keras.utils.set_random_seed(0)
         model = models.mnist_convnet()
         model.compile(optimizer=make(), loss="sparse_categorical_crossentropy")
-        model.fit(x[: 2 * batch], y[: 2 * batch], batch_size=batch, verbose=0)  # warm-up
+        model.fit(
+            x[: 2 * batch], y[: 2 * batch], batch_size=batch, verbose=0
+        )  # warm-up
         fitted[name] = model
     times = {name: [] for name in makers}
     for _ in range(rounds):
         for name, model in fitted.items():
             start = time.perf_counter()
-            model.fit(x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0)
+            model.fit(
+                x, y, batch_size=batch, epochs=1, shuffle=False, verbose=0
+            )
             times[name].append((time.perf_counter() - start) / steps * 1000)
     values = {}
     for name, model in fitted.items():
@@ -450,7 +503,10 @@ def step_costs(steps: int, rounds: int, batch: int = 128) -> Record:
         state = sum(int(np.prod(v.shape)) for v in model.optimizer.variables)
         values[name] = {"ms_per_step": min(times[name]), "all_ms": times[name],
                         "weights": weights, "optimizer_state": state}  # fmt: skip
-    return Record(values, {"machine": platform.machine(), "processor": platform.processor()})
+    return Record(
+        values,
+        {"machine": platform.machine(), "processor": platform.processor()},
+    )
 
 
 COST = {"steps": 10 if QUICK else 40, "rounds": 2 if QUICK else 5, "batch": 128,
@@ -498,9 +554,17 @@ table = ClaimsTable(
     f"{mnist_results.meta['data_source']}, {mnist_results.epochs} epochs, 1 seed."
 )
 for plain, hd in (("sgd", "sgd_hd"), ("adam", "adam_hd")):
-    rng_plain, rng_hd = per_seed_range(finals[plain]), per_seed_range(finals[hd])
-    less = rng_hd <= 0.5 * rng_plain  # "far less": at most half the range, per seed
-    reaches = np.nanmax(finals[hd], axis=0) >= np.nanmax(finals[plain], axis=0) - 0.01
+    rng_plain, rng_hd = (
+        per_seed_range(finals[plain]),
+        per_seed_range(finals[hd]),
+    )
+    less = (
+        rng_hd <= 0.5 * rng_plain
+    )  # "far less": at most half the range, per seed
+    reaches = (
+        np.nanmax(finals[hd], axis=0)
+        >= np.nanmax(finals[plain], axis=0) - 0.01
+    )
     table.add(
         f"{LABEL[hd]} is far less sensitive to the initial rate than {LABEL[plain]} "
         f"(Baydin et al., 2018).",
@@ -544,11 +608,18 @@ table.add(
 )
 
 beta_range = {
-    k: per_seed_range(v) for o in SWEEP for k, v in [((o, b), by_beta[o][b]) for b in by_beta[o]]
+    k: per_seed_range(v)
+    for o in SWEEP
+    for k, v in [((o, b), by_beta[o][b]) for b in by_beta[o]]
 }
 plain_range = {  # the plain optimizer on the sweep's rates, same seeds
     o: per_seed_range(
-        np.array([finals[o.removesuffix("_hd")][RATES.index(r)] for r in SWEEP_RATES])
+        np.array(
+            [
+                finals[o.removesuffix("_hd")][RATES.index(r)]
+                for r in SWEEP_RATES
+            ]
+        )
     )
     for o in SWEEP
 }
@@ -557,7 +628,11 @@ runs_per_beta = len(SWEEP_RATES) * len(SEEDS)
 
 def harm_text(o: str, b: float) -> str:
     h = harm[o, b]
-    parts = [f"{int(h[k].sum())} {k}" for k in ("diverged", "negative", "collapsed") if h[k].any()]
+    parts = [
+        f"{int(h[k].sum())} {k}"
+        for k in ("diverged", "negative", "collapsed")
+        if h[k].any()
+    ]
     if not parts:
         return "no run harmed"
     text = ", ".join(parts) + f" of {runs_per_beta} runs"
@@ -570,7 +645,9 @@ harmless = {
     o: [
         b
         for b in sorted(by_beta[o])
-        if not any(harm[o, b][k].any() for k in ("diverged", "negative", "collapsed"))
+        if not any(
+            harm[o, b][k].any() for k in ("diverged", "negative", "collapsed")
+        )
         and np.all(beta_range[o, b] <= plain_range[o])
     ]
     for o in SWEEP
@@ -584,13 +661,20 @@ table.add(
         for b in sorted(by_beta[o])
     )
     + "; plain "
-    + ", ".join(f"{LABEL[o.removesuffix('_hd')]} {summary(plain_range[o])}" for o in SWEEP)
+    + ", ".join(
+        f"{LABEL[o.removesuffix('_hd')]} {summary(plain_range[o])}"
+        for o in SWEEP
+    )
     + f" (initial rates {', '.join(f'{r:g}' for r in SWEEP_RATES)}, seeds {results.seeds}; "
     "a beta is harmless if no run diverged, no rate went to zero or below or collapsed "
     "(cut below a tenth of its start and of the plain optimizer's best rate: "
-    + ", ".join(f"{LABEL[o.removesuffix('_hd')]} {plain_best_rate[o]:g}" for o in SWEEP)
+    + ", ".join(
+        f"{LABEL[o.removesuffix('_hd')]} {plain_best_rate[o]:g}" for o in SWEEP
+    )
     + "), and its range is at most the plain optimizer's for every seed). Harmless: "
-    + ", ".join(f"{LABEL[o]} {[f'{b:g}' for b in harmless[o]]}" for o in SWEEP),
+    + ", ".join(
+        f"{LABEL[o]} {[f'{b:g}' for b in harmless[o]]}" for o in SWEEP
+    ),
     verdict(
         all(len(harmless[o]) == len(by_beta[o]) for o in SWEEP),
         partly=all(harmless[o] for o in SWEEP),
@@ -598,7 +682,8 @@ table.add(
 )
 
 mnist_final = {
-    o: final(mnist_results.get("val_accuracy", s.name))[0] for o, s in mnist_settings.items()
+    o: final(mnist_results.get("val_accuracy", s.name))[0]
+    for o, s in mnist_settings.items()
 }
 gain = {
     hd: mnist_final[hd] - mnist_final[plain]
@@ -606,22 +691,37 @@ gain = {
 }
 table.add(
     "On MNIST, HD rescues a too-small initial rate (the paper's MNIST experiments).",
-    "; ".join(f"{s.name}: {mnist_final[o]:.3f}" for o, s in mnist_settings.items())
+    "; ".join(
+        f"{s.name}: {mnist_final[o]:.3f}" for o, s in mnist_settings.items()
+    )
     + " (one seed: a gain of at least 0.05 counts)",
-    verdict(all(g >= 0.05 for g in gain.values()), partly=any(g >= 0.05 for g in gain.values())),
+    verdict(
+        all(g >= 0.05 for g in gain.values()),
+        partly=any(g >= 0.05 for g in gain.values()),
+    ),
 )
 
 PAIRS = (("SGD", "SGD-HD"), ("Adam", "Adam-HD"))
 LITTLE = 1.25  # our reading of "little extra computation": at most 25% more time per step
-slower = {hd: c[hd]["ms_per_step"] / c[plain]["ms_per_step"] for plain, hd in PAIRS}
+slower = {
+    hd: c[hd]["ms_per_step"] / c[plain]["ms_per_step"] for plain, hd in PAIRS
+}
 # the optimizers took turns, so round k of each ran under the same machine load
-per_round = {hd: np.array(c[hd]["all_ms"]) / np.array(c[plain]["all_ms"]) for plain, hd in PAIRS}
-extra = {
-    hd: (c[hd]["optimizer_state"] - c[plain]["optimizer_state"]) / c[hd]["weights"]
+per_round = {
+    hd: np.array(c[hd]["all_ms"]) / np.array(c[plain]["all_ms"])
     for plain, hd in PAIRS
 }
-time_verdict = seed_verdict(np.concatenate([r <= LITTLE for r in per_round.values()]))
-memory_verdict = verdict(abs(extra["SGD-HD"] - 1) < 0.01 and extra["Adam-HD"] < 1.01)
+extra = {
+    hd: (c[hd]["optimizer_state"] - c[plain]["optimizer_state"])
+    / c[hd]["weights"]
+    for plain, hd in PAIRS
+}
+time_verdict = seed_verdict(
+    np.concatenate([r <= LITTLE for r in per_round.values()])
+)
+memory_verdict = verdict(
+    abs(extra["SGD-HD"] - 1) < 0.01 and extra["Adam-HD"] < 1.01
+)
 table.add(
     "HD needs little extra computation and, for SGD-HD, one extra copy of the gradient "
     "in memory (Baydin et al., 2018).",

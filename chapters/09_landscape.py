@@ -81,10 +81,14 @@ EPOCHS = config.epochs(200)
 keras.utils.set_random_seed(0)
 train = (
     tf.data.Dataset.from_tensor_slices((blobs.x_train, blobs.y_train))
-    .shuffle(500, seed=0, reshuffle_each_iteration=True)  # a new order every epoch
+    .shuffle(
+        500, seed=0, reshuffle_each_iteration=True
+    )  # a new order every epoch
     .batch(32)
 )
-test = tf.data.Dataset.from_tensor_slices((blobs.x_test, blobs.y_test)).batch(32)
+test = tf.data.Dataset.from_tensor_slices((blobs.x_test, blobs.y_test)).batch(
+    32
+)
 model = keras.Sequential(
     [
         keras.Input(shape=(2,)),
@@ -98,9 +102,13 @@ model.compile(
     metrics=["accuracy"],
     steps_per_execution=16,  # one call into TensorFlow per epoch of 16 batches
 )
-history = model.fit(train, validation_data=test, epochs=EPOCHS, shuffle=False, verbose=0)
+history = model.fit(
+    train, validation_data=test, epochs=EPOCHS, shuffle=False, verbose=0
+)
 last = history.history["val_accuracy"][-10:]
-print(f"test accuracy, mean of the last {len(last)} epochs: {np.mean(last):.3f}")
+print(
+    f"test accuracy, mean of the last {len(last)} epochs: {np.mean(last):.3f}"
+)
 
 # %% [markdown]
 # A map needs this 540 times for momentum alone (18 rates x 6 momenta x 5 seeds), and
@@ -128,11 +136,15 @@ m_results = run_study(momentum.study)
 rates = np.array(momentum.rates)
 mus = np.array(landscape.MOMENTA)
 
-m_val = momentum.values(m_results, "val_accuracy")  # (momenta, rates, seeds, epochs)
+m_val = momentum.values(
+    m_results, "val_accuracy"
+)  # (momenta, rates, seeds, epochs)
 m_acc = final(m_val)  # (momenta, rates, seeds)
 m_div = landscape.divergence(momentum.values(m_results, "loss"))
 m_reach = landscape.epochs_to_target(m_val, landscape.TARGET)
-m_best = landscape.best_rate(rates, np.swapaxes(m_acc, -1, -2))  # (momenta, seeds)
+m_best = landscape.best_rate(
+    rates, np.swapaxes(m_acc, -1, -2)
+)  # (momenta, seeds)
 m_best_mean = landscape.best_rate(rates, m_acc.mean(-1))
 
 fig = lp.grid_maps(
@@ -225,8 +237,12 @@ fig
 TOL = landscape.GOOD_TOLERANCE
 optimizers = landscape.optimizer_grid()
 o_results = run_study(optimizers.study)
-o_acc = final(optimizers.values(o_results, "val_accuracy"))  # (optimizers, rates, seeds)
-hypergradient = landscape.optimizer_grid(landscape.HD_ROWS, name="landscape_hd")
+o_acc = final(
+    optimizers.values(o_results, "val_accuracy")
+)  # (optimizers, rates, seeds)
+hypergradient = landscape.optimizer_grid(
+    landscape.HD_ROWS, name="landscape_hd"
+)
 hd_results = run_study(hypergradient.study)
 hd_acc = final(hypergradient.values(hd_results, "val_accuracy"))
 all_optimizers = [m_results, o_results, hd_results]
@@ -236,7 +252,9 @@ curves = {
     **{name: o_acc[i] for i, name in enumerate(optimizers.rows)},
     **{name: hd_acc[i] for i, name in enumerate(hypergradient.rows)},
 }
-mean_regions = {k: landscape.good_region(rates, v.mean(-1), TOL) for k, v in curves.items()}
+mean_regions = {
+    k: landscape.good_region(rates, v.mean(-1), TOL) for k, v in curves.items()
+}
 fig = lp.accuracy_vs_rate(
     rates,
     curves,
@@ -252,7 +270,9 @@ fig
 # region reaches an end of the grid, so it is at least that wide):
 
 # %%
-regions = {k: landscape.good_region(rates, v.T, TOL) for k, v in curves.items()}
+regions = {
+    k: landscape.good_region(rates, v.T, TOL) for k, v in curves.items()
+}
 fig = lp.width_bars(
     {k: r.width for k, r in regions.items()},
     {k: r.censored for k, r in regions.items()},
@@ -284,8 +304,12 @@ fig
 # Adam row of the optimizer map.
 
 # %%
-BATCHES = landscape.BATCH_SIZES if not config.quick() else (8, 32, 500)  # quick: 3 sizes
-b_results = {b: run_study(landscape.batch_grid(b).study) for b in BATCHES if b != 32}
+BATCHES = (
+    landscape.BATCH_SIZES if not config.quick() else (8, 32, 500)
+)  # quick: 3 sizes
+b_results = {
+    b: run_study(landscape.batch_grid(b).study) for b in BATCHES if b != 32
+}
 b_acc = {"SGD": [], "Adam": []}  # per optimizer: (batches, rates, seeds)
 for b in BATCHES:
     if b == 32:
@@ -297,9 +321,16 @@ for b in BATCHES:
         b_acc["SGD"].append(acc[grid.rows.index("sgd")])
         b_acc["Adam"].append(acc[grid.rows.index("adam")])
 b_acc = {k: np.stack(v) for k, v in b_acc.items()}
-b_best = {k: landscape.best_rate(rates, np.swapaxes(v, -1, -2)) for k, v in b_acc.items()}
-b_region = {k: landscape.good_region(rates, v.mean(-1), TOL) for k, v in b_acc.items()}
-batch_x = np.repeat(np.array(BATCHES, float)[:, None], len(m_results.seeds), axis=1)
+b_best = {
+    k: landscape.best_rate(rates, np.swapaxes(v, -1, -2))
+    for k, v in b_acc.items()
+}
+b_region = {
+    k: landscape.good_region(rates, v.mean(-1), TOL) for k, v in b_acc.items()
+}
+batch_x = np.repeat(
+    np.array(BATCHES, float)[:, None], len(m_results.seeds), axis=1
+)
 b_fit = {k: landscape.hinge_fit(batch_x, v) for k, v in b_best.items()}
 all_batch = [m_results, o_results, *b_results.values()]
 fig = lp.best_rate_vs_batch(
@@ -310,7 +341,9 @@ fig = lp.best_rate_vs_batch(
     guides={"SGD": 1.0, "Adam": 0.5},
     rates=rates,
     title="Best learning rate against batch size (200 epochs at every batch size)",
-    note=lp.footer(all_batch, "big dots: geometric mean over seeds; line: fitted"),
+    note=lp.footer(
+        all_batch, "big dots: geometric mean over seeds; line: fitted"
+    ),
 )
 save_figure(fig, "09_landscape/batch_scaling")
 fig
@@ -336,9 +369,15 @@ fig = lp.grid_maps(
             best=landscape.best_rate(rates, v.mean(-1)),
             theory=dict(
                 factors=scale if k == "SGD" else np.sqrt(scale),
-                constants=(landscape.best_rate(rates, v[BATCHES.index(32)].mean(-1)),),
+                constants=(
+                    landscape.best_rate(rates, v[BATCHES.index(32)].mean(-1)),
+                ),
                 label=f"{k}: "
-                + ("$\\eta \\propto B$" if k == "SGD" else "$\\eta \\propto \\sqrt{B}$"),
+                + (
+                    "$\\eta \\propto B$"
+                    if k == "SGD"
+                    else "$\\eta \\propto \\sqrt{B}$"
+                ),
             ),
         )
         for k, v in b_acc.items()
@@ -372,7 +411,12 @@ def per_momentum(results, names, metric, reduce=True):
     """``final(metric)`` as (momenta, settings, seeds) for settings 'momentum=<mu> <name>';
     with ``reduce=False``, whether each run diverged instead (in the map's column order)."""
     runs = np.stack(
-        [np.stack([results.get(metric, f"momentum={m:g} {x}") for x in names]) for m in mus]
+        [
+            np.stack(
+                [results.get(metric, f"momentum={m:g} {x}") for x in names]
+            )
+            for m in mus
+        ]
     )
     return final(runs) if reduce else landscape.divergence(runs)[:, ::-1]
 
@@ -383,10 +427,18 @@ d_acc = per_momentum(decay, d_names, "val_accuracy")
 p_loss = per_momentum(plateau, p_names, "loss")
 const_acc = m_acc[:, lr01]  # (momenta, seeds): constant 0.01
 const_loss = final(momentum.values(m_results, "loss"))[:, lr01]
-d_div = np.concatenate([m_div[:, lr01, None], per_momentum(decay, d_names, "loss", False)], 1)
-p_div = np.concatenate([m_div[:, lr01, None], per_momentum(plateau, p_names, "loss", False)], 1)
-d_cells = np.concatenate([const_acc[:, None], d_acc[:, ::-1]], 1)  # none, 1e-4 ... 0.1
-p_cells = np.concatenate([const_loss[:, None], p_loss[:, ::-1]], 1)  # none, 15 ... 2
+d_div = np.concatenate(
+    [m_div[:, lr01, None], per_momentum(decay, d_names, "loss", False)], 1
+)
+p_div = np.concatenate(
+    [m_div[:, lr01, None], per_momentum(plateau, p_names, "loss", False)], 1
+)
+d_cells = np.concatenate(
+    [const_acc[:, None], d_acc[:, ::-1]], 1
+)  # none, 1e-4 ... 0.1
+p_cells = np.concatenate(
+    [const_loss[:, None], p_loss[:, ::-1]], 1
+)  # none, 15 ... 2
 fig = lp.grid_maps(
     {
         "chapter 3: final test accuracy, decays of a 0.01 start rate": dict(
@@ -435,10 +487,19 @@ fig
 # results (so they stay the original training's, also when read back from disk).
 
 # %%
-everything = [m_results, o_results, hd_results, *b_results.values(), decay, plateau]
+everything = [
+    m_results,
+    o_results,
+    hd_results,
+    *b_results.values(),
+    decay,
+    plateau,
+]
 n_runs = sum(len(r.settings) * len(r.seeds) for r in everything)
 seconds = sum(r.meta["wall_time_s"] for r in everything)
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # bytes on macOS, KiB on Linux
+rss = resource.getrusage(
+    resource.RUSAGE_SELF
+).ru_maxrss  # bytes on macOS, KiB on Linux
 peak_mb = rss / (1e6 if sys.platform == "darwin" else 1024)
 print(
     f"{n_runs} runs of {m_results.epochs} epochs in {len(everything)} studies: "
@@ -474,9 +535,14 @@ table.add(
     "The best rates lie along constant eta / (1 - mu), the effective rate of heavy-ball "
     "momentum (Shallue et al. 2019: the optimal rate scales with 1 - mu).",
     "best rate per momentum: "
-    + "; ".join(f"{m:g}: {summary(m_best[i], '.2g')}" for i, m in enumerate(mus))
+    + "; ".join(
+        f"{m:g}: {summary(m_best[i], '.2g')}" for i, m in enumerate(mus)
+    )
     + "; as eta / (1 - mu): "
-    + "; ".join(f"{m:g}: {summary(m_best[i] / (1 - m), '.2g')}" for i, m in enumerate(mus))
+    + "; ".join(
+        f"{m:g}: {summary(m_best[i] / (1 - m), '.2g')}"
+        for i, m in enumerate(mus)
+    )
     + f"; slope of log best rate against log(1 - mu): {summary(m_slope, '.2f')}, "
     f"within {TOL_SLOPE} of 1 in {seeds_passing(proportional)}",
     seed_verdict(proportional, partly=bool((m_slope > 0).all())),
@@ -484,7 +550,9 @@ table.add(
 
 # Where the rule stops: the largest rate whose final test accuracy is still >= 75%.
 learns = m_acc >= landscape.TARGET  # (momenta, rates, seeds)
-top = np.where(learns.any(1), np.max(np.where(learns, rates[:, None], 0), axis=1), np.nan)
+top = np.where(
+    learns.any(1), np.max(np.where(learns, rates[:, None], 0), axis=1), np.nan
+)
 top_slope = landscape.slope_per_seed(1 - mus, top)
 table.add(
     "(Not claimed; where the rule stops.) The largest rate that still ends at 75% test "
@@ -492,12 +560,15 @@ table.add(
     "largest such rate per momentum: "
     + "; ".join(f"{m:g}: {summary(top[i], '.2g')}" for i, m in enumerate(mus))
     + f"; slope against log(1 - mu): {summary(top_slope, '.2f')}",
-    seed_verdict(np.abs(top_slope - 1) <= TOL_SLOPE, partly=bool((top_slope > 0).all())),
+    seed_verdict(
+        np.abs(top_slope - 1) <= TOL_SLOPE, partly=bool((top_slope > 0).all())
+    ),
 )
 
 # 2. Linear scaling with batch size, up to a point.
 fits = {
-    k: [landscape.hinge_fit(BATCHES, v[:, j]) for j in range(v.shape[1])] for k, v in b_best.items()
+    k: [landscape.hinge_fit(BATCHES, v[:, j]) for j in range(v.shape[1])]
+    for k, v in b_best.items()
 }
 rise = {k: np.array([f.slope for f in fs]) for k, fs in fits.items()}
 knee = {k: np.array([f.knee for f in fs]) for k, fs in fits.items()}
@@ -508,11 +579,17 @@ table.add(
     "2017; noise scale eta N / (B (1 - mu)), Smith et al. 2018) up to a point where it "
     "stops growing.",
     "SGD best rate per batch size: "
-    + "; ".join(f"{b}: {summary(b_best['SGD'][i], '.2g')}" for i, b in enumerate(BATCHES))
+    + "; ".join(
+        f"{b}: {summary(b_best['SGD'][i], '.2g')}"
+        for i, b in enumerate(BATCHES)
+    )
     + f"; fitted slope below the knee {summary(rise['SGD'], '.2f')} (within {TOL_SLOPE} "
     f"of 1 in {seeds_passing(linear)}); knee at batch size {summary(knee['SGD'], '.0f')}, "
     f"inside the range in {seeds_passing(stops)}",
-    combine(seed_verdict(linear, partly=bool((rise["SGD"] > 0).all())), seed_verdict(stops)),
+    combine(
+        seed_verdict(linear, partly=bool((rise["SGD"] > 0).all())),
+        seed_verdict(stops),
+    ),
 )
 
 # 3. Adam scales more slowly (square root).
@@ -522,7 +599,10 @@ table.add(
     "For Adam the best rate grows more slowly with batch size than for SGD (square-root "
     "scaling is the usual claim).",
     "Adam best rate per batch size: "
-    + "; ".join(f"{b}: {summary(b_best['Adam'][i], '.2g')}" for i, b in enumerate(BATCHES))
+    + "; ".join(
+        f"{b}: {summary(b_best['Adam'][i], '.2g')}"
+        for i, b in enumerate(BATCHES)
+    )
     + f"; fitted slope below the knee {summary(rise['Adam'], '.2f')} (SGD: "
     f"{summary(rise['SGD'], '.2f')}); below SGD's (same seed) in {seeds_passing(slower)}, "
     f"within {TOL_SLOPE} of 0.5 in {seeds_passing(sqrt)}",
@@ -533,8 +613,13 @@ table.add(
 adaptive = list(optimizers.rows)  # RMSprop, Adagrad, Adam
 wider = {k: regions[k].width > regions["SGD"].width for k in adaptive}
 # A looser reading: the range of rates that learn at all (final test accuracy >= 75%).
-learning = {k: landscape.good_region(rates, v.T, level=landscape.TARGET) for k, v in curves.items()}
-wider_loosely = all((learning[k].width > learning["SGD"].width).all() for k in adaptive)
+learning = {
+    k: landscape.good_region(rates, v.T, level=landscape.TARGET)
+    for k, v in curves.items()
+}
+wider_loosely = all(
+    (learning[k].width > learning["SGD"].width).all() for k in adaptive
+)
 table.add(
     "Adaptive optimizers are less sensitive to the learning rate than SGD: their good "
     "region is wider.",
@@ -545,7 +630,11 @@ table.add(
     + ". Looser reading, decades of rate ending at 75% test accuracy or more: "
     + "; ".join(
         f"{k}: {summary(r.width, '.2f')}"
-        + (f" ({seeds_passing(r.censored)} reach the grid's end)" if r.censored.any() else "")
+        + (
+            f" ({seeds_passing(r.censored)} reach the grid's end)"
+            if r.censored.any()
+            else ""
+        )
         for k, r in learning.items()
     ),
     combine(*(seed_verdict(w, partly=wider_loosely) for w in wider.values())),
@@ -562,12 +651,17 @@ def along_momentum(parts: dict) -> tuple[str, str]:
     for name, passes in parts.items():
         at = [seed_verdict(p) for p in passes]
         texts.append(
-            f"{name}: " + ", ".join(f"{m:g} {seeds_passing(p)}" for m, p in zip(mus, passes))
+            f"{name}: "
+            + ", ".join(
+                f"{m:g} {seeds_passing(p)}" for m, p in zip(mus, passes)
+            )
         )
         verdicts += at
         failing = [f"{m:g}" for m, v in zip(mus, at) if v != "confirmed"]
         if failing:
-            reasons.append(f"{name} not confirmed at momentum {', '.join(failing)}")
+            reasons.append(
+                f"{name} not confirmed at momentum {', '.join(failing)}"
+            )
     overall = combine(*verdicts)
     if reasons:
         overall += ": " + "; ".join(reasons)
@@ -588,12 +682,19 @@ table.add(
 )
 
 p_rate = {
-    p: np.stack([plateau.get("learning_rate", f"momentum={m:g} patience={p}") for m in mus])
+    p: np.stack(
+        [
+            plateau.get("learning_rate", f"momentum={m:g} patience={p}")
+            for m in mus
+        ]
+    )
     for p in patiences
 }  # patience -> (momenta, seeds, epochs)
 below = p_rate[2] < 1e-6
 floor_epoch = np.where(below.any(-1), np.argmax(below, -1) + 1, np.inf)
-loss = dict(zip(patiences, np.moveaxis(p_loss, 1, 0)))  # patience -> (momenta, seeds)
+loss = dict(
+    zip(patiences, np.moveaxis(p_loss, 1, 0))
+)  # patience -> (momenta, seeds)
 table.add(
     "Chapter 4 across the momentum row: patience 2 hits its floor (1E-6) within a quarter "
     "of the run; patience 15 drops the rate only once; small patiences end at a higher "
@@ -602,7 +703,9 @@ table.add(
         {
             "floor": floor_epoch <= plateau.epochs / 4,
             "one drop": (np.diff(p_rate[15], axis=-1) < 0).sum(-1) == 1,
-            "premature": (np.maximum(loss[2], loss[5]) > np.minimum(loss[10], loss[15]))
+            "premature": (
+                np.maximum(loss[2], loss[5]) > np.minimum(loss[10], loss[15])
+            )
             & (loss[2] > loss[5]),
         }
     ),
