@@ -149,7 +149,8 @@ m_best_mean = landscape.best_rate(rates, m_acc.mean(-1))
 
 fig = lp.grid_maps(
     {
-        "final test accuracy (mean of the last 10 epochs, mean over seeds)": dict(
+        "final test accuracy (mean of the last 10 epochs, mean over "
+        "seeds)": dict(
             values=m_acc.mean(-1),
             colorbar_label="final test accuracy",
             diverged=m_div.any(-1),
@@ -171,7 +172,10 @@ fig = lp.grid_maps(
     theory=dict(
         factors=1 - mus,
         constants=(1e-3, 1e-2, 1e-1, 1.0),
-        label="constant effective rate $\\eta/(1-\\mu)$ = 0.001, 0.01, 0.1, 1 (left to right)",
+        label=(
+            "constant effective rate $\\eta/(1-\\mu)$ = 0.001, 0.01, 0.1, "
+            "1 (left to right)"
+        ),
     ),
     spread=SPREAD,
     title="SGD on the blobs problem: learning rate x momentum",
@@ -276,7 +280,10 @@ regions = {
 fig = lp.width_bars(
     {k: r.width for k, r in regions.items()},
     {k: r.censored for k, r in regions.items()},
-    title=f"Width of the good region (final test accuracy within {TOL} of the best)",
+    title=(
+        f"Width of the good region (final test accuracy within {TOL} of the "
+        "best)"
+    ),
     note=lp.footer(all_optimizers, "bar: mean over seeds"),
 )
 save_figure(fig, "09_landscape/good_region")
@@ -340,7 +347,10 @@ fig = lp.best_rate_vs_batch(
     b_fit,
     guides={"SGD": 1.0, "Adam": 0.5},
     rates=rates,
-    title="Best learning rate against batch size (200 epochs at every batch size)",
+    title=(
+        "Best learning rate against batch size (200 epochs at every batch "
+        "size)"
+    ),
     note=lp.footer(
         all_batch, "big dots: geometric mean over seeds; line: fitted"
     ),
@@ -408,8 +418,11 @@ decays, patiences = landscape.DECAYS, landscape.PATIENCES
 
 
 def per_momentum(results, names, metric, reduce=True):
-    """``final(metric)`` as (momenta, settings, seeds) for settings 'momentum=<mu> <name>';
-    with ``reduce=False``, whether each run diverged instead (in the map's column order)."""
+    """``final(metric)`` as (momenta, settings, seeds).
+
+    For settings 'momentum=<mu> <name>'; with ``reduce=False``, whether
+    each run diverged instead (in the map's column order).
+    """
     runs = np.stack(
         [
             np.stack(
@@ -502,9 +515,10 @@ rss = resource.getrusage(
 ).ru_maxrss  # bytes on macOS, KiB on Linux
 peak_mb = rss / (1e6 if sys.platform == "darwin" else 1024)
 print(
-    f"{n_runs} runs of {m_results.epochs} epochs in {len(everything)} studies: "
-    f"{seconds:.0f} s of training, {n_runs / seconds:.1f} runs per second "
-    f"(engine: {m_results.meta['engine']}); peak memory of this process: {peak_mb:.0f} MB"
+    f"{n_runs} runs of {m_results.epochs} epochs in {len(everything)} "
+    f"studies: {seconds:.0f} s of training, {n_runs / seconds:.1f} runs per "
+    f"second (engine: {m_results.meta['engine']}); peak memory of this "
+    f"process: {peak_mb:.0f} MB"
 )
 
 # %% [markdown]
@@ -521,10 +535,10 @@ TOL_SLOPE = landscape.SLOPE_TOLERANCE
 table = ClaimsTable(
     note=numbers_note(
         m_results,
-        f"Best rate: the rate of the highest final test accuracy (per seed, refined by a "
-        f"parabola in log rate); good region: within {TOL} of the best; slopes agree "
-        f"within {TOL_SLOPE}. Batch sizes {', '.join(map(str, BATCHES))}, "
-        f"{m_results.epochs} epochs each.",
+        "Best rate: the rate of the highest final test accuracy (per seed, "
+        f"refined by a parabola in log rate); good region: within {TOL} of "
+        f"the best; slopes agree within {TOL_SLOPE}. Batch sizes "
+        f"{', '.join(map(str, BATCHES))}, {m_results.epochs} epochs each.",
     )
 )
 
@@ -532,8 +546,9 @@ table = ClaimsTable(
 m_slope = landscape.slope_per_seed(1 - mus, m_best)
 proportional = np.abs(m_slope - 1) <= TOL_SLOPE
 table.add(
-    "The best rates lie along constant eta / (1 - mu), the effective rate of heavy-ball "
-    "momentum (Shallue et al. 2019: the optimal rate scales with 1 - mu).",
+    "The best rates lie along constant eta / (1 - mu), the effective rate of "
+    "heavy-ball momentum (Shallue et al. 2019: the optimal rate scales with "
+    "1 - mu).",
     "best rate per momentum: "
     + "; ".join(
         f"{m:g}: {summary(m_best[i], '.2g')}" for i, m in enumerate(mus)
@@ -543,20 +558,22 @@ table.add(
         f"{m:g}: {summary(m_best[i] / (1 - m), '.2g')}"
         for i, m in enumerate(mus)
     )
-    + f"; slope of log best rate against log(1 - mu): {summary(m_slope, '.2f')}, "
-    f"within {TOL_SLOPE} of 1 in {seeds_passing(proportional)}",
+    + "; slope of log best rate against log(1 - mu): "
+    f"{summary(m_slope, '.2f')}, within {TOL_SLOPE} of 1 in "
+    f"{seeds_passing(proportional)}",
     seed_verdict(proportional, partly=bool((m_slope > 0).all())),
 )
 
-# Where the rule stops: the largest rate whose final test accuracy is still >= 75%.
+# Where the rule stops: the largest rate whose final test accuracy is
+# still >= 75%.
 learns = m_acc >= landscape.TARGET  # (momenta, rates, seeds)
 top = np.where(
     learns.any(1), np.max(np.where(learns, rates[:, None], 0), axis=1), np.nan
 )
 top_slope = landscape.slope_per_seed(1 - mus, top)
 table.add(
-    "(Not claimed; where the rule stops.) The largest rate that still ends at 75% test "
-    "accuracy or more scales with 1 - mu too.",
+    "(Not claimed; where the rule stops.) The largest rate that still ends at "
+    "75% test accuracy or more scales with 1 - mu too.",
     "largest such rate per momentum: "
     + "; ".join(f"{m:g}: {summary(top[i], '.2g')}" for i, m in enumerate(mus))
     + f"; slope against log(1 - mu): {summary(top_slope, '.2f')}",
@@ -575,17 +592,18 @@ knee = {k: np.array([f.knee for f in fs]) for k, fs in fits.items()}
 linear = np.abs(rise["SGD"] - 1) <= TOL_SLOPE
 stops = knee["SGD"] < max(BATCHES)
 table.add(
-    "The best rate grows in proportion to the batch size (linear scaling, Goyal et al. "
-    "2017; noise scale eta N / (B (1 - mu)), Smith et al. 2018) up to a point where it "
-    "stops growing.",
+    "The best rate grows in proportion to the batch size (linear scaling, "
+    "Goyal et al. 2017; noise scale eta N / (B (1 - mu)), Smith et al. 2018) "
+    "up to a point where it stops growing.",
     "SGD best rate per batch size: "
     + "; ".join(
         f"{b}: {summary(b_best['SGD'][i], '.2g')}"
         for i, b in enumerate(BATCHES)
     )
-    + f"; fitted slope below the knee {summary(rise['SGD'], '.2f')} (within {TOL_SLOPE} "
-    f"of 1 in {seeds_passing(linear)}); knee at batch size {summary(knee['SGD'], '.0f')}, "
-    f"inside the range in {seeds_passing(stops)}",
+    + f"; fitted slope below the knee {summary(rise['SGD'], '.2f')} (within "
+    f"{TOL_SLOPE} of 1 in {seeds_passing(linear)}); knee at batch size "
+    f"{summary(knee['SGD'], '.0f')}, inside the range in "
+    f"{seeds_passing(stops)}",
     combine(
         seed_verdict(linear, partly=bool((rise["SGD"] > 0).all())),
         seed_verdict(stops),
@@ -596,23 +614,25 @@ table.add(
 slower = rise["Adam"] < rise["SGD"]
 sqrt = np.abs(rise["Adam"] - 0.5) <= TOL_SLOPE
 table.add(
-    "For Adam the best rate grows more slowly with batch size than for SGD (square-root "
-    "scaling is the usual claim).",
+    "For Adam the best rate grows more slowly with batch size than for SGD "
+    "(square-root scaling is the usual claim).",
     "Adam best rate per batch size: "
     + "; ".join(
         f"{b}: {summary(b_best['Adam'][i], '.2g')}"
         for i, b in enumerate(BATCHES)
     )
     + f"; fitted slope below the knee {summary(rise['Adam'], '.2f')} (SGD: "
-    f"{summary(rise['SGD'], '.2f')}); below SGD's (same seed) in {seeds_passing(slower)}, "
-    f"within {TOL_SLOPE} of 0.5 in {seeds_passing(sqrt)}",
+    f"{summary(rise['SGD'], '.2f')}); below SGD's (same seed) in "
+    f"{seeds_passing(slower)}, within {TOL_SLOPE} of 0.5 in "
+    f"{seeds_passing(sqrt)}",
     combine(seed_verdict(slower), seed_verdict(sqrt)),
 )
 
 # 4. Adaptive optimizers have a wider good region.
 adaptive = list(optimizers.rows)  # RMSprop, Adagrad, Adam
 wider = {k: regions[k].width > regions["SGD"].width for k in adaptive}
-# A looser reading: the range of rates that learn at all (final test accuracy >= 75%).
+# A looser reading: the range of rates that learn at all (final test
+# accuracy >= 75%).
 learning = {
     k: landscape.good_region(rates, v.T, level=landscape.TARGET)
     for k, v in curves.items()
@@ -621,8 +641,8 @@ wider_loosely = all(
     (learning[k].width > learning["SGD"].width).all() for k in adaptive
 )
 table.add(
-    "Adaptive optimizers are less sensitive to the learning rate than SGD: their good "
-    "region is wider.",
+    "Adaptive optimizers are less sensitive to the learning rate than SGD: "
+    "their good region is wider.",
     f"width of the good region (decades within {TOL} of the best): "
     + "; ".join(f"{k}: {summary(r.width, '.2f')}" for k, r in regions.items())
     + "; wider than SGD's (same seed): "
@@ -645,7 +665,8 @@ table.add(
 def along_momentum(parts: dict) -> tuple[str, str]:
     """Measured text and verdict of a claim tested at every momentum.
 
-    ``parts`` maps each part of the claim to its per-seed passes, shape (momenta, seeds).
+    ``parts`` maps each part of the claim to its per-seed passes, shape
+    (momenta, seeds).
     """
     texts, verdicts, reasons = [], [], []
     for name, passes in parts.items():
@@ -671,8 +692,9 @@ def along_momentum(parts: dict) -> tuple[str, str]:
 fast = d_acc[:, [decays.index(0.1), decays.index(0.01)]]  # (momenta, 2, seeds)
 slow = d_acc[:, decays.index(1e-4)]
 table.add(
-    "Chapter 3 across the momentum row: decays 1E-1 and 1E-2 perform poorly (both more "
-    "than 5 points below decay 1E-4), and decay 1E-4 is close to no decay (within 2 points).",
+    "Chapter 3 across the momentum row: decays 1E-1 and 1E-2 perform poorly "
+    "(both more than 5 points below decay 1E-4), and decay 1E-4 is close to "
+    "no decay (within 2 points).",
     *along_momentum(
         {
             "poorly": ((slow[:, None] - fast) > 0.05).all(1),
@@ -696,9 +718,9 @@ loss = dict(
     zip(patiences, np.moveaxis(p_loss, 1, 0))
 )  # patience -> (momenta, seeds)
 table.add(
-    "Chapter 4 across the momentum row: patience 2 hits its floor (1E-6) within a quarter "
-    "of the run; patience 15 drops the rate only once; small patiences end at a higher "
-    "training loss than large ones.",
+    "Chapter 4 across the momentum row: patience 2 hits its floor (1E-6) "
+    "within a quarter of the run; patience 15 drops the rate only once; small "
+    "patiences end at a higher training loss than large ones.",
     *along_momentum(
         {
             "floor": floor_epoch <= plateau.epochs / 4,
