@@ -112,8 +112,8 @@ for start in (1e-4, 1e0):
     print(
         f"start {start:g}: first five updates used "
         + ", ".join(f"{r:.3g}" for r in monitor.batch_rates[:5])
-        + f"; after 10 updates {monitor.batch_rates[9]:.3g}, "
-        f"after {len(monitor.batch_rates)} updates {monitor.batch_rates[-1]:.3g}; "
+        + f"; after 10 updates {monitor.batch_rates[9]:.3g}, after "
+        f"{len(monitor.batch_rates)} updates {monitor.batch_rates[-1]:.3g}; "
         f"test accuracy {history.history['val_accuracy'][-1]:.3f}"
     )
 
@@ -129,7 +129,10 @@ fig = plotting.trajectory_panels(
     logy=(False, True),
     first=0,
     title="SGD-HD (beta = 1E-3): the rate of every update, one run (seed 0)",
-    note=f"data: blobs; {EPOCHS} epochs of 16 updates; recorded by LearningRateMonitor(per_batch=True)",
+    note=(
+        f"data: blobs; {EPOCHS} epochs of 16 updates; recorded by "
+        "LearningRateMonitor(per_batch=True)"
+    ),
 )
 plotting.save_figure(fig, "08_hypergradient/first_updates")
 # results first: the numbers the text below quotes, kept with the other results
@@ -205,7 +208,8 @@ results = run_study(blobs_study, seeds=SEEDS)
 def per_rate(
     res, optimizer: str, metric: str = "val_accuracy", beta=None, rates=RATES
 ):
-    """Final values (the common definition), shape (rates, seeds), for one optimizer."""
+    """Final values (the common definition), shape (rates, seeds), for one
+    optimizer."""
     return np.array(
         [
             final(res.get(metric, setting(optimizer, r, beta).name))
@@ -217,7 +221,8 @@ def per_rate(
 finals = {o: per_rate(results, o) for o in LABEL}
 note = (
     plotting.caption(results)
-    + f"; final test accuracy: {FINAL_DEFINITION} (here the last {final_epochs(EPOCHS)})"
+    + f"; final test accuracy: {FINAL_DEFINITION} (here the last "
+    f"{final_epochs(EPOCHS)})"
 )
 fig = plotting.final_vs_rate(
     RATES,
@@ -271,11 +276,17 @@ plotting.save_figure(fig, "08_hypergradient/rate_trajectories")
 fig
 
 # %%
-after_first = {o: {r: results.get("learning_rate", setting(o, r).name)[:, 0] for r in RATES}
-               for o in BETA}  # fmt: skip
+after_first = {
+    o: {
+        r: results.get("learning_rate", setting(o, r).name)[:, 0]
+        for r in RATES
+    }
+    for o in BETA
+}
 band = np.concatenate(list(after_first["sgd_hd"].values()))
 print(
-    f"SGD-HD after the first epoch, all starts and seeds: {band.min():.2f} to {band.max():.2f}"
+    f"SGD-HD after the first epoch, all starts and seeds: {band.min():.2f} to "
+    f"{band.max():.2f}"
 )
 
 # %% [markdown]
@@ -326,17 +337,19 @@ for o in SWEEP:  # the main study's beta: the same rates and the same seeds
 
 
 def sweep_runs(o: str, b: float, metric: str) -> np.ndarray:
-    """(rates, seeds, epochs) of one optimizer and beta over the sweep's rates."""
+    """(rates, seeds, epochs) of one optimizer and beta over the sweep's
+    rates."""
     res = results if b == BETA[o] else sweep
     return np.array(
         [res.get(metric, setting(o, r, b).name) for r in SWEEP_RATES]
     )
 
 
-# Harm a beta can do, counted per run (rate x seed): the loss diverged; the rate was
-# driven to zero or below (a negative rate steps uphill); or HD cut the rate to less
-# than a tenth of where it started *and* of the plain optimizer's best initial rate,
-# where the plain optimizer itself trains slowly ("collapsed").
+# Harm a beta can do, counted per run (rate x seed): the loss diverged; the
+# rate was driven to zero or below (a negative rate steps uphill); or HD cut
+# the rate to less than a tenth of where it started *and* of the plain
+# optimizer's best initial rate, where the plain optimizer itself trains
+# slowly ("collapsed").
 plain_best_rate = {
     o: RATES[int(np.argmax(np.nanmean(finals[o.removesuffix("_hd")], axis=1)))]
     for o in SWEEP
@@ -360,8 +373,12 @@ for o in SWEEP:
                 & ~blew
                 & ~negative
             )
-        harm[o, b] = {"diverged": blew, "negative": negative, "collapsed": collapsed,
-                      "final_rate": end}  # fmt: skip
+        harm[o, b] = {
+            "diverged": blew,
+            "negative": negative,
+            "collapsed": collapsed,
+            "final_rate": end,
+        }
 diverged_runs = {k: int(v["diverged"].sum()) for k, v in harm.items()}
 fig = plotting.final_vs_rate(
     SWEEP_RATES,
@@ -472,7 +489,8 @@ fig
 
 # %%
 def step_costs(steps: int, rounds: int, batch: int = 128) -> Record:
-    """Milliseconds per training step and optimizer-state size, for each optimizer."""
+    """Milliseconds per training step and optimizer-state size, for each
+    optimizer."""
     makers = {
         "SGD": lambda: keras.optimizers.SGD(1e-3),
         "SGD-HD": lambda: SGDHD(1e-3, hypergrad_lr=1e-3),
@@ -501,16 +519,24 @@ def step_costs(steps: int, rounds: int, batch: int = 128) -> Record:
     for name, model in fitted.items():
         weights = sum(int(np.prod(v.shape)) for v in model.trainable_variables)
         state = sum(int(np.prod(v.shape)) for v in model.optimizer.variables)
-        values[name] = {"ms_per_step": min(times[name]), "all_ms": times[name],
-                        "weights": weights, "optimizer_state": state}  # fmt: skip
+        values[name] = {
+            "ms_per_step": min(times[name]),
+            "all_ms": times[name],
+            "weights": weights,
+            "optimizer_state": state,
+        }
     return Record(
         values,
         {"machine": platform.machine(), "processor": platform.processor()},
     )
 
 
-COST = {"steps": 10 if QUICK else 40, "rounds": 2 if QUICK else 5, "batch": 128,
-        "data": mnist.source}  # fmt: skip
+COST = {
+    "steps": 10 if QUICK else 40,
+    "rounds": 2 if QUICK else 5,
+    "batch": 128,
+    "data": mnist.source,
+}
 cost = cached(
     config.results_dir() / "08_hypergradient" / "step_cost.json",
     COST,
@@ -546,12 +572,16 @@ def row(o: str) -> str:
 
 
 table = ClaimsTable(
-    note=f"Numbers: final test accuracy ({FINAL_DEFINITION}; here the last "
-    f"{final_epochs(results.epochs)}), mean [min, max] over seeds {results.seeds}; range = best minus "
-    f"worst final accuracy over the initial rates ({rate_text}), per seed. Verdicts per seed "
-    f"(within noise: the seeds disagree). Data: {results.meta['data_source']}, "
-    f"{results.epochs} epochs, engine {results.meta['engine']}; MNIST: "
-    f"{mnist_results.meta['data_source']}, {mnist_results.epochs} epochs, 1 seed."
+    note=(
+        f"Numbers: final test accuracy ({FINAL_DEFINITION}; here the last "
+        f"{final_epochs(results.epochs)}), mean [min, max] over seeds "
+        f"{results.seeds}; range = best minus worst final accuracy over the "
+        f"initial rates ({rate_text}), per seed. Verdicts per seed (within "
+        f"noise: the seeds disagree). Data: {results.meta['data_source']}, "
+        f"{results.epochs} epochs, engine {results.meta['engine']}; MNIST: "
+        f"{mnist_results.meta['data_source']}, {mnist_results.epochs} epochs, "
+        "1 seed."
+    )
 )
 for plain, hd in (("sgd", "sgd_hd"), ("adam", "adam_hd")):
     rng_plain, rng_hd = (
@@ -566,13 +596,14 @@ for plain, hd in (("sgd", "sgd_hd"), ("adam", "adam_hd")):
         >= np.nanmax(finals[plain], axis=0) - 0.01
     )
     table.add(
-        f"{LABEL[hd]} is far less sensitive to the initial rate than {LABEL[plain]} "
-        f"(Baydin et al., 2018).",
-        f"range over initial rates: {LABEL[plain]} {summary(rng_plain)}, {LABEL[hd]} "
-        f"{summary(rng_hd)}; at most half of {LABEL[plain]}'s in {seeds_passing(less)}; "
-        f"{LABEL[hd]}'s best start within 0.01 of {LABEL[plain]}'s best in "
-        f"{seeds_passing(reaches)} (a flat line below the best is not the claim). "
-        f"{LABEL[plain]}: {row(plain)}. {LABEL[hd]}: {row(hd)}",
+        f"{LABEL[hd]} is far less sensitive to the initial rate than "
+        f"{LABEL[plain]} (Baydin et al., 2018).",
+        f"range over initial rates: {LABEL[plain]} {summary(rng_plain)}, "
+        f"{LABEL[hd]} {summary(rng_hd)}; at most half of {LABEL[plain]}'s in "
+        f"{seeds_passing(less)}; {LABEL[hd]}'s best start within 0.01 of "
+        f"{LABEL[plain]}'s best in {seeds_passing(reaches)} (a flat line "
+        f"below the best is not the claim). {LABEL[plain]}: {row(plain)}. "
+        f"{LABEL[hd]}: {row(hd)}",
         combine(seed_verdict(less), seed_verdict(reaches)),
     )
 
@@ -581,13 +612,20 @@ for plain, hd in (("sgd", "sgd_hd"), ("adam", "adam_hd")):
     ok = finals[hd] >= finals[plain] - 0.01  # (rates, seeds), paired by seed
     not_worse[hd] = ok.all(axis=0)  # per seed: at every initial rate
 table.add(
-    "With a small beta, HD does better than, or in the worst case as well as, the "
-    "plain optimizer (the authors' README).",
+    "With a small beta, HD does better than, or in the worst case as well as, "
+    "the plain optimizer (the authors' README).",
     "; ".join(
-        f"{LABEL[hd]} within 0.01 of its baseline or above at every initial rate in "
-        f"{seeds_passing(ok)} (per rate, seeds passing: "
+        f"{LABEL[hd]} within 0.01 of its baseline or above at every initial "
+        f"rate in {seeds_passing(ok)} (per rate, seeds passing: "
         + ", ".join(
-            f"{r:g}: {int(np.sum(finals[hd][i] >= finals[hd.removesuffix('_hd')][i] - 0.01))}"
+            f"""{r:g}: {
+                int(
+                    np.sum(
+                        finals[hd][i]
+                        >= finals[hd.removesuffix("_hd")][i] - 0.01
+                    )
+                )
+            }"""
             for i, r in enumerate(RATES)
         )
         + ")"
@@ -600,10 +638,11 @@ sgd_from_small = results.get("learning_rate", setting("sgd_hd", RATES[0]).name)
 rise = sgd_from_small[:, 0] / RATES[0]
 peak_to_end = sgd_from_small[:, -1] / np.nanmax(sgd_from_small, axis=1)
 table.add(
-    "Even from a tiny start the rate is quickly raised to a useful level, then decays "
-    "as optimization converges (the authors' README).",
-    f"SGD-HD from {RATES[0]:g}: after the first epoch the rate is {summary(rise, '.0f')} "
-    f"times the start; at the end it is {summary(peak_to_end, '.2f')} of its peak",
+    "Even from a tiny start the rate is quickly raised to a useful level, "
+    "then decays as optimization converges (the authors' README).",
+    f"SGD-HD from {RATES[0]:g}: after the first epoch the rate is "
+    f"{summary(rise, '.0f')} times the start; at the end it is "
+    f"{summary(peak_to_end, '.2f')} of its peak",
     combine(seed_verdict(rise >= 10), seed_verdict(peak_to_end < 1)),
 )
 
@@ -653,10 +692,11 @@ harmless = {
     for o in SWEEP
 }
 table.add(
-    "beta needs little tuning: a small beta can be left at a recommended value "
-    "(the authors' README).",
+    "beta needs little tuning: a small beta can be left at a recommended "
+    "value (the authors' README).",
     "; ".join(
-        f"{LABEL[o]} beta={b:g}: range {summary(beta_range[o, b])}, {harm_text(o, b)}"
+        f"{LABEL[o]} beta={b:g}: range {summary(beta_range[o, b])}, "
+        f"{harm_text(o, b)}"
         for o in SWEEP
         for b in sorted(by_beta[o])
     )
@@ -665,13 +705,15 @@ table.add(
         f"{LABEL[o.removesuffix('_hd')]} {summary(plain_range[o])}"
         for o in SWEEP
     )
-    + f" (initial rates {', '.join(f'{r:g}' for r in SWEEP_RATES)}, seeds {results.seeds}; "
-    "a beta is harmless if no run diverged, no rate went to zero or below or collapsed "
-    "(cut below a tenth of its start and of the plain optimizer's best rate: "
+    + f" (initial rates {', '.join(f'{r:g}' for r in SWEEP_RATES)}, seeds "
+    f"{results.seeds}; a beta is harmless if no run diverged, no rate went to "
+    "zero or below or collapsed (cut below a tenth of its start and of the "
+    "plain optimizer's best rate: "
     + ", ".join(
         f"{LABEL[o.removesuffix('_hd')]} {plain_best_rate[o]:g}" for o in SWEEP
     )
-    + "), and its range is at most the plain optimizer's for every seed). Harmless: "
+    + "), and its range is at most the plain optimizer's for every seed). "
+    "Harmless: "
     + ", ".join(
         f"{LABEL[o]} {[f'{b:g}' for b in harmless[o]]}" for o in SWEEP
     ),
@@ -690,7 +732,8 @@ gain = {
     for plain, hd in (("sgd", "sgd_hd"), ("adam", "adam_hd"))
 }
 table.add(
-    "On MNIST, HD rescues a too-small initial rate (the paper's MNIST experiments).",
+    "On MNIST, HD rescues a too-small initial rate (the paper's MNIST "
+    "experiments).",
     "; ".join(
         f"{s.name}: {mnist_final[o]:.3f}" for o, s in mnist_settings.items()
     )
@@ -702,7 +745,8 @@ table.add(
 )
 
 PAIRS = (("SGD", "SGD-HD"), ("Adam", "Adam-HD"))
-LITTLE = 1.25  # our reading of "little extra computation": at most 25% more time per step
+# our reading of "little extra computation": at most 25% more time per step
+LITTLE = 1.25
 slower = {
     hd: c[hd]["ms_per_step"] / c[plain]["ms_per_step"] for plain, hd in PAIRS
 }
@@ -723,17 +767,19 @@ memory_verdict = verdict(
     abs(extra["SGD-HD"] - 1) < 0.01 and extra["Adam-HD"] < 1.01
 )
 table.add(
-    "HD needs little extra computation and, for SGD-HD, one extra copy of the gradient "
-    "in memory (Baydin et al., 2018).",
+    "HD needs little extra computation and, for SGD-HD, one extra copy of the "
+    "gradient in memory (Baydin et al., 2018).",
     "; ".join(
-        f"{hd}: {c[hd]['ms_per_step']:.1f} ms per step vs {plain} {c[plain]['ms_per_step']:.1f}"
-        f" ({slower[hd]:.2f}x; round by round {summary(per_round[hd], '.2f')}), extra "
-        f"optimizer state {extra[hd]:.2f} copies of the weights"
+        f"{hd}: {c[hd]['ms_per_step']:.1f} ms per step vs {plain} "
+        f"{c[plain]['ms_per_step']:.1f} ({slower[hd]:.2f}x; round by round "
+        f"{summary(per_round[hd], '.2f')}), extra optimizer state "
+        f"{extra[hd]:.2f} copies of the weights"
         for plain, hd in PAIRS
     )
-    + f" (MNIST ConvNet, batch {COST['batch']}, best of {COST['rounds']} interleaved rounds "
-    f"of {COST['steps']} steps; 'little' read as at most {LITTLE}x the time per step, judged "
-    "round by round: within noise when rounds disagree)",
+    + f" (MNIST ConvNet, batch {COST['batch']}, best of {COST['rounds']} "
+    f"interleaved rounds of {COST['steps']} steps; 'little' read as at most "
+    f"{LITTLE}x the time per step, judged round by round: within noise when "
+    "rounds disagree)",
     combine(time_verdict, memory_verdict),
 )
 table.save("08_hypergradient/claims")
