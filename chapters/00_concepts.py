@@ -82,8 +82,14 @@ for label, lr in RATES_1D.items():
 fig = concept_plots.descent_paths(
     parabola,
     paths_1d,
-    title="Gradient descent on $f(w) = w^2$ (curvature $a = 2$, threshold $2/a = 1$)",
-    note="pure arithmetic (lr_lessons.gradient_descent.descend), 25 steps from w = 1",
+    title=(
+        "Gradient descent on $f(w) = w^2$ (curvature $a = 2$, threshold "
+        "$2/a = 1$)"
+    ),
+    note=(
+        "pure arithmetic (lr_lessons.gradient_descent.descend), 25 steps from "
+        "w = 1"
+    ),
     view=1.6,
 )
 plotting.save_figure(fig, "00_concepts/parabola")
@@ -130,13 +136,17 @@ paths_2d = {
 }
 for label, lr in RATES_2D.items():
     print(
-        f"  {label:22s} slowest factor max|1 - lr*a| = {bowl.contraction(lr):.3f}"
+        f"  {label:22s} slowest factor max|1 - lr*a| = "
+        f"{bowl.contraction(lr):.3f}"
     )
 fig = concept_plots.descent_paths(
     bowl,
     paths_2d,
     title="An elongated bowl, curvatures 1 and 8 (threshold 2/8 = 0.25)",
-    note="pure arithmetic, 30 steps from (-4, 1.5); contours of f on a log spacing",
+    note=(
+        "pure arithmetic, 30 steps from (-4, 1.5); contours of f on a log "
+        "spacing"
+    ),
     view=(4.5, 2.5),
 )
 plotting.save_figure(fig, "00_concepts/bowl")
@@ -189,8 +199,8 @@ plotting.save_figure(fig, "00_concepts/threshold")
 fig
 
 # %%
-# Where does each sweep cross from "shrinks" to "grows"? The first rate whose loss ends
-# above the starting loss, against 2/a.
+# Where does each sweep cross from "shrinks" to "grows"? The first rate
+# whose loss ends above the starting loss, against 2/a.
 start_loss = {
     f"a = {a:g}": Bowl((a,)).loss(np.array([1.0])) for a in CURVATURES
 }
@@ -200,7 +210,8 @@ crossing = {
 }
 for label in sweep:
     print(
-        f"{label}: loss grows from lr {crossing[label]:.4f}; 2/a = {thresholds[label]:.4f}"
+        f"{label}: loss grows from lr {crossing[label]:.4f}; 2/a = "
+        f"{thresholds[label]:.4f}"
     )
 
 # %% [markdown]
@@ -264,7 +275,10 @@ small = Dataset(
     blobs.y_train[:N_SMALL],
     blobs.x_test,
     blobs.y_test,
-    source=f"blobs, first {N_SMALL} of 500 training points; validation: the 500 test points",
+    source=(
+        f"blobs, first {N_SMALL} of 500 training points; validation: the "
+        "500 test points"
+    ),
 )
 overfit = Study(
     "concepts_overfit",
@@ -283,7 +297,8 @@ print(
     f"lowest mean validation loss {mean_val.min():.3f} at epoch {best_epoch}"
 )
 print(
-    f"best epoch per seed: {per_seed_best.tolist()}; final validation loss {mean_val[-1]:.3f}"
+    f"best epoch per seed: {per_seed_best.tolist()}; final validation loss "
+    f"{mean_val[-1]:.3f}"
 )
 
 # %% [markdown]
@@ -336,7 +351,8 @@ restored_epoch = stopper.best_epoch + 1  # Keras counts epochs from 0
 history_best = int(np.argmin(history.history["val_loss"])) + 1
 after = model.evaluate(test, verbose=0, return_dict=True)["loss"]
 print(
-    f"ran {ran} of {overfit_results.epochs} epochs, restored the weights of epoch {restored_epoch}"
+    f"ran {ran} of {overfit_results.epochs} epochs, restored the weights of "
+    f"epoch {restored_epoch}"
 )
 print(f"lowest validation loss in this run's history: epoch {history_best}")
 print(f"validation loss after restoring: {after:.4f} (history minimum "
@@ -363,20 +379,24 @@ fig
 
 # %%
 table = ClaimsTable(
-    note="Gradient-descent rows: exact arithmetic. Blobs rows: mean [min, max] over seeds "
-    f"{classic_results.seeds}; {FINAL_DEFINITION}; verdicts per seed (within noise: the "
-    f"seeds disagree); {classic_results.meta['data_source']}, "
-    f"{classic_results.epochs} epochs (overfitting: {overfit_results.epochs} epochs on "
-    f"{N_SMALL} points)."
+    note=(
+        "Gradient-descent rows: exact arithmetic. Blobs rows: mean [min, "
+        f"max] over seeds {classic_results.seeds}; {FINAL_DEFINITION}; "
+        "verdicts per seed (within noise: the seeds disagree); "
+        f"{classic_results.meta['data_source']}, {classic_results.epochs} "
+        f"epochs (overfitting: {overfit_results.epochs} epochs on {N_SMALL} "
+        "points)."
+    )
 )
 ok_threshold = all(
     abs(crossing[k] / thresholds[k] - 1) < 0.02 for k in crossing
 )  # within the sweep's spacing
 table.add(
-    "Gradient descent diverges when the learning rate is too large: for a quadratic, "
-    "above 2 / curvature.",
+    "Gradient descent diverges when the learning rate is too large: for a "
+    "quadratic, above 2 / curvature.",
     "; ".join(
-        f"{k}: loss grows from lr {crossing[k]:.3g} (2/a = {thresholds[k]:.3g})"
+        f"{k}: loss grows from lr {crossing[k]:.3g} (2/a = "
+        f"{thresholds[k]:.3g})"
         for k in crossing
     ),  # fmt: skip
     verdict(ok_threshold),
@@ -385,7 +405,8 @@ slow = paths_1d["lr=0.05: too small"][-1, 0]
 good = paths_1d["lr=0.4: good"][-1, 0]
 table.add(
     "A too-small rate converges, but slowly.",
-    f"after 25 steps on w^2: lr=0.05 leaves w = {slow:.3g}, lr=0.4 leaves {good:.1e}",
+    f"after 25 steps on w^2: lr=0.05 leaves w = {slow:.3g}, lr=0.4 leaves "
+    f"{good:.1e}",
     verdict(0 < slow < 1 and abs(good) < 1e-6 * abs(slow)),
 )
 table.add(
@@ -402,11 +423,12 @@ lowest = np.logical_and.reduce(
 )
 shapes = lowest & (first_loss > 10 * end_loss["good (0.1)"])
 table.add(
-    "Loss per epoch: a very high rate blows the loss up, a high rate stalls above a good "
-    "one, a low rate learns slowly; the good rate ends lowest.",
+    "Loss per epoch: a very high rate blows the loss up, a high rate stalls "
+    "above a good one, a low rate learns slowly; the good rate ends lowest.",
     f"first-epoch loss at lr=5: {summary(first_loss, '.3g')}; final loss: "
     + ", ".join(f"{k} {summary(end_loss[k])}" for k in CLASSIC)
-    + f"; good lowest and lr=5's first epoch above 10 times it in {seeds_passing(shapes)}",
+    + "; good lowest and lr=5's first epoch above 10 times it in "
+    f"{seeds_passing(shapes)}",
     seed_verdict(shapes, partly=bool(lowest.all())),
 )
 seed_val = overfit_results.get("val_loss", setting)
@@ -419,19 +441,21 @@ still_falls = (
 overfits = (seed_rise > 0.1) & still_falls
 train_loss = np.nanmean(seed_train, axis=0)
 table.add(
-    "Overfitting shows as validation loss rising while training loss still falls; the "
-    "best model is at the validation minimum.",
-    f"mean validation loss: minimum {mean_val.min():.3f} at epoch {best_epoch}, "
-    f"{mean_val[-1]:.3f} at the end; mean training loss {train_loss[best_epoch - 1]:.3f} "
-    f"-> {train_loss[-1]:.3f}; per seed, final validation loss more than 0.1 above its "
-    f"minimum while training loss fell in {seeds_passing(overfits)}",
+    "Overfitting shows as validation loss rising while training loss still "
+    "falls; the best model is at the validation minimum.",
+    f"mean validation loss: minimum {mean_val.min():.3f} at epoch "
+    f"{best_epoch}, {mean_val[-1]:.3f} at the end; mean training loss "
+    f"{train_loss[best_epoch - 1]:.3f} -> {train_loss[-1]:.3f}; per seed, "
+    "final validation loss more than 0.1 above its minimum while training "
+    f"loss fell in {seeds_passing(overfits)}",
     seed_verdict(overfits, partly=bool((seed_rise > 0.02).all())),
 )
 table.add(
-    "EarlyStopping(restore_best_weights=True) returns the weights of the best epoch.",
-    f"restored epoch {restored_epoch}; lowest validation loss in its history at epoch "
-    f"{history_best}; loss after restoring {after:.4f} vs history minimum "
-    f"{min(history.history['val_loss']):.4f}; seeds' best epochs "
+    "EarlyStopping(restore_best_weights=True) returns the weights of the best "
+    "epoch.",
+    f"restored epoch {restored_epoch}; lowest validation loss in its history "
+    f"at epoch {history_best}; loss after restoring {after:.4f} vs history "
+    f"minimum {min(history.history['val_loss']):.4f}; seeds' best epochs "
     f"{per_seed_best.min()}-{per_seed_best.max()}",
     verdict(
         restored_epoch == history_best
