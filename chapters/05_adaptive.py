@@ -97,7 +97,8 @@ history = model.fit(
     verbose=0,
 )
 print(
-    f"test accuracy after {EPOCHS} epochs: {history.history['val_accuracy'][-1]:.3f}"
+    f"test accuracy after {EPOCHS} epochs: "
+    f"{history.history['val_accuracy'][-1]:.3f}"
 )
 
 # %% [markdown]
@@ -158,8 +159,8 @@ final_test = {s: final(test_acc[s]) for s in results.settings}
 table = ClaimsTable(
     note=numbers_note(
         results,
-        "Volatility: mean epoch-to-epoch change of test accuracy after the first quarter "
-        "of training.",
+        "Volatility: mean epoch-to-epoch change of test accuracy after the "
+        "first quarter of training.",
     )
 )
 epochs_text = "; ".join(f"{s}: {summary(r, '.0f')}" for s, r in reach.items())
@@ -168,8 +169,8 @@ adaptive = ["rmsprop", "adagrad", "adam"]
 nearly_all = late["sgd"] >= 0.5 * results.epochs
 table.add(
     "SGD needs nearly all 200 epochs.",
-    f"epochs to 75% test accuracy: {epochs_text}; SGD at least half the run in "
-    f"{seeds_passing(nearly_all)}",
+    f"epochs to 75% test accuracy: {epochs_text}; SGD at least half the run "
+    f"in {seeds_passing(nearly_all)}",
     seed_verdict(
         nearly_all, partly=bool((late["sgd"] >= results.epochs / 4).all())
     ),
@@ -177,7 +178,8 @@ table.add(
 calmer = np.logical_and.reduce([wobble[s] < wobble["sgd"] for s in adaptive])
 table.add(
     "SGD is volatile; the adaptive methods learn with less volatility.",
-    f"volatility: {wobble_text}; all three below SGD (same seed) in {seeds_passing(calmer)}",
+    f"volatility: {wobble_text}; all three below SGD (same seed) in "
+    f"{seeds_passing(calmer)}",
     seed_verdict(
         calmer, partly=any((wobble[s] < wobble["sgd"]).all() for s in adaptive)
     ),
@@ -185,8 +187,8 @@ table.add(
 faster = np.logical_and.reduce([late[s] < late["sgd"] for s in adaptive])
 table.add(
     "The adaptive methods learn faster than SGD.",
-    f"epochs to 75% test accuracy: {epochs_text}; all three before SGD (same seed) in "
-    f"{seeds_passing(faster)}",
+    f"epochs to 75% test accuracy: {epochs_text}; all three before SGD (same "
+    f"seed) in {seeds_passing(faster)}",
     seed_verdict(
         faster, partly=any((late[s] < late["sgd"]).all() for s in adaptive)
     ),
@@ -195,8 +197,9 @@ ABOUT_50 = 55  # "about 50": at most 10% more
 within = np.maximum(late["rmsprop"], late["adam"]) <= ABOUT_50
 table.add(
     "RMSprop and Adam learn within about 50 epochs.",
-    f"epochs to 75% test accuracy: rmsprop {summary(reach['rmsprop'], '.0f')}, "
-    f"adam {summary(reach['adam'], '.0f')}; both by epoch {ABOUT_50} in "
+    "epochs to 75% test accuracy: rmsprop "
+    f"{summary(reach['rmsprop'], '.0f')}, adam "
+    f"{summary(reach['adam'], '.0f')}; both by epoch {ABOUT_50} in "
     f"{seeds_passing(within)}",
     seed_verdict(
         within,
