@@ -202,9 +202,14 @@ fig = plotting.grouped_bars(
             regimes[1]: {short[s]: acc_rep[s] for s in results.settings},
         },
     },
-    title="ReduceLROnPlateau(factor 0.1, min_delta 1e-7) under two batch orders",
-    note=f"bars: mean over seeds {results.seeds}; dots: seeds; final = mean of the last "
-    f"10 epochs. Data: {results.meta['data_source']}; {results.epochs} epochs.",
+    title=(
+        "ReduceLROnPlateau(factor 0.1, min_delta 1e-7) under two batch orders"
+    ),
+    note=(
+        f"bars: mean over seeds {results.seeds}; dots: seeds; final = mean of "
+        f"the last 10 epochs. Data: {results.meta['data_source']}; "
+        f"{results.epochs} epochs."
+    ),
     fmt={"number of rate drops": ".1f", "final training accuracy": ".3f"},
 )
 plotting.save_figure(fig, "04_plateau/batch_order")
@@ -235,7 +240,8 @@ for s in results.settings:
 # ## What the original reported, and what we measured
 
 # %%
-FLOOR = 1e-6  # 10,000 times below the start (four drops): updates barely move weights
+# 10,000 times below the start (four drops): updates barely move weights
+FLOOR = 1e-6
 floor_epoch = {
     s: np.array(
         [
@@ -257,8 +263,8 @@ quick = np.nan_to_num(p2, nan=np.inf) <= 25
 table.add(
     "Patience 2 hits its floor within 25 epochs.",
     f"patience 2 falls below {FLOOR:g} (1/10,000 of the start) at epoch "
-    f"{summary(p2, '.0f')}; within 25 epochs in {seeds_passing(quick)}; by epoch 50 in "
-    f"{seeds_passing(np.nan_to_num(p2, nan=np.inf) <= 50)}",
+    f"{summary(p2, '.0f')}; within 25 epochs in {seeds_passing(quick)}; by "
+    f"epoch 50 in {seeds_passing(np.nan_to_num(p2, nan=np.inf) <= 50)}",
     seed_verdict(quick, partly=bool(np.isfinite(p2).all())),
 )
 d15 = n_drops["patience=15"]
@@ -272,7 +278,10 @@ table.add(
 
 
 def first_drop(rates: np.ndarray) -> float:
-    """The epoch (1-based) after which the callback first cut the rate; NaN if never."""
+    """The epoch (1-based) after which the callback first cut the rate.
+
+    NaN if it never did.
+    """
     fell = np.diff(rates) < 0
     return float(np.argmax(fell) + 1) if fell.any() else np.nan
 
@@ -281,19 +290,19 @@ first10 = np.array([first_drop(r) for r in lr["patience=10"]])
 halfway = np.abs(np.nan_to_num(first10, nan=np.inf) - results.epochs / 2) <= 25
 table.add(
     "Patience 10 first drops the rate about halfway through the run.",
-    f"first drop at epoch {summary(first10, '.0f')}; within 25 epochs of epoch "
-    f"{results.epochs // 2} in {seeds_passing(halfway)}",
+    f"first drop at epoch {summary(first10, '.0f')}; within 25 epochs of "
+    f"epoch {results.epochs // 2} in {seeds_passing(halfway)}",
     seed_verdict(halfway),
     seed_dependent=True,
 )
 acc2, acc5 = final(train_acc["patience=2"]), final(train_acc["patience=5"])
 near65 = np.abs(acc2 - 0.65) <= 0.025
 table.add(
-    "Small patiences converge prematurely: about 65% accuracy with patience 2, below "
-    "75% with patience 5.",
-    f"final training accuracy: patience 2 {summary(acc2)} (about 65%, i.e. 62.5-67.5%, "
-    f"in {seeds_passing(near65)}); patience 5 {summary(acc5)} (below 75% in "
-    f"{seeds_passing(acc5 < 0.75)})",
+    "Small patiences converge prematurely: about 65% accuracy with patience "
+    "2, below 75% with patience 5.",
+    f"final training accuracy: patience 2 {summary(acc2)} (about 65%, i.e. "
+    f"62.5-67.5%, in {seeds_passing(near65)}); patience 5 {summary(acc5)} "
+    f"(below 75% in {seeds_passing(acc5 < 0.75)})",
     combine(seed_verdict(near65), seed_verdict(acc5 < 0.75)),
     seed_dependent=True,
 )
@@ -317,7 +326,8 @@ table.add(
     "Patience 15 stays volatile, its rate nearly unchanged.",
     "epoch-to-epoch change of training accuracy, second half: "
     + "; ".join(f"{s}: {summary(w, '.4f')}" for s, w in wobble.items())
-    + f"; patience 15 above patience 10 (same seed) in {seeds_passing(steadier)}",
+    + "; patience 15 above patience 10 (same seed) in "
+    f"{seeds_passing(steadier)}",
     seed_verdict(steadier),
 )
 table.save("04_plateau/claims")
