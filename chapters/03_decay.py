@@ -89,7 +89,10 @@ for d in studies.DECAYS:
 fig = plotting.curves(
     {k: v[:200] for k, v in rules.items()},
     title="lr = 0.01 / (1 + decay * t), first 200 updates",
-    note="Computed with keras.optimizers.schedules.InverseTimeDecay(0.01, 1, decay).",
+    note=(
+        "Computed with keras.optimizers.schedules.InverseTimeDecay(0.01, 1, "
+        "decay)."
+    ),
 )
 plotting.save_figure(fig, "03_decay/decay_rule")
 fig
@@ -97,7 +100,8 @@ fig
 # %%
 for name, rates in rules.items():
     print(
-        f"{name:>12}: the 3,200th update uses {rates[-1]:.2e} ({rates[-1] / 0.01:.2%} of the start)"
+        f"{name:>12}: the 3,200th update uses {rates[-1]:.2e} "
+        f"({rates[-1] / 0.01:.2%} of the start)"
     )
 
 # %% [markdown]
@@ -183,7 +187,8 @@ below = int(
 
 
 def quoted_as(value: float, quoted: str) -> bool:
-    """Does ``value``, rounded or truncated to the digits of ``quoted``, read ``quoted``?"""
+    """Does ``value``, rounded or truncated to the digits of ``quoted``,
+    read ``quoted``?"""
     q = float(quoted)
     digits = len(quoted.split("e")[0].replace(".", "").lstrip("0"))
     unit = 10.0 ** (np.floor(np.log10(q)) - digits + 1)
@@ -193,10 +198,11 @@ def quoted_as(value: float, quoted: str) -> bool:
 
 
 table.add(
-    "Decay 1E-1 takes the rate below 0.002 within 50 updates and to about 0.0004 at 200 "
-    "(the rule, plotted).",
-    f"below 0.002 from update {below}; rate at update 200: {rule_01[200]:.3g} (0.0004 "
-    "truncated to the original's one digit; it truncates, as its 0.0075 below shows)",
+    "Decay 1E-1 takes the rate below 0.002 within 50 updates and to about "
+    "0.0004 at 200 (the rule, plotted).",
+    f"below 0.002 from update {below}; rate at update 200: {rule_01[200]:.3g} "
+    "(0.0004 truncated to the original's one digit; it truncates, as its "
+    "0.0075 below shows)",
     verdict(below <= 50 and quoted_as(rule_01[200], "0.0004")),
 )
 table.add(
@@ -213,7 +219,8 @@ table.add(
     "Decays 1E-1 and 1E-2 shrink the rate too fast and perform poorly.",
     "final test accuracy: "
     + "; ".join(f"{s}: {summary(v)}" for s, v in final_test.items())
-    + f"; both more than 5 points below decay 1E-4 (same seed) in {seeds_passing(poorer)}",
+    + "; both more than 5 points below decay 1E-4 (same seed) in "
+    f"{seeds_passing(poorer)}",
     seed_verdict(poorer),
 )
 diff = final_test["decay 0.0001"] - no_decay
@@ -223,17 +230,18 @@ curve_gap = np.abs(
 close = np.abs(diff) < 0.02
 table.add(
     "Decay 1E-4 is close to no decay.",
-    f"final test accuracy, decay 1E-4 minus constant 0.01 (same seeds): {summary(diff)}, "
-    f"within 2 points in {seeds_passing(close)}; "
-    f"largest per-epoch gap between the mean curves: {np.abs(curve_gap.mean(0)).max():.3f}",
+    "final test accuracy, decay 1E-4 minus constant 0.01 (same seeds): "
+    f"{summary(diff)}, within 2 points in {seeds_passing(close)}; largest "
+    "per-epoch gap between the mean curves: "
+    f"{np.abs(curve_gap.mean(0)).max():.3f}",
     seed_verdict(close),
 )
 n = results.epochs * 16
 for s, expected in (("decay 0.0001", "0.0075"), ("decay 0.1", "3.1e-5")):
     table.add(
         f"After 3,200 updates, {s} leaves about {expected}.",
-        f"rate of update {n:,} in our runs: {summary(last_lr[s], '.4g')} (the original's "
-        "figure is ours rounded or truncated to its digits)",
+        f"rate of update {n:,} in our runs: {summary(last_lr[s], '.4g')} (the "
+        "original's figure is ours rounded or truncated to its digits)",
         verdict(n == 3200 and all(quoted_as(v, expected) for v in last_lr[s])),
     )
 table.save("03_decay/claims")
