@@ -102,7 +102,8 @@ history = model.fit(
     verbose=0,
 )
 print(
-    f"test accuracy after {EPOCHS} epochs: {history.history['val_accuracy'][-1]:.3f}"
+    f"test accuracy after {EPOCHS} epochs: "
+    f"{history.history['val_accuracy'][-1]:.3f}"
 )
 
 # %% [markdown]
@@ -142,7 +143,8 @@ sooner = (
     < late["momentum=0"]
 )
 table.add(
-    "Momentum 0.9 and 0.99 reach reasonable accuracy far sooner than no momentum.",
+    "Momentum 0.9 and 0.99 reach reasonable accuracy far sooner than no "
+    "momentum.",
     "epochs to 75% test accuracy: "
     + "; ".join(f"{s}: {summary(r, '.0f')}" for s, r in reach.items())
     + f"; both at least 3 times sooner than momentum 0 (same seed) in "
@@ -152,8 +154,9 @@ table.add(
 nearly_all = late["momentum=0"] >= 0.5 * results.epochs
 table.add(
     "Without momentum it takes nearly all 200 epochs.",
-    f"momentum=0: {summary(reach['momentum=0'], '.0f')} epochs of {results.epochs} to 75% "
-    f"test accuracy; at least half the run (or never) in {seeds_passing(nearly_all)}",
+    f"momentum=0: {summary(reach['momentum=0'], '.0f')} epochs of "
+    f"{results.epochs} to 75% test accuracy; at least half the run (or never) "
+    f"in {seeds_passing(nearly_all)}",
     seed_verdict(
         nearly_all,
         partly=bool((late["momentum=0"] >= results.epochs / 4).all()),
@@ -168,7 +171,8 @@ table.add(
     "Test accuracy is more stable with momentum.",
     "epoch-to-epoch change of test accuracy, second half: "
     + "; ".join(f"{s}: {summary(w, '.4f')}" for s, w in wobble.items())
-    + f"; every momentum below momentum 0 (same seed) in {seeds_passing(steadier)}",
+    + "; every momentum below momentum 0 (same seed) in "
+    f"{seeds_passing(steadier)}",
     seed_verdict(
         steadier,
         partly=bool((wobble["momentum=0.9"] < wobble["momentum=0"]).all()),
