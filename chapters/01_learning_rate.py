@@ -110,12 +110,14 @@ history = model.fit(
     train,
     validation_data=test,
     epochs=EPOCHS,
-    shuffle=False,  # the dataset shuffles itself (fit's own shuffle is for arrays)
+    # the dataset shuffles itself (fit's own shuffle is for arrays)
+    shuffle=False,
     verbose=0,
 )
 print(
-    f"after {EPOCHS} epochs: train accuracy {history.history['accuracy'][-1]:.3f}, "
-    f"test accuracy {history.history['val_accuracy'][-1]:.3f}"
+    f"after {EPOCHS} epochs: train accuracy "
+    f"{history.history['accuracy'][-1]:.3f}, test accuracy "
+    f"{history.history['val_accuracy'][-1]:.3f}"
 )
 
 # %% [markdown]
@@ -234,8 +236,8 @@ table.add(
     "Learning rate 1.0 makes the model oscillate.",
     "epoch-to-epoch change of test accuracy (second half): "
     f"lr=1 {summary(wobble['lr=1'], diverged=blown['lr=1'])}, "
-    f"lr=0.1 {summary(wobble['lr=0.1'])}; more than twice lr=0.1's (same seed) in "
-    + seeds_passing(wobble["lr=1"] > 2 * wobble["lr=0.1"]),
+    f"lr=0.1 {summary(wobble['lr=0.1'])}; more than twice lr=0.1's (same "
+    "seed) in " + seeds_passing(wobble["lr=1"] > 2 * wobble["lr=0.1"]),
     seed_verdict(wobble["lr=1"] > 2 * wobble["lr=0.1"]),
 )
 
@@ -287,9 +289,10 @@ good = (final_test["lr=0.1"] >= TARGET) & (
 )
 table.add(
     "Learning rate 0.1 gives good train and test performance.",
-    f"lr=0.1, final: train {summary(final(train_acc['lr=0.1']))}, "
-    f"test {summary(final_test['lr=0.1'])}; both at least 75% in {seeds_passing(good)}; "
-    f"best mean final test accuracy: {best} ({final_test[best].mean():.3f})",
+    f"lr=0.1, final: train {summary(final(train_acc['lr=0.1']))}, test "
+    f"{summary(final_test['lr=0.1'])}; both at least 75% in "
+    f"{seeds_passing(good)}; best mean final test accuracy: {best} "
+    f"({final_test[best].mean():.3f})",
     combine(
         seed_verdict(good),
         verdict(final_test["lr=0.1"].mean() >= final_test[best].mean() - 0.01),
