@@ -76,12 +76,16 @@ decays = {
         end_learning_rate=START / 100,
         power=1.0,
     ),
-    "step: PiecewiseConstant": keras.optimizers.schedules.PiecewiseConstantDecay(
-        boundaries=[STEPS // 2, 3 * STEPS // 4],
-        values=[START, START / 10, START / 100],
+    "step: PiecewiseConstant": (
+        keras.optimizers.schedules.PiecewiseConstantDecay(
+            boundaries=[STEPS // 2, 3 * STEPS // 4],
+            values=[START, START / 10, START / 100],
+        )
     ),
-    "exponential: ExponentialDecay": keras.optimizers.schedules.ExponentialDecay(
-        START, decay_steps=STEPS, decay_rate=0.01
+    "exponential: ExponentialDecay": (
+        keras.optimizers.schedules.ExponentialDecay(
+            START, decay_steps=STEPS, decay_rate=0.01
+        )
     ),
     "time: InverseTimeDecay": keras.optimizers.schedules.InverseTimeDecay(
         START, decay_steps=STEPS, decay_rate=99.0
@@ -94,16 +98,21 @@ shapes = {
     name: rates(schedule, STEPS + 1) for name, schedule in decays.items()
 }
 TENTH = STEPS // 10
-early_fall = {  # share of the whole fall (start - end) done in the first tenth of updates
+# share of the whole fall (start - end) done in the first tenth of updates
+early_fall = {
     name: (v[0] - v[TENTH]) / (v[0] - v[-1]) for name, v in shapes.items()
 }
 for name, values in shapes.items():
-    print(f"{name:36s} start {values[0]:.3g}, half-way {values[STEPS // 2]:.3g}, "
-          f"end {values[-1]:.3g}; {early_fall[name]:.0%} of its fall in the first tenth")  # fmt: skip
+    print(
+        f"{name:36s} start {values[0]:.3g}, half-way "
+        f"{values[STEPS // 2]:.3g}, end {values[-1]:.3g}; "
+        f"{early_fall[name]:.0%} of its fall in the first tenth"
+    )
 fig = concept_plots.schedule_panels(
     {"linear axis": shapes, "log axis": shapes},
     logy=(False, True),
-    legend_loc="upper right",  # below the step schedule's first level: no curve runs there
+    # below the step schedule's first level: no curve runs there
+    legend_loc="upper right",
     legend_anchor=(1.0, 0.86),
     title=f"Four decays of one start rate ({START}) to a hundredth of it",
     note=f"Keras' own schedules evaluated at updates 0..{STEPS} "
@@ -138,14 +147,23 @@ def saved_path(name: str):
     return config.results_dir() / "07_schedules" / f"{name}.npz"
 
 
-RT = {"start_lr": 1e-5, "end_lr": 10.0, "steps": (10 if QUICK else 20) * PER_EPOCH,
-      "batch_size": 32, "seeds": SEEDS[:3], "data": blobs.source}  # fmt: skip
+RT = {
+    "start_lr": 1e-5,
+    "end_lr": 10.0,
+    "steps": (10 if QUICK else 20) * PER_EPOCH,
+    "batch_size": 32,
+    "seeds": SEEDS[:3],
+    "data": blobs.source,
+}
 
 
 def blobs_sgd(seed: int) -> keras.Model:
     model = models.blobs_mlp()
-    model.compile(optimizer=keras.optimizers.SGD(), loss="categorical_crossentropy",
-                  metrics=["accuracy"])  # fmt: skip
+    model.compile(
+        optimizer=keras.optimizers.SGD(),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     return model
 
 
@@ -167,8 +185,9 @@ blobs_rt = cached(
 
 
 def accuracy_peak(runs, skip: float = 0.1) -> float:
-    """The rate where the seed-mean smoothed training accuracy is highest, ignoring the
-    first ``skip`` of the ramp (where a lucky first batch can look best)."""
+    """The rate where the seed-mean smoothed training accuracy is highest,
+    ignoring the first ``skip`` of the ramp (where a lucky first batch can
+    look best)."""
     n = min(len(r) for r in runs)
     curve = np.mean([r.smoothed_metric("accuracy")[:n] for r in runs], axis=0)
     start = int(skip * n)
@@ -182,22 +201,34 @@ range_pick = blobs_rt.suggestion_summary("steepest")[
     0
 ]  # the marker in the figure below
 print(
-    f"accuracy stops rising at {np.round(peaks, 3).tolist()} (seeds {blobs_rt.seeds})"
+    f"accuracy stops rising at {np.round(peaks, 3).tolist()} (seeds "
+    f"{blobs_rt.seeds})"
 )
 print(
-    f"cyclical bounds: base_lr {BASE_LR:.3g} (a quarter), max_lr {MAX_LR:.3g} (peak of the mean)"
+    f"cyclical bounds: base_lr {BASE_LR:.3g} (a quarter), max_lr {MAX_LR:.3g} "
+    "(peak of the mean)"
 )
-print(f"steepest descent per seed: {np.round(blobs_rt.suggestion_spread('steepest'), 3).tolist()}"
-      f"; median {range_pick:.3g}")  # fmt: skip
+print(
+    "steepest descent per seed: "
+    f"{np.round(blobs_rt.suggestion_spread('steepest'), 3).tolist()}; median "
+    f"{range_pick:.3g}"
+)
 
 # %%
 rt_note = (
-    f"data: {blobs.source}; SGD, batch 32, exponential ramp {RT['start_lr']:g} -> "
-    f"{RT['end_lr']:g} over {RT['steps']} batches; seeds {blobs_rt.seeds}"
+    f"data: {blobs.source}; SGD, batch 32, exponential ramp "
+    f"{RT['start_lr']:g} -> {RT['end_lr']:g} over {RT['steps']} batches; "
+    f"seeds {blobs_rt.seeds}"
 )
-fig = plot_loss({"blobs MLP, SGD": blobs_rt}, title="Range test on the blobs network",
-                note=rt_note + "; line: seed mean, band: min-max; markers: each rule's "
-                "median over the seeds' own curves, bar: min-max over seeds, hollow: unreliable")  # fmt: skip
+fig = plot_loss(
+    {"blobs MLP, SGD": blobs_rt},
+    title="Range test on the blobs network",
+    note=rt_note
+    + (
+        "; line: seed mean, band: min-max; markers: each rule's median over "
+        "the seeds' own curves, bar: min-max over seeds, hollow: unreliable"
+    ),
+)
 plotting.save_figure(fig, "07_schedules/range_test_loss")
 fig
 
@@ -265,9 +296,14 @@ optimizer = keras.optimizers.SGD(
 )  # as you would use it
 fig = concept_plots.schedule_panels(
     {name: {name: rates(s, STEPS + 1)} for name, s in cyclical.items()},
-    title=f"Cyclical schedules between {BASE_LR:.3g} and {MAX_LR:.3g} (range-test bounds)",
-    note=f"lr_lessons.schedules evaluated at updates 0..{STEPS}; step_size {STEP_SIZE}; "
-    "exp_range gamma = 0.01 ** (1 / steps)",
+    title=(
+        f"Cyclical schedules between {BASE_LR:.3g} and {MAX_LR:.3g} "
+        "(range-test bounds)"
+    ),
+    note=(
+        f"lr_lessons.schedules evaluated at updates 0..{STEPS}; step_size "
+        f"{STEP_SIZE}; exp_range gamma = 0.01 ** (1 / steps)"
+    ),
 )
 plotting.save_figure(fig, "07_schedules/cyclical_shapes")
 fig
@@ -295,8 +331,11 @@ best_setting = max(
     key=lambda s: final(chapter1.get("val_accuracy", s)).mean(),
 )
 BEST = lr_study.setting(best_setting).learning_rate
-print(f"chapter 1's best constant rate: {BEST:g} ({chapter1.meta.get('data_source')}, "
-      f"{chapter1.epochs} epochs, seeds {chapter1.seeds})")  # fmt: skip
+print(
+    f"chapter 1's best constant rate: {BEST:g} "
+    f"({chapter1.meta.get('data_source')}, {chapter1.epochs} epochs, seeds "
+    f"{chapter1.seeds})"
+)
 
 # %% [markdown]
 # ## Coarse-to-fine search, against the range test
@@ -317,8 +356,10 @@ print(f"chapter 1's best constant rate: {BEST:g} ({chapter1.meta.get('data_sourc
 template = Study("schedules_search", "SGD on blobs", (Setting("sgd", "sgd"),))
 search = coarse_to_fine(template, epochs=20, seeds=SEEDS[:3], fine=4)
 for row in search.table():
-    print(f"  {row['stage']:6s} lr {row['learning_rate']:<10.3g} test accuracy "
-          f"{row['mean']:.3f} [{row['min']:.3f}, {row['max']:.3f}]")  # fmt: skip
+    print(
+        f"  {row['stage']:6s} lr {row['learning_rate']:<10.3g} test accuracy "
+        f"{row['mean']:.3f} [{row['min']:.3f}, {row['max']:.3f}]"
+    )
 print(f"best decade {search.decade}; chosen rate {search.chosen:.3g}")
 
 SUBSET = len(blobs.x_train) // 4
@@ -328,9 +369,12 @@ subset_template = Study(
 subset_search = coarse_to_fine(
     subset_template, epochs=20, seeds=SEEDS[:3], fine=4, subset=SUBSET
 )
-print(f"on the first {SUBSET} training points: best decade {subset_search.decade}; chosen rate "
-      f"{subset_search.chosen:.3g}; {subset_search.updates:,} updates against the full "
-      f"search's {search.updates:,}")  # fmt: skip
+print(
+    f"on the first {SUBSET} training points: best decade "
+    f"{subset_search.decade}; chosen rate {subset_search.chosen:.3g}; "
+    f"{subset_search.updates:,} updates against the full search's "
+    f"{search.updates:,}"
+)
 
 rt_epochs = sum(len(r) for r in blobs_rt.runs) / PER_EPOCH
 comparison = {
@@ -365,9 +409,14 @@ fig = concept_plots.search_trials(
         "range test, accuracy peak": MAX_LR,
     },  # fmt: skip
     ylabel="test accuracy, mean of last 3 epochs",
-    title=f"Coarse-to-fine search on blobs (SGD, {search.epochs_per_trial} epochs per trial)",
-    note=f"data: {search.coarse.meta['data_source']}; dots: seeds {search.seeds}; "
-    f"engine: {search.coarse.meta['engine']}"
+    title=(
+        f"Coarse-to-fine search on blobs (SGD, {search.epochs_per_trial} "
+        "epochs per trial)"
+    ),
+    note=(
+        f"data: {search.coarse.meta['data_source']}; dots: seeds "
+        f"{search.seeds}; engine: {search.coarse.meta['engine']}"
+    )
     + (", QUICK MODE" if QUICK else ""),
 )
 plotting.save_figure(fig, "07_schedules/search")
@@ -387,9 +436,14 @@ fig
 # %%
 DECAY_START = 0.1
 tags: dict[float, list[str]] = {}
-for rate, tag in [(0.01, ""), (0.1, "the original's best"), (BEST, "chapter 1's best"),
-                  (search.chosen, "search"), (subset_search.chosen, "subset search"),
-                  (range_pick, "range test")]:  # fmt: skip
+for rate, tag in [
+    (0.01, ""),
+    (0.1, "the original's best"),
+    (BEST, "chapter 1's best"),
+    (search.chosen, "search"),
+    (subset_search.chosen, "subset search"),
+    (range_pick, "range test"),
+]:
     tags.setdefault(float(f"{rate:.3g}"), []).append(tag)
 constant_name = {
     rate: f"constant {rate:g}"
@@ -464,7 +518,8 @@ test_acc = {s: results.get("val_accuracy", s) for s in results.settings}
 final_acc = {s: final(test_acc[s]) for s in results.settings}
 reach = {s: epochs_to_reach(test_acc[s], TARGET) for s in results.settings}
 lines = [
-    f"| setting | final test accuracy | epochs to {TARGET:.0%} test accuracy |",
+    "| setting | final test accuracy "
+    f"| epochs to {TARGET:.0%} test accuracy |",
     "|---|---|---|",
 ]
 for s in results.settings:
@@ -472,8 +527,9 @@ for s in results.settings:
         f"| {s} | {summary(final_acc[s])} | {summary(reach[s], '.0f')} |"
     )
 study_table = "\n".join(lines) + (
-    f"\n\nmean [min, max] over seeds {results.seeds}; {FINAL_DEFINITION}; {results.epochs} "
-    f"epochs; data: {results.meta['data_source']}; engine: {results.meta['engine']}\n"
+    f"\n\nmean [min, max] over seeds {results.seeds}; {FINAL_DEFINITION}; "
+    f"{results.epochs} epochs; data: {results.meta['data_source']}; engine: "
+    f"{results.meta['engine']}\n"
 )
 write_text(
     config.figures_dir() / "07_schedules" / "study_table.md", study_table
@@ -497,8 +553,11 @@ fig = concept_plots.summary_bars(
     final_acc,
     f"final test accuracy ({FINAL_DEFINITION}; bar: mean, dots: seeds)",
     title="Final test accuracy on blobs, equal budget",
-    note=f"data: {results.meta['data_source']}; seeds {results.seeds}; {results.epochs} epochs; "
-    f"engine: {results.meta['engine']}" + (", QUICK MODE" if QUICK else ""),
+    note=(
+        f"data: {results.meta['data_source']}; seeds {results.seeds}; "
+        f"{results.epochs} epochs; engine: {results.meta['engine']}"
+    )
+    + (", QUICK MODE" if QUICK else ""),
     groups={s: kind(s) for s in final_acc},
 )
 plotting.save_figure(fig, "07_schedules/study_final")
@@ -534,14 +593,24 @@ M_BATCH = 64
 M_PER_EPOCH = math.ceil(len(mnist.x_train) / M_BATCH)
 M_SEEDS = SEEDS[:3]
 SAFETY = 2
-MRT = {"start_lr": 1e-4, "end_lr": 10.0, "steps": max(40, 2 * M_PER_EPOCH), "diverge": 4.0,
-       "batch_size": M_BATCH, "seeds": M_SEEDS, "data": mnist.source}  # fmt: skip
+MRT = {
+    "start_lr": 1e-4,
+    "end_lr": 10.0,
+    "steps": max(40, 2 * M_PER_EPOCH),
+    "diverge": 4.0,
+    "batch_size": M_BATCH,
+    "seeds": M_SEEDS,
+    "data": mnist.source,
+}
 
 
 def mnist_sgd(seed: int) -> keras.Model:
     model = models.mnist_convnet()
-    model.compile(optimizer=keras.optimizers.SGD(), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])  # fmt: skip
+    model.compile(
+        optimizer=keras.optimizers.SGD(),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     return model
 
 
@@ -565,17 +634,28 @@ M_PEAK = accuracy_peak(mnist_rt.runs)
 M_MAX = M_PEAK / SAFETY
 M_BASE = M_MAX / 4
 m_peaks = [accuracy_peak([r]) for r in mnist_rt.runs]
-print(f"MNIST range test: accuracy peaks at {M_PEAK:.3g} (seed mean; per seed "
-      f"{np.round(m_peaks, 3).tolist()}); stops: {[r.stop_reason for r in mnist_rt.runs]}")  # fmt: skip
 print(
-    f"one-cycle bounds with a safety margin of {SAFETY}: {M_BASE:.3g} .. {M_MAX:.3g}"
+    f"MNIST range test: accuracy peaks at {M_PEAK:.3g} (seed mean; per seed "
+    f"{np.round(m_peaks, 3).tolist()}); stops: "
+    f"{[r.stop_reason for r in mnist_rt.runs]}"
+)
+print(
+    f"one-cycle bounds with a safety margin of {SAFETY}: {M_BASE:.3g} .. "
+    f"{M_MAX:.3g}"
 )
 
 
 def mnist_study(name: str, settings: list[Setting]) -> Study:
-    return Study(name, "SGD on MNIST: one-cycle vs constant rates", tuple(settings),
-                 epochs=M_EPOCHS, batch_size=M_BATCH, problem="mnist", model="mnist_convnet",
-                 loss="sparse_categorical_crossentropy")  # fmt: skip
+    return Study(
+        name,
+        "SGD on MNIST: one-cycle vs constant rates",
+        tuple(settings),
+        epochs=M_EPOCHS,
+        batch_size=M_BATCH,
+        problem="mnist",
+        model="mnist_convnet",
+        loss="sparse_categorical_crossentropy",
+    )
 
 
 def constants(rates) -> list[Setting]:
@@ -612,12 +692,14 @@ def m_final(name: str) -> np.ndarray:
 
 
 def constant_scores(rates: list[float]) -> dict[float, np.ndarray]:
-    """Final test accuracy per seed of each constant rate (NaN where a seed diverged),
-    training the rates no study has yet."""
+    """Final test accuracy per seed of each constant rate (NaN where a seed
+    diverged), training the rates no study has yet."""
     new = [r for r in rates if f"constant {r:g}" not in held_by]
     if new:
-        extra = mnist_study("schedules_mnist_extra_" + "_".join(f"{r:g}" for r in new),
-                            constants(new))  # fmt: skip
+        extra = mnist_study(
+            "schedules_mnist_extra_" + "_".join(f"{r:g}" for r in new),
+            constants(new),
+        )
         res = run_study(extra, M_SEEDS, engine="fit", data=mnist)
         held_by.update(dict.fromkeys(res.settings, res))
     return {
@@ -629,8 +711,11 @@ def constant_scores(rates: list[float]) -> dict[float, np.ndarray]:
 
 
 grid = bracket_best(M_GRID, constant_scores)
-print(f"constant rates tried: {grid.rates} (added {grid.extended}); best {grid.best:g}, "
-      f"{'inside' if grid.interior else 'still at the edge of'} the grid")  # fmt: skip
+print(
+    f"constant rates tried: {grid.rates} (added {grid.extended}); best "
+    f"{grid.best:g}, {'inside' if grid.interior else 'still at the edge of'} "
+    "the grid"
+)
 m_names = [f"constant {r:g}" for r in grid.rates] + [
     ONE_CYCLE.name,
     NO_MARGIN.name,
@@ -639,7 +724,8 @@ m_acc = {s: m_final(s) for s in m_names}
 m_div = {s: m_diverged(s) for s in m_names}
 for s in m_names:
     print(
-        f"{s:22s} test accuracy after {M_EPOCHS} epoch(s): {summary(m_acc[s], diverged=m_div[s])}"
+        f"{s:22s} test accuracy after {M_EPOCHS} epoch(s): "
+        f"{summary(m_acc[s], diverged=m_div[s])}"
     )
 
 # %%
@@ -647,11 +733,14 @@ fig = concept_plots.summary_bars(
     m_acc,
     f"test accuracy after {M_EPOCHS} epoch(s) (bar: mean, dots: seeds)",
     title="MNIST ConvNet, SGD: one-cycle vs constant rates",
-    note=f"data: {mnist.source}; seeds {mnist_results.seeds}; batch {M_BATCH}; engine: "
-    f"{mnist_results.meta['engine']}"
+    note=(
+        f"data: {mnist.source}; seeds {mnist_results.seeds}; batch {M_BATCH}; "
+        f"engine: {mnist_results.meta['engine']}"
+    )
     + (", QUICK MODE" if QUICK else "")
-    + f"\none-cycle between {M_BASE:.3g} and {M_MAX:.3g} (range-test accuracy peak "
-    f"{M_PEAK:.3g} / {SAFETY}); no margin: {M_PEAK / 4:.3g} to {M_PEAK:.3g}",
+    + f"\none-cycle between {M_BASE:.3g} and {M_MAX:.3g} (range-test accuracy "
+    f"peak {M_PEAK:.3g} / {SAFETY}); no margin: {M_PEAK / 4:.3g} to "
+    f"{M_PEAK:.3g}",
     groups={
         s: "constant rate" if s.startswith("constant") else s for s in m_acc
     },
@@ -669,10 +758,13 @@ fig
 
 # %%
 table = ClaimsTable(
-    note=f"Blobs: mean [min, max] over seeds {results.seeds}, {results.epochs} epochs, "
-    f"{FINAL_DEFINITION}, target {TARGET:.0%} test accuracy. MNIST: {mnist.source}, seeds "
-    f"{mnist_results.seeds}, {M_EPOCHS} epoch(s), final = the last epoch. Decay shapes: "
-    f"Keras' schedules over {STEPS} updates."
+    note=(
+        f"Blobs: mean [min, max] over seeds {results.seeds}, {results.epochs} "
+        f"epochs, {FINAL_DEFINITION}, target {TARGET:.0%} test accuracy. "
+        f"MNIST: {mnist.source}, seeds {mnist_results.seeds}, {M_EPOCHS} "
+        "epoch(s), final = the last epoch. Decay shapes: Keras' schedules "
+        f"over {STEPS} updates."
+    )
 )
 linear_name, time_name = "linear: PolynomialDecay", "time: InverseTimeDecay"
 lin = shapes[linear_name]
@@ -680,10 +772,11 @@ steps_down = -np.diff(lin[: LINEAR_STEPS + 1])
 held = bool(np.all(lin[LINEAR_STEPS:] == lin[-1]))
 even = float(steps_down.std() / steps_down.mean())
 table.add(
-    "Linear decay lowers the rate by the same amount every update, then holds it at the "
-    "end rate (the explainer).",
-    f"PolynomialDecay(power=1): per-update drop varies by {even:.1e} (relative std) over "
-    f"its {LINEAR_STEPS} decay steps; held at {lin[-1]:.3g} afterwards: {held}",
+    "Linear decay lowers the rate by the same amount every update, then holds "
+    "it at the end rate (the explainer).",
+    f"PolynomialDecay(power=1): per-update drop varies by {even:.1e} "
+    f"(relative std) over its {LINEAR_STEPS} decay steps; held at "
+    f"{lin[-1]:.3g} afterwards: {held}",
     verdict(even < 1e-3 and held, partly=even < 1e-3 or held),
 )
 slow_start = early_fall[time_name] < 0.1
@@ -691,33 +784,36 @@ table.add(
     "Time-based decay starts slowly (the explainer).",
     "share of the whole fall done in the first tenth of the updates: "
     + ", ".join(f"{n.split(':')[0]} {v:.0%}" for n, v in early_fall.items())
-    + "; inverse-time falls fastest at the start (it looks slow only with a small decay "
-    "rate, as chapter 3's 1E-4, where the rate barely moves at all)",
+    + "; inverse-time falls fastest at the start (it looks slow only with a "
+    "small decay rate, as chapter 3's 1E-4, where the rate barely moves at "
+    "all)",
     verdict(slow_start),
 )
 
 best_name = constant_for("chapter 1's best")
 tri = "cyclical triangular"
-late = lambda e: np.where(np.isnan(e), np.inf, e)  # noqa: E731 (never reached = infinitely late)
+# never reached = infinitely late
+late = lambda e: np.where(np.isnan(e), np.inf, e)  # noqa: E731
 faster = late(reach[tri]) < late(reach[best_name])
 as_good = final_acc[tri] >= final_acc[best_name] - 0.01
 table.add(
-    "Smith (2015): cyclical rates reach the accuracy of the best fixed rate in fewer "
-    "iterations, without tuning the rate.",
-    f"epochs to {TARGET:.0%}: triangular {summary(reach[tri], '.0f')}, {best_name} "
-    f"{summary(reach[best_name], '.0f')} (faster in {seeds_passing(faster)}); final test "
-    f"accuracy {summary(final_acc[tri])} vs {summary(final_acc[best_name])} (within 0.01 "
-    f"or above in {seeds_passing(as_good)})",
+    "Smith (2015): cyclical rates reach the accuracy of the best fixed rate "
+    "in fewer iterations, without tuning the rate.",
+    f"epochs to {TARGET:.0%}: triangular {summary(reach[tri], '.0f')}, "
+    f"{best_name} {summary(reach[best_name], '.0f')} (faster in "
+    f"{seeds_passing(faster)}); final test accuracy {summary(final_acc[tri])} "
+    f"vs {summary(final_acc[best_name])} (within 0.01 or above in "
+    f"{seeds_passing(as_good)})",
     seed_verdict(faster & as_good, partly=bool(faster.any() or as_good.any())),
 )
 best_setting = max(final_acc, key=lambda s: final_acc[s].mean())
 oc_close = final_acc["one-cycle"] >= final_acc[best_setting] - 0.01
 table.add(
-    "Smith (2018): one cycle up to a large rate and down again trains as well as or "
-    "better than the usual schedules in the same budget.",
-    f"blobs final test accuracy: one-cycle {summary(final_acc['one-cycle'])}; best setting "
-    f"{best_setting} {summary(final_acc[best_setting])}; one-cycle within 0.01 of it or "
-    f"above in {seeds_passing(oc_close)}",
+    "Smith (2018): one cycle up to a large rate and down again trains as well "
+    "as or better than the usual schedules in the same budget.",
+    f"blobs final test accuracy: one-cycle {summary(final_acc['one-cycle'])}; "
+    f"best setting {best_setting} {summary(final_acc[best_setting])}; "
+    f"one-cycle within 0.01 of it or above in {seeds_passing(oc_close)}",
     seed_verdict(oc_close),
 )
 schedules_only = [s for s in results.settings if not s.startswith("constant")]
@@ -729,11 +825,14 @@ sched_sooner = median_epochs(reach[best_sched]) < median_epochs(
     reach[best_const]
 )
 table.add(
-    "A static learning rate is a bad idea: change it during training (the explainer).",
-    f"best final test accuracy of a schedule: {best_sched} {summary(final_acc[best_sched])}; "
-    f"of a constant: {best_const} {summary(final_acc[best_const])} (schedule ahead in "
+    "A static learning rate is a bad idea: change it during training (the "
+    "explainer).",
+    f"best final test accuracy of a schedule: {best_sched} "
+    f"{summary(final_acc[best_sched])}; of a constant: {best_const} "
+    f"{summary(final_acc[best_const])} (schedule ahead in "
     f"{seeds_passing(sched_wins)}); epochs to {TARGET:.0%}: "
-    f"{summary(reach[best_sched], '.0f')} vs {summary(reach[best_const], '.0f')}",
+    f"{summary(reach[best_sched], '.0f')} vs "
+    f"{summary(reach[best_const], '.0f')}",
     seed_verdict(sched_wins, partly=sched_sooner),
 )
 oc_acc, oc_div = m_acc[ONE_CYCLE.name], m_div[ONE_CYCLE.name]
@@ -746,14 +845,17 @@ mnist_verdict = seed_verdict(
 if not grid.interior and mnist_verdict != "not reproduced":
     mnist_verdict = PARTLY  # the grid did not bracket the best constant
 table.add(
-    "One-cycle with range-test bounds beats the best constant rate on a short budget (MNIST).",
-    f"after {M_EPOCHS} epoch(s): one-cycle (max_lr = range-test accuracy peak {M_PEAK:.3g} / "
-    f"{SAFETY}) {summary(oc_acc, diverged=oc_div)}, ahead of the best constant in "
-    f"{seeds_passing(beats)}; best constant of the grid {', '.join(f'{r:g}' for r in grid.rates)}"
-    f" ({m_best}, {'inside' if grid.interior else 'at the edge of'} the grid) "
-    f"{summary(m_acc[m_best], diverged=m_div[m_best])}; without the margin (max_lr "
-    f"{M_PEAK:.3g}) {int(m_div[NO_MARGIN.name].sum())} of {len(M_SEEDS)} seeds diverged, "
-    f"test accuracy {summary(m_acc[NO_MARGIN.name], diverged=m_div[NO_MARGIN.name])}",
+    "One-cycle with range-test bounds beats the best constant rate on a short "
+    "budget (MNIST).",
+    f"after {M_EPOCHS} epoch(s): one-cycle (max_lr = range-test accuracy peak "
+    f"{M_PEAK:.3g} / {SAFETY}) {summary(oc_acc, diverged=oc_div)}, ahead of "
+    f"the best constant in {seeds_passing(beats)}; best constant of the grid "
+    f"{', '.join(f'{r:g}' for r in grid.rates)} ({m_best}, "
+    f"{'inside' if grid.interior else 'at the edge of'} the grid) "
+    f"{summary(m_acc[m_best], diverged=m_div[m_best])}; without the margin "
+    f"(max_lr {M_PEAK:.3g}) {int(m_div[NO_MARGIN.name].sum())} of "
+    f"{len(M_SEEDS)} seeds diverged, test accuracy "
+    f"{summary(m_acc[NO_MARGIN.name], diverged=m_div[NO_MARGIN.name])}",
     mnist_verdict,
 )
 search_name, range_name = constant_for("search"), constant_for("range test")
@@ -764,23 +866,26 @@ cost_verdict = seed_verdict(close) if cheaper else "not reproduced"
 if cost_verdict == "confirmed" and not faster_clock:
     cost_verdict = PARTLY
 table.add(
-    "The range test finds a good rate at a fraction of the cost of a grid search "
-    "(cost: training epochs and wall time).",
-    f"range test: {rt_epochs:.0f} epochs, {blobs_rt.meta['wall_time_s']:.0f} s, rate "
-    f"{range_pick:.3g} -> 200-epoch test accuracy {summary(final_acc[range_name])}; search: "
-    f"{search.training_epochs} epochs, {search.wall_time_s:.0f} s, rate {search.chosen:.3g} "
-    f"-> {summary(final_acc[search_name])}; within 0.02 of the search's rate in "
+    "The range test finds a good rate at a fraction of the cost of a grid "
+    "search (cost: training epochs and wall time).",
+    f"range test: {rt_epochs:.0f} epochs, {blobs_rt.meta['wall_time_s']:.0f} "
+    f"s, rate {range_pick:.3g} -> 200-epoch test accuracy "
+    f"{summary(final_acc[range_name])}; search: {search.training_epochs} "
+    f"epochs, {search.wall_time_s:.0f} s, rate {search.chosen:.3g} -> "
+    f"{summary(final_acc[search_name])}; within 0.02 of the search's rate in "
     f"{seeds_passing(close)}",
     cost_verdict,
 )
 subset_name = constant_for("subset search")
 carries = final_acc[subset_name] >= final_acc[search_name] - 0.01
 table.add(
-    "Don't start the search on the entire dataset: search on a subset first (the explainer).",
+    "Don't start the search on the entire dataset: search on a subset first "
+    "(the explainer).",
     f"search on the first {SUBSET} of {len(blobs.x_train)} training points: "
-    f"{subset_search.updates:,} updates (full-data search {search.updates:,}), rate "
-    f"{subset_search.chosen:.3g} (full data: {search.chosen:.3g}); trained 200 epochs on the "
-    f"full data: {summary(final_acc[subset_name])} vs {summary(final_acc[search_name])}, "
+    f"{subset_search.updates:,} updates (full-data search "
+    f"{search.updates:,}), rate {subset_search.chosen:.3g} (full data: "
+    f"{search.chosen:.3g}); trained 200 epochs on the full data: "
+    f"{summary(final_acc[subset_name])} vs {summary(final_acc[search_name])}, "
     f"within 0.01 or above in {seeds_passing(carries)}",
     seed_verdict(carries)
     if subset_search.updates < search.updates
