@@ -90,15 +90,17 @@ BATCH = 50 if QUICK else 250
 STEPS = 60 if QUICK else 1200
 per_epoch = math.ceil(len(data.x_train) / BATCH)
 ramp_note = (
-    f"{STEPS:,} steps = {STEPS / per_epoch:.1f} epochs of {per_epoch} batches of {BATCH}"
+    f"{STEPS:,} steps = {STEPS / per_epoch:.1f} epochs of {per_epoch} batches "
+    f"of {BATCH}"
     + (" (the original: 5 epochs x 240 batches)" if STEPS == 1200 else "")
 )
 print(f"data: {data.source}\nseeds: {SEEDS}\nramp: {ramp_note}")
 
 
 def saved(name: str, settings: dict, compute, kind=RangeTestRepeats):
-    """Results first: a range test saved under results/06_range_test, reused while its
-    settings, the data and the library code are unchanged (lr_lessons.cache)."""
+    """Results first: a range test saved under results/06_range_test,
+    reused while its settings, the data and the library code are unchanged
+    (lr_lessons.cache)."""
     path = config.results_dir() / "06_range_test" / f"{name}.npz"
     return cached(path, {**settings, "data": data.source}, compute, kind.load)
 
@@ -120,8 +122,16 @@ def saved(name: str, settings: dict, compute, kind=RangeTestRepeats):
 # subset.
 
 # %%
-V2 = {"model": "mnist_small_convnet", "optimizer": "adam", "batch": 64 if not QUICK else BATCH,
-      "epochs": 5, "start_lr": 1e-7, "end_lr": 10.0, "beta": 0.9, "seed": 0}  # fmt: skip
+V2 = {
+    "model": "mnist_small_convnet",
+    "optimizer": "adam",
+    "batch": 64 if not QUICK else BATCH,
+    "epochs": 5,
+    "start_lr": 1e-7,
+    "end_lr": 10.0,
+    "beta": 0.9,
+    "seed": 0,
+}
 
 
 def small_convnet_test():
@@ -149,9 +159,13 @@ def small_convnet_test():
         start_lr=V2["start_lr"], end_lr=V2["end_lr"], beta=V2["beta"]
     )
     model.fit(
-        data.x_train, data.y_train, batch_size=V2["batch"], epochs=V2["epochs"],
-        callbacks=[finder], verbose=0,
-    )  # fmt: skip
+        data.x_train,
+        data.y_train,
+        batch_size=V2["batch"],
+        epochs=V2["epochs"],
+        callbacks=[finder],
+        verbose=0,
+    )
     after = model.variables + model.optimizer.variables
     finder.result.meta["restored_bitwise"] = all(
         np.array_equal(a, v.numpy()) for a, v in zip(before, after)
@@ -163,20 +177,28 @@ small = saved(
     "variant2_small_convnet", V2, small_convnet_test, RangeTestResult
 )
 print(
-    f"{len(small)} batches, stopped: {small.stop_reason} at lr {small.stop_lr:.3g}"
+    f"{len(small)} batches, stopped: {small.stop_reason} at lr "
+    f"{small.stop_lr:.3g}"
 )
 print("model restored bit for bit:", small.meta["restored_bitwise"])
 for rule in small.suggestions().values():
-    print(f"  {MARKER_LABELS[rule.name]:16s} {rule.lr:.2e}"
-          + ("" if rule.reliable else f" (unreliable: {rule.reason})"))  # fmt: skip
+    print(
+        f"  {MARKER_LABELS[rule.name]:16s} {rule.lr:.2e}"
+        + ("" if rule.reliable else f" (unreliable: {rule.reason})")
+    )
 
 # %%
 fig = small.plot(
     label="small ConvNet, Adam",
-    title="Variant 2: LRFinder inside model.fit(epochs=5), small ConvNet + Dropout",
-    note=f"data: {data.source}; 1 seed; batch {V2['batch']}, {len(small)} batches "
-    f"({small.stop_reason}); faint: each batch's own loss, line: bias-corrected EMA "
-    f"(beta {V2['beta']})",
+    title=(
+        "Variant 2: LRFinder inside model.fit(epochs=5), small ConvNet + "
+        "Dropout"
+    ),
+    note=(
+        f"data: {data.source}; 1 seed; batch {V2['batch']}, {len(small)} "
+        f"batches ({small.stop_reason}); faint: each batch's own loss, line: "
+        f"bias-corrected EMA (beta {V2['beta']})"
+    ),
 )
 plotting.save_figure(fig, "06_range_test/variant2_callback")
 fig
@@ -209,8 +231,16 @@ fig
 # defaults; only its learning rate is driven by the test.
 
 # %%
-V1 = {"model": "mnist_convnet", "batch": BATCH, "steps": STEPS, "start_lr": 1e-4,
-      "end_lr": 1.0, "mode": "exponential", "diverge": 4.0, "seeds": SEEDS}  # fmt: skip
+V1 = {
+    "model": "mnist_convnet",
+    "batch": BATCH,
+    "steps": STEPS,
+    "start_lr": 1e-4,
+    "end_lr": 1.0,
+    "mode": "exponential",
+    "diverge": 4.0,
+    "seeds": SEEDS,
+}
 OPTIMIZERS = {"SGD": keras.optimizers.SGD, "Adam": keras.optimizers.Adam}
 V1_BETA = 0.98  # range_test's default smoothing
 
@@ -226,10 +256,17 @@ def original_convnet_tests(name):
         return model
 
     return range_test_repeats(
-        build, data.x_train, data.y_train, seeds=SEEDS, batch_size=BATCH,
-        start_lr=V1["start_lr"], end_lr=V1["end_lr"], steps=STEPS, diverge=V1["diverge"],
+        build,
+        data.x_train,
+        data.y_train,
+        seeds=SEEDS,
+        batch_size=BATCH,
+        start_lr=V1["start_lr"],
+        end_lr=V1["end_lr"],
+        steps=STEPS,
+        diverge=V1["diverge"],
         meta={"optimizer": name, "data_source": data.source},
-    )  # fmt: skip
+    )
 
 
 tests = {
@@ -243,19 +280,24 @@ tests = {
 for name, rep in tests.items():
     stops = sorted({r.stop_reason for r in rep.runs})
     print(
-        f"{name}: {[len(r) for r in rep.runs]} batches per seed; stopped: {stops}"
+        f"{name}: {[len(r) for r in rep.runs]} batches per seed; stopped: "
+        f"{stops}"
     )
 
 # %%
 note1 = (
-    f"data: {data.source}; {ramp_note}; line: mean over seeds {SEEDS} of each seed's "
-    f"smoothed loss (bias-corrected EMA of the batch losses, beta {V1_BETA}: about the "
-    f"last {round(1 / (1 - V1_BETA))} batches), band: min-max; markers: each rule's median "
-    "over the seeds' own curves, bar: min-max, hollow: unreliable for a seed"
+    f"data: {data.source}; {ramp_note}; line: mean over seeds {SEEDS} of each "
+    "seed's smoothed loss (bias-corrected EMA of the batch losses, beta "
+    f"{V1_BETA}: about the last {round(1 / (1 - V1_BETA))} batches), band: "
+    "min-max; markers: each rule's median over the seeds' own curves, bar: "
+    "min-max, hollow: unreliable for a seed"
 )
 fig = plot_loss(
     tests,
-    title=f"Variant 1: range test of the original ConvNet, batch {BATCH}, 1E-4 to 1",
+    title=(
+        f"Variant 1: range test of the original ConvNet, batch {BATCH}, "
+        "1E-4 to 1"
+    ),
     note=note1,
 )
 plotting.save_figure(fig, "06_range_test/variant1_loss")
@@ -265,7 +307,10 @@ fig
 fig = plot_delta(
     tests,
     title="Variant 1: loss delta (loss[i] - loss[i-20]) / 20 per batch",
-    note=f"data: {data.source}; mean of seeds {SEEDS}, band: min-max; raw batch losses",
+    note=(
+        f"data: {data.source}; mean of seeds {SEEDS}, band: min-max; raw "
+        "batch losses"
+    ),
 )
 plotting.save_figure(fig, "06_range_test/variant1_loss_delta")
 fig
@@ -311,10 +356,20 @@ for name, summaries in rules.items():
 # Chapter 7 reads the same accuracy curve on an exponential ramp.
 
 # %%
-V3 = {"model": "mnist_convnet", "optimizer": "sgd", "momentum": 0.9, "batch": BATCH,
-      "steps": 40 if QUICK else 8 * per_epoch, "start_lr": 1e-3, "end_lr": 1.0,
-      "mode": "linear", "beta": 0.9, "validate_every": 4, "val_images": 1000,
-      "seeds": SEEDS}  # fmt: skip
+V3 = {
+    "model": "mnist_convnet",
+    "optimizer": "sgd",
+    "momentum": 0.9,
+    "batch": BATCH,
+    "steps": 40 if QUICK else 8 * per_epoch,
+    "start_lr": 1e-3,
+    "end_lr": 1.0,
+    "mode": "linear",
+    "beta": 0.9,
+    "validate_every": 4,
+    "val_images": 1000,
+    "seeds": SEEDS,
+}
 n_val = min(V3["val_images"], len(data.x_test))
 
 
@@ -329,11 +384,19 @@ def linear_ramp_tests():
         return model
 
     return range_test_repeats(
-        build, data.x_train, data.y_train, seeds=SEEDS, batch_size=BATCH,
-        start_lr=V3["start_lr"], end_lr=V3["end_lr"], steps=V3["steps"], mode="linear",
-        beta=V3["beta"], validation_data=(data.x_test[:n_val], data.y_test[:n_val]),
+        build,
+        data.x_train,
+        data.y_train,
+        seeds=SEEDS,
+        batch_size=BATCH,
+        start_lr=V3["start_lr"],
+        end_lr=V3["end_lr"],
+        steps=V3["steps"],
+        mode="linear",
+        beta=V3["beta"],
+        validation_data=(data.x_test[:n_val], data.y_test[:n_val]),
         validate_every=V3["validate_every"],
-    )  # fmt: skip
+    )
 
 
 linear = saved("variant3_linear_accuracy", V3, linear_ramp_tests)
@@ -367,11 +430,17 @@ fig = plot_linear_reading(
     linear,
     readings,
     fractions=(1 / 3, 1 / 4),
-    title="Variant 3: linear ramp of SGD (momentum 0.9) read on accuracy, original ConvNet",
-    note=f"data: {data.source}; seeds {SEEDS}; linear ramp {V3['start_lr']:g} to "
-    f"{V3['end_lr']:g} over {V3['steps']} batches of {BATCH}; validation: the same {n_val} "
-    f"test images every {V3['validate_every']} batches; a fall: {TOL:.3f} below the best so "
-    "far (3 standard errors)",
+    title=(
+        "Variant 3: linear ramp of SGD (momentum 0.9) read on accuracy, "
+        "original ConvNet"
+    ),
+    note=(
+        f"data: {data.source}; seeds {SEEDS}; linear ramp {V3['start_lr']:g} "
+        f"to {V3['end_lr']:g} over {V3['steps']} batches of {BATCH}; "
+        f"validation: the same {n_val} test images every "
+        f"{V3['validate_every']} batches; a fall: {TOL:.3f} below the best so "
+        "far (3 standard errors)"
+    ),
 )
 plotting.save_figure(fig, "06_range_test/variant3_accuracy")
 fig
@@ -386,7 +455,8 @@ fig
 # %%
 linear_check = Study(
     "06_range_test_check_linear",
-    "Linear-ramp reading: a quarter of it, it, twice it (SGD momentum 0.9), 2 epochs",
+    "Linear-ramp reading: a quarter of it, it, twice it (SGD momentum 0.9), "
+    "2 epochs",
     tuple(
         Setting(
             f"{tag} ({MAX_LR * f:.2g})",
@@ -426,7 +496,8 @@ for tag, acc in lin_acc.items():
 
 # %%
 def check_study(rule):
-    """Each optimizer at rule's suggested rate, 10x lower and 10x higher, for 2 epochs."""
+    """Each optimizer at rule's suggested rate, 10x lower and 10x higher,
+    for 2 epochs."""
     rates = {}
     for name, rep in tests.items():
         lr = float(f"{rep.suggestion_summary(rule)[0]:.2g}")
@@ -477,13 +548,17 @@ for rule in CHECK_RULES:
         }
         means = {tag: v.mean() for tag, v in acc.items()}
         won[rule, name] = max(means, key=means.get) == "suggested"
-        # per seed (same seed: same initial weights and batch order): beat both neighbours
+        # per seed (same seed: same initial weights and batch order): beat
+        # both neighbours
         won_seeds[rule, name] = (acc["suggested"] > acc["/10"]) & (
             acc["suggested"] > acc["x10"]
         )
-        print(f"{rule:8s} {name:4s}: the suggested rate {'won' if won[rule, name] else 'did not win'}"
-              f" ({', '.join(f'{t}: {m:.3f}' for t, m in means.items())}); best in "
-              f"{seeds_passing(won_seeds[rule, name])}")  # fmt: skip
+        print(
+            f"{rule:8s} {name:4s}: the suggested rate "
+            f"{'won' if won[rule, name] else 'did not win'} "
+            f"({', '.join(f'{t}: {m:.3f}' for t, m in means.items())}); best "
+            f"in {seeds_passing(won_seeds[rule, name])}"
+        )
 
 # %%
 for rule in CHECK_RULES:
@@ -553,29 +628,37 @@ def reliability(name: str) -> str:
     reasons = sorted(
         {r.suggestion("steepest").reason.split(":")[0] for r in bad}
     )
-    return f" (unreliable for {len(bad)} of {len(SEEDS)} seeds: {', '.join(reasons)})"
+    return (
+        f" (unreliable for {len(bad)} of {len(SEEDS)} seeds: "
+        f"{', '.join(reasons)})"
+    )
 
 
 table = ClaimsTable(
-    note=f"Numbers: mean [min, max] over seeds {SEEDS} (rates: each seed's own curve; "
-    f"verdicts per seed where the row says so, 'within noise' when seeds disagree). "
-    f"Data: {data.source}. Ramp: {ramp_note}."
+    note=(
+        f"Numbers: mean [min, max] over seeds {SEEDS} (rates: each seed's own "
+        "curve; verdicts per seed where the row says so, 'within noise' when "
+        f"seeds disagree). Data: {data.source}. Ramp: {ramp_note}."
+    )
 )
 table.add(
     "Adam reaches a lower loss than SGD.",
-    f"lowest smoothed loss: Adam {summary(min_loss['Adam'])}, SGD {summary(min_loss['SGD'])}; "
-    f"Adam lower in {seeds_passing(min_loss['Adam'] < min_loss['SGD'])}",
+    f"lowest smoothed loss: Adam {summary(min_loss['Adam'])}, SGD "
+    f"{summary(min_loss['SGD'])}; Adam lower in "
+    f"{seeds_passing(min_loss['Adam'] < min_loss['SGD'])}",
     seed_verdict(min_loss["Adam"] < min_loss["SGD"]),
 )
 both_reliable = all(all(steep_rule[name].reliable) for name in tests)
 order = seed_verdict(steep["Adam"] < steep["SGD"])
 caveat = (
-    "; an unreliable reading does not measure where the fall is (at window edge: the loss "
-    "already falls where the rule starts reading; no fall: it barely falls in the read span)"
+    "; an unreliable reading does not measure where the fall is (at window "
+    "edge: the loss already falls where the rule starts reading; no fall: it "
+    "barely falls in the read span)"
 )
 table.add(
     "Adam's steepest fall happens at a lower learning rate than SGD's.",
-    f"steepest descent at: Adam {summary(steep['Adam'], '.2e')}{reliability('Adam')}, SGD "
+    "steepest descent at: Adam "
+    f"{summary(steep['Adam'], '.2e')}{reliability('Adam')}, SGD "
     f"{summary(steep['SGD'], '.2e')}{reliability('SGD')}; Adam lower in "
     f"{seeds_passing(steep['Adam'] < steep['SGD'])}"
     + ("" if both_reliable else caveat),
@@ -604,7 +687,8 @@ if pos_verdict == "confirmed" and not all(
 ):
     pos_verdict = PARTLY
 table.add(
-    "The steepest descent sits at about 10^-1.95 for SGD and 10^-3.95 for Adam.",
+    "The steepest descent sits at about 10^-1.95 for SGD and 10^-3.95 for "
+    "Adam.",
     "; ".join(
         f"{name}: 10^{np.log10(steep_rule[name].median):.2f} (median; seeds "
         + ", ".join(f"10^{np.log10(v):.2f}" for v in steep[name])
@@ -617,7 +701,11 @@ table.add(
 
 
 def check_text(rule, name):
-    """E.g. 'Adam 0.868 at 0.00018 (lost to /10, x10: 0.418, 0.966; best in 0/3 seeds)'."""
+    """Measured text of one optimizer's check.
+
+    E.g. 'Adam 0.868 at 0.00018 (lost to /10, x10: 0.418, 0.966; best in
+    0/3 seeds)'.
+    """
     acc = {
         k: v.mean()
         for k, v in val_acc[rule].items()
@@ -627,14 +715,18 @@ def check_text(rule, name):
     others = ", ".join(f"{m:.3f}" for k, m in acc.items() if k != label)
     outcome = "beat" if won[rule, name] else "lost to"
     return (
-        f"{name} {acc[label]:.3f} at {label.split('(')[1][:-1]} ({outcome} /10, x10: {others}; "
-        f"best of the three in {seeds_passing(won_seeds[rule, name])})"
+        f"{name} {acc[label]:.3f} at {label.split('(')[1][:-1]} "
+        f"({outcome} /10, x10: {others}; best of the three in "
+        f"{seeds_passing(won_seeds[rule, name])})"
     )
 
 
 CHECK_CLAIMS = {
     "steepest": "Pick the rate at the steepest descent: it trains well.",
-    "valley": "Pick a rate a little left of the loss minimum (fastai's valley): it trains well.",
+    "valley": (
+        "Pick a rate a little left of the loss minimum (fastai's valley): it "
+        "trains well."
+    ),
 }
 for rule in CHECK_RULES:
     per_opt = [seed_verdict(won_seeds[rule, name]) for name in tests]
@@ -659,16 +751,18 @@ usable = (lin_acc["the reading"] > 0.5) & (
     lin_acc["twice"] < lin_acc["the reading"]
 )
 table.add(
-    "Smith (linear ramp): where accuracy turns ragged or falls is the largest usable rate; "
-    "a third to a quarter of it is a good minimum for cyclical rates.",
+    "Smith (linear ramp): where accuracy turns ragged or falls is the largest "
+    "usable rate; a third to a quarter of it is a good minimum for cyclical "
+    "rates.",
     "first fall read per seed at "
     + ", ".join(f"{v:.3g}" for v in max_lrs)
     + f" (median {MAX_LR:.3g}; the highest accuracy overall would read "
     + ", ".join(f"{v:.3g}" for v in naive)
-    + f"); 2 epochs at a quarter / the reading / twice: {summary(lin_acc['a quarter'])} / "
-    f"{summary(lin_acc['the reading'])} / {summary(lin_acc['twice'])}; the reading trains "
-    f"(above 0.5) and twice it does worse in {seeds_passing(usable)}. The ramp mixes the "
-    "rate with training progress (see variant 3)",
+    + "); 2 epochs at a quarter / the reading / twice: "
+    f"{summary(lin_acc['a quarter'])} / {summary(lin_acc['the reading'])} / "
+    f"{summary(lin_acc['twice'])}; the reading trains (above 0.5) and twice "
+    f"it does worse in {seeds_passing(usable)}. The ramp mixes the rate with "
+    "training progress (see variant 3)",
     seed_verdict(usable),
 )
 table.add(
@@ -677,17 +771,18 @@ table.add(
         f"{MARKER_LABELS[rule]} {small.suggestion(rule).lr:.2e}"
         for rule in inside
     )
-    + f" (inside: {sum(inside.values())} of {len(inside)}); smoothed loss within 20% of its "
-    f"minimum from {low.min():.1e} to {low.max():.1e}",
+    + f" (inside: {sum(inside.values())} of {len(inside)}); smoothed loss "
+    f"within 20% of its minimum from {low.min():.1e} to {low.max():.1e}",
     verdict(
         all(inside.values()), partly=any(inside.values()) or low.min() <= 1e-2
     ),
 )
 table.add(
-    "Variant 2: the finder ramps to a very high rate (10+) unless the loss explodes first.",
-    f"ramp {V2['start_lr']:g} to {V2['end_lr']:g} (the tutorial's range): stopped at "
-    f"{small.stop_lr:.3g} ({small.stop_reason}), after {len(small)} of "
-    f"{small.settings['steps']} batches",
+    "Variant 2: the finder ramps to a very high rate (10+) unless the loss "
+    "explodes first.",
+    f"ramp {V2['start_lr']:g} to {V2['end_lr']:g} (the tutorial's range): "
+    f"stopped at {small.stop_lr:.3g} ({small.stop_reason}), after "
+    f"{len(small)} of {small.settings['steps']} batches",
     verdict(
         small.stop_lr is not None and small.stop_reason != "end_lr reached",
         partly=True,
@@ -695,9 +790,10 @@ table.add(
 )
 table.add(
     "The test changes the weights, so the model must be rebuilt afterwards.",
-    "the original's advice for a finder that leaves the weights as the test left them; "
-    "LRFinder (restore=True, the default) puts weights and optimizer state back: equal "
-    f"bit for bit after the test: {small.meta['restored_bitwise']}",
+    "the original's advice for a finder that leaves the weights as the test "
+    "left them; LRFinder (restore=True, the default) puts weights and "
+    "optimizer state back: equal bit for bit after the test: "
+    f"{small.meta['restored_bitwise']}",
     f"{SUPERSEDED}: LRFinder restores the weights"
     if small.meta["restored_bitwise"]
     else "not reproduced",
@@ -705,12 +801,14 @@ table.add(
 sgd_end = np.array([r.smoothed[-1] for r in tests["SGD"].runs])
 adam_start = np.array([r.losses[0] for r in tests["Adam"].runs])
 table.add(
-    "(The original's code) the Adam test runs on the model the SGD test has just trained.",
-    "we build a fresh model for every optimizer and seed. It matters: the SGD test ends at "
-    f"a rate near {tests['SGD'].runs[0].lrs[-1]:.2g} with smoothed loss {summary(sgd_end)} "
-    f"(stopped: {', '.join(sorted({r.stop_reason for r in tests['SGD'].runs}))}), the model "
-    f"the original's Adam test started from; from fresh weights Adam's first loss is "
-    f"{summary(adam_start)}",
+    "(The original's code) the Adam test runs on the model the SGD test has "
+    "just trained.",
+    "we build a fresh model for every optimizer and seed. It matters: the "
+    f"SGD test ends at a rate near {tests['SGD'].runs[0].lrs[-1]:.2g} with "
+    f"smoothed loss {summary(sgd_end)} (stopped: "
+    f"{', '.join(sorted({r.stop_reason for r in tests['SGD'].runs}))}), the "
+    "model the original's Adam test started from; from fresh weights Adam's "
+    f"first loss is {summary(adam_start)}",
     f"{SUPERSEDED}: we rebuild the model",
 )
 table.save("06_range_test/claims")
