@@ -35,6 +35,11 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from equivalence import (
+    assert_within_envelope,
+    assert_within_summation_bound,
+    stacked_and_fit_runs,
+)
 
 from lr_lessons import studies
 from lr_lessons.data import Dataset, load_blobs
@@ -42,8 +47,6 @@ from lr_lessons.engines import fit, stacked
 from lr_lessons.results import METRICS
 from lr_lessons.studies import Setting, Study
 
-ROUNDING = (31 + 15) * 2.0**-24  # see (2) above
-PERTURBATIONS = 4
 EPOCHS = 20
 SEED = 3
 
@@ -120,32 +123,10 @@ EQUIVALENCE_SETTINGS = (
 )
 
 
-def _summation_bound(values: np.ndarray) -> np.ndarray:
-    """How far summing in another order can move a reported mean (point 2 above)."""
-    return ROUNDING * np.maximum(np.abs(values), 1.0)
-
-
-def _perturbed(data: Dataset, draw: int) -> Dataset:
-    """``data`` with a random half of its training inputs moved by one unit in the last
-    place, up or down at random: a float32 rounding perturbation."""
-    rng = np.random.default_rng(draw)
-    x = data.x_train
-    direction = np.where(rng.random(x.shape) < 0.5, np.inf, -np.inf).astype(x.dtype)
-    moved = np.where(rng.random(x.shape) < 0.5, np.nextafter(x, direction), x)
-    return Dataset(moved.astype(x.dtype), data.y_train, data.x_test, data.y_test, "perturbed")
-
-
 @pytest.fixture(scope="module")
 def equivalence_runs(blobs):
     study = Study("equivalence", "one setting per optimizer kind", EQUIVALENCE_SETTINGS, EPOCHS)
-    mine = stacked.train(study, [SEED], blobs, shuffle=False)
-    perturbed = [
-        stacked.train(study, [SEED], _perturbed(blobs, draw), shuffle=False)
-        for draw in range(PERTURBATIONS)
-    ]
-    envelope = {m: np.max([np.abs(p[m] - mine[m]) for p in perturbed], axis=0) for m in METRICS}
-    theirs = {s.name: fit.fit_one(study, s, SEED, blobs, shuffle=False) for s in study.settings}
-    return study, mine, envelope, theirs
+    return (study, *stacked_and_fit_runs(study, SEED, blobs))
 
 
 @pytest.mark.parametrize("name", [s.name for s in EQUIVALENCE_SETTINGS])
@@ -158,13 +139,8 @@ def test_a_run_alone_follows_model_fit_exactly(equivalence_runs, blobs, name):
     )
     for metric in METRICS:
         want = np.asarray(theirs[name][metric])
-        got = alone[metric][0, 0]
-        assert got.shape == want.shape == (EPOCHS,)
-        bound = _summation_bound(want)
-        assert np.all(np.abs(got - want) <= bound), (
-            f"{metric}: largest difference {np.abs(got - want).max():.3g} exceeds the "
-            f"summation bound {bound.max():.3g}"
-        )
+        assert want.shape == (EPOCHS,)
+        assert_within_summation_bound(alone[metric][0, 0], want, metric)
     assert theirs[name]["loss"][-1] < theirs[name]["loss"][0]  # training happened
 
 
@@ -175,14 +151,7 @@ def test_stacked_runs_follow_model_fit_within_rounding(equivalence_runs, name):
     i = study.setting_names.index(name)
     for metric in METRICS:
         want = np.asarray(theirs[name][metric])
-        got = mine[metric][i, 0]
-        tolerance = 2 * envelope[metric][i, 0] + _summation_bound(want)
-        worst = int(np.argmax(np.abs(got - want) - tolerance))
-        assert np.all(np.abs(got - want) <= tolerance), (
-            f"{metric} at epoch {worst + 1}: stacked {got[worst]:.7g}, fit {want[worst]:.7g}, "
-            f"tolerance {tolerance[worst]:.3g} "
-            f"(rounding envelope {envelope[metric][i, 0][worst]:.3g})"
-        )
+        assert_within_envelope(mine[metric][i, 0], want, envelope[metric][i, 0], metric)
 
 
 def test_the_envelope_rejects_a_wrong_rule(equivalence_runs, blobs):
@@ -193,8 +162,8 @@ def test_the_envelope_rejects_a_wrong_rule(equivalence_runs, blobs):
     wrong = Setting("momentum", "sgd", 0.01, {"momentum": 0.89})
     run = stacked.train(Study("wrong", "wrong", (wrong,), EPOCHS), [SEED], blobs, shuffle=False)
     want = np.asarray(theirs["momentum"]["loss"])
-    tolerance = 2 * envelope["loss"][i, 0] + _summation_bound(want)
-    assert np.any(np.abs(run["loss"][0, 0] - want) > tolerance)
+    with pytest.raises(AssertionError):
+        assert_within_envelope(run["loss"][0, 0], want, envelope["loss"][i, 0], "loss")
 
 
 def test_equivalence_exercises_schedules_and_plateau(equivalence_runs):

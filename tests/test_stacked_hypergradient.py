@@ -20,6 +20,11 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from equivalence import (
+    assert_within_envelope,
+    assert_within_summation_bound,
+    stacked_and_fit_runs,
+)
 
 from lr_lessons import studies
 from lr_lessons.data import load_blobs
@@ -146,8 +151,6 @@ def test_zero_hypergradient_rate_is_the_base_optimizer():
 # 0.107437775), which that explosive start amplifies to 5e-3 in the loss by epoch 20; the
 # same setting stacked (XLA) stays within its rounding envelope of fit.
 
-ROUNDING = (31 + 15) * 2.0**-24
-PERTURBATIONS = 4
 EPOCHS = 20
 SEED = 3
 HD_SETTINGS = (
@@ -166,31 +169,10 @@ def blobs():
     return load_blobs()
 
 
-def _summation_bound(values: np.ndarray) -> np.ndarray:
-    return ROUNDING * np.maximum(np.abs(values), 1.0)
-
-
-def _perturbed(data, draw: int):
-    from lr_lessons.data import Dataset
-
-    rng = np.random.default_rng(draw)
-    x = data.x_train
-    direction = np.where(rng.random(x.shape) < 0.5, np.inf, -np.inf).astype(x.dtype)
-    moved = np.where(rng.random(x.shape) < 0.5, np.nextafter(x, direction), x)
-    return Dataset(moved.astype(x.dtype), data.y_train, data.x_test, data.y_test, "perturbed")
-
-
 @pytest.fixture(scope="module")
 def hd_runs(blobs):
     study = Study("hd", "hypergradient optimizers", HD_SETTINGS, EPOCHS)
-    mine = stacked.train(study, [SEED], blobs, shuffle=False)
-    perturbed = [
-        stacked.train(study, [SEED], _perturbed(blobs, draw), shuffle=False)
-        for draw in range(PERTURBATIONS)
-    ]
-    envelope = {m: np.max([np.abs(p[m] - mine[m]) for p in perturbed], axis=0) for m in METRICS}
-    theirs = {s.name: fit.fit_one(study, s, SEED, blobs, shuffle=False) for s in study.settings}
-    return study, mine, envelope, theirs
+    return (study, *stacked_and_fit_runs(study, SEED, blobs))
 
 
 ALONE_CASES = [
@@ -220,13 +202,8 @@ def test_a_hypergradient_run_alone_follows_model_fit_exactly(hd_runs, blobs, set
     )
     for metric in METRICS:
         want = np.asarray(theirs[name][metric])
-        got = alone[metric][0, 0]
-        assert got.shape == want.shape == (EPOCHS,)
-        bound = _summation_bound(want)
-        assert np.all(np.abs(got - want) <= bound), (
-            f"{metric}: largest difference {np.abs(got - want).max():.3g} exceeds the "
-            f"summation bound {bound.max():.3g}"
-        )
+        assert want.shape == (EPOCHS,)
+        assert_within_summation_bound(alone[metric][0, 0], want, metric)
     rates = np.asarray(theirs[name]["learning_rate"])
     assert len(np.unique(rates)) > EPOCHS // 2  # the rate was adapted every epoch
     assert theirs[name]["loss"][-1] < theirs[name]["loss"][0]  # training happened
@@ -238,14 +215,7 @@ def test_stacked_hypergradient_runs_follow_model_fit_within_rounding(hd_runs, na
     i = study.setting_names.index(name)
     for metric in METRICS:
         want = np.asarray(theirs[name][metric])
-        got = mine[metric][i, 0]
-        tolerance = 2 * envelope[metric][i, 0] + _summation_bound(want)
-        worst = int(np.argmax(np.abs(got - want) - tolerance))
-        assert np.all(np.abs(got - want) <= tolerance), (
-            f"{metric} at epoch {worst + 1}: stacked {got[worst]:.7g}, fit {want[worst]:.7g}, "
-            f"tolerance {tolerance[worst]:.3g} "
-            f"(rounding envelope {envelope[metric][i, 0][worst]:.3g})"
-        )
+        assert_within_envelope(mine[metric][i, 0], want, envelope[metric][i, 0], metric)
 
 
 def test_the_envelope_rejects_a_wrong_hypergradient_rate(hd_runs, blobs):
@@ -254,11 +224,13 @@ def test_the_envelope_rejects_a_wrong_hypergradient_rate(hd_runs, blobs):
     i = study.setting_names.index("sgd_hd")
     wrong = Setting("sgd_hd", "sgd_hd", 0.01, {"hypergrad_lr": 1.1e-4})
     others = Setting("other", "sgd", 0.01)  # two runs: the XLA program, as above
-    run = stacked.train(Study("wrong", "wrong", (wrong, others), EPOCHS), [SEED], blobs,
-                        shuffle=False)  # fmt: skip
+    study = Study("wrong", "wrong", (wrong, others), EPOCHS)
+    run = stacked.train(study, [SEED], blobs, shuffle=False)
     want = np.asarray(theirs["sgd_hd"]["learning_rate"])
-    tolerance = 2 * envelope["learning_rate"][i, 0] + _summation_bound(want)
-    assert np.any(np.abs(run["learning_rate"][0, 0] - want) > tolerance)
+    with pytest.raises(AssertionError):
+        assert_within_envelope(
+            run["learning_rate"][0, 0], want, envelope["learning_rate"][i, 0], "learning_rate"
+        )
 
 
 # --- chapter 8 on the stacked engine ----------------------------------------------------
