@@ -29,10 +29,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from lr_lessons import studies  # noqa: E402
-from lr_lessons.data import Dataset, load_blobs  # noqa: E402
-from lr_lessons.engines import fit, stacked  # noqa: E402
-from lr_lessons.studies import Setting, Study  # noqa: E402
+from lr_lessons.lab import studies  # noqa: E402
+from lr_lessons.lab.data import Dataset, load_blobs  # noqa: E402
+from lr_lessons.lab.engines import fit, stacked  # noqa: E402
+from lr_lessons.lab.studies import Setting, Study  # noqa: E402
 
 SUITE_TARGET = 1000.0  # stacked suite at least this many times faster than sequential fit
 GRID_TARGET_S = 20.0  # the rate x momentum grid: a third of chapter 9's 60 s budget

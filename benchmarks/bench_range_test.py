@@ -39,9 +39,9 @@ def measure(images: int, epochs: int, repeats: int) -> list[dict]:
     import keras
     import numpy as np
 
-    from lr_lessons import models
-    from lr_lessons.data import load_mnist
-    from lr_lessons.range_test import LRFinder, range_test
+    from lr_lessons.lab import models
+    from lr_lessons.lab.data import load_mnist
+    from lr_lessons.tools.range_test import LRFinder, range_test
 
     data = load_mnist(limit=images)
     x, y = data.x_train, data.y_train

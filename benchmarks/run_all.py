@@ -30,7 +30,7 @@ sys.path.insert(0, str(HERE))
 
 import bench_engines  # noqa: E402
 
-from lr_lessons.data import load_blobs  # noqa: E402
+from lr_lessons.lab.data import load_blobs  # noqa: E402
 
 
 def _descendants(pid: int) -> list[int]:

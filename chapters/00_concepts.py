@@ -31,8 +31,13 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from lr_lessons import concept_plots, config, plotting
-from lr_lessons.claims import (
+from lr_lessons import config
+from lr_lessons.lab.data import Dataset, load_blobs
+from lr_lessons.lab.gradient_descent import Bowl, closed_form, descend
+from lr_lessons.lab.runner import run_study
+from lr_lessons.lab.studies import Setting, Study
+from lr_lessons.views import concept_plots, plotting
+from lr_lessons.views.claims import (
     FINAL_DEFINITION,
     ClaimsTable,
     final,
@@ -41,10 +46,6 @@ from lr_lessons.claims import (
     summary,
     verdict,
 )
-from lr_lessons.data import Dataset, load_blobs
-from lr_lessons.gradient_descent import Bowl, closed_form, descend
-from lr_lessons.runner import run_study
-from lr_lessons.studies import Setting, Study
 
 # %% [markdown]
 # ## One weight: a parabola
@@ -87,7 +88,7 @@ fig = concept_plots.descent_paths(
         "$2/a = 1$)"
     ),
     note=(
-        "pure arithmetic (lr_lessons.gradient_descent.descend), 25 steps from "
+        "pure arithmetic (lr_lessons.lab.gradient_descent.descend), 25 steps from "
         "w = 1"
     ),
     view=1.6,

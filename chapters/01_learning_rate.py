@@ -29,8 +29,12 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from lr_lessons import config, plotting, studies
-from lr_lessons.claims import (
+from lr_lessons import config
+from lr_lessons.lab import studies
+from lr_lessons.lab.data import blobs_labels, load_blobs
+from lr_lessons.lab.runner import run_study
+from lr_lessons.views import plotting
+from lr_lessons.views.claims import (
     ClaimsTable,
     combine,
     diverged,
@@ -43,8 +47,6 @@ from lr_lessons.claims import (
     verdict,
     volatility,
 )
-from lr_lessons.data import blobs_labels, load_blobs
-from lr_lessons.runner import run_study
 
 # %% [markdown]
 # ## The problem: three overlapping blobs
@@ -169,7 +171,7 @@ dataset_reshuffles = seen[:10] != seen[10:]
 # Each figure below trains every setting from five seeds (0 to 4; two in quick mode):
 # each seed fixes the initial weights and the batch orders. Forty runs of 200 epochs,
 # one `fit` after another, take a quarter of an hour or more, so the library's **stacked
-# engine** (`lr_lessons.engines.stacked`) trains them all at once: the weights of every
+# engine** (`lr_lessons.lab.engines.stacked`) trains them all at once: the weights of every
 # run are stacked along a new first axis and each step is one batched forward and
 # backward pass. It restates Keras' own layers, loss, metrics, optimizer updates and
 # `ReduceLROnPlateau`; its test suite (`tests/test_stacked_engine.py`) trains every

@@ -43,8 +43,12 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from lr_lessons import config, plotting, studies
-from lr_lessons.claims import (
+from lr_lessons import config
+from lr_lessons.lab import studies
+from lr_lessons.lab.data import load_blobs
+from lr_lessons.lab.runner import run_study
+from lr_lessons.views import plotting
+from lr_lessons.views.claims import (
     ClaimsTable,
     final,
     numbers_note,
@@ -53,8 +57,6 @@ from lr_lessons.claims import (
     summary,
     verdict,
 )
-from lr_lessons.data import load_blobs
-from lr_lessons.runner import run_study
 
 # %%
 with warnings.catch_warnings(record=True) as caught:

@@ -48,8 +48,12 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from lr_lessons import LearningRateMonitor, config, plotting, studies
-from lr_lessons.claims import (
+from lr_lessons import LearningRateMonitor, config
+from lr_lessons.lab import studies
+from lr_lessons.lab.data import load_blobs
+from lr_lessons.lab.runner import run_study
+from lr_lessons.views import plotting
+from lr_lessons.views.claims import (
     ClaimsTable,
     combine,
     final,
@@ -59,8 +63,6 @@ from lr_lessons.claims import (
     summary,
     volatility,
 )
-from lr_lessons.data import load_blobs
-from lr_lessons.runner import run_study
 
 # %% [markdown]
 # ## One setting: patience 10

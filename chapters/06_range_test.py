@@ -23,7 +23,7 @@
 # the loss explodes. Good rates sit where the loss falls fastest, a little left of its
 # lowest point.
 #
-# We use `lr_lessons.range_test`, a range test written for Keras 3. Two details matter.
+# We use `lr_lessons.tools.range_test`, a range test written for Keras 3. Two details matter.
 # First, the loss Keras 3 hands to callbacks after each batch is the *running mean since
 # the epoch began*, not that batch's loss; a finder that records it (as the Keras 2 era
 # finders do) draws a smeared, lagging curve. Ours recovers each batch's own loss from
@@ -39,9 +39,21 @@ import keras
 import numpy as np
 from keras import layers
 
-from lr_lessons import concept_plots, config, models, plotting
-from lr_lessons.cache import cached
-from lr_lessons.claims import (
+from lr_lessons import config
+from lr_lessons.lab import models
+from lr_lessons.lab.cache import cached
+from lr_lessons.lab.data import load_mnist
+from lr_lessons.lab.ramp_reading import fall_tolerance, first_fall
+from lr_lessons.lab.runner import run_study
+from lr_lessons.lab.studies import Setting, Study
+from lr_lessons.tools.range_test import (
+    LRFinder,
+    RangeTestRepeats,
+    RangeTestResult,
+    range_test_repeats,
+)
+from lr_lessons.views import concept_plots, plotting
+from lr_lessons.views.claims import (
     PARTLY,
     SUPERSEDED,
     ClaimsTable,
@@ -50,23 +62,13 @@ from lr_lessons.claims import (
     summary,
     verdict,
 )
-from lr_lessons.data import load_mnist
-from lr_lessons.ramp_reading import fall_tolerance, first_fall
-from lr_lessons.range_test import (
-    LRFinder,
-    RangeTestRepeats,
-    RangeTestResult,
-    range_test_repeats,
-)
-from lr_lessons.range_test_explorer import save_explorer_data
-from lr_lessons.range_test_plots import (
+from lr_lessons.views.range_test_explorer import save_explorer_data
+from lr_lessons.views.range_test_plots import (
     MARKER_LABELS,
     plot_delta,
     plot_linear_reading,
     plot_loss,
 )
-from lr_lessons.runner import run_study
-from lr_lessons.studies import Setting, Study
 
 CHAPTER_START = time.perf_counter()
 
@@ -100,7 +102,7 @@ print(f"data: {data.source}\nseeds: {SEEDS}\nramp: {ramp_note}")
 def saved(name: str, settings: dict, compute, kind=RangeTestRepeats):
     """Results first: a range test saved under results/06_range_test,
     reused while its settings, the data and the library code are unchanged
-    (lr_lessons.cache)."""
+    (lr_lessons.lab.cache)."""
     path = config.results_dir() / "06_range_test" / f"{name}.npz"
     return cached(path, {**settings, "data": data.source}, compute, kind.load)
 
@@ -342,7 +344,7 @@ for name, summaries in rules.items():
 # We read the curve from the left, as the recipe says: the first point where the
 # validation accuracy falls more than 3 standard errors (0.047 on 1,000 images) below
 # its best so far is where it turned ragged; the best point before it is the largest
-# usable rate (`lr_lessons.ramp_reading.first_fall`). The highest accuracy overall is a
+# usable rate (`lr_lessons.lab.ramp_reading.first_fall`). The highest accuracy overall is a
 # worse reading on this ramp: after a collapse the accuracy can recover and peak
 # again at a much larger rate.
 #

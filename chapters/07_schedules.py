@@ -25,9 +25,19 @@ import math
 import keras
 import numpy as np
 
-from lr_lessons import concept_plots, config, models, plotting, studies
-from lr_lessons.cache import cached
-from lr_lessons.claims import (
+from lr_lessons import config
+from lr_lessons.files import write_text
+from lr_lessons.lab import models, studies
+from lr_lessons.lab.cache import cached
+from lr_lessons.lab.data import load_blobs, load_mnist
+from lr_lessons.lab.results import Results
+from lr_lessons.lab.runner import results_path, run_study
+from lr_lessons.lab.search import bracket_best, coarse_to_fine
+from lr_lessons.lab.studies import Setting, Study
+from lr_lessons.tools.range_test import RangeTestRepeats, range_test_repeats
+from lr_lessons.tools.schedules import CyclicalLearningRate, OneCycle, rates
+from lr_lessons.views import concept_plots, plotting
+from lr_lessons.views.claims import (
     FINAL_DEFINITION,
     PARTLY,
     ClaimsTable,
@@ -40,15 +50,7 @@ from lr_lessons.claims import (
     summary,
     verdict,
 )
-from lr_lessons.data import load_blobs, load_mnist
-from lr_lessons.files import write_text
-from lr_lessons.range_test import RangeTestRepeats, range_test_repeats
-from lr_lessons.range_test_plots import plot_loss, plot_metric
-from lr_lessons.results import Results
-from lr_lessons.runner import results_path, run_study
-from lr_lessons.schedules import CyclicalLearningRate, OneCycle, rates
-from lr_lessons.search import bracket_best, coarse_to_fine
-from lr_lessons.studies import Setting, Study
+from lr_lessons.views.range_test_plots import plot_loss, plot_metric
 
 QUICK = config.quick()
 SEEDS = config.seeds()
@@ -137,7 +139,7 @@ fig
 # Smith's cyclical rates need two bounds. His recipe: run a range test and read the
 # *accuracy* as the rate grows; where it stops rising is the largest usable rate, and a
 # third to a quarter of it makes a good lower bound. We run chapter 6's
-# `lr_lessons.range_test` on the blobs network with SGD (an exponential ramp from
+# `lr_lessons.tools.range_test` on the blobs network with SGD (an exponential ramp from
 # $10^{-5}$ to 10 over 20 epochs' worth of batches), from several seeds.
 
 
@@ -263,9 +265,9 @@ fig
 #
 # ## Cyclical and one-cycle schedules
 #
-# `lr_lessons.schedules` holds both as Keras `LearningRateSchedule` classes, registered
+# `lr_lessons.tools.schedules` holds both as Keras `LearningRateSchedule` classes, registered
 # with Keras' serialization (a model compiled with one saves and loads; in a new Python
-# session, `import lr_lessons.schedules` before `keras.saving.load_model` so Keras knows
+# session, `import lr_lessons.tools.schedules` before `keras.saving.load_model` so Keras knows
 # the classes), exact at the corners of each cycle, and usable with any optimizer:
 #
 # - `CyclicalLearningRate(base_lr, max_lr, step_size, mode)`, Smith (2015): the rate
@@ -301,7 +303,7 @@ fig = concept_plots.schedule_panels(
         "(range-test bounds)"
     ),
     note=(
-        f"lr_lessons.schedules evaluated at updates 0..{STEPS}; step_size "
+        f"lr_lessons.tools.schedules evaluated at updates 0..{STEPS}; step_size "
         f"{STEP_SIZE}; exp_range gamma = 0.01 ** (1 / steps)"
     ),
 )
@@ -342,7 +344,7 @@ print(
 #
 # The range test answered in one short run per seed. The textbook alternative trains
 # briefly at one rate per decade from $10^{-7}$ to 1, then tries a finer grid inside the
-# best decade. `lr_lessons.search.coarse_to_fine` does exactly that through the study
+# best decade. `lr_lessons.lab.search.coarse_to_fine` does exactly that through the study
 # runner: each trial here is 20 epochs (a tenth of the full budget) from every seed,
 # scored by the test accuracy of its last 3 epochs.
 #
@@ -581,7 +583,7 @@ fig
 #
 # **Constant rates.** A grid of constants is only a fair opponent if its best rate is
 # not at the grid's edge (the optimum could lie beyond it).
-# `lr_lessons.search.bracket_best` starts from 0.01, 0.03, 0.1, 0.3 and adds rates
+# `lr_lessons.lab.search.bracket_best` starts from 0.01, 0.03, 0.1, 0.3 and adds rates
 # beyond the winning end until the best is interior. The best constant is picked after
 # the fact on the test set, which favours the constants.
 

@@ -46,10 +46,16 @@ import keras
 import numpy as np
 from keras import layers
 
-from lr_lessons import config, models, plotting
-from lr_lessons.cache import Record, cached
-from lr_lessons.callbacks import LearningRateMonitor
-from lr_lessons.claims import (
+from lr_lessons import config
+from lr_lessons.lab import models
+from lr_lessons.lab.cache import Record, cached
+from lr_lessons.lab.data import load_blobs, load_mnist
+from lr_lessons.lab.runner import run_study
+from lr_lessons.lab.studies import Setting, Study
+from lr_lessons.tools.callbacks import LearningRateMonitor
+from lr_lessons.tools.hypergradient import SGDHD, AdamHD
+from lr_lessons.views import plotting
+from lr_lessons.views.claims import (
     FINAL_DEFINITION,
     ClaimsTable,
     combine,
@@ -61,15 +67,11 @@ from lr_lessons.claims import (
     summary,
     verdict,
 )
-from lr_lessons.data import load_blobs, load_mnist
-from lr_lessons.hypergradient import SGDHD, AdamHD
-from lr_lessons.runner import run_study
-from lr_lessons.studies import Setting, Study
 
 # %% [markdown]
 # ## One setting, written as you would write it
 #
-# `SGDHD` and `AdamHD` (in `lr_lessons.hypergradient`, Keras alone) are ordinary Keras
+# `SGDHD` and `AdamHD` (in `lr_lessons.tools.hypergradient`, Keras alone) are ordinary Keras
 # optimizers: compile, fit, save and load as usual, and read the rate in force from
 # `optimizer.learning_rate`. `hypergrad_lr` is $\beta$; the paper used $10^{-3}$ for
 # SGD-HD. Here the same network as chapter 1 starts once from a rate that is far too

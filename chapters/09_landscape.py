@@ -51,9 +51,12 @@ import tensorflow as tf
 from keras import layers
 from matplotlib.colors import LogNorm
 
-from lr_lessons import config, landscape
-from lr_lessons import landscape_plots as lp
-from lr_lessons.claims import (
+from lr_lessons import config
+from lr_lessons.lab import landscape
+from lr_lessons.lab.data import load_blobs
+from lr_lessons.lab.runner import run_study
+from lr_lessons.views import landscape_plots as lp
+from lr_lessons.views.claims import (
     ClaimsTable,
     combine,
     final,
@@ -62,9 +65,7 @@ from lr_lessons.claims import (
     seeds_passing,
     summary,
 )
-from lr_lessons.data import load_blobs
-from lr_lessons.plotting import save_figure
-from lr_lessons.runner import run_study
+from lr_lessons.views.plotting import save_figure
 
 # %% [markdown]
 # ## One cell of the map, written as you would write it
@@ -114,7 +115,7 @@ print(
 # A map needs this 540 times for momentum alone (18 rates x 6 momenta x 5 seeds), and
 # about 1,800 times more for the optimizers, batch sizes and chapters 3-4's settings. The library's stacked engine (chapter 1) trains all the cells
 # of a grid, and all their seeds, as one TensorFlow program. A grid is an ordinary
-# study whose settings are rows x learning rates; `lr_lessons.landscape` builds them
+# study whose settings are rows x learning rates; `lr_lessons.lab.landscape` builds them
 # and lays their results out as arrays of shape (rows, rates, seeds, epochs).
 
 # %% [markdown]

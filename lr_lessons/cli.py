@@ -165,8 +165,8 @@ def figures(args: argparse.Namespace) -> int:
         f"lr-lessons figures: {len(chapters)} chapter(s), {switches['seeds']} seeds, {mode}, "
         f"engine {switches['engine']}, {reuse}, writing to {config.output_root()}"
     )
-    from lr_lessons import runner
     from lr_lessons.files import remove_stale_temporaries
+    from lr_lessons.lab import runner
 
     for folder in (config.results_dir(), config.figures_dir()):
         remove_stale_temporaries(folder)

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from lr_lessons.data import Dataset
-from lr_lessons.engines import fit, stacked
-from lr_lessons.results import METRICS
-from lr_lessons.studies import Study
+from lr_lessons.lab.data import Dataset
+from lr_lessons.lab.engines import fit, stacked
+from lr_lessons.lab.results import METRICS
+from lr_lessons.lab.studies import Study
 
 # Keras averages 32-sample batch means over up to 16 batches; another summation order
 # moves a float32 sum of n terms by at most (n - 1) * 2**-24 of its magnitude.

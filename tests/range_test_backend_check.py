@@ -15,7 +15,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from lr_lessons.range_test import (  # noqa: E402
+from lr_lessons.tools.range_test import (  # noqa: E402
     STOP_INTERRUPTED,
     LRFinder,
     ramp,

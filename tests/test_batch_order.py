@@ -6,9 +6,9 @@ import keras
 import numpy as np
 import pytest
 
-from lr_lessons import runner, studies
-from lr_lessons.data import load_blobs
-from lr_lessons.engines import stacked
+from lr_lessons.lab import runner, studies
+from lr_lessons.lab.data import load_blobs
+from lr_lessons.lab.engines import stacked
 
 
 def _epoch_orders(dataset_or_array, epochs: int = 2, **fit_kwargs) -> np.ndarray:

@@ -1,10 +1,10 @@
-"""The library cache for results that are not studies (lr_lessons.cache)."""
+"""The library cache for results that are not studies (lr_lessons.lab.cache)."""
 
 from __future__ import annotations
 
 import pytest
 
-from lr_lessons.cache import Record, cache_key, cached
+from lr_lessons.lab.cache import Record, cache_key, cached
 
 
 @pytest.fixture(autouse=True)
@@ -61,7 +61,7 @@ def test_bad_callables_fail_before_any_work(tmp_path):
 
 
 def test_retrain_switch_recomputes_and_the_runner_hears_of_it(tmp_path, monkeypatch):
-    from lr_lessons import runner
+    from lr_lessons.lab import runner
 
     calls, compute = counter()
     path = tmp_path / "timing.json"

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import pytest
 
-from lr_lessons.callbacks import LearningRateMonitor, learning_rate_used
+from lr_lessons.tools.callbacks import LearningRateMonitor, learning_rate_used
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(64, 3)).astype("float32")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lr_lessons import claims
-from lr_lessons.claims import (
+from lr_lessons.views import claims
+from lr_lessons.views.claims import (
     CONFIRMED,
     NOT_REPRODUCED,
     PARTLY,

@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lr_lessons.claims import (
+from lr_lessons.lab.results import Results
+from lr_lessons.views.claims import (
     SEED_DEPENDENT,
     epochs_to_reach,
     final,
     median_epochs,
     volatility,
 )
-from lr_lessons.results import Results
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
@@ -124,7 +124,7 @@ def test_adaptive_methods_are_steadier_and_rmsprop_adam_learn_within_50_epochs()
 
 @pytest.mark.slow
 def test_the_saved_learning_rate_study_is_reproduced(tmp_path, monkeypatch):
-    from lr_lessons import runner, studies
+    from lr_lessons.lab import runner, studies
 
     monkeypatch.setenv("LR_LESSONS_QUICK", "0")
     monkeypatch.setenv("LR_LESSONS_OUTPUT", str(tmp_path))
@@ -210,7 +210,7 @@ def test_plateau_prose_on_the_two_batch_orders():
 def test_chapter_0_band_where_50_steps_reach_the_floor():
     """Chapter 0's prose: after 50 steps on a w^2/2, the loss is below 1e-12 for rates
     from about 0.24/a to 1.76/a, and above it outside that band."""
-    from lr_lessons.gradient_descent import Bowl, descend
+    from lr_lessons.lab.gradient_descent import Bowl, descend
 
     for a in (0.5, 2.0, 8.0):
         bowl = Bowl((a,))

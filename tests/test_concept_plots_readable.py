@@ -7,8 +7,8 @@ import matplotlib
 import numpy as np
 import pytest
 
-from lr_lessons import concept_plots
-from lr_lessons.results import Results
+from lr_lessons.lab.results import Results
+from lr_lessons.views import concept_plots
 
 matplotlib.use("Agg")
 

@@ -75,7 +75,7 @@ def test_validate_reports_the_switches(monkeypatch, tmp_path):
 
 
 def test_the_run_refuses_a_bad_switch_before_loading_anything(monkeypatch):
-    from lr_lessons import runner, studies
+    from lr_lessons.lab import runner, studies
 
     monkeypatch.setenv("LR_LESSONS_ENGINE", "foo")
     monkeypatch.setattr(runner, "load_data", lambda problem: pytest.fail("data was loaded"))

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
 
-from lr_lessons import data, models
 from lr_lessons.checks import InputError
+from lr_lessons.lab import data, models
 
 
 def test_blobs_is_the_originals_problem():

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from lr_lessons.studies import DECAYS, inverse_time_decay
+from lr_lessons.lab.studies import DECAYS, inverse_time_decay
 
 
 @pytest.mark.parametrize("decay", DECAYS)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from lr_lessons import files
-from lr_lessons.results import Results
+from lr_lessons.lab.results import Results
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,7 +44,7 @@ def test_the_temporary_file_matches_no_reader_pattern(tmp_path):
 
 @pytest.mark.parametrize("suffix", [".png", ".svg"])
 def test_figures_are_saved_in_their_format_through_the_temporary_name(output_dir, suffix):
-    from lr_lessons.plotting import new_figure, save_figure
+    from lr_lessons.views.plotting import new_figure, save_figure
 
     fig = new_figure((2, 2))
     fig.add_subplot().plot([0, 1], [1, 0])
@@ -74,7 +74,7 @@ CHILD = textwrap.dedent(
     """
     import sys, time
     import numpy as np
-    from lr_lessons.results import Results
+    from lr_lessons.lab.results import Results
 
     path = sys.argv[1]
     real = np.savez_compressed

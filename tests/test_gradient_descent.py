@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from lr_lessons.gradient_descent import Bowl, closed_form, descend
+from lr_lessons.lab.gradient_descent import Bowl, closed_form, descend
 
 
 @pytest.mark.parametrize("lr", [0.05, 0.4, 0.9, 1.05])

@@ -1,5 +1,5 @@
 """Gradient descent with momentum on quadratic bowls: Keras' update, the 2(1+mu)/a
-threshold, and the verdict the site's playground shows (lr_lessons.gradient_descent)."""
+threshold, and the verdict the site's playground shows (lr_lessons.lab.gradient_descent)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from lr_lessons.gradient_descent import Bowl, behaviour, descend
+from lr_lessons.lab.gradient_descent import Bowl, behaviour, descend
 
 
 def test_momentum_path_matches_keras_sgd_with_momentum():

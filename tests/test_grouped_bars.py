@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lr_lessons import plotting
+from lr_lessons.views import plotting
 
 
 def test_grouped_bars_draws_every_group_and_labels_its_mean():

@@ -6,8 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from lr_lessons.callbacks import LearningRateMonitor
-from lr_lessons.hypergradient import SGDHD, AdamHD
+from lr_lessons.tools.callbacks import LearningRateMonitor
+from lr_lessons.tools.hypergradient import SGDHD, AdamHD
 
 # --- a quadratic with known curvature ------------------------------------------------
 
@@ -184,8 +184,8 @@ def test_adam_hd_matches_the_paper_by_hand(floatx):
 
 
 def _blobs_fit(optimizer, epochs: int = 3):
-    from lr_lessons import models
-    from lr_lessons.data import load_blobs
+    from lr_lessons.lab import models
+    from lr_lessons.lab.data import load_blobs
 
     data = load_blobs()
     keras.utils.set_random_seed(7)

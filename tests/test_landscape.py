@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lr_lessons import landscape as L
-from lr_lessons.results import Results
+from lr_lessons.lab import landscape as L
+from lr_lessons.lab.results import Results
 
 RATES = np.array(L.RATES)
 
@@ -202,7 +202,7 @@ def test_hinge_fit_without_a_knee_keeps_rising():
 
 
 def test_epochs_to_target_matches_the_claims_helper_per_row():
-    from lr_lessons.claims import epochs_to_reach
+    from lr_lessons.views.claims import epochs_to_reach
 
     rng = np.random.default_rng(1)
     v = np.cumsum(rng.uniform(0, 0.05, size=(3, 4, 40)), axis=-1)  # rising curves
@@ -229,7 +229,7 @@ def test_heatmap_marks_diverged_and_noisy_cells_and_greys_never():
     matplotlib.use("Agg")
     from matplotlib.patches import Rectangle
 
-    from lr_lessons import landscape_plots as lp
+    from lr_lessons.views import landscape_plots as lp
 
     rates = (1e-3, 1e-2, 1e-1)
     values = np.array([[0.5, 0.8, np.nan], [0.6, 0.7, 0.4]])
@@ -257,7 +257,7 @@ def test_heatmap_marks_diverged_and_noisy_cells_and_greys_never():
 
 
 def test_footer_reports_runs_and_speed():
-    from lr_lessons import landscape_plots as lp
+    from lr_lessons.views import landscape_plots as lp
 
     meta = {"data_source": "blobs", "engine": "stacked", "wall_time_s": 20.0}
     meta["study"] = {"batch_size": 32}

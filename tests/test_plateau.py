@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from lr_lessons.engines.plateau import PlateauRule, PlateauRules
+from lr_lessons.lab.engines.plateau import PlateauRule, PlateauRules
 
 LR0 = 0.01
 

@@ -22,10 +22,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lr_lessons import checks, cli, config, runner
+from lr_lessons import checks, cli, config
 from lr_lessons.checks import InputError
-from lr_lessons.results import CorruptResults, Results
-from lr_lessons.studies import Setting, Study
+from lr_lessons.lab import runner
+from lr_lessons.lab.results import CorruptResults, Results
+from lr_lessons.lab.studies import Setting, Study
 
 settings.register_profile(
     "lr_lessons", deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow]

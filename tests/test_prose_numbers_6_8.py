@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lr_lessons.cache import Record
-from lr_lessons.ramp_reading import fall_tolerance
-from lr_lessons.range_test import RangeTestRepeats, RangeTestResult
-from lr_lessons.range_test.rules import ema, suggest
-from lr_lessons.results import Results
+from lr_lessons.lab.cache import Record
+from lr_lessons.lab.ramp_reading import fall_tolerance
+from lr_lessons.lab.results import Results
+from lr_lessons.tools.range_test import RangeTestRepeats, RangeTestResult
+from lr_lessons.tools.range_test.rules import ema, suggest
 
 pytestmark = pytest.mark.slow
 
@@ -99,7 +99,7 @@ def test_ch8_first_updates_of_the_sgd_hd_demo():
 def test_ch8_adam_hd_flat_where_adam_loses_at_the_small_end():
     quoted("08_hypergradient", "where plain Adam loses about 0.3 at the small end")
     r = results("hypergradient_blobs")
-    from lr_lessons.claims import final
+    from lr_lessons.views.claims import final
 
     adam = {s: final(r.get("val_accuracy", s)).mean() for s in r.settings if s.startswith("adam ")}
     loss = max(adam.values()) - adam["adam lr=0.0001"]
@@ -120,7 +120,7 @@ def test_ch8_rate_bands_after_the_first_epoch():
 
 
 def test_ch8_beta_sweep_paragraph():
-    from lr_lessons.claims import diverged
+    from lr_lessons.views.claims import diverged
 
     quoted("08_hypergradient", "SGD-HD with $\\beta = 10^{-2}$ diverged in nearly every run")
     quoted("08_hypergradient", "(and in some runs drives it *below zero*: a negative rate "
@@ -221,7 +221,7 @@ def test_ch7_blobs_range_test_readings_as_quoted():
 
 
 def test_ch7_conclusions_as_quoted():
-    from lr_lessons.claims import diverged, final
+    from lr_lessons.views.claims import diverged, final
 
     quoted("07_schedules", "found 0.1 at twelve times the training epochs")
     claims = (full_size(OUTPUT / "figures" / "07_schedules" / "claims.md")).read_text()
@@ -245,7 +245,7 @@ def test_ch7_conclusions_as_quoted():
 
 
 def test_ch6_conclusions_as_quoted():
-    from lr_lessons.claims import final
+    from lr_lessons.views.claims import final
 
     quoted("06_range_test", "The steepest descent was too cautious: a rate ten times higher "
            "trained better in two epochs, and for Adam the rule could not even read its "
@@ -262,7 +262,7 @@ def test_ch6_conclusions_as_quoted():
 def test_ch6_linear_ramp_recovers_past_the_first_fall():
     quoted("06_range_test", "after a collapse the accuracy can recover and peak again at "
            "a much larger rate")  # fmt: skip
-    from lr_lessons.ramp_reading import first_fall
+    from lr_lessons.lab.ramp_reading import first_fall
 
     lin = RangeTestRepeats.load(
         full_size(RESULTS / "06_range_test" / "variant3_linear_accuracy.npz")

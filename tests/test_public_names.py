@@ -27,11 +27,11 @@ def test_public_name_is_the_documented_object(name):
 
 
 def test_range_test_is_the_function_whatever_was_imported_first():
-    # The submodule lr_lessons.range_test imported first used to bind the *module* to
+    # The submodule of the same name imported first once bound the *module* to
     # lr_lessons.range_test, so `from lr_lessons import range_test` was not callable.
     code = (
-        "import inspect, lr_lessons.range_test.finder\n"
-        "from lr_lessons.range_test import LRFinder\n"
+        "import inspect, lr_lessons.tools.range_test.finder\n"
+        "from lr_lessons.tools.range_test import LRFinder\n"
         "from lr_lessons import range_test\n"
         "assert inspect.isfunction(range_test), range_test\n"
         "import lr_lessons\n"

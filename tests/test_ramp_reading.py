@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lr_lessons.ramp_reading import fall_tolerance, first_fall
+from lr_lessons.lab.ramp_reading import fall_tolerance, first_fall
 
 
 def test_tolerance_is_three_standard_errors_of_a_coin_flip():

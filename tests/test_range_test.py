@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from lr_lessons import lr_suggestions as sug
-from lr_lessons.range_test import (
+from lr_lessons.tools.range_test import (
     STOP_DIVERGED,
     STOP_END,
     STOP_NONFINITE,
@@ -21,6 +20,7 @@ from lr_lessons.range_test import (
     range_test,
     range_test_repeats,
 )
+from lr_lessons.tools.range_test import rules as sug
 
 N, D, BATCH = 230, 5, 32  # 230 = 7 x 32 + 6: every epoch ends with a partial batch
 
@@ -324,7 +324,7 @@ def test_result_save_load_round_trip(tmp_path):
 
 
 def test_plots_draw_finite_curves_and_one_marker_per_suggestion():
-    from lr_lessons.range_test_plots import plot_delta, plot_loss
+    from lr_lessons.views.range_test_plots import plot_delta, plot_loss
 
     loss = 2.0 - np.tanh((LOG + 3.0) / 0.4)
     r = RangeTestResult(LRS, loss, STOP_END, {"beta": 0.9, "window": 20})

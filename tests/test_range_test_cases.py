@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from lr_lessons.range_test import (
+from lr_lessons.tools.range_test import (
     STOP_CHANCE,
     STOP_DATA,
     STOP_END,
@@ -21,7 +21,7 @@ from lr_lessons.range_test import (
     ramp,
     range_test,
 )
-from lr_lessons.schedules import CyclicalLearningRate, OneCycle
+from lr_lessons.tools.schedules import CyclicalLearningRate, OneCycle
 
 N, D, BATCH = 256, 5, 32
 

@@ -1,4 +1,4 @@
-"""The range-test explorer's data file (lr_lessons.range_test_explorer), on synthetic runs."""
+"""The range-test explorer's data file (lr_lessons.views.range_test_explorer), on synthetic runs."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from lr_lessons.range_test import RangeTestRepeats, RangeTestResult
-from lr_lessons.range_test.rules import ema
-from lr_lessons.range_test_explorer import explorer_data, save_explorer_data
-from lr_lessons.results import Results
+from lr_lessons.lab.results import Results
+from lr_lessons.tools.range_test import RangeTestRepeats, RangeTestResult
+from lr_lessons.tools.range_test.rules import ema
+from lr_lessons.views.range_test_explorer import explorer_data, save_explorer_data
 
 
 def _run(seed: int, n: int = 200) -> RangeTestResult:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from lr_lessons.range_test import STOP_END, RangeTestRepeats, RangeTestResult, rules
+from lr_lessons.tools.range_test import STOP_END, RangeTestRepeats, RangeTestResult, rules
 
 LRS = np.logspace(-6, 0, 301)
 LOG = np.log10(LRS)

@@ -3,8 +3,8 @@ the library cache of range tests and measurements; both report what they did."""
 
 from __future__ import annotations
 
-from lr_lessons import runner
-from lr_lessons.cache import Record, cached
+from lr_lessons.lab import runner
+from lr_lessons.lab.cache import Record, cached
 
 
 def test_the_library_cache_computes_again_under_retrain_and_reports(tmp_path, monkeypatch):

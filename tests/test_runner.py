@@ -8,9 +8,9 @@ import keras
 import numpy as np
 import pytest
 
-from lr_lessons import runner, studies
-from lr_lessons.results import METRICS, CorruptResults, Results
-from lr_lessons.studies import Setting, Study
+from lr_lessons.lab import runner, studies
+from lr_lessons.lab.results import METRICS, CorruptResults, Results
+from lr_lessons.lab.studies import Setting, Study
 
 
 def tiny_study(epochs: int = 3) -> Study:
@@ -317,17 +317,34 @@ def test_each_result_depends_on_its_own_code_only(tmp_path, monkeypatch):
 
     def edited(name: str) -> dict[str, str]:
         path = package / name
-        path.write_text(path.read_text() + "\n# edited\n")
+        path.write_text(path.read_text() + "\n_EDITED = 1\n")
         return {kind: runner.code_fingerprint(kind) for kind in before}
 
-    after_rule = edited("lr_suggestions.py")
+    after_rule = edited("tools/range_test/rules.py")
     assert after_rule["range_test"] != before["range_test"]
     assert after_rule["stacked"] == before["stacked"] and after_rule["fit"] == before["fit"]
-    after_finder = edited("range_test/finder.py")
+    after_finder = edited("tools/range_test/finder.py")
     assert after_finder["range_test"] != after_rule["range_test"]
     assert after_finder["stacked"] == before["stacked"]
-    after_engine = edited("engines/stacked.py")
+    after_engine = edited("lab/engines/stacked.py")
     assert after_engine["stacked"] != before["stacked"]
     assert after_engine["range_test"] == after_finder["range_test"]
-    after_data = edited("data.py")
+    after_data = edited("lab/data.py")
     assert all(after_data[k] != after_engine[k] for k in before)
+
+
+def test_docstrings_and_comments_keep_cached_results(tmp_path, monkeypatch):
+    """Documenting or reformatting the training code keeps the key; changing code does not."""
+    import shutil
+
+    package = tmp_path / "lr_lessons"
+    shutil.copytree(runner._PACKAGE_DIR, package, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(runner, "_PACKAGE_DIR", package)
+    before = runner.code_fingerprint("stacked")
+    path = package / "lab" / "engines" / "stacked.py"
+    source = path.read_text()
+    documented = source.replace('"""', '"""Edited. ', 1) + "\n# a comment\n\n"
+    path.write_text(documented)
+    assert runner.code_fingerprint("stacked") == before
+    path.write_text(documented.replace("def ", "def _unused():\n    return 0\n\n\ndef ", 1))
+    assert runner.code_fingerprint("stacked") != before

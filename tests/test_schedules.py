@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from lr_lessons.schedules import CyclicalLearningRate, OneCycle, rates
-from lr_lessons.studies import Setting
+from lr_lessons.lab.studies import Setting
+from lr_lessons.tools.schedules import CyclicalLearningRate, OneCycle, rates
 
 
 def smith_clr(iteration: int, base: float, top: float, step: float, mode: str, gamma=1.0):
@@ -182,8 +182,8 @@ def test_rates_rejects_bad_steps():
 def test_stacked_engine_trains_with_the_schedule():
     """The runner's fast engine calls the schedule on its step tensor: the rate it records
     for each epoch is the schedule at that epoch's last update (16 updates per epoch)."""
-    from lr_lessons.runner import run_study
-    from lr_lessons.studies import Study
+    from lr_lessons.lab.runner import run_study
+    from lr_lessons.lab.studies import Study
 
     schedule = CyclicalLearningRate(0.01, 0.2, 24, "triangular2")
     study = Study("test_clr_stacked", "t", (Setting("clr", "sgd", schedule=schedule),), epochs=4)

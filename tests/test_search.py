@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from lr_lessons.search import DECADES, coarse_to_fine, fine_grid, pick_decade
-from lr_lessons.studies import Setting, Study
+from lr_lessons.lab.search import DECADES, coarse_to_fine, fine_grid, pick_decade
+from lr_lessons.lab.studies import Setting, Study
 
 BASE = Study("test_search", "SGD on blobs", (Setting("sgd", "sgd"),), epochs=200)
 

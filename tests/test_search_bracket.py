@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lr_lessons.search import bracket_best
+from lr_lessons.lab.search import bracket_best
 
 
 def peaked(optimum: float, calls: list):

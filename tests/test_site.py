@@ -216,7 +216,7 @@ def test_search_index_shows_formulas_as_text(hook):
 
 def test_sphinx_roles_show_as_plain_code(hook):
     html = (
-        "<p>returns :class:<code>~lr_lessons.results.Results</code>, see "
+        "<p>returns :class:<code>~lr_lessons.lab.results.Results</code>, see "
         ":func:<code>lr_lessons.config.seeds</code> and :meth:<code>save</code>.</p>"
     )
     assert hook.strip_sphinx_roles(html) == (
@@ -592,7 +592,7 @@ def _open_widget(driver, url: str, widget: str, width: int = 1280, height: int =
 
 
 def _python_descent(curvatures, start, lr, steps, mu):
-    from lr_lessons.gradient_descent import Bowl, behaviour, descend
+    from lr_lessons.lab.gradient_descent import Bowl, behaviour, descend
 
     bowl = Bowl(tuple(curvatures))
     return descend(bowl, list(start), lr, steps, momentum=mu), behaviour(bowl, lr, mu)
@@ -837,7 +837,7 @@ def _explorer_data() -> dict:
 def _python_reading(curve: dict, beta: float, skip_start: float, skip_end: int) -> dict:
     import numpy as np
 
-    from lr_lessons.range_test.rules import SUGGESTIONS, ema, suggest
+    from lr_lessons.tools.range_test.rules import SUGGESTIONS, ema, suggest
 
     lrs = np.array(curve["lr"], dtype=float)
     raw = np.array([np.nan if v is None else v for v in curve["loss"]], dtype=float)
@@ -852,7 +852,7 @@ def _python_reading(curve: dict, beta: float, skip_start: float, skip_end: int) 
 def test_explorer_rules_are_pythons_on_every_committed_curve(site, server, browser):
     import numpy as np
 
-    from lr_lessons.range_test.rules import ema
+    from lr_lessons.tools.range_test.rules import ema
 
     data = _explorer_data()
     assert {c["optimizer"] for c in data["curves"]} == {"SGD", "Adam"}
@@ -895,7 +895,7 @@ def test_explorer_data_is_the_committed_range_tests():
     import numpy as np
 
     data = _explorer_data()
-    from lr_lessons.range_test import RangeTestRepeats
+    from lr_lessons.tools.range_test import RangeTestRepeats
 
     for curve in data["curves"]:
         path = ROOT / "results" / "06_range_test" / f"variant1_{curve['optimizer'].lower()}.npz"
@@ -1093,6 +1093,7 @@ def test_api_overview_groups_every_module_with_a_summary(hook):
         "## Tools",
         "## Lab",
         "## Views",
+        "## Support",
     ]
     rows = [line for line in page.splitlines() if line.startswith("| [`")]
     assert len(rows) == len(modules) - 1
@@ -1102,10 +1103,13 @@ def test_api_overview_groups_every_module_with_a_summary(hook):
         assert row.startswith(f"| [`{module}`](api/{module}.md) | ")
         summary = row.split(" | ", 1)[1].rstrip(" |")
         assert summary and ":mod:" not in summary and "``" not in summary, row
-    assert hook.api_group("lr_lessons.range_test.rules") == "Tools"
-    assert hook.api_group("lr_lessons.engines.stacked") == "Lab"
-    assert hook.api_group("lr_lessons.plotting") == "Views"
-    assert hook.api_group("lr_lessons.tools.anything") == "Tools"  # a regrouped package
+    assert hook.api_group("lr_lessons.tools.range_test.rules") == "Tools"
+    assert hook.api_group("lr_lessons.lab.engines.stacked") == "Lab"
+    assert hook.api_group("lr_lessons.views.plotting") == "Views"
+    assert hook.api_group("lr_lessons.tools.anything") == "Tools"  # a new tool module
+    # The package's layout is the grouping: no module of a group's folder is elsewhere.
+    for group, folder in (("Tools", "tools"), ("Lab", "lab"), ("Views", "views")):
+        assert all(hook.api_group(m) == group for m in modules if m.split(".")[1:2] == [folder])
 
 
 @pytest.mark.browser

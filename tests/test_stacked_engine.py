@@ -41,11 +41,11 @@ from equivalence import (
     stacked_and_fit_runs,
 )
 
-from lr_lessons import studies
-from lr_lessons.data import Dataset, load_blobs
-from lr_lessons.engines import fit, stacked
-from lr_lessons.results import METRICS
-from lr_lessons.studies import Setting, Study
+from lr_lessons.lab import studies
+from lr_lessons.lab.data import Dataset, load_blobs
+from lr_lessons.lab.engines import fit, stacked
+from lr_lessons.lab.results import METRICS
+from lr_lessons.lab.studies import Setting, Study
 
 EPOCHS = 20
 SEED = 3
@@ -205,7 +205,7 @@ def test_results_do_not_depend_on_the_company_a_run_keeps(blobs):
 def test_initial_weights_are_those_of_fit(blobs):
     weights = stacked.initial_weights("blobs_mlp", 5)
     keras.utils.set_random_seed(5)
-    from lr_lessons import models
+    from lr_lessons.lab import models
 
     for got, want in zip(weights, models.build("blobs_mlp").get_weights()):
         np.testing.assert_array_equal(got, want)
@@ -293,7 +293,7 @@ def test_final_accuracies_agree_with_fit_over_seeds(blobs, name):
     """
     study = studies.BLOBS_STUDIES[name]()
     seeds = [0, 1, 2, 3, 4]
-    # Keras 3's fit repeats one permutation every epoch (see lr_lessons.engines.stacked);
+    # Keras 3's fit repeats one permutation every epoch (see lr_lessons.lab.engines.stacked);
     # fresh shuffles make val_loss noisier, and ReduceLROnPlateau(min_delta=1e-7,
     # patience 2 or 5) then drops the rate early: 0.668 vs fit's 0.730-0.826 at patience 2.
     # So the plateau study is compared in fit's batch-order regime.

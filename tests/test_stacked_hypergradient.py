@@ -1,4 +1,5 @@
-"""SGD-HD and Adam-HD on the stacked engine against lr_lessons.hypergradient's Keras optimizers.
+"""SGD-HD and Adam-HD on the stacked engine against the Keras optimizers of
+lr_lessons.tools.hypergradient.
 
 Two levels, as for Keras' own optimizers in tests/test_stacked_engine.py:
 
@@ -26,12 +27,12 @@ from equivalence import (
     stacked_and_fit_runs,
 )
 
-from lr_lessons import studies
-from lr_lessons.data import load_blobs
-from lr_lessons.engines import choose_engine, fit, stacked
-from lr_lessons.hypergradient import SGDHD, AdamHD
-from lr_lessons.results import METRICS
-from lr_lessons.studies import Setting, Study
+from lr_lessons.lab import studies
+from lr_lessons.lab.data import load_blobs
+from lr_lessons.lab.engines import choose_engine, fit, stacked
+from lr_lessons.lab.results import METRICS
+from lr_lessons.lab.studies import Setting, Study
+from lr_lessons.tools.hypergradient import SGDHD, AdamHD
 
 # --- 1. the update rules, bit for bit ---------------------------------------------------
 

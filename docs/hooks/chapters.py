@@ -331,14 +331,14 @@ def api_modules(package_dir: Path, package: str = "lr_lessons") -> list[str]:
 # The API reference, grouped the way the package is built: the tools a reader copies into
 # their own training, the lab that reproduces the lessons, the views that draw and report.
 API_GROUPS = (
-    ("Tools", "Keras-native tools to use in your own training.",
-     ("callbacks", "range_test", "schedules", "hypergradient", "lr_suggestions", "tools")),
-    ("Lab", "What reproduces the lessons: data, models, studies, engines, results, cache.",
-     ("data", "models", "studies", "runner", "engines", "results", "cache", "config", "files",
-      "checks", "cli", "search", "gradient_descent", "landscape", "ramp_reading", "lab")),
-    ("Views", "Figures, claims tables and the site's data, drawn from saved results.",
-     ("plotting", "concept_plots", "range_test_plots", "landscape_plots", "claims",
-      "range_test_explorer", "views")),
+    ("Tools", "Keras-native tools to use in your own training (lr_lessons.tools).",
+     ("tools",)),
+    ("Lab", "What reproduces the lessons: data, models, studies, engines, results, cache "
+     "(lr_lessons.lab).", ("lab",)),
+    ("Views", "Figures, claims tables and the site's data, drawn from saved results "
+     "(lr_lessons.views).", ("views",)),
+    ("Support", "Input checks, settings, atomic files and the command line.",
+     ("checks", "config", "files", "cli")),
 )  # fmt: skip
 OTHER_GROUP = "Other"
 

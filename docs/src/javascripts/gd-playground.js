@@ -1,6 +1,6 @@
 // The gradient-descent playground (chapter 0): a 2-D quadratic bowl
 // f(w) = (w1^2 + a w2^2) / 2, a learning rate, a momentum, a start point the reader drags.
-// The arithmetic is lr_lessons/gradient_descent.py's, operation for operation
+// The arithmetic is lr_lessons/lab/gradient_descent.py's, operation for operation
 // (`descend`, `behaviour`); tests/test_site.py calls window.lrLessons.gd from Chromium
 // and compares with Python's iterates.
 (function () {

@@ -1,6 +1,6 @@
 // The range-test explorer (chapter 6): the chapter's committed range tests (every seed,
 // SGD and Adam), re-smoothed and re-read as the reader moves the smoothing factor and
-// the skip window. The rules are lr_lessons/range_test/rules.py, ported operation for
+// the skip window. The rules are lr_lessons/tools/range_test/rules.py, ported operation for
 // operation (np.gradient's formulas, Python's round-half-even, argmin's first index);
 // tests/test_site.py compares them with Python on every curve of the data file.
 (function () {

@@ -1,6 +1,6 @@
 """One small cache for results that are not studies (range tests, timings, searches' extras).
 
-:func:`lr_lessons.runner.run_study` caches studies. Everything else a chapter trains or
+:func:`lr_lessons.lab.runner.run_study` caches studies. Everything else a chapter trains or
 measures goes through :func:`cached`: the result is saved next to the studies' results,
 stamped with a key over everything that shapes it (the caller's settings, quick mode,
 the library's training code and the package versions), and read back instead of
@@ -9,8 +9,8 @@ writes are atomic (:func:`lr_lessons.files.atomic_path`), so an interrupted run 
 leaves a half-written file.
 
 A cached object needs a ``meta`` dict, a ``save(path)`` method and a loader
-(``load(path)``): :class:`~lr_lessons.range_test.RangeTestResult`,
-:class:`~lr_lessons.range_test.RangeTestRepeats` and :class:`Record` (plain JSON values,
+(``load(path)``): :class:`~lr_lessons.tools.range_test.RangeTestResult`,
+:class:`~lr_lessons.tools.range_test.RangeTestRepeats` and :class:`Record` (plain JSON values,
 e.g. timings) all qualify.
 """
 
@@ -52,7 +52,7 @@ def cache_key(settings: Mapping[str, Any]) -> str:
     Returns:
         A 20-character hex digest.
     """
-    from lr_lessons.runner import code_fingerprint, versions
+    from lr_lessons.lab.runner import code_fingerprint, versions
 
     payload = {
         "settings": dict(settings),
@@ -94,7 +94,7 @@ def cached(
         raise ValueError("compute and load must be callables: compute() -> result, load(path)")
     path = Path(path)
     key = cache_key(settings)
-    from lr_lessons.runner import record, versions
+    from lr_lessons.lab.runner import record, versions
 
     if cache and not config.retrain() and path.exists():  # LR_LESSONS_RETRAIN: compute again
         try:

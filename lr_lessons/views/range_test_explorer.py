@@ -3,7 +3,7 @@
 Chapter 6 calls :func:`save_explorer_data` once, next to its figures; the explorer on
 the chapter's page (``docs/src/javascripts/range-explorer.js``) loads the file, lets the
 reader change the smoothing factor and the skip window, and places the four suggestion
-rules of :mod:`lr_lessons.range_test.rules` with a JavaScript port of them (a browser
+rules of :mod:`lr_lessons.tools.range_test.rules` with a JavaScript port of them (a browser
 test checks that port against the Python rules on every curve of the file).
 
 The file holds, per optimizer and seed, each point's raw loss exactly as recorded (JSON
@@ -25,9 +25,9 @@ import numpy as np
 
 from lr_lessons import config
 from lr_lessons.files import write_text
-from lr_lessons.range_test import SOURCES, SUGGESTIONS, RangeTestRepeats
-from lr_lessons.range_test.rules import SLIDE_THRESH, SLIDE_WINDOW_DECADES
-from lr_lessons.results import Results
+from lr_lessons.lab.results import Results
+from lr_lessons.tools.range_test import SOURCES, SUGGESTIONS, RangeTestRepeats
+from lr_lessons.tools.range_test.rules import SLIDE_THRESH, SLIDE_WINDOW_DECADES
 
 FORMAT = "lr_lessons range-test explorer 1"
 DEFAULT_NAME = "06_range_test/range_test_explorer"

@@ -1,7 +1,7 @@
 """Pictures of range tests. Nothing here trains: every function draws results it is given.
 
-``curves`` maps a label to a :class:`~lr_lessons.range_test.RangeTestResult` (one run:
-faint raw losses, smoothed line) or a :class:`~lr_lessons.range_test.RangeTestRepeats`
+``curves`` maps a label to a :class:`~lr_lessons.tools.range_test.RangeTestResult` (one run:
+faint raw losses, smoothed line) or a :class:`~lr_lessons.tools.range_test.RangeTestRepeats`
 (seed-mean smoothed line with a min-max band). Suggestions are drawn as markers on each
 curve, one marker shape per rule; for repeats the marker sits at the median over seeds
 (the rate :meth:`RangeTestRepeats.suggestion_summary` reports) with a horizontal bar
@@ -18,8 +18,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from lr_lessons.lr_suggestions import SUGGESTIONS
-from lr_lessons.range_test import RangeTestRepeats, RangeTestResult
+from lr_lessons.tools.range_test import RangeTestRepeats, RangeTestResult
+from lr_lessons.tools.range_test.rules import SUGGESTIONS
 
 MARKERS = {"steepest": "v", "minimum": "s", "valley": "o", "slide": "D"}
 MARKER_LABELS = {
@@ -239,7 +239,7 @@ def plot_linear_reading(
     cross), the median of those rates as the max usable rate (a red line), and the
     cyclical minimum (``fractions`` of it) as a band.
 
-    ``readings`` holds one :class:`lr_lessons.ramp_reading.Fall` per run, in run order.
+    ``readings`` holds one :class:`lr_lessons.lab.ramp_reading.Fall` per run, in run order.
     """
     if len(readings) != len(repeats.runs):
         raise ValueError(f"{len(readings)} readings for {len(repeats.runs)} runs: one per run")

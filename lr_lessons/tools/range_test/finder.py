@@ -31,7 +31,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from lr_lessons.range_test.ramp import (
+from lr_lessons.tools.range_test.ramp import (
     STOP_CHANCE,
     STOP_DATA,
     STOP_DIVERGED,
@@ -44,7 +44,7 @@ from lr_lessons.range_test.ramp import (
     ramp,
     whole,
 )
-from lr_lessons.range_test.result import RangeTestResult
+from lr_lessons.tools.range_test.result import RangeTestResult
 
 # The chance-level stop: after the smoothed loss fell below CHANCE_LEARNED x chance, it
 # climbed back to within CHANCE_BACK of chance (see ramp.STOP_REASONS).
@@ -180,7 +180,7 @@ class LRFinder(keras.callbacks.Callback):
     of the batches it used. The test stops training at ``end_lr``, when a loss is NaN
     or infinite, when the smoothed loss exceeds ``diverge`` times its best value, or
     (classification) when it climbs back to chance level; ``result.stop_reason`` says
-    which (see ``lr_lessons.range_test.STOP_REASONS``). ``result`` (a
+    which (see ``lr_lessons.tools.range_test.STOP_REASONS``). ``result`` (a
     :class:`RangeTestResult`) is ready after ``fit`` returns.
 
     Restoring: with ``restore=True`` the weights, every optimizer variable and the

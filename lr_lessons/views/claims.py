@@ -2,7 +2,7 @@
 
 Usage (every chapter writes its table the same way)::
 
-    from lr_lessons.claims import ClaimsTable, final, seed_verdict, summary
+    from lr_lessons.views.claims import ClaimsTable, final, seed_verdict, summary
 
     acc = final(results.get("val_accuracy", "lr=0.1"))   # per seed: mean of last 10 epochs
     passes = acc >= 0.75                                   # the original's threshold, per seed
@@ -221,7 +221,7 @@ def numbers_note(results: Any, extra: str = "") -> str:
     """The standard note under a table: seeds, the definition of final, data and epochs.
 
     Args:
-        results: A :class:`~lr_lessons.results.Results` (its seeds, meta and epochs).
+        results: A :class:`~lr_lessons.lab.results.Results` (its seeds, meta and epochs).
         extra: More text appended after the standard note.
 
     Returns:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from lr_lessons.files import atomic_path
-from lr_lessons.range_test.rules import (
+from lr_lessons.tools.range_test.rules import (
     SUGGESTIONS,
     Suggestion,
     check_names,
@@ -86,7 +86,7 @@ class RangeTestResult:
         return ema(self.metrics[name], self.settings.get("beta", 0.98))
 
     def suggestion(self, name: str = "valley") -> Suggestion:
-        """The rate suggested by rule ``name`` (see :mod:`lr_lessons.range_test.rules`).
+        """The rate suggested by rule ``name`` (see :mod:`lr_lessons.tools.range_test.rules`).
 
         Args:
             name: "steepest", "minimum", "valley" or "slide".
@@ -201,7 +201,7 @@ class RangeTestResult:
 
     def plot(self, ax=None, label: str = "range test", **kwargs):
         """Loss against rate (log x) with the suggestions marked; returns the figure."""
-        from lr_lessons.range_test_plots import plot_loss
+        from lr_lessons.views.range_test_plots import plot_loss
 
         return plot_loss({label: self}, ax=ax, **kwargs)
 
@@ -361,6 +361,6 @@ class RangeTestRepeats:
 
     def plot(self, ax=None, label: str = "range test", **kwargs):
         """Mean loss against rate with the min-max band and each rule's spread."""
-        from lr_lessons.range_test_plots import plot_loss
+        from lr_lessons.views.range_test_plots import plot_loss
 
         return plot_loss({label: self}, ax=ax, **kwargs)

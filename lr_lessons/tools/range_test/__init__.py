@@ -17,17 +17,17 @@ What this version does that the other Keras finders do not:
   the optimizer's variable list is left as it was, so ``model.save`` is unaffected.
 - Bias-corrected smoothing, the original's loss delta, stop reasons
   (:data:`STOP_REASONS`), four suggestion rules that never read past the loss minimum
-  and say when the curve does not support them (:mod:`lr_lessons.range_test.rules`),
+  and say when the curve does not support them (:mod:`lr_lessons.tools.range_test.rules`),
   repeats over seeds with each rule's median and spread, and a validation mode in which
   the validation loss drives the whole test.
 
 Modules: ``ramp`` (the rates, stop reasons, checks), ``rules`` (pure NumPy reading of a
 curve), ``result`` (results and their file format), ``finder`` (the callback), ``run``
-(the one-call functions). Drawing is in :mod:`lr_lessons.range_test_plots`.
+(the one-call functions). Drawing is in :mod:`lr_lessons.views.range_test_plots`.
 """
 
-from lr_lessons.range_test.finder import LRFinder, RampSchedule, chance_level_loss
-from lr_lessons.range_test.ramp import (
+from lr_lessons.tools.range_test.finder import LRFinder, RampSchedule, chance_level_loss
+from lr_lessons.tools.range_test.ramp import (
     MODES,
     STOP_CHANCE,
     STOP_DATA,
@@ -38,9 +38,9 @@ from lr_lessons.range_test.ramp import (
     STOP_REASONS,
     ramp,
 )
-from lr_lessons.range_test.result import RangeTestRepeats, RangeTestResult, RuleSummary
-from lr_lessons.range_test.rules import SOURCES, SUGGESTIONS, Suggestion
-from lr_lessons.range_test.run import range_test, range_test_repeats
+from lr_lessons.tools.range_test.result import RangeTestRepeats, RangeTestResult, RuleSummary
+from lr_lessons.tools.range_test.rules import SOURCES, SUGGESTIONS, Suggestion
+from lr_lessons.tools.range_test.run import range_test, range_test_repeats
 
 __all__ = [
     "LRFinder",

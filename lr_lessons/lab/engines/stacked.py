@@ -23,12 +23,12 @@ tests/test_stacked_hypergradient.py check it against Keras):
   training as Keras reports them; validation on the test set after every epoch;
 - the optimizers' update rules restate Keras 3's ``update_step`` of SGD (momentum,
   nesterov), RMSprop (momentum, centered), Adagrad and Adam (amsgrad), and the
-  ``_backend_update_step`` of :mod:`lr_lessons.hypergradient`'s SGD-HD and Adam-HD (the
+  ``_backend_update_step`` of :mod:`lr_lessons.tools.hypergradient`'s SGD-HD and Adam-HD (the
   rate of each run is state, moved once per update by ``beta`` times the dot product of
   the run's gradient with its previous step's direction), with every hyperparameter read
   from ``Setting.make_optimizer().get_config()``; a ``LearningRateSchedule`` is called on
   the step counter as the optimizer calls it; ``ReduceLROnPlateau`` is
-  :mod:`lr_lessons.engines.plateau`, applied at epoch end.
+  :mod:`lr_lessons.lab.engines.plateau`, applied at epoch end.
 
 Numerics: a run trained alone (one setting, one seed, ``shuffle=False``) runs TensorFlow's
 own kernels and reproduces ``model.fit`` bit for bit. Stacked runs differ from fit in the
@@ -62,12 +62,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from lr_lessons import models
-from lr_lessons.data import Dataset
-from lr_lessons.engines.plateau import PlateauRule, PlateauRules, PlateauState
-from lr_lessons.hypergradient import SGDHD, AdamHD
-from lr_lessons.results import METRICS
-from lr_lessons.studies import Setting, Study
+from lr_lessons.lab import models
+from lr_lessons.lab.data import Dataset
+from lr_lessons.lab.engines.plateau import PlateauRule, PlateauRules, PlateauState
+from lr_lessons.lab.results import METRICS
+from lr_lessons.lab.studies import Setting, Study
+from lr_lessons.tools.hypergradient import SGDHD, AdamHD
 
 LOSSES = ("categorical_crossentropy",)
 MAX_CHUNK_EPOCHS = 10
@@ -244,7 +244,8 @@ class _Adam(_Rule):
 
 
 class _SGDHD(_Rule):
-    """:class:`lr_lessons.hypergradient.SGDHD`: ``alpha += beta * g_t . g_{t-1}``, then SGD."""
+    """:class:`~lr_lessons.tools.hypergradient.SGDHD`:
+    ``alpha += beta * g_t . g_{t-1}``, then SGD."""
 
     slots = ("previous_gradient",)
     adapts_rate = True
@@ -265,7 +266,8 @@ class _SGDHD(_Rule):
 
 
 class _AdamHD(_Adam):
-    """:class:`lr_lessons.hypergradient.AdamHD`: ``alpha += beta * g_t . d_{t-1}``, then Adam."""
+    """:class:`~lr_lessons.tools.hypergradient.AdamHD`:
+    ``alpha += beta * g_t . d_{t-1}``, then Adam."""
 
     adapts_rate = True
 
@@ -390,7 +392,7 @@ def initial_weights(model_name: str, seed: int) -> list[np.ndarray]:
     """The weights ``model.fit`` starts from for ``seed`` (the fit engine's convention).
 
     Args:
-        model_name: a model of :data:`lr_lessons.models.BUILDERS`.
+        model_name: a model of :data:`lr_lessons.lab.models.BUILDERS`.
         seed: the seed given to ``keras.utils.set_random_seed`` before building it.
 
     Returns:
@@ -822,7 +824,7 @@ def train(
             more than one run trains, and TensorFlow's kernels for a single run.
 
     Returns:
-        Per metric of :data:`lr_lessons.results.METRICS`, an array of shape
+        Per metric of :data:`lr_lessons.lab.results.METRICS`, an array of shape
         ``(n_settings, n_seeds, n_epochs)``.
 
     Raises:

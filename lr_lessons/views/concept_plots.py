@@ -1,7 +1,7 @@
 """Pictures for chapter 0 (what the learning rate does) and chapter 7 (schedules, search).
 
-Like :mod:`lr_lessons.plotting`, nothing here trains: every function draws numbers it is
-given (paths computed by :mod:`lr_lessons.gradient_descent`, saved ``Results``, schedule
+Like :mod:`lr_lessons.views.plotting`, nothing here trains: every function draws numbers it is
+given (paths computed by :mod:`lr_lessons.lab.gradient_descent`, saved ``Results``, schedule
 values, search trials) and returns a figure for ``plotting.save_figure``.
 """
 
@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from lr_lessons.gradient_descent import Bowl
-from lr_lessons.plotting import band, caption, new_figure
-from lr_lessons.results import Results
+from lr_lessons.lab.gradient_descent import Bowl
+from lr_lessons.lab.results import Results
+from lr_lessons.views.plotting import band, caption, new_figure
 
 _TINY = 1e-12
 
@@ -46,7 +46,7 @@ def descent_paths(
     of all rates (bottom). Loss axes are logarithmic; a diverging run leaves the top.
 
     ``paths`` maps a label (e.g. "lr=0.1: too small") to an array (steps + 1, dim) from
-    :func:`lr_lessons.gradient_descent.descend`. ``view`` is the half-width of the
+    :func:`lr_lessons.lab.gradient_descent.descend`. ``view`` is the half-width of the
     picture, one number or one per axis (default: 1.6 x the start point's coordinates).
     """
     if not paths:

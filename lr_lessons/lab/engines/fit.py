@@ -7,11 +7,11 @@ from collections.abc import Callable, Sequence
 import keras
 import numpy as np
 
-from lr_lessons import models
-from lr_lessons.callbacks import LearningRateMonitor
-from lr_lessons.data import Dataset
-from lr_lessons.results import METRICS
-from lr_lessons.studies import Setting, Study
+from lr_lessons.lab import models
+from lr_lessons.lab.data import Dataset
+from lr_lessons.lab.results import METRICS
+from lr_lessons.lab.studies import Setting, Study
+from lr_lessons.tools.callbacks import LearningRateMonitor
 
 
 class _EpochProgress(keras.callbacks.Callback):

@@ -1,7 +1,7 @@
 """Chapter 9's pictures: heatmaps over learning rate x another knob, best rates, good regions.
 
 Nothing here trains: every function draws numbers it is given (see
-:mod:`lr_lessons.landscape` for how they are computed from saved results).
+:mod:`lr_lessons.lab.landscape` for how they are computed from saved results).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FixedLocator, LogFormatterMathtext, NullFormatter
 
-from lr_lessons.landscape import Hinge, Region
-from lr_lessons.plotting import new_figure
+from lr_lessons.lab.landscape import Hinge, Region
+from lr_lessons.views.plotting import new_figure
 
 THEORY = "#e8175d"  # theory lines: a red-magenta that stands out on viridis and cividis
 NEVER = "0.82"  # cells that never reached the target
@@ -345,7 +345,7 @@ def best_rate_vs_batch(
         batch_sizes: The batch sizes (x).
         best: Optimizer -> best rate per (batch size, seed), shape (batches, seeds).
         regions: Optimizer -> good region of the seed-mean curve per batch size.
-        fits: Optimizer -> the fitted :class:`~lr_lessons.landscape.Hinge` (its slope is
+        fits: Optimizer -> the fitted :class:`~lr_lessons.lab.landscape.Hinge` (its slope is
             in the legend).
         guides: Optimizer -> a theory slope, drawn through that optimizer's point at
             the smallest batch size.
@@ -524,7 +524,7 @@ def footer(results: Sequence, extra: str = "") -> str:
     """A figure's footer: data, seeds, epochs, batch sizes, engine, runs and training speed.
 
     Args:
-        results: The :class:`~lr_lessons.results.Results` behind the figure.
+        results: The :class:`~lr_lessons.lab.results.Results` behind the figure.
         extra: Text appended at the end.
 
     Returns:

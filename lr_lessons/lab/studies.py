@@ -16,8 +16,8 @@ import keras
 
 from lr_lessons import checks
 from lr_lessons.checks import InputError
-from lr_lessons.hypergradient import SGDHD, AdamHD
-from lr_lessons.models import BUILDERS
+from lr_lessons.lab.models import BUILDERS
+from lr_lessons.tools.hypergradient import SGDHD, AdamHD
 
 OPTIMIZERS: dict[str, type[keras.optimizers.Optimizer]] = {
     "sgd": keras.optimizers.SGD,

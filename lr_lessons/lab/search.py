@@ -2,8 +2,8 @@
 
 The textbook recipe: train briefly at one rate per decade (1E-7, 1E-6, ..., 1), find the
 best decade, then try a finer grid inside it and keep the best rate overall. Every trial
-is an ordinary :class:`~lr_lessons.studies.Setting` trained by
-:func:`lr_lessons.runner.run_study` (so it is seeded, cached and uses the fast engine),
+is an ordinary :class:`~lr_lessons.lab.studies.Setting` trained by
+:func:`lr_lessons.lab.runner.run_study` (so it is seeded, cached and uses the fast engine),
 and the result keeps every trial's scores, the time and the number of epochs spent, to be
 weighed against a range test that gets its answer from one short run.
 
@@ -21,11 +21,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from lr_lessons import config
-from lr_lessons.data import Dataset
-from lr_lessons.data import load as load_data
-from lr_lessons.results import Results
-from lr_lessons.runner import run_study
-from lr_lessons.studies import Study
+from lr_lessons.lab.data import Dataset
+from lr_lessons.lab.data import load as load_data
+from lr_lessons.lab.results import Results
+from lr_lessons.lab.runner import run_study
+from lr_lessons.lab.studies import Study
 
 DECADES = tuple(10.0**-k for k in range(7, -1, -1))  # 1E-7 ... 1E0
 HIGHER_IS_BETTER = {"val_accuracy": True, "accuracy": True, "val_loss": False, "loss": False}

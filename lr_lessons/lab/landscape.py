@@ -1,6 +1,6 @@
 """Chapter 9's grids: learning rate x momentum, x batch size, x optimizer, and their analysis.
 
-A :class:`Grid` is a :class:`~lr_lessons.studies.Study` laid out as rows (a momentum, an
+A :class:`Grid` is a :class:`~lr_lessons.lab.studies.Study` laid out as rows (a momentum, an
 optimizer) x learning rates, so results come back as arrays of shape
 ``(rows, rates, seeds, epochs)`` instead of a list of setting names. The analysis
 functions below are plain numpy on such arrays (nothing here trains):
@@ -23,10 +23,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from lr_lessons import studies
-from lr_lessons.claims import diverged, final
-from lr_lessons.results import Results
-from lr_lessons.studies import Setting, Study
+from lr_lessons.lab import studies
+from lr_lessons.lab.results import Results
+from lr_lessons.lab.studies import Setting, Study
+from lr_lessons.views.claims import diverged, final
 
 # 1E-5 ... 4.64 in steps of a third of a decade: 18 rates that contain chapter 1's
 # 1E-3, 1E-2, 1E-1 and 1, reach beyond 3 (where SGD on the blobs problem diverges) and
@@ -92,7 +92,7 @@ class Grid:
         """``metric`` of every cell: shape ``(rows, rates, seeds, epochs)``.
 
         Args:
-            results: What :func:`lr_lessons.runner.run_study` returned for this grid.
+            results: What :func:`lr_lessons.lab.runner.run_study` returned for this grid.
             metric: A metric of the results (``"val_accuracy"``, ``"loss"``, ...).
 
         Returns:
@@ -159,7 +159,7 @@ def batch_grid(
 
     Args:
         batch_size: Examples per update.
-        optimizers: Optimizer names of :data:`lr_lessons.studies.OPTIMIZERS`.
+        optimizers: Optimizer names of :data:`lr_lessons.lab.studies.OPTIMIZERS`.
         rates: Learning rates.
         epochs: Epochs of every run.
 
@@ -254,7 +254,7 @@ def momentum_plateau_study(
 
 
 def cell_final(values: np.ndarray) -> np.ndarray:
-    """The 'final' value (:func:`lr_lessons.claims.final`) of every run of a grid.
+    """The 'final' value (:func:`lr_lessons.views.claims.final`) of every run of a grid.
 
     Args:
         values: Shape ``(..., seeds, epochs)``.
@@ -266,7 +266,7 @@ def cell_final(values: np.ndarray) -> np.ndarray:
 
 
 def divergence(loss: np.ndarray) -> np.ndarray:
-    """Which runs diverged (:func:`lr_lessons.claims.diverged`), for a whole grid.
+    """Which runs diverged (:func:`lr_lessons.views.claims.diverged`), for a whole grid.
 
     Args:
         loss: Training loss, shape ``(..., seeds, epochs)``.
@@ -490,7 +490,7 @@ def hinge_fit(x: Sequence[float], y: Sequence[float], min_points: int = 3) -> Hi
 def epochs_to_target(values: np.ndarray, target: float = TARGET) -> np.ndarray:
     """First epoch (1-based) at which each run reaches ``target``; NaN if it never does.
 
-    The grid version of :func:`lr_lessons.claims.epochs_to_reach`.
+    The grid version of :func:`lr_lessons.views.claims.epochs_to_reach`.
 
     Args:
         values: Shape ``(..., seeds, epochs)``, e.g. test accuracy per epoch.

@@ -16,6 +16,7 @@ still fails, the results are returned and written to a fallback file the warning
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import platform
@@ -32,52 +33,84 @@ import numpy as np
 
 from lr_lessons import config
 from lr_lessons.checks import InputError, whole_number
-from lr_lessons.data import Dataset
-from lr_lessons.data import load as load_data
-from lr_lessons.engines import choose_engine, get_engine
 from lr_lessons.files import remove_stale_temporaries, temporary_name
-from lr_lessons.results import CorruptResults, Results
-from lr_lessons.studies import Study
+from lr_lessons.lab.data import Dataset
+from lr_lessons.lab.data import load as load_data
+from lr_lessons.lab.engines import choose_engine, get_engine
+from lr_lessons.lab.results import CorruptResults, Results
+from lr_lessons.lab.studies import Study
 
-_PACKAGE_DIR = Path(__file__).resolve().parent
-# The code that shapes a study's numbers; editing any of it invalidates cached results.
-# Modules that only read results (plotting, claims) or pick what to run (cli, config) do
-# not; an engine's own files count only for the results that engine produced.
+_PACKAGE_DIR = Path(__file__).resolve().parents[1]  # lr_lessons/
+# The code that shapes a study's numbers (paths inside lr_lessons/); editing any of it
+# invalidates cached results. Modules that only read results (the views) or pick what to
+# run (cli, config) do not; an engine's own files count only for that engine's results.
 TRAINING_CODE = (
-    "data.py",
-    "models.py",
-    "studies.py",
-    "results.py",
-    "callbacks.py",
-    "runner.py",
-    "schedules.py",
-    "hypergradient.py",
-    "engines/__init__.py",
+    "lab/data.py",
+    "lab/models.py",
+    "lab/studies.py",
+    "lab/results.py",
+    "lab/runner.py",
+    "lab/engines/__init__.py",
+    "tools/callbacks.py",
+    "tools/schedules.py",
+    "tools/hypergradient.py",
 )
 # The code of each kind of computation beyond TRAINING_CODE: an engine's own files count
 # only for the results that engine produced, the range test's only for range tests (and
-# the other computations of lr_lessons.cache), so editing a suggestion rule does not
+# the other computations of lr_lessons.lab.cache), so editing a suggestion rule does not
 # throw away the blobs studies.
 ENGINE_CODE = {
-    "fit": ("engines/fit.py",),
-    "stacked": ("engines/stacked.py", "engines/plateau.py"),
-    "range_test": (
-        *sorted(
-            str(p.relative_to(_PACKAGE_DIR)) for p in (_PACKAGE_DIR / "range_test").glob("*.py")
-        ),
-        "lr_suggestions.py",
+    "fit": ("lab/engines/fit.py",),
+    "stacked": ("lab/engines/stacked.py", "lab/engines/plateau.py"),
+    "range_test": tuple(
+        sorted(
+            str(p.relative_to(_PACKAGE_DIR).as_posix())
+            for p in (_PACKAGE_DIR / "tools" / "range_test").glob("*.py")
+        )
     ),
 }
 
 
+def code_text(source: str) -> str:
+    """What of a module's source shapes results: its syntax tree without docstrings.
+
+    Comments, docstrings, formatting and blank lines change no number a module computes,
+    so editing them keeps cached results; any change to the code itself does not.
+
+    Args:
+        source: A Python module's source.
+
+    Returns:
+        A canonical dump of the module's syntax tree with every docstring removed.
+    """
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                if isinstance(body[0].value.value, str):
+                    node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree, annotate_fields=False, include_attributes=False)
+
+
 def code_fingerprint(engine: str | None = None) -> str:
-    """A hash of the library's training code (:data:`TRAINING_CODE`, plus ``engine``'s files)."""
+    """A hash of the code that shapes results: :data:`TRAINING_CODE` plus ``engine``'s files.
+
+    Each file counts through :func:`code_text`, so editing a docstring or a comment keeps
+    cached results.
+
+    Args:
+        engine: ``"fit"``, ``"stacked"``, ``"range_test"`` or None (the shared code only).
+
+    Returns:
+        16 hex digits.
+    """
     digest = hashlib.sha256()
     for name in (*TRAINING_CODE, *ENGINE_CODE.get(engine or "", ())):
         path = _PACKAGE_DIR / name
         if path.is_file():
             digest.update(name.encode())
-            digest.update(path.read_bytes())
+            digest.update(code_text(path.read_text(encoding="utf-8")).encode())
     return digest.hexdigest()[:16]
 
 

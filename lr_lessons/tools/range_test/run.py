@@ -10,9 +10,9 @@ from typing import Any
 
 import keras
 
-from lr_lessons.range_test.finder import LRFinder, check_compiled, rate_optimizer
-from lr_lessons.range_test.ramp import STOP_INTERRUPTED, check_range, check_steps, whole
-from lr_lessons.range_test.result import RangeTestRepeats, RangeTestResult
+from lr_lessons.tools.range_test.finder import LRFinder, check_compiled, rate_optimizer
+from lr_lessons.tools.range_test.ramp import STOP_INTERRUPTED, check_range, check_steps, whole
+from lr_lessons.tools.range_test.result import RangeTestRepeats, RangeTestResult
 
 
 def _is_dataset(x: Any) -> bool:

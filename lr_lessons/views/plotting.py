@@ -18,7 +18,7 @@ from matplotlib.ticker import MaxNLocator
 
 from lr_lessons import config
 from lr_lessons.files import atomic_path
-from lr_lessons.results import Results
+from lr_lessons.lab.results import Results
 
 LABELS = {
     "accuracy": "train",
