@@ -1,11 +1,13 @@
 """The ``lr-lessons`` command: ``lr-lessons figures`` regenerates every figure.
 
-The chapters are the single source of every figure, so the command simply runs
-``chapters/NN_*.py`` as scripts (in this process, so TensorFlow is imported once),
-passing seeds, quick mode, retraining and engine through the environment variables that
-:mod:`lr_lessons.config` reads. Studies whose saved results are current are re-plotted
-from disk without training (``--retrain`` trains them all again); after each chapter the
-command says which studies were read from the cache and which were trained.
+The chapters are the single source of every figure, so the command runs
+``chapters/NN_*.py`` (in this process, so TensorFlow is imported once) cell by cell
+(`lr_lessons.cells`), passing seeds, quick mode, retraining and engine through the
+environment variables that `lr_lessons.config` reads. What each code cell prints is shown
+on the terminal and recorded in ``figures/NN_topic/outputs.json``, which the docs site shows
+under each cell. Studies whose saved results are current are re-plotted from disk without
+training (``--retrain`` trains them all again); after each chapter the command says which
+studies were read from the cache and which were trained, and which cells took longest.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import runpy
 import sys
 import time
 from collections.abc import Sequence
@@ -87,21 +88,47 @@ def select_chapters(chapters: list[Path], wanted: Sequence[str] | None) -> list[
     return sorted(picked)
 
 
-def run_chapter(path: Path) -> float:
-    """Run one chapter script top to bottom; returns its wall time in seconds."""
+SLOWEST_CELLS = 3
+
+
+def run_chapter(path: Path, figures_dir: Path | None = None) -> float:
+    """Run one chapter cell by cell and record each cell's output; returns its wall time.
+
+    The chapter runs with matplotlib's Agg backend; the working folder is restored and
+    every figure closed afterwards, even when a cell fails. Only a chapter that ran to
+    the end has its ``outputs.json`` written (see `lr_lessons.cells.save_outputs`).
+
+    Args:
+        path: The chapter script.
+        figures_dir: Where ``NN_topic/outputs.json`` goes (default: `config.figures_dir`).
+
+    Returns:
+        The chapter's wall time in seconds.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from lr_lessons import cells, config
+
+    figures_dir = config.figures_dir() if figures_dir is None else Path(figures_dir)
     start = time.perf_counter()
     cwd = os.getcwd()
     try:
-        runpy.run_path(str(path), run_name="__main__")
+        records = cells.run_cells(path, figures_dir)
     finally:
         os.chdir(cwd)
         plt.close("all")
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    cells.save_outputs(figures_dir, path.stem, records)
+    slowest = sorted(records, key=lambda r: -r.seconds)[:SLOWEST_CELLS]
+    print(
+        f"{path.stem}: slowest cells: "
+        + ", ".join(f"cell {r.index} {r.seconds:.1f} s" for r in slowest),
+        flush=True,
+    )
+    return seconds
 
 
 def _report(events: list[dict], root: Path) -> list[str]:

@@ -10,7 +10,12 @@ format) is read with jupytext and written as one Markdown page:
   every committed file it can produce, in name order, except the files another cell of
   the chapter names exactly or an earlier cell already shows: each figure appears once);
 - after a code cell that calls ``<table>.save("NN_topic/name")``, the committed
-  ``figures/NN_topic/name.md`` claims table.
+  ``figures/NN_topic/name.md`` claims table;
+- under each code cell, what it printed in the last ``lr-lessons figures`` run, as an
+  output block, and the Markdown tables it wrote (both recorded in
+  ``figures/NN_topic/outputs.json`` by `lr_lessons.cells`). A cell whose source changed
+  since that run (its hash no longer matches) shows no output: the output of older code
+  is not passed off as this code's.
 
 A line ``<!-- widget: NAME -->`` in a markdown cell (invisible in a notebook) becomes the
 empty ``<div class="lr-widget" data-widget="NAME">`` that ``docs/src/javascripts/`` fills
@@ -40,6 +45,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import html
 import json
 import logging
 import re
@@ -51,6 +57,7 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
+from lr_lessons.cells import OUTPUTS_NAME, CellOutput, cell_hash, load_outputs
 from lr_lessons.cli import CHAPTER_PATTERN
 
 log = logging.getLogger("mkdocs.hooks.chapters")
@@ -81,6 +88,8 @@ class ChapterPage:
     figures: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     widgets: list[str] = field(default_factory=list)
+    outputs: int = 0
+    stale: list[int] = field(default_factory=list)
 
     @property
     def stem(self) -> str:
@@ -234,9 +243,10 @@ def convert_chapter(
     }
     fallback = stem[3:].replace("_", " ").capitalize()
     page = ChapterPage(source=source, title=fallback, markdown="")
+    recorded = load_outputs(figures_dir, stem)
     blocks: list[str] = []
     titled = False
-    for cell in notebook.cells:
+    for index, cell in enumerate(notebook.cells):
         text = cell.source.strip("\n")
         if not text.strip() or _hidden(cell):
             continue
@@ -251,11 +261,69 @@ def convert_chapter(
             longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
             fence = "`" * max(3, longest + 1)  # a fence no backtick run in the code can close
             blocks.append(f"{fence}python\n{text}\n{fence}")
+            record = find_record(recorded, index, cell.source)
+            if record is None and index in recorded:
+                page.stale.append(index)
+            tables = {f"{p}.md" for kind, p in saved_outputs(text) if kind == "table"}
+            blocks.extend(printed_outputs(record, figures_dir, page, tables))
             blocks.extend(_outputs(text, figures_dir, page, exact))
     if not titled:
         blocks.insert(0, f"# {fallback}\n\n{_downloads(stem)}")
     page.markdown = "\n\n".join(blocks) + "\n"
     return page
+
+
+def find_record(recorded: dict[int, CellOutput], index: int, source: str) -> CellOutput | None:
+    """The recorded output of the code cell at ``index``, if it is this source's.
+
+    The record at the same index counts when its hash matches the cell's source; else a
+    single record with that hash elsewhere (a markdown cell added above shifts indices).
+    A cell whose source changed since the recording has none.
+    """
+    digest = cell_hash(source)
+    same = recorded.get(index)
+    if same is not None and same.hash == digest:
+        return same
+    moved = [r for r in recorded.values() if r.hash == digest]
+    return moved[0] if len(moved) == 1 else None
+
+
+def output_block(text: str) -> str:
+    """Printed text as an output block: raw HTML, so nothing in it is read as Markdown."""
+    return f'<div class="lr-output"><pre><code>{html.escape(text)}</code></pre></div>'
+
+
+def printed_outputs(
+    record: CellOutput | None,
+    figures_dir: Path,
+    page: ChapterPage,
+    shown_tables: set[str] | None = None,
+) -> list[str]:
+    """A cell's recorded output: its printout, then the Markdown tables it wrote.
+
+    A table the cell also printed is shown once, as a table. Tables shown anyway (claims
+    tables, ``shown_tables``) are skipped.
+    """
+    if record is None:
+        return []
+    stdout = record.stdout
+    tables = []
+    for rel in record.files:
+        if rel in (shown_tables or set()):
+            continue
+        path = figures_dir / rel
+        if not path.is_file():
+            page.missing.append(rel)
+            tables.append(_missing_note(rel, page.stem))
+            continue
+        table = path.read_text(encoding="utf-8").strip("\n")
+        if table and table in stdout:
+            stdout = stdout.replace(table, "", 1)
+        tables.append(f'<div class="lr-output-table" markdown>\n\n{table}\n\n</div>')
+    stdout = re.sub(r"\n{3,}", "\n\n", stdout).strip("\n")
+    blocks = [output_block(stdout)] if stdout.strip() else []
+    page.outputs += len(blocks) + len(tables)
+    return blocks + tables
 
 
 def _downloads(stem: str) -> str:
@@ -631,13 +699,21 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
                 name,
                 page.stem[:2],
             )
+        if page.stale:
+            log.info(
+                "%s: %d cell(s) changed since their output was recorded (shown without "
+                "output): run `lr-lessons figures --chapters %s` and commit figures/",
+                page.source.name,
+                len(page.stale),
+                page.stem[:2],
+            )
         base = f"chapters/{page.stem}"
         files.append(File.generated(config, f"{base}.md", content=page.markdown))
         files.append(File.generated(config, f"{base}.ipynb", content=notebook_text(page.source)))
         files.append(File.generated(config, f"{base}.py", abs_src_path=str(page.source)))
     if figures_dir.is_dir():
         for path in sorted(figures_dir.rglob("*")):
-            if path.suffix in IMAGE_SUFFIXES + DATA_SUFFIXES:
+            if path.suffix in IMAGE_SUFFIXES + DATA_SUFFIXES and path.name != OUTPUTS_NAME:
                 rel = path.relative_to(figures_dir).as_posix()
                 files.append(File.generated(config, f"figures/{rel}", abs_src_path=str(path)))
     package_dir = _state["root"] / "lr_lessons"  # type: ignore[operator]

@@ -1,0 +1,269 @@
+"""Run a chapter cell by cell and record what each code cell printed.
+
+A chapter (`chapters/NN_topic.py`, jupytext percent format) is read with jupytext and its
+code cells are executed in order in one namespace (`__name__ == "__main__"`, as when the
+file runs as a script). While a cell runs, its standard output goes both to the terminal
+and into a buffer (`Tee`); a Markdown file the cell writes into the chapter's figure
+folder (chapter 7's `study_table.md`) is noted too. `run_cells` returns one `CellOutput`
+per code cell and `save_outputs` writes them, atomically, to
+`figures/NN_topic/outputs.json`, keyed by the cell's index in the notebook with a hash of
+its source (`cell_hash`): the docs site shows each output under its cell and drops it
+once the cell's source no longer matches.
+"""
+
+from __future__ import annotations
+import __future__ as future
+
+import builtins
+import hashlib
+import io
+import json
+import linecache
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from lr_lessons.files import write_text
+
+OUTPUTS_NAME = "outputs.json"
+OUTPUTS_FORMAT = 1
+_FUTURE_FLAGS = 0
+for _name in future.all_feature_names:
+    _FUTURE_FLAGS |= getattr(future, _name).compiler_flag
+
+
+def cell_hash(source: str) -> str:
+    """A short fingerprint of a cell's source (leading and trailing blank lines ignored).
+
+    Args:
+        source: The cell's code, as jupytext reads it.
+
+    Returns:
+        16 hexadecimal digits of the source's SHA-256.
+    """
+    return hashlib.sha256(source.strip("\n").encode("utf-8")).hexdigest()[:16]
+
+
+def terminal_text(text: str) -> str:
+    """Text as a terminal shows it: a carriage return or a backspace overwrites.
+
+    Progress bars redraw a line with `\\r` and `\\b`; only what is left on screen is kept.
+
+    Args:
+        text: Captured output.
+
+    Returns:
+        The text with carriage returns and backspaces applied, line by line.
+    """
+    lines = []
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if "\b" in line:
+            kept: list[str] = []
+            for ch in line:
+                if ch == "\b":
+                    if kept:
+                        kept.pop()
+                else:
+                    kept.append(ch)
+            line = "".join(kept)
+        if "\r" in line:
+            parts = [p for p in line.split("\r") if p]
+            line = parts[-1] if parts else ""
+        lines.append(line)
+    return "\n".join(lines)
+
+
+class Tee(io.TextIOBase):
+    """A text stream that writes to another stream and keeps a copy.
+
+    Args:
+        stream: Where the text still goes (the terminal).
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__()
+        self.stream = stream
+        self.copy = io.StringIO()
+
+    def write(self, text: str) -> int:
+        self.copy.write(text)
+        self.stream.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.stream, "encoding", None) or "utf-8"
+
+    def writable(self) -> bool:
+        return True
+
+    def getvalue(self) -> str:
+        """Everything written so far."""
+        return self.copy.getvalue()
+
+
+@dataclass
+class CellOutput:
+    """What one code cell printed, and the Markdown files it wrote.
+
+    Attributes:
+        index: The cell's position among all cells of the notebook (from 0).
+        hash: `cell_hash` of the cell's source when it ran.
+        stdout: Its standard output, as the terminal showed it.
+        files: Markdown files it wrote, relative to the figures folder
+            (`07_schedules/study_table.md`).
+        seconds: Its wall time.
+    """
+
+    index: int
+    hash: str
+    stdout: str = ""
+    files: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def code_cells(path: Path) -> list[tuple[int, str]]:
+    """The `(index, source)` of each code cell of a jupytext chapter, in order.
+
+    Args:
+        path: The chapter script.
+
+    Returns:
+        Each code cell's position among all the notebook's cells, and its source.
+    """
+    import jupytext
+
+    notebook = jupytext.read(path)
+    return [
+        (index, cell.source)
+        for index, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code"
+    ]
+
+
+def _markdown_files(folder: Path) -> dict[Path, tuple[int, int]]:
+    if not folder.is_dir():
+        return {}
+    return {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in folder.glob("*.md")}
+
+
+def run_cells(
+    path: Path,
+    figures_dir: Path,
+    on_cell: Callable[[CellOutput], None] | None = None,
+) -> list[CellOutput]:
+    """Run a chapter's code cells in order in one `__main__` namespace, recording each.
+
+    Standard output still reaches the terminal. A cell that raises stops the run (the
+    exception propagates, its traceback showing the cell's lines).
+
+    Args:
+        path: The chapter script (`chapters/NN_topic.py`).
+        figures_dir: The figures folder; Markdown files written into
+            `figures_dir / path.stem` while a cell runs are recorded as that cell's.
+        on_cell: Called with each cell's record as soon as the cell has run.
+
+    Returns:
+        One `CellOutput` per code cell, in order.
+    """
+    path = Path(path)
+    folder = figures_dir / path.stem
+    namespace: dict = {"__name__": "__main__", "__file__": str(path), "__builtins__": builtins}
+    flags = 0
+    records = []
+    for index, source in code_cells(path):
+        filename = f"{path} (cell {index})"
+        lines = source.splitlines(keepends=True)
+        linecache.cache[filename] = (len(source), None, lines, filename)
+        code = compile(source, filename, "exec", flags=flags, dont_inherit=True)
+        flags |= code.co_flags & _FUTURE_FLAGS  # `from __future__` holds for later cells
+        before = _markdown_files(folder)
+        tee = Tee(sys.stdout)
+        saved = sys.stdout
+        start = time.perf_counter()
+        sys.stdout = tee
+        try:
+            exec(code, namespace)  # noqa: S102 - running the chapter is the point
+        finally:
+            sys.stdout = saved
+            seconds = time.perf_counter() - start
+        after = _markdown_files(folder)
+        written = sorted(p for p, stamp in after.items() if before.get(p) != stamp)
+        record = CellOutput(
+            index=index,
+            hash=cell_hash(source),
+            stdout=terminal_text(tee.getvalue()),
+            files=[p.relative_to(figures_dir).as_posix() for p in written],
+            seconds=round(seconds, 3),
+        )
+        records.append(record)
+        if on_cell is not None:
+            on_cell(record)
+    return records
+
+
+def outputs_path(figures_dir: Path, chapter: str) -> Path:
+    """Where a chapter's recorded outputs live: `figures/NN_topic/outputs.json`."""
+    return Path(figures_dir) / chapter / OUTPUTS_NAME
+
+
+def save_outputs(figures_dir: Path, chapter: str, records: list[CellOutput]) -> Path:
+    """Write a chapter's cell records to `outputs.json` (atomically).
+
+    Args:
+        figures_dir: The figures folder.
+        chapter: The chapter's stem (`07_schedules`).
+        records: What `run_cells` returned.
+
+    Returns:
+        The file written.
+    """
+    data = {
+        "format": OUTPUTS_FORMAT,
+        "chapter": chapter,
+        "cells": {
+            str(r.index): {k: v for k, v in asdict(r).items() if k != "index"} for r in records
+        },
+    }
+    text = json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+    return write_text(outputs_path(figures_dir, chapter), text)
+
+
+def load_outputs(figures_dir: Path, chapter: str) -> dict[int, CellOutput]:
+    """A chapter's recorded outputs by cell index; empty if none were recorded.
+
+    A file that cannot be read (corrupt, or of another format) counts as none.
+
+    Args:
+        figures_dir: The figures folder.
+        chapter: The chapter's stem.
+
+    Returns:
+        The records, keyed by the cell's index in the notebook.
+    """
+    path = outputs_path(figures_dir, chapter)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != OUTPUTS_FORMAT:
+            return {}
+        return {
+            int(key): CellOutput(
+                index=int(key),
+                hash=str(cell["hash"]),
+                stdout=str(cell.get("stdout", "")),
+                files=[str(f) for f in cell.get("files", [])],
+                seconds=float(cell.get("seconds", 0.0)),
+            )
+            for key, cell in data["cells"].items()
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
