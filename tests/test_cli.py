@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -147,3 +148,90 @@ def test_figures_then_replot_from_saved_results(tmp_path):
     assert "retraining every study" in retrained.stdout
     assert "  decay: trained in" in retrained.stdout and "read from cache" not in retrained.stdout
     assert all(p.stat().st_mtime_ns > stamps[p] for p in results), "--retrain read the cache"
+
+
+FAKE_CHAPTER = """# %% [markdown]
+# # A fake chapter
+# Prose.
+
+# %%
+from __future__ import annotations
+
+import os
+
+from lr_lessons import config
+
+print("first cell")
+value = 6 * 7
+os.chdir("/")
+
+# %% [markdown]
+# The printout above.
+
+# %%
+print(f"value {value}, run as {__name__}")
+print("epoch 1/2\\repoch 2/2")
+table = "| a | b |\\n|---|---|\\n| 1 | 2 |"
+folder = config.figures_dir() / "98_fake"
+folder.mkdir(parents=True, exist_ok=True)
+(folder / "table.md").write_text(table + "\\n")
+print(table)
+
+# %%
+later: list[int] = []  # `from __future__` of cell 1 holds here too: a string
+print(type(__annotations__["later"]).__name__)
+
+# %%
+quiet = True
+"""
+
+
+@pytest.fixture
+def fake_chapter(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("LR_LESSONS_OUTPUT", str(tmp_path / "out"))
+    path = tmp_path / "chapters" / "98_fake.py"
+    path.parent.mkdir()
+    path.write_text(FAKE_CHAPTER)
+    return path
+
+
+def test_a_chapter_runs_cell_by_cell_and_its_printouts_are_recorded(fake_chapter, capsys):
+    from lr_lessons import cells, config
+
+    cwd = os.getcwd()
+    seconds = cli.run_chapter(fake_chapter)
+    assert seconds > 0 and os.getcwd() == cwd  # a cell's chdir is undone
+    terminal = capsys.readouterr().out
+    assert "first cell" in terminal and "value 42, run as __main__" in terminal  # the tee
+    figures = config.figures_dir()
+    saved = json.loads((figures / "98_fake" / "outputs.json").read_text())
+    assert saved["chapter"] == "98_fake" and set(saved["cells"]) == {"1", "3", "4", "5"}
+    records = cells.load_outputs(figures, "98_fake")
+    sources = dict(cells.code_cells(fake_chapter))
+    assert sorted(records) == sorted(sources) == [1, 3, 4, 5]
+    for index, record in records.items():
+        assert record.hash == cells.cell_hash(sources[index])
+    assert records[1].stdout == "first cell\n"
+    # the terminal's last state of a redrawn line; the table file the cell wrote
+    assert records[3].stdout.splitlines()[:2] == ["value 42, run as __main__", "epoch 2/2"]
+    assert "| 1 | 2 |" in records[3].stdout
+    assert records[3].files == ["98_fake/table.md"]
+    assert records[4].stdout == "str\n"
+    assert records[5].stdout == "" and records[5].files == []
+    assert not [p for p in (figures / "98_fake").iterdir() if p.name.startswith(".")]
+
+
+def test_a_failing_cell_names_its_line_and_records_nothing(fake_chapter, capsys):
+    import traceback
+
+    from lr_lessons import config
+
+    fake_chapter.write_text(FAKE_CHAPTER + "\n# %%\nx = 1\nraise ValueError('cell four')\n")
+    cwd = os.getcwd()
+    with pytest.raises(ValueError, match="cell four") as caught:
+        cli.run_chapter(fake_chapter)
+    assert os.getcwd() == cwd
+    where = traceback.extract_tb(caught.value.__traceback__)[-1]
+    assert where.filename.endswith("98_fake.py (cell 6)") and where.lineno == 2
+    assert where.line == "raise ValueError('cell four')"
+    assert not (config.figures_dir() / "98_fake" / "outputs.json").exists()

@@ -162,6 +162,98 @@ def test_chapter_page_shows_committed_figures_and_claims_in_place(hook, chapter)
     assert "Not generated yet: figures/03_decay/never_made" in md
 
 
+PRINTING_CHAPTER = """# %% [markdown]
+# # Printing
+# A chapter that prints.
+
+# %%
+from lr_lessons import config
+
+print("loss <b>&</b> $x$ ```")
+print()
+print("after a blank line")
+
+# %% [markdown]
+# The printout above.
+
+# %%
+table = "| rate | accuracy |\\n|---|---|\\n| 0.1 | 0.93 |"
+folder = config.figures_dir() / "97_printing"
+(folder / "study_table.md").write_text(table + "\\n")
+print("the table:")
+print(table)
+
+# %%
+silent = 1
+"""
+
+
+def _recorded_chapter(tmp_path, monkeypatch) -> Path:
+    """A chapter run by ``lr-lessons figures``' cell runner, its outputs recorded."""
+    from lr_lessons import cli
+
+    monkeypatch.setenv("LR_LESSONS_OUTPUT", str(tmp_path))
+    (tmp_path / "figures" / "97_printing").mkdir(parents=True)
+    source = tmp_path / "chapters" / "97_printing.py"
+    source.parent.mkdir()
+    source.write_text(PRINTING_CHAPTER)
+    cli.run_chapter(source, tmp_path / "figures")
+    return source
+
+
+def _html(markdown_text: str) -> str:
+    """The page's Markdown as MkDocs renders it (the extensions of mkdocs.yml that matter)."""
+    import markdown
+
+    return markdown.markdown(
+        markdown_text,
+        extensions=["md_in_html", "tables", "attr_list", "pymdownx.superfences"],
+    )
+
+
+def test_each_cell_shows_what_it_printed_under_it(hook, tmp_path, monkeypatch):
+    source = _recorded_chapter(tmp_path, monkeypatch)
+    page = hook.convert_chapter(source, tmp_path / "figures")
+    md = page.markdown
+    assert page.outputs == 3 and page.stale == [] and page.missing == []
+    first = md.index('<div class="lr-output">')
+    assert md.index('print("after a blank line")') < first < md.index("The printout above.")
+    html = _html(md)
+    block = r'<div class="lr-output"><pre><code>(.*?)</code></pre></div>'
+    outputs = re.findall(block, html, re.S)
+    # escaped, whole (the blank line kept), not read as Markdown or code fences
+    assert outputs[0] == "loss &lt;b&gt;&amp;&lt;/b&gt; $x$ ```\n\nafter a blank line"
+    # the table the cell wrote and printed: shown once, as a table, under the printout
+    assert outputs[1] == "the table:"
+    assert len(outputs) == 2
+    table = html.index('<div class="lr-output-table">')
+    assert html.index(outputs[1]) < table
+    assert "<td>0.93</td>" in html[table:]
+    assert html.count("lr-output") == 3  # the silent cell shows no empty block
+
+
+def test_a_cell_changed_since_its_recording_shows_no_output(hook, tmp_path, monkeypatch):
+    source = _recorded_chapter(tmp_path, monkeypatch)
+    text = source.read_text()
+    # a prose cell added at the top shifts every index: outputs follow their cells' hashes
+    shifted = text.replace(
+        "# %%\nfrom lr_lessons", "# %% [markdown]\n# New prose.\n\n# %%\nfrom lr_lessons", 1
+    )
+    source.write_text(shifted)
+    page = hook.convert_chapter(source, tmp_path / "figures")
+    assert page.outputs == 3 and page.stale == []
+    # the first code cell edited: its old printout is not shown as this code's
+    source.write_text(shifted.replace('print("after a blank line")', 'print("changed")'))
+    page = hook.convert_chapter(source, tmp_path / "figures")
+    assert page.stale == [2] and page.outputs == 2
+    assert "after a blank line" not in page.markdown
+    assert "the table:" in page.markdown
+    # no recording at all (a chapter never run): no output, nothing stale
+    (tmp_path / "figures" / "97_printing" / "outputs.json").unlink()
+    page = hook.convert_chapter(source, tmp_path / "figures")
+    assert page.outputs == 0 and page.stale == [] and "lr-output" not in page.markdown
+
+
 def test_a_name_pattern_shows_only_figures_no_other_cell_names(hook, tmp_path):
     """Chapter 6's bug: ``save_figure(fig, f"06_x/{name}")`` matched every committed
     figure of the chapter, so the figures other cells show appeared twice."""

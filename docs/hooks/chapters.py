@@ -262,7 +262,7 @@ def convert_chapter(
             fence = "`" * max(3, longest + 1)  # a fence no backtick run in the code can close
             blocks.append(f"{fence}python\n{text}\n{fence}")
             record = find_record(recorded, index, cell.source)
-            if record is None and index in recorded:
+            if record is None and recorded:  # changed (or added) since the recording
                 page.stale.append(index)
             tables = {f"{p}.md" for kind, p in saved_outputs(text) if kind == "table"}
             blocks.extend(printed_outputs(record, figures_dir, page, tables))
@@ -405,8 +405,8 @@ API_GROUPS = (
      "(lr_lessons.lab).", ("lab",)),
     ("Views", "Figures, claims tables and the site's data, drawn from saved results "
      "(lr_lessons.views).", ("views",)),
-    ("Support", "Input checks, settings, atomic files and the command line.",
-     ("checks", "config", "files", "cli")),
+    ("Support", "Input checks, settings, atomic files, the command line and the cell runner "
+     "that records each chapter cell's output.", ("checks", "config", "files", "cli", "cells")),
 )  # fmt: skip
 OTHER_GROUP = "Other"
 
