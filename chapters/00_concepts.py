@@ -36,7 +36,7 @@ from lr_lessons.lab.data import Dataset, load_blobs
 from lr_lessons.lab.gradient_descent import Bowl, closed_form, descend
 from lr_lessons.lab.runner import run_study
 from lr_lessons.lab.studies import Setting, Study
-from lr_lessons.views import concept_plots, plotting
+from lr_lessons.views import line_plots, plotting, space_plots
 from lr_lessons.views.claims import (
     FINAL_DEFINITION,
     ClaimsTable,
@@ -80,7 +80,7 @@ print(f"divergence threshold 2/a = {parabola.divergence_threshold():g}")
 for label, lr in RATES_1D.items():
     print(f"  {label:32s} factor 1 - lr*a = {1 - lr * 2:+.2f}")
 
-fig = concept_plots.descent_paths(
+fig = space_plots.descent_paths(
     parabola,
     paths_1d,
     title=(
@@ -140,7 +140,7 @@ for label, lr in RATES_2D.items():
         f"  {label:22s} slowest factor max|1 - lr*a| = "
         f"{bowl.contraction(lr):.3f}"
     )
-fig = concept_plots.descent_paths(
+fig = space_plots.descent_paths(
     bowl,
     paths_2d,
     title="An elongated bowl, curvatures 1 and 8 (threshold 2/8 = 0.25)",
@@ -189,7 +189,7 @@ for a in CURVATURES:
         [b.loss(descend(b, [1.0], lr, STEPS)[-1]) for lr in SWEEP]
     )
     thresholds[label] = b.divergence_threshold()
-fig = concept_plots.threshold_curves(
+fig = line_plots.threshold_curves(
     SWEEP,
     sweep,
     thresholds,
@@ -238,7 +238,7 @@ classic = Study(
     epochs=200,
 )
 classic_results = run_study(classic)
-fig = concept_plots.metric_lines(
+fig = line_plots.metric_lines(
     classic_results,
     "loss",
     title="Training loss per epoch on blobs for four learning rates (SGD)",
@@ -360,7 +360,7 @@ print(f"validation loss after restoring: {after:.4f} (history minimum "
       f"{min(history.history['val_loss']):.4f})")  # fmt: skip
 
 # %%
-fig = concept_plots.train_val_loss(
+fig = line_plots.train_val_loss(
     overfit_results,
     {setting: best_epoch},
     title="Underfitting, then overfitting: train vs validation loss",

@@ -33,7 +33,7 @@ from lr_lessons import config
 from lr_lessons.lab import studies
 from lr_lessons.lab.data import blobs_labels, load_blobs
 from lr_lessons.lab.runner import run_study
-from lr_lessons.views import plotting
+from lr_lessons.views import line_plots, plotting, space_plots
 from lr_lessons.views.claims import (
     ClaimsTable,
     combine,
@@ -57,7 +57,7 @@ from lr_lessons.views.claims import (
 
 # %%
 x, labels = blobs_labels()
-fig = plotting.blobs_scatter(x, labels)
+fig = space_plots.blobs_scatter(x, labels)
 plotting.save_figure(fig, "01_learning_rate/blobs")
 fig
 
@@ -199,7 +199,7 @@ dataset_reshuffles = seen[:10] != seen[10:]
 # %%
 study = studies.learning_rate_study()
 results = run_study(study)
-fig = plotting.accuracy_grid(
+fig = line_plots.accuracy_grid(
     results, ncols=2, title="SGD: train and test accuracy per epoch"
 )
 plotting.save_figure(fig, "01_learning_rate/accuracy_grid")

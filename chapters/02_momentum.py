@@ -48,7 +48,7 @@ from lr_lessons import config
 from lr_lessons.lab import studies
 from lr_lessons.lab.data import load_blobs
 from lr_lessons.lab.runner import run_study
-from lr_lessons.views import plotting
+from lr_lessons.views import line_plots, plotting
 from lr_lessons.views.claims import (
     MEASURED,
     ClaimsTable,
@@ -113,7 +113,7 @@ print(
 
 # %%
 results = run_study(studies.momentum_study())
-fig = plotting.accuracy_grid(
+fig = line_plots.accuracy_grid(
     results, title="SGD (learning rate 0.01) with momentum"
 )
 plotting.save_figure(fig, "02_momentum/accuracy_grid")

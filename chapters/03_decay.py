@@ -47,7 +47,7 @@ from lr_lessons import config
 from lr_lessons.lab import studies
 from lr_lessons.lab.data import load_blobs
 from lr_lessons.lab.runner import run_study
-from lr_lessons.views import plotting
+from lr_lessons.views import line_plots, plotting
 from lr_lessons.views.claims import (
     ClaimsTable,
     final,
@@ -88,7 +88,7 @@ for d in studies.DECAYS:
     np.testing.assert_allclose(rates, 0.01 / (1 + d * steps), rtol=1e-5)
     rules[f"decay {d:g}"] = rates
 
-fig = plotting.curves(
+fig = line_plots.curves(
     {k: v[:200] for k, v in rules.items()},
     title="lr = 0.01 / (1 + decay * t), first 200 updates",
     note=(
@@ -165,7 +165,7 @@ print(f"test accuracy {test_accuracy:.3f}; last rate used {last_rate:.2e}")
 # %%
 results = run_study(studies.decay_study())
 constant = run_study(studies.momentum_study())
-fig = plotting.accuracy_grid(
+fig = line_plots.accuracy_grid(
     results, title="SGD from 0.01 with inverse-time decay"
 )
 plotting.save_figure(fig, "03_decay/accuracy_grid")

@@ -52,7 +52,7 @@ from lr_lessons import LearningRateMonitor, config
 from lr_lessons.lab import studies
 from lr_lessons.lab.data import load_blobs
 from lr_lessons.lab.runner import run_study
-from lr_lessons.views import plotting
+from lr_lessons.views import bar_plots, line_plots, plotting
 from lr_lessons.views.claims import (
     ClaimsTable,
     combine,
@@ -127,7 +127,7 @@ print(f"rate dropped after epochs {drops}; final rate {rates[-1]:.0e}")
 
 # %%
 results = run_study(studies.plateau_study())
-fig = plotting.metric_grid(
+fig = line_plots.metric_grid(
     results,
     ["learning_rate"],
     ylabel="learning rate",
@@ -140,14 +140,14 @@ plotting.save_figure(fig, "04_plateau/learning_rate")
 fig
 
 # %%
-fig = plotting.metric_grid(
+fig = line_plots.metric_grid(
     results, ["loss"], ylabel="training loss", title="Training loss"
 )
 plotting.save_figure(fig, "04_plateau/loss")
 fig
 
 # %%
-fig = plotting.metric_grid(
+fig = line_plots.metric_grid(
     results,
     ["accuracy"],
     ylabel="training accuracy",
@@ -193,7 +193,7 @@ regimes = (
     "one order repeated (Keras 3 fit)",
 )
 short = {s: s.replace("patience=", "p=") for s in results.settings}
-fig = plotting.grouped_bars(
+fig = bar_plots.grouped_bars(
     {
         "number of rate drops": {
             regimes[0]: {short[s]: n_drops[s] for s in results.settings},

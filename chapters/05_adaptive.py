@@ -43,7 +43,7 @@ from lr_lessons import config
 from lr_lessons.lab import studies
 from lr_lessons.lab.data import load_blobs
 from lr_lessons.lab.runner import run_study
-from lr_lessons.views import plotting
+from lr_lessons.views import line_plots, plotting
 from lr_lessons.views.claims import (
     MEASURED,
     ClaimsTable,
@@ -130,7 +130,7 @@ for name in studies.ADAPTIVE:
 
 # %%
 results = run_study(studies.adaptive_study())
-fig = plotting.accuracy_grid(
+fig = line_plots.accuracy_grid(
     results, title="Keras' optimizers at their default settings"
 )
 plotting.save_figure(fig, "05_adaptive/accuracy_grid")

@@ -52,7 +52,7 @@ from lr_lessons.tools.range_test import (
     RangeTestResult,
     range_test_repeats,
 )
-from lr_lessons.views import concept_plots, plotting
+from lr_lessons.views import bar_plots, plotting
 from lr_lessons.views.claims import (
     PARTLY,
     SUPERSEDED,
@@ -564,7 +564,7 @@ for rule in CHECK_RULES:
 
 # %%
 for rule in CHECK_RULES:
-    fig = concept_plots.summary_bars(
+    fig = bar_plots.summary_bars(
         val_acc[rule],
         "validation accuracy after 2 epochs (bar: mean, dots: seeds)",
         title=f"Training at the {rule} suggestion, 10x lower and 10x higher",

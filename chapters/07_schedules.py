@@ -36,7 +36,7 @@ from lr_lessons.lab.search import bracket_best, coarse_to_fine
 from lr_lessons.lab.studies import Setting, Study
 from lr_lessons.tools.range_test import RangeTestRepeats, range_test_repeats
 from lr_lessons.tools.schedules import CyclicalLearningRate, OneCycle, rates
-from lr_lessons.views import concept_plots, plotting
+from lr_lessons.views import bar_plots, line_plots, plotting
 from lr_lessons.views.claims import (
     FINAL_DEFINITION,
     PARTLY,
@@ -110,7 +110,7 @@ for name, values in shapes.items():
         f"{values[STEPS // 2]:.3g}, end {values[-1]:.3g}; "
         f"{early_fall[name]:.0%} of its fall in the first tenth"
     )
-fig = concept_plots.schedule_panels(
+fig = line_plots.curves(
     {"linear axis": shapes, "log axis": shapes},
     logy=(False, True),
     # below the step schedule's first level: no curve runs there
@@ -296,7 +296,7 @@ cyclical = {
 optimizer = keras.optimizers.SGD(
     learning_rate=cyclical["one-cycle"]
 )  # as you would use it
-fig = concept_plots.schedule_panels(
+fig = line_plots.curves(
     {name: {name: rates(s, STEPS + 1)} for name, s in cyclical.items()},
     title=(
         f"Cyclical schedules between {BASE_LR:.3g} and {MAX_LR:.3g} "
@@ -402,7 +402,7 @@ for name, (lr, ep, wall) in comparison.items():
     )
 
 # %%
-fig = concept_plots.search_trials(
+fig = line_plots.search_trials(
     [(t.learning_rate, t.stage, t.scores) for t in search.trials],
     {
         "search's choice": search.chosen,
@@ -494,7 +494,7 @@ results = run_study(study)
 
 
 # %%
-fig = concept_plots.rate_panels(
+fig = line_plots.rate_panels(
     results,
     ncols=2,
     title="The rate each setting trained with (last update of each epoch)",
@@ -508,7 +508,7 @@ fig
 # `ReduceLROnPlateau`, which keeps cutting by ten long after the rate stops mattering).
 
 # %%
-fig = plotting.accuracy_grid(
+fig = line_plots.accuracy_grid(
     results, ncols=2, title="Train and test accuracy per epoch"
 )
 plotting.save_figure(fig, "07_schedules/study_accuracy")
@@ -551,7 +551,7 @@ def kind(setting: str) -> str:
     return f"decay from {DECAY_START:g}"
 
 
-fig = concept_plots.summary_bars(
+fig = bar_plots.summary_bars(
     final_acc,
     f"final test accuracy ({FINAL_DEFINITION}; bar: mean, dots: seeds)",
     title="Final test accuracy on blobs, equal budget",
@@ -731,7 +731,7 @@ for s in m_names:
     )
 
 # %%
-fig = concept_plots.summary_bars(
+fig = bar_plots.summary_bars(
     m_acc,
     f"test accuracy after {M_EPOCHS} epoch(s) (bar: mean, dots: seeds)",
     title="MNIST ConvNet, SGD: one-cycle vs constant rates",

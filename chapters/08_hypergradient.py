@@ -54,7 +54,7 @@ from lr_lessons.lab.runner import run_study
 from lr_lessons.lab.studies import Setting, Study
 from lr_lessons.tools.callbacks import LearningRateMonitor
 from lr_lessons.tools.hypergradient import SGDHD, AdamHD
-from lr_lessons.views import plotting
+from lr_lessons.views import line_plots, plotting
 from lr_lessons.views.claims import (
     FINAL_DEFINITION,
     ClaimsTable,
@@ -120,7 +120,7 @@ for start in (1e-4, 1e0):
     )
 
 # %%
-fig = plotting.trajectory_panels(
+fig = line_plots.trajectory_panels(
     {
         "the first 12 updates (linear scale)": {
             k: v[:13] for k, v in first_updates.items()
@@ -226,7 +226,7 @@ note = (
     + f"; final test accuracy: {FINAL_DEFINITION} (here the last "
     f"{final_epochs(EPOCHS)})"
 )
-fig = plotting.final_vs_rate(
+fig = line_plots.final_vs_rate(
     RATES,
     {
         f"SGD vs SGD-HD (beta = {BETA['sgd_hd']:g})": {
@@ -267,7 +267,7 @@ trajectories = {
     }
     for o in BETA
 }
-fig = plotting.trajectory_panels(
+fig = line_plots.trajectory_panels(
     trajectories,
     xlabel="epoch (0 = the initial rate)",
     first=0,
@@ -382,7 +382,7 @@ for o in SWEEP:
             "final_rate": end,
         }
 diverged_runs = {k: int(v["diverged"].sum()) for k, v in harm.items()}
-fig = plotting.final_vs_rate(
+fig = line_plots.final_vs_rate(
     SWEEP_RATES,
     {
         LABEL[o]: {
@@ -457,7 +457,7 @@ mnist_study = Study(
 mnist_results = run_study(
     mnist_study, seeds=SEEDS[:1], engine="fit", data=mnist
 )
-fig = plotting.trajectory_panels(
+fig = line_plots.trajectory_panels(
     {
         "test accuracy": {
             s.name: mnist_results.get("val_accuracy", s.name)

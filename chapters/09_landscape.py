@@ -65,7 +65,7 @@ from lr_lessons.views.claims import (
     seeds_passing,
     summary,
 )
-from lr_lessons.views.plotting import save_figure
+from lr_lessons.views.plotting import caption, save_figure
 
 # %% [markdown]
 # ## One cell of the map, written as you would write it
@@ -180,7 +180,7 @@ fig = lp.grid_maps(
     ),
     spread=SPREAD,
     title="SGD on the blobs problem: learning rate x momentum",
-    note=lp.footer([m_results]),
+    note=caption([m_results], band=None),
 )
 save_figure(fig, "09_landscape/momentum_maps")
 fig
@@ -217,7 +217,7 @@ fig = lp.collapse(
     logy=(False, True),
     ylabels=("final test accuracy", "epochs"),
     title="SGD with momentum against its effective learning rate",
-    note=lp.footer([m_results], "line: mean over seeds, band: min-max"),
+    note=caption([m_results]),
 )
 save_figure(fig, "09_landscape/effective_rate")
 fig
@@ -265,7 +265,7 @@ fig = lp.accuracy_vs_rate(
     curves,
     mean_regions,
     title="Final test accuracy against learning rate, per optimizer",
-    note=lp.footer(all_optimizers, "line: mean over seeds, band: min-max"),
+    note=caption(all_optimizers),
 )
 save_figure(fig, "09_landscape/optimizer_curves")
 fig
@@ -285,7 +285,7 @@ fig = lp.width_bars(
         f"Width of the good region (final test accuracy within {TOL} of the "
         "best)"
     ),
-    note=lp.footer(all_optimizers, "bar: mean over seeds"),
+    note=caption(all_optimizers, "bar: mean over seeds", band=None),
 )
 save_figure(fig, "09_landscape/good_region")
 fig
@@ -352,8 +352,10 @@ fig = lp.best_rate_vs_batch(
         "Best learning rate against batch size (200 epochs at every batch "
         "size)"
     ),
-    note=lp.footer(
-        all_batch, "big dots: geometric mean over seeds; line: fitted"
+    note=caption(
+        all_batch,
+        "big dots: geometric mean over seeds; line: fitted",
+        band=None,
     ),
 )
 save_figure(fig, "09_landscape/batch_scaling")
@@ -398,7 +400,7 @@ fig = lp.grid_maps(
     "batch size",
     spread=SPREAD,
     title="Learning rate x batch size, 200 epochs at every batch size",
-    note=lp.footer(all_batch),
+    note=caption(all_batch, band=None),
 )
 save_figure(fig, "09_landscape/batch_maps")
 fig
@@ -480,7 +482,7 @@ fig = lp.grid_maps(
     spread=SPREAD,
     sharex=False,
     title="Chapters 3 and 4 at every momentum",
-    note=lp.footer([decay, plateau, m_results]),
+    note=caption([decay, plateau, m_results], band=None),
 )
 save_figure(fig, "09_landscape/momentum_rows")
 fig

@@ -257,13 +257,13 @@ def test_heatmap_marks_diverged_and_noisy_cells_and_greys_never():
 
 
 def test_footer_reports_runs_and_speed():
-    from lr_lessons.views import landscape_plots as lp
+    from lr_lessons.views.plotting import caption
 
     meta = {"data_source": "blobs", "engine": "stacked", "wall_time_s": 20.0}
     meta["study"] = {"batch_size": 32}
     a = Results("a", ["x", "y"], [0, 1], {"loss": np.zeros((2, 2, 5))}, dict(meta))
     b = Results("b", ["z"], [0, 1], {"loss": np.zeros((1, 2, 5))}, {**meta, "wall_time_s": 10.0})
-    text = lp.footer([a, b], "extra")
+    text = caption([a, b], "extra", band=None)
     assert "6 runs trained in 30 s (0.2 runs/s)" in text
     assert text.startswith("data: blobs; 2 seeds; 5 epochs; batch 32; engine: stacked")
     assert text.endswith("; extra")

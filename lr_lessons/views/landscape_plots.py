@@ -18,11 +18,10 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FixedLocator, LogFormatterMathtext, NullFormatter
 
 from lr_lessons.lab.landscape import Hinge, Region
-from lr_lessons.views.plotting import new_figure
+from lr_lessons.views.plotting import add_footer, new_figure
 
 THEORY = "#e8175d"  # theory lines: a red-magenta that stands out on viridis and cividis
 NEVER = "0.82"  # cells that never reached the target
-FOOTER = dict(ha="center", va="top", fontsize=7, color="0.35")
 
 
 def rate_edges(rates: Sequence[float]) -> np.ndarray:
@@ -247,8 +246,7 @@ def grid_maps(
     marks_legend(axes[-1], extra, spread, best=any("best" in k for k in panels.values()))
     if title:
         fig.suptitle(title)
-    if note:
-        fig.text(0.5, -0.01, note, **FOOTER)
+    add_footer(fig, note)
     return fig
 
 
@@ -303,8 +301,7 @@ def collapse(
     axes[0].legend(fontsize=7)
     if title:
         fig.suptitle(title)
-    if note:
-        fig.text(0.5, -0.01, note, **FOOTER)
+    add_footer(fig, note)
     return fig
 
 
@@ -398,8 +395,7 @@ def best_rate_vs_batch(
     ax.legend(handles=handles, fontsize=7, loc="upper left")
     if title:
         ax.set_title(title, fontsize=10)
-    if note:
-        fig.text(0.5, -0.01, note, **FOOTER)
+    add_footer(fig, note)
     return fig
 
 
@@ -460,8 +456,7 @@ def accuracy_vs_rate(
         rate_axis(ax)
     if title:
         ax.set_title(title, fontsize=10)
-    if note:
-        fig.text(0.5, -0.01, note, **FOOTER)
+    add_footer(fig, note)
     return fig
 
 
@@ -515,40 +510,5 @@ def width_bars(
     ax.legend(handles=handles, fontsize=7, loc="upper left")
     if title:
         ax.set_title(title, fontsize=10)
-    if note:
-        fig.text(0.5, -0.01, note, **FOOTER)
+    add_footer(fig, note)
     return fig
-
-
-def footer(results: Sequence, extra: str = "") -> str:
-    """A figure's footer: data, seeds, epochs, batch sizes, engine, runs and training speed.
-
-    Args:
-        results: The :class:`~lr_lessons.lab.results.Results` behind the figure.
-        extra: Text appended at the end.
-
-    Returns:
-        One line, e.g. ``"data: blobs; 5 seeds; 200 epochs; batch 32; engine: stacked;
-        540 runs trained in 61 s (8.9 runs/s)"``.
-    """
-    results = list(results)
-    if not results:
-        raise ValueError("footer needs at least one Results")
-    meta = results[0].meta
-    runs = sum(len(r.settings) * len(r.seeds) for r in results)
-    seconds = sum(float(r.meta.get("wall_time_s", np.nan)) for r in results)
-    batches = sorted({r.meta.get("study", {}).get("batch_size") for r in results} - {None})
-    engines = sorted({str(r.meta.get("engine", "?")) for r in results})
-    epochs = sorted({r.epochs for r in results})
-    quick = ", QUICK MODE" if meta.get("quick") else ""
-    speed = (
-        f"{runs} runs trained in {seconds:.0f} s ({runs / seconds:.1f} runs/s)"
-        if np.isfinite(seconds) and seconds > 0
-        else f"{runs} runs"
-    )
-    text = (
-        f"data: {meta.get('data_source', '?')}; {len(results[0].seeds)} seeds; "
-        f"{'/'.join(str(e) for e in epochs)} epochs; batch {', '.join(str(b) for b in batches)}; "
-        f"engine: {', '.join(engines)}{quick}; {speed}"
-    )
-    return f"{text}; {extra}" if extra else text

@@ -20,6 +20,7 @@ from matplotlib.lines import Line2D
 
 from lr_lessons.tools.range_test import RangeTestRepeats, RangeTestResult
 from lr_lessons.tools.range_test.rules import SUGGESTIONS
+from lr_lessons.views.plotting import add_footer
 
 MARKERS = {"steepest": "v", "minimum": "s", "valley": "o", "slide": "D"}
 MARKER_LABELS = {
@@ -45,8 +46,7 @@ def _finish(fig: Figure, ax, title: str | None, note: str | None, xlabel: str) -
     ax.grid(alpha=0.08, which="minor")
     if title:
         ax.set_title(title, fontsize=10)
-    if note:
-        fig.text(0.5, -0.01, note, ha="center", va="top", fontsize=7, color="0.35", wrap=True)
+    add_footer(fig, note)
 
 
 def _loss_limits(values: list[np.ndarray]) -> tuple[float, float] | None:
