@@ -1,4 +1,5 @@
-"""The data and models match the specification in EXPERIMENTS.md."""
+"""The data and models match the original tutorials: the blobs problem and MLP of chapters 1-5
+and the MNIST ConvNets, as the originals built them."""
 
 from __future__ import annotations
 

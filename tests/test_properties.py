@@ -1,8 +1,8 @@
 """Property-based tests: every validator either accepts a value as valid or says why not.
 
 For arbitrary input (numbers of every kind, text, bytes, JSON), a validator returns a
-value that satisfies its contract or raises :class:`~lr_lessons.checks.InputError`;
-the results reader returns whole :class:`Results` or raises :class:`CorruptResults`.
+value that satisfies its contract or raises `lr_lessons.checks.InputError`; the results
+reader returns whole `Results` or raises `CorruptResults`.
 Any other exception (a TypeError, an AttributeError, a traceback from deep inside) is
 a failure.
 """
@@ -45,6 +45,52 @@ anything = st.one_of(
     st.just(np.int64(3)),
     st.just(np.bool_(True)),
 )
+
+
+BOUNDS = [
+    dict(above=0, at_most=1),
+    dict(at_least=0, below=1),
+    dict(above=1),
+    dict(at_least=1),
+    dict(below=2),
+]
+
+
+@given(anything, st.sampled_from(BOUNDS))
+def test_number_in_gives_a_float_within_its_bounds_or_one_line_naming_the_value(value, bounds):
+    try:
+        got = checks.number_in(value, "x", **bounds)
+    except InputError as err:
+        message = str(err)
+        assert "\n" not in message and message.startswith("x must be a number ")
+        assert message.endswith(f"got {value!r}")
+        return
+    assert type(got) is float and math.isfinite(got) and got == value
+    assert not isinstance(value, (bool, np.bool_))
+    assert got > bounds.get("above", -math.inf) and got >= bounds.get("at_least", -math.inf)
+    assert got < bounds.get("below", math.inf) and got <= bounds.get("at_most", math.inf)
+
+
+@given(anything, st.sampled_from([None, 0, 1, 2]), st.sampled_from([None, 5]))
+def test_whole_number_gives_an_int_within_its_bounds_or_one_line_naming_it(value, low, high):
+    try:
+        got = checks.whole_number(value, "n", minimum=low, maximum=high)
+    except InputError as err:
+        assert "\n" not in str(err) and str(err).startswith("n must be ")
+        assert str(err).endswith(f"got {value!r}")
+        return
+    assert type(got) is int and got == value and not isinstance(value, (bool, np.bool_))
+    assert (low is None or got >= low) and (high is None or got <= high)
+
+
+@given(anything)
+def test_boolean_accepts_true_and_false_only(value):
+    try:
+        got = checks.boolean(value, "switch")
+    except InputError as err:
+        assert str(err) == f"switch must be True or False, got {value!r}"
+        return
+    assert type(got) is bool and isinstance(value, (bool, np.bool_)) and got == value
 
 
 @given(anything)

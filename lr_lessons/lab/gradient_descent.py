@@ -30,13 +30,12 @@ from typing import Literal
 
 import numpy as np
 
+from lr_lessons import checks
+from lr_lessons.checks import InputError
+
 
 def _positive(value: float, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{what} must be a number, got {value!r}")
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{what} must be a positive finite number, got {value!r}")
-    return float(value)
+    return checks.positive_number(value, what)
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,7 @@ class Bowl:
 
     def __post_init__(self) -> None:
         if len(self.curvatures) == 0:
-            raise ValueError("a bowl needs at least one curvature")
+            raise InputError("a bowl needs at least one curvature: give Bowl((a1, a2, ...))")
         values = tuple(_positive(a, "each curvature") for a in self.curvatures)
         object.__setattr__(self, "curvatures", values)
 
@@ -84,11 +83,7 @@ class Bowl:
 
 
 def _momentum(value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"momentum must be a number in [0, 1), got {value!r}")
-    if not 0.0 <= value < 1.0:
-        raise ValueError(f"momentum must be in [0, 1), got {value!r}")
-    return float(value)
+    return checks.probability(value, "momentum")
 
 
 def descend(
@@ -113,11 +108,12 @@ def descend(
     """
     lr = _positive(learning_rate, "learning_rate")
     mu = _momentum(momentum)
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be a positive whole number, got {steps!r}")
+    steps = checks.whole_number(steps, "steps", minimum=1)
     w = np.asarray(w0, dtype="float64").reshape(-1)
     if w.shape != (bowl.dim,):
-        raise ValueError(f"w0 has {w.size} coordinates; the bowl has {bowl.dim}")
+        raise InputError(
+            f"w0 has {w.size} coordinates; the bowl has {bowl.dim}: give one per curvature"
+        )
     path = np.empty((steps + 1, bowl.dim))
     path[0] = w
     v = np.zeros(bowl.dim)

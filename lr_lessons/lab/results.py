@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from lr_lessons import checks
 from lr_lessons.files import atomic_path
 
 METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
@@ -150,8 +151,6 @@ def _check_header(header: dict[str, Any]) -> tuple[str, list[str], list[int]]:
         raise ValueError(f"study name is {study!r}, not a string")
     if not isinstance(settings, list) or not all(isinstance(s, str) for s in settings):
         raise ValueError(f"settings are {settings!r}, not a list of names")
-    if not isinstance(seeds, list) or not all(
-        isinstance(s, int) and not isinstance(s, bool) for s in seeds
-    ):
+    if not isinstance(seeds, list) or not all(checks.is_whole(s) for s in seeds):
         raise ValueError(f"seeds are {seeds!r}, not a list of whole numbers")
     return study, settings, seeds

@@ -20,7 +20,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from lr_lessons import config
+from lr_lessons import checks, config
+from lr_lessons.checks import InputError
 from lr_lessons.lab.data import Dataset
 from lr_lessons.lab.data import load as load_data
 from lr_lessons.lab.results import Results
@@ -106,17 +107,13 @@ class SearchResult:
 def _check_rates(rates: Sequence[float], what: str) -> list[float]:
     rates = list(rates)
     if not rates:
-        raise ValueError(f"{what} is empty: give at least two learning rates")
-    for r in rates:
-        if isinstance(r, bool) or not isinstance(r, (int, float, np.integer, np.floating)):
-            raise ValueError(f"{what} must hold numbers, got {r!r}")
-        if not math.isfinite(r) or r <= 0:
-            raise ValueError(f"{what} must hold positive finite rates, got {r!r}")
+        raise InputError(f"{what} is empty: give at least two learning rates")
+    rates = [checks.positive_number(r, f"each rate in {what}") for r in rates]
     if len(rates) < 2:
-        raise ValueError(f"{what} needs at least two rates to bracket a decade, got {rates}")
+        raise InputError(f"{what} needs at least two rates to bracket a decade, got {rates}")
     if len(set(rates)) != len(rates):
-        raise ValueError(f"{what} repeats a rate: {rates}")
-    return sorted(float(r) for r in rates)
+        raise InputError(f"{what} repeats a rate: {rates}")
+    return sorted(rates)
 
 
 def _score(results: Results, setting: str, metric: str, last: int) -> np.ndarray:
@@ -137,7 +134,7 @@ def pick_decade(rates: Sequence[float], means: Sequence[float], metric: str) -> 
     rates = list(rates)
     means = [float(m) for m in means]
     if len(rates) != len(means) or len(rates) < 2:
-        raise ValueError("pick_decade needs as many scores as rates, and at least two rates")
+        raise InputError("pick_decade needs as many scores as rates, and at least two rates")
     best = 0
     for i in range(1, len(rates)):
         if _better(means[i], means[best], metric):
@@ -154,10 +151,9 @@ def pick_decade(rates: Sequence[float], means: Sequence[float], metric: str) -> 
 
 def fine_grid(low: float, high: float, points: int) -> list[float]:
     """``points`` rates evenly spaced in log between ``low`` and ``high``, both excluded."""
-    if isinstance(points, bool) or not isinstance(points, (int, np.integer)) or points < 1:
-        raise ValueError(f"fine must be a whole number of rates >= 1, got {points!r}")
+    checks.whole_number(points, "fine (the number of fine rates)", minimum=1)
     if not 0 < low < high:
-        raise ValueError(f"need 0 < low < high, got low={low!r}, high={high!r}")
+        raise InputError(f"need 0 < low < high, got low={low!r}, high={high!r}")
     ratio = math.log10(high / low)
     return [float(low * 10 ** (ratio * k / (points + 1))) for k in range(1, points + 1)]
 
@@ -173,8 +169,7 @@ def _study(base: Study, name: str, rates: Sequence[float], epochs: int) -> Study
 def _subset(data: Dataset, n: int | None) -> Dataset:
     if n is None:
         return data
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n:
-        raise ValueError(f"subset must be a positive whole number of training points, got {n!r}")
+    checks.whole_number(n, "subset (a number of training points)", minimum=1)
     if n >= len(data.x_train):
         return data
     return Dataset(
@@ -211,21 +206,17 @@ def coarse_to_fine(
     ``epochs`` as it does for any study.
     """
     if len(base.settings) != 1:
-        raise ValueError(
+        raise InputError(
             f"base study {base.name!r} must have exactly one setting (the template), "
             f"it has {len(base.settings)}"
         )
     if base.settings[0].plateau is not None:
-        raise ValueError("the template setting must not use ReduceLROnPlateau")
+        raise InputError("the template setting must not use ReduceLROnPlateau")
     coarse_rates = _check_rates(decades, "decades")
-    if isinstance(fine, bool) or not isinstance(fine, (int, np.integer)) or fine < 1:
-        raise ValueError(f"fine must be a whole number of rates >= 1, got {fine!r}")
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"epochs must be a positive whole number, got {epochs!r}")
-    if metric not in HIGHER_IS_BETTER:
-        raise ValueError(f"metric must be one of {sorted(HIGHER_IS_BETTER)}, got {metric!r}")
-    if isinstance(last, bool) or not isinstance(last, (int, np.integer)) or last < 1:
-        raise ValueError(f"last must be a positive whole number of epochs, got {last!r}")
+    checks.whole_number(fine, "fine (the number of fine rates)", minimum=1)
+    checks.whole_number(epochs, "epochs", minimum=1)
+    checks.one_of(metric, HIGHER_IS_BETTER, "metric")
+    checks.whole_number(last, "last (a number of epochs)", minimum=1)
     seeds = config.seeds() if seeds is None else list(seeds)
     data = _subset(data if data is not None else load_data(base.problem), subset)
 
@@ -314,22 +305,16 @@ def bracket_best(
         the rates added.
     """
     grid = _check_rates(rates, "rates")
-    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not factor > 1:
-        raise ValueError(f"factor must be a number above 1, got {factor!r}")
-    if (
-        isinstance(max_extensions, bool)
-        or not isinstance(max_extensions, int)
-        or max_extensions < 0
-    ):
-        raise ValueError(f"max_extensions must be a whole number >= 0, got {max_extensions!r}")
+    factor = checks.number_in(factor, "factor", above=1)
+    checks.whole_number(max_extensions, "max_extensions", minimum=0)
     if not callable(evaluate):
-        raise ValueError("evaluate must be a callable: evaluate(list of rates) -> {rate: scores}")
+        raise InputError("evaluate must be a callable: evaluate(list of rates) -> {rate: scores}")
 
     def run(new: list[float]) -> dict[float, np.ndarray]:
         got = evaluate(new)
         missing = [r for r in new if r not in got]
         if missing:
-            raise ValueError(f"evaluate returned no scores for rates {missing}")
+            raise InputError(f"evaluate returned no scores for rates {missing}")
         return {r: np.asarray(got[r], dtype=float) for r in new}
 
     scores = run(grid)

@@ -7,7 +7,6 @@ batch size). Engines turn a study into numbers; nothing here trains.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -73,8 +72,7 @@ def _check_options(name: str, optimizer: str, options: Any) -> dict[str, Any]:
         elif key in _NON_NEGATIVE:
             options[key] = checks.positive_number(value, what, allow_zero=True)
         elif key in _SWITCHES:
-            if not isinstance(value, bool):
-                raise InputError(f"{what} must be True or False, got {value!r}")
+            options[key] = checks.boolean(value, what)
         elif checks.is_real(value):
             checks.finite_number(value, what)
             options[key] = value.item() if hasattr(value, "item") else value  # NumPy -> Python
@@ -220,12 +218,6 @@ class Setting:
             return []
         return [keras.callbacks.ReduceLROnPlateau(**self.plateau)]
 
-    def initial_learning_rate(self) -> float:
-        """The learning rate of the first update (schedule at step 0, or the default)."""
-        if self.schedule is not None:
-            return float(self.make_schedule()(0))
-        return float(self.make_optimizer().learning_rate)
-
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description, used in result metadata and cache keys."""
         return {
@@ -268,10 +260,7 @@ class Study:
         if dupes:
             raise InputError(f"study {self.name!r} repeats setting names {dupes}")
         for key in ("epochs", "batch_size"):
-            value = getattr(self, key)
-            if not checks.is_whole(value) or value < 1:
-                raise InputError(f"{key} must be a positive whole number, got {value!r}")
-            object.__setattr__(self, key, int(value))
+            object.__setattr__(self, key, checks.whole_number(getattr(self, key), key, minimum=1))
         checks.one_of(self.problem, PROBLEMS, "problem")
         checks.one_of(self.model, BUILDERS, "model")
         if not isinstance(self.loss, str) or not self.loss:
@@ -307,11 +296,8 @@ class Study:
             "loss": self.loss,
         }
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
 
-
-# --- The five blobs studies of the originals (EXPERIMENTS.md, sections 1-5) -------------
+# --- The five blobs studies of the original tutorial's experiments 1-5 ----------------
 
 LEARNING_RATES = (1e0, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7)
 MOMENTUMS = (0.0, 0.5, 0.9, 0.99)

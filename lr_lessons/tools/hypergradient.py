@@ -42,34 +42,28 @@ negative or make it explode, which the lessons show rather than hide.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import keras
 from keras import ops
+
+from lr_lessons import checks
+from lr_lessons.checks import InputError
 
 __all__ = ["SGDHD", "AdamHD"]
 
 
 def _check_initial_rate(value: Any, name: str) -> float:
     if isinstance(value, keras.optimizers.schedules.LearningRateSchedule) or callable(value):
-        raise ValueError(
+        raise InputError(
             f"{name}: learning_rate must be a positive number (the initial rate, which "
             f"hypergradient descent then adapts), not a schedule or callable: {value!r}"
         )
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name}: learning_rate must be a positive number, got {value!r}")
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name}: learning_rate must be a positive number, got {value!r}")
-    return float(value)
+    return checks.positive_number(value, f"{name}: learning_rate")
 
 
 def _check_hypergrad_lr(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name}: hypergrad_lr must be a number >= 0, got {value!r}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name}: hypergrad_lr must be a number >= 0, got {value!r}")
-    return float(value)
+    return checks.positive_number(value, f"{name}: hypergrad_lr", allow_zero=True)
 
 
 class _HypergradientMixin:

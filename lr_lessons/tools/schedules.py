@@ -16,12 +16,14 @@ This module depends on Keras and NumPy alone.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import keras
 import numpy as np
 from keras import ops
+
+from lr_lessons import checks
+from lr_lessons.checks import InputError
 
 CLR_MODES = ("triangular", "triangular2", "exp_range")
 
@@ -29,19 +31,12 @@ __all__ = ["CLR_MODES", "CyclicalLearningRate", "OneCycle", "rates"]
 
 
 def _rate(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{what} must be a number, got {value!r}")
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{what} must be a positive finite number, got {value!r}")
-    return float(value)
+    return checks.positive_number(value, what)
 
 
-def _steps(value: Any, what: str, minimum: float = 1) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{what} must be a number of steps, got {value!r}")
-    if not math.isfinite(value) or value < minimum:
-        raise ValueError(f"{what} must be at least {minimum:g} steps, got {value!r}")
-    return float(value) if not float(value).is_integer() else int(value)
+def _steps(value: Any, what: str) -> float:
+    steps = checks.number_in(value, f"{what} (a number of steps)", at_least=1)
+    return int(steps) if steps.is_integer() else steps
 
 
 def _lerp(a, b, t):
@@ -80,16 +75,11 @@ class CyclicalLearningRate(keras.optimizers.schedules.LearningRateSchedule):
         self.base_lr = _rate(base_lr, "base_lr")
         self.max_lr = _rate(max_lr, "max_lr")
         if self.base_lr >= self.max_lr:
-            raise ValueError(f"base_lr must be below max_lr, got base_lr={base_lr!r} >= {max_lr!r}")
+            raise InputError(f"base_lr must be below max_lr, got base_lr={base_lr!r} >= {max_lr!r}")
         self.step_size = _steps(step_size, "step_size")
-        if mode not in CLR_MODES:
-            raise ValueError(f"mode must be one of {CLR_MODES}, got {mode!r}")
-        self.mode = mode
+        self.mode = checks.one_of(mode, CLR_MODES, "mode")
         if mode == "exp_range":
-            if isinstance(gamma, bool) or not isinstance(gamma, (int, float, np.floating)):
-                raise ValueError(f"gamma must be a number, got {gamma!r}")
-            if not 0 < gamma <= 1:
-                raise ValueError(f"gamma must be in (0, 1] for mode 'exp_range', got {gamma!r}")
+            checks.number_in(gamma, "gamma (mode 'exp_range')", above=0, at_most=1)
         self.gamma = float(gamma)
         self.name = name
 
@@ -146,24 +136,18 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         self.base_lr = _rate(base_lr, "base_lr")
         self.max_lr = _rate(max_lr, "max_lr")
         if self.base_lr >= self.max_lr:
-            raise ValueError(f"base_lr must be below max_lr, got base_lr={base_lr!r} >= {max_lr!r}")
-        if isinstance(total_steps, bool) or not isinstance(total_steps, (int, np.integer)):
-            raise ValueError(f"total_steps must be a whole number of steps, got {total_steps!r}")
-        if isinstance(annihilation, bool) or not isinstance(annihilation, (int, float)):
-            raise ValueError(f"annihilation must be a fraction in [0, 1), got {annihilation!r}")
-        if not 0 <= annihilation < 1:
-            raise ValueError(f"annihilation must be a fraction in [0, 1), got {annihilation!r}")
-        self.total_steps = int(total_steps)
-        self.annihilation = float(annihilation)
+            raise InputError(f"base_lr must be below max_lr, got base_lr={base_lr!r} >= {max_lr!r}")
+        self.total_steps = checks.whole_number(total_steps, "total_steps", minimum=2)
+        self.annihilation = checks.probability(annihilation, "annihilation (a fraction)")
         self.cycle_steps = int(round(self.total_steps * (1 - self.annihilation)))
         if self.cycle_steps < 2:
-            raise ValueError(
+            raise InputError(
                 f"total_steps={total_steps!r} with annihilation={annihilation!r} leaves a cycle "
                 f"of {self.cycle_steps} steps; it needs at least 2"
             )
         self.final_lr = self.base_lr / 100 if final_lr is None else _rate(final_lr, "final_lr")
         if self.final_lr > self.base_lr:
-            raise ValueError(
+            raise InputError(
                 f"final_lr must not exceed base_lr, got final_lr={final_lr!r} > {base_lr!r}"
             )
         self.name = name
@@ -203,10 +187,9 @@ def rates(schedule: keras.optimizers.schedules.LearningRateSchedule, steps: int)
     Evaluated on the whole step vector at once where the schedule allows it (every
     schedule here and Keras' own decays), else one step at a time.
     """
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be a positive whole number, got {steps!r}")
+    checks.whole_number(steps, "steps", minimum=1)
     if not callable(schedule):
-        raise ValueError(f"schedule must be callable on a step, got {schedule!r}")
+        raise InputError(f"schedule must be callable on a step, got {schedule!r}")
     grid = np.arange(steps, dtype="int64")
     try:
         values = np.asarray(ops.convert_to_numpy(schedule(grid)), dtype="float64")
