@@ -41,11 +41,17 @@ from keras import layers
 
 from lr_lessons import config
 from lr_lessons.lab import models
-from lr_lessons.lab.cache import cached
+from lr_lessons.lab.cache import cached_result
 from lr_lessons.lab.data import load_mnist
-from lr_lessons.lab.ramp_reading import fall_tolerance, first_fall
+from lr_lessons.lab.ramp_reading import fall_tolerance, usable_rates
+from lr_lessons.lab.rate_checks import (
+    check_study,
+    fraction_rates,
+    neighbour_checks,
+    neighbour_rates,
+    scores_by_tag,
+)
 from lr_lessons.lab.runner import run_study
-from lr_lessons.lab.studies import Setting, Study
 from lr_lessons.tools.range_test import (
     LRFinder,
     RangeTestRepeats,
@@ -97,14 +103,6 @@ ramp_note = (
     + (" (the original: 5 epochs x 240 batches)" if STEPS == 1200 else "")
 )
 print(f"data: {data.source}\nseeds: {SEEDS}\nramp: {ramp_note}")
-
-
-def saved(name: str, settings: dict, compute, kind=RangeTestRepeats):
-    """Results first: a range test saved under results/06_range_test,
-    reused while its settings, the data and the library code are unchanged
-    (lr_lessons.lab.cache)."""
-    path = config.results_dir() / "06_range_test" / f"{name}.npz"
-    return cached(path, {**settings, "data": data.source}, compute, kind.load)
 
 
 # %% [markdown]
@@ -175,8 +173,11 @@ def small_convnet_test():
     return finder.result
 
 
-small = saved(
-    "variant2_small_convnet", V2, small_convnet_test, RangeTestResult
+small = cached_result(
+    "06_range_test/variant2_small_convnet",
+    {**V2, "data": data.source},
+    small_convnet_test,
+    RangeTestResult.load,
 )
 print(
     f"{len(small)} batches, stopped: {small.stop_reason} at lr "
@@ -272,11 +273,12 @@ def original_convnet_tests(name):
 
 
 tests = {
-    name: saved(
-        f"variant1_{name.lower()}",
-        {**V1, "optimizer": name},
+    name: cached_result(
+        f"06_range_test/variant1_{name.lower()}",
+        {**V1, "optimizer": name, "data": data.source},
         lambda name=name: original_convnet_tests(name),
-    )  # fmt: skip
+        RangeTestRepeats.load,
+    )
     for name in OPTIMIZERS
 }
 for name, rep in tests.items():
@@ -401,12 +403,14 @@ def linear_ramp_tests():
     )
 
 
-linear = saved("variant3_linear_accuracy", V3, linear_ramp_tests)
-TOL = fall_tolerance(n_val)
-readings = [first_fall(run.validation["accuracy"], TOL) for run in linear.runs]
-max_lrs = np.array(
-    [run.validation["lr"][f.peak] for run, f in zip(linear.runs, readings)]
+linear = cached_result(
+    "06_range_test/variant3_linear_accuracy",
+    {**V3, "data": data.source},
+    linear_ramp_tests,
+    RangeTestRepeats.load,
 )
+TOL = fall_tolerance(n_val)
+readings, max_lrs = usable_rates(linear.runs, TOL)
 naive = np.array(
     [run.max_usable_lr("accuracy") for run in linear.runs]
 )  # global peak
@@ -455,34 +459,19 @@ fig
 # and doubling it does worse.
 
 # %%
-linear_check = Study(
+lin_rates = fraction_rates(MAX_LR, optimizer="sgd", options={"momentum": 0.9})
+linear_check = check_study(
     "06_range_test_check_linear",
     "Linear-ramp reading: a quarter of it, it, twice it (SGD momentum 0.9), "
     "2 epochs",
-    tuple(
-        Setting(
-            f"{tag} ({MAX_LR * f:.2g})",
-            "sgd",
-            float(f"{MAX_LR * f:.2g}"),
-            {"momentum": 0.9},
-        )
-        for tag, f in (
-            ("a quarter", 0.25),
-            ("the reading", 1.0),
-            ("twice", 2.0),
-        )
-    ),
+    lin_rates,
     epochs=2,
     batch_size=BATCH,
-    problem="mnist",
-    model="mnist_convnet",
-    loss="sparse_categorical_crossentropy",
 )
 linear_checked = run_study(
     linear_check, SEEDS, engine="fit", data=data, progress=False
 )
-lin_acc = {s.split(" (")[0]: linear_checked.get("val_accuracy", s)[:, -1]
-           for s in linear_checked.settings}  # fmt: skip
+lin_acc = scores_by_tag(linear_checked, lin_rates)
 for tag, acc in lin_acc.items():
     print(f"{tag:12s} test accuracy after 2 epochs: {summary(acc)}")
 
@@ -497,69 +486,37 @@ for tag, acc in lin_acc.items():
 
 
 # %%
-def check_study(rule):
-    """Each optimizer at rule's suggested rate, 10x lower and 10x higher,
-    for 2 epochs."""
-    rates = {}
-    for name, rep in tests.items():
-        lr = float(f"{rep.suggestion_summary(rule)[0]:.2g}")
-        for tag, factor in (("/10", 0.1), ("suggested", 1.0), ("x10", 10.0)):
-            rates[f"{name} {tag} ({lr * factor:.2g})"] = (
-                name.lower(),
-                lr * factor,
-                tag,
-            )
-    study = Study(
-        "06_range_test_check" + ("" if rule == "steepest" else f"_{rule}"),
-        f"Range-test suggestions ({rule}), 2 epochs",
-        tuple(
-            Setting(label, opt, rate)
-            for label, (opt, rate, _) in rates.items()
-        ),
-        epochs=2,
-        batch_size=BATCH,
-        problem="mnist",
-        model="mnist_convnet",
-        loss="sparse_categorical_crossentropy",
-    )
-    return study, rates
-
-
-CHECK_RULES = (
-    ("valley",) if QUICK else ("steepest", "valley")
-)  # quick: a smoke run
+CHECK_RULES = ("valley",) if QUICK else ("steepest", "valley")  # quick: smoke
 KIND = {
     "/10": "10x lower",
     "suggested": "the suggested rate",
     "x10": "10x higher",
 }
-val_acc, won, won_seeds, checked_by_rule, kinds = {}, {}, {}, {}, {}
+val_acc, checks, checked_by_rule, kinds = {}, {}, {}, {}
 for rule in CHECK_RULES:
-    study, rates = check_study(rule)
+    rates = neighbour_rates(
+        {name: rep.suggestion_summary(rule)[0] for name, rep in tests.items()}
+    )
+    study = check_study(
+        "06_range_test_check" + ("" if rule == "steepest" else f"_{rule}"),
+        f"Range-test suggestions ({rule}), 2 epochs",
+        rates,
+        epochs=2,
+        batch_size=BATCH,
+    )
     checked = run_study(study, SEEDS, engine="fit", data=data, progress=False)
     checked_by_rule[rule] = checked
     val_acc[rule] = {
         label: checked.get("val_accuracy", label)[:, -1] for label in rates
     }
-    kinds[rule] = {label: KIND[tag] for label, (_, _, tag) in rates.items()}
-    for name in tests:
-        acc = {
-            rates[k][2]: v
-            for k, v in val_acc[rule].items()
-            if k.startswith(name + " ")
-        }
-        means = {tag: v.mean() for tag, v in acc.items()}
-        won[rule, name] = max(means, key=means.get) == "suggested"
-        # per seed (same seed: same initial weights and batch order): beat
-        # both neighbours
-        won_seeds[rule, name] = (acc["suggested"] > acc["/10"]) & (
-            acc["suggested"] > acc["x10"]
-        )
+    kinds[rule] = {label: KIND[r.tag] for label, r in rates.items()}
+    checks[rule] = neighbour_checks(checked, rates)
+    for name, check in checks[rule].items():
         print(
             f"{rule:8s} {name:4s}: the suggested rate "
-            f"{'won' if won[rule, name] else 'did not win'} "
-            f"({', '.join(f'{t}: {m:.3f}' for t, m in means.items())}); best "
-            f"in {seeds_passing(won_seeds[rule, name])}"
+            f"{'won' if check.won else 'did not win'} "
+            f"({', '.join(f'{t}: {m:.3f}' for t, m in check.means.items())}); "
+            f"best in {seeds_passing(check.won_seeds)}"
         )
 
 # %%
@@ -708,18 +665,16 @@ def check_text(rule, name):
     E.g. 'Adam 0.868 at 0.00018 (lost to /10, x10: 0.418, 0.966; best in
     0/3 seeds)'.
     """
-    acc = {
-        k: v.mean()
-        for k, v in val_acc[rule].items()
-        if k.startswith(name + " ")
-    }
-    (label,) = [k for k in acc if "suggested" in k]
-    others = ", ".join(f"{m:.3f}" for k, m in acc.items() if k != label)
-    outcome = "beat" if won[rule, name] else "lost to"
+    check = checks[rule][name]
+    means = check.means
+    others = ", ".join(
+        f"{m:.3f}" for t, m in means.items() if t != "suggested"
+    )
+    outcome = "beat" if check.won else "lost to"
     return (
-        f"{name} {acc[label]:.3f} at {label.split('(')[1][:-1]} "
+        f"{name} {means['suggested']:.3f} at {check.rates['suggested']:.2g} "
         f"({outcome} /10, x10: {others}; best of the three in "
-        f"{seeds_passing(won_seeds[rule, name])})"
+        f"{seeds_passing(check.won_seeds)})"
     )
 
 
@@ -731,7 +686,7 @@ CHECK_CLAIMS = {
     ),
 }
 for rule in CHECK_RULES:
-    per_opt = [seed_verdict(won_seeds[rule, name]) for name in tests]
+    per_opt = [seed_verdict(checks[rule][name].won_seeds) for name in tests]
     table.add(
         CHECK_CLAIMS[rule],
         "; ".join(check_text(rule, name) for name in tests)

@@ -30,7 +30,7 @@ from typing import Any, Protocol, TypeVar
 from lr_lessons import config
 from lr_lessons.files import write_text
 
-__all__ = ["Record", "cache_key", "cached"]
+__all__ = ["Record", "cache_key", "cached", "cached_result", "result_path"]
 
 
 class Cacheable(Protocol):
@@ -122,6 +122,51 @@ def cached(
     result.meta["cache"] = "computed"
     record(path.stem, "trained", path, result.meta["wall_time_s"])
     return result
+
+
+def result_path(name: str, suffix: str = ".npz") -> Path:
+    """Where a result named ``name`` lives: ``<results>/<name><suffix>``.
+
+    Args:
+        name: A slash-separated name below the results folder, e.g.
+            ``"06_range_test/variant1_sgd"``.
+        suffix: The file's extension.
+
+    Returns:
+        The path below :func:`lr_lessons.config.results_dir`.
+    """
+    if not isinstance(name, str) or not name.strip() or name.startswith(("/", "\\")):
+        raise ValueError(
+            f"name must be a relative name like '06_range_test/variant1_sgd', got {name!r}"
+        )
+    return config.results_dir() / f"{name}{suffix}"
+
+
+def cached_result(
+    name: str,
+    settings: Mapping[str, Any],
+    compute: Callable[[], T],
+    load: Callable[[Path], T],
+    *,
+    cache: bool = True,
+) -> T:
+    """:func:`cached` for a result named ``name`` in the results folder.
+
+    The name a chapter gives its result (``"07_schedules/range_test_blobs"``) is all it
+    needs: the file is :func:`result_path` of it, the key covers ``settings``, the code,
+    the versions and quick mode.
+
+    Args:
+        name: The result's name below the results folder (no extension).
+        settings: What the result depends on besides the code, versions and quick mode.
+        compute: Makes the result (called only on a miss).
+        load: Reads a saved result (e.g. ``RangeTestRepeats.load``).
+        cache: False recomputes and overwrites whatever is saved.
+
+    Returns:
+        The result, as :func:`cached` returns it.
+    """
+    return cached(result_path(name), settings, compute, load, cache=cache)
 
 
 @dataclass

@@ -12,8 +12,13 @@ accuracy falls more than ``tol`` below the best value seen so far marks where it
 ragged or fell, and the best point before it is the largest usable rate. A sensible
 ``tol`` is a few standard errors of an accuracy measured on ``n`` examples
 (:func:`fall_tolerance`), so sampling noise alone rarely triggers it.
+:func:`usable_rates` applies it to every seed of a validated range test.
 
-Pure NumPy.
+On an exponential ramp, read on the (smoothed) training accuracy, :func:`accuracy_peak`
+takes the rate where the accuracy is highest, skipping the first stretch of the ramp.
+
+Pure NumPy; the runs are `lr_lessons.tools.range_test.RangeTestResult`s (anything with
+their `validation`, `lrs` and `smoothed_metric`).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Fall", "fall_tolerance", "first_fall"]
+__all__ = ["Fall", "accuracy_peak", "fall_tolerance", "first_fall", "usable_rates"]
 
 
 def fall_tolerance(n: int, sigmas: float = 3.0) -> float:
@@ -86,3 +91,45 @@ def first_fall(values: Sequence[float] | np.ndarray, tol: float) -> Fall:
         if x > best:
             best, peak = x, i
     return Fall(int(peak), None, float(tol))
+
+
+def usable_rates(
+    runs: Sequence, tol: float, metric: str = "accuracy"
+) -> tuple[list[Fall], np.ndarray]:
+    """Smith's reading of each run's validation curve: the rate before the first fall.
+
+    Args:
+        runs: Range-test runs recorded with validation data (their `validation` dict
+            holds `metric` and `"lr"` per validation point).
+        tol: The drop that counts as a fall (e.g. :func:`fall_tolerance`).
+        metric: The validation metric read (higher is better).
+
+    Returns:
+        Each run's :class:`Fall`, and each run's largest usable rate (the rate at the
+        best point before its first fall).
+    """
+    falls = [first_fall(run.validation[metric], tol) for run in runs]
+    rates = np.array([run.validation["lr"][f.peak] for run, f in zip(runs, falls)])
+    return falls, rates
+
+
+def accuracy_peak(runs: Sequence, skip: float = 0.1) -> float:
+    """The rate where the seed-mean smoothed training accuracy is highest.
+
+    The first `skip` of the ramp is ignored, where a lucky first batch can look best.
+
+    Args:
+        runs: Range-test runs of the same ramp (one per seed), recorded with an
+            accuracy metric.
+        skip: The share of the ramp (in batches) left out at its start.
+
+    Returns:
+        The learning rate at the peak of the mean curve (over the batches all runs
+        reached).
+    """
+    if not 0 <= skip < 1:
+        raise ValueError(f"skip must be a share of the ramp in [0, 1), got {skip!r}")
+    n = min(len(r) for r in runs)
+    curve = np.mean([r.smoothed_metric("accuracy")[:n] for r in runs], axis=0)
+    start = int(skip * n)
+    return float(runs[0].lrs[start + int(np.nanargmax(curve[start:]))])
