@@ -14,6 +14,7 @@ once the cell's source no longer matches.
 from __future__ import annotations
 import __future__ as future
 
+import ast
 import builtins
 import hashlib
 import io
@@ -24,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import CodeType
 from typing import TextIO
 
 from lr_lessons.files import write_text
@@ -156,6 +158,27 @@ def _markdown_files(folder: Path) -> dict[Path, tuple[int, int]]:
     return {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in folder.glob("*.md")}
 
 
+def _compile_cell(
+    path: Path, text: str, position: int, index: int, source: str, flags: int
+) -> tuple[CodeType, int]:
+    """Compile a cell so that a traceback names the chapter's own file and line.
+
+    The cell's source is looked up in the file after ``position`` (where the previous cell
+    ended); a cell jupytext changed (an escaped magic) gets a name of its own instead.
+    """
+    tree = ast.parse(source, filename=str(path))
+    start = text.find(source.strip("\n"), position) if source.strip() else -1
+    if start >= 0:
+        leading = len(source) - len(source.lstrip("\n"))  # blank lines jupytext kept
+        ast.increment_lineno(tree, text.count("\n", 0, start) - leading)
+        filename, position = str(path), start + len(source.strip("\n"))
+    else:
+        filename = f"{path} (cell {index})"
+        lines = source.splitlines(keepends=True)
+        linecache.cache[filename] = (len(source), None, lines, filename)
+    return compile(tree, filename, "exec", flags=flags, dont_inherit=True), position
+
+
 def run_cells(
     path: Path,
     figures_dir: Path,
@@ -180,11 +203,10 @@ def run_cells(
     namespace: dict = {"__name__": "__main__", "__file__": str(path), "__builtins__": builtins}
     flags = 0
     records = []
+    text = path.read_text(encoding="utf-8")
+    position = 0
     for index, source in code_cells(path):
-        filename = f"{path} (cell {index})"
-        lines = source.splitlines(keepends=True)
-        linecache.cache[filename] = (len(source), None, lines, filename)
-        code = compile(source, filename, "exec", flags=flags, dont_inherit=True)
+        code, position = _compile_cell(path, text, position, index, source, flags)
         flags |= code.co_flags & _FUTURE_FLAGS  # `from __future__` holds for later cells
         before = _markdown_files(folder)
         tee = Tee(sys.stdout)
