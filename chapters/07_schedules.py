@@ -28,10 +28,16 @@ import numpy as np
 from lr_lessons import config
 from lr_lessons.files import write_text
 from lr_lessons.lab import models, studies
-from lr_lessons.lab.cache import cached
+from lr_lessons.lab.cache import cached_result
+from lr_lessons.lab.constant_rates import (
+    ConstantGrid,
+    ConstantRates,
+    constant_name,
+    constant_settings,
+)
 from lr_lessons.lab.data import load_blobs, load_mnist
-from lr_lessons.lab.results import Results
-from lr_lessons.lab.runner import results_path, run_study
+from lr_lessons.lab.ramp_reading import accuracy_peak
+from lr_lessons.lab.runner import run_study
 from lr_lessons.lab.search import bracket_best, coarse_to_fine
 from lr_lessons.lab.studies import Setting, Study
 from lr_lessons.tools.range_test import RangeTestRepeats, range_test_repeats
@@ -41,7 +47,6 @@ from lr_lessons.views.claims import (
     FINAL_DEFINITION,
     PARTLY,
     ClaimsTable,
-    diverged,
     epochs_to_reach,
     final,
     median_epochs,
@@ -144,11 +149,6 @@ fig
 
 
 # %%
-def saved_path(name: str):
-    """Where this chapter keeps a result that is not a study (range tests)."""
-    return config.results_dir() / "07_schedules" / f"{name}.npz"
-
-
 RT = {
     "start_lr": 1e-5,
     "end_lr": 10.0,
@@ -169,8 +169,8 @@ def blobs_sgd(seed: int) -> keras.Model:
     return model
 
 
-blobs_rt = cached(
-    saved_path("range_test_blobs"),
+blobs_rt = cached_result(
+    "07_schedules/range_test_blobs",
     RT,
     lambda: range_test_repeats(
         blobs_sgd,
@@ -184,16 +184,6 @@ blobs_rt = cached(
     ),  # fmt: skip
     RangeTestRepeats.load,
 )
-
-
-def accuracy_peak(runs, skip: float = 0.1) -> float:
-    """The rate where the seed-mean smoothed training accuracy is highest,
-    ignoring the first ``skip`` of the ramp (where a lucky first batch can
-    look best)."""
-    n = min(len(r) for r in runs)
-    curve = np.mean([r.smoothed_metric("accuracy")[:n] for r in runs], axis=0)
-    start = int(skip * n)
-    return float(runs[0].lrs[start + int(np.nanargmax(curve[start:]))])
 
 
 peaks = np.array([accuracy_peak([r]) for r in blobs_rt.runs])
@@ -320,14 +310,7 @@ fig
 
 # %%
 lr_study = studies.learning_rate_study()
-chapter1_file = results_path(lr_study)
-chapter1 = None
-if chapter1_file.exists():
-    chapter1 = Results.load(chapter1_file)
-    if chapter1.meta.get("quick") != QUICK or chapter1.epochs != EPOCHS:
-        chapter1 = None
-if chapter1 is None:
-    chapter1 = run_study(lr_study)
+chapter1 = run_study(lr_study)  # chapter 1's run, read from the cache
 best_setting = max(
     chapter1.settings,
     key=lambda s: final(chapter1.get("val_accuracy", s)).mean(),
@@ -437,31 +420,17 @@ fig
 
 # %%
 DECAY_START = 0.1
-tags: dict[float, list[str]] = {}
-for rate, tag in [
-    (0.01, ""),
-    (0.1, "the original's best"),
-    (BEST, "chapter 1's best"),
-    (search.chosen, "search"),
-    (subset_search.chosen, "subset search"),
-    (range_pick, "range test"),
-]:
-    tags.setdefault(float(f"{rate:.3g}"), []).append(tag)
-constant_name = {
-    rate: f"constant {rate:g}"
-    + (f" ({', '.join(t for t in ts if t)})" if any(ts) else "")
-    for rate, ts in tags.items()
-}
-
-
-def constant_for(tag: str) -> str:
-    """The name of the constant setting that carries ``tag``."""
-    return next(constant_name[r] for r, ts in tags.items() if tag in ts)
-
-
-SETTINGS = [
-    Setting(name, "sgd", rate) for rate, name in constant_name.items()
-] + [
+constants = ConstantRates(
+    [
+        (0.01, ""),
+        (0.1, "the original's best"),
+        (BEST, "chapter 1's best"),
+        (search.chosen, "search"),
+        (subset_search.chosen, "subset search"),
+        (range_pick, "range test"),
+    ]
+)
+SETTINGS = constants.settings("sgd") + [
     Setting(
         f"inverse-time decay from {DECAY_START:g}",
         "sgd",
@@ -616,8 +585,8 @@ def mnist_sgd(seed: int) -> keras.Model:
     return model
 
 
-mnist_rt = cached(
-    saved_path("range_test_mnist"),
+mnist_rt = cached_result(
+    "07_schedules/range_test_mnist",
     MRT,
     lambda: range_test_repeats(
         mnist_sgd,
@@ -647,23 +616,6 @@ print(
 )
 
 
-def mnist_study(name: str, settings: list[Setting]) -> Study:
-    return Study(
-        name,
-        "SGD on MNIST: one-cycle vs constant rates",
-        tuple(settings),
-        epochs=M_EPOCHS,
-        batch_size=M_BATCH,
-        problem="mnist",
-        model="mnist_convnet",
-        loss="sparse_categorical_crossentropy",
-    )
-
-
-def constants(rates) -> list[Setting]:
-    return [Setting(f"constant {r:g}", "sgd", r) for r in rates]
-
-
 M_STEPS = M_EPOCHS * M_PER_EPOCH
 ONE_CYCLE = Setting(
     "one-cycle", "sgd", schedule=OneCycle(M_BASE, M_MAX, M_STEPS)
@@ -674,56 +626,31 @@ NO_MARGIN = Setting(
     schedule=OneCycle(M_PEAK / 4, M_PEAK, M_STEPS),
 )
 M_GRID = (0.01, 0.03, 0.1, 0.3)
-mnist_results = run_study(
-    mnist_study("schedules_mnist", [*constants(M_GRID), ONE_CYCLE, NO_MARGIN]),
-    M_SEEDS,
-    engine="fit",
-    data=mnist,
+mnist_study = Study(
+    "schedules_mnist",
+    "SGD on MNIST: one-cycle vs constant rates",
+    (*constant_settings(M_GRID), ONE_CYCLE, NO_MARGIN),
+    epochs=M_EPOCHS,
+    batch_size=M_BATCH,
+    problem="mnist",
+    model="mnist_convnet",
+    loss="sparse_categorical_crossentropy",
 )
-held_by = dict.fromkeys(
-    mnist_results.settings, mnist_results
-)  # setting -> its Results
-
-
-def m_diverged(name: str) -> np.ndarray:
-    return diverged(held_by[name].get("loss", name))
-
-
-def m_final(name: str) -> np.ndarray:
-    return final(held_by[name].get("val_accuracy", name))
-
-
-def constant_scores(rates: list[float]) -> dict[float, np.ndarray]:
-    """Final test accuracy per seed of each constant rate (NaN where a seed
-    diverged), training the rates no study has yet."""
-    new = [r for r in rates if f"constant {r:g}" not in held_by]
-    if new:
-        extra = mnist_study(
-            "schedules_mnist_extra_" + "_".join(f"{r:g}" for r in new),
-            constants(new),
-        )
-        res = run_study(extra, M_SEEDS, engine="fit", data=mnist)
-        held_by.update(dict.fromkeys(res.settings, res))
-    return {
-        r: np.where(
-            m_diverged(f"constant {r:g}"), np.nan, m_final(f"constant {r:g}")
-        )
-        for r in rates
-    }
-
-
-grid = bracket_best(M_GRID, constant_scores)
+# runs the study; pool.scores trains the constant rates it lacks
+pool = ConstantGrid(mnist_study, M_SEEDS, engine="fit", data=mnist)
+mnist_results = pool.results
+grid = bracket_best(M_GRID, pool.scores)
 print(
     f"constant rates tried: {grid.rates} (added {grid.extended}); best "
     f"{grid.best:g}, {'inside' if grid.interior else 'still at the edge of'} "
     "the grid"
 )
-m_names = [f"constant {r:g}" for r in grid.rates] + [
+m_names = [constant_name(r) for r in grid.rates] + [
     ONE_CYCLE.name,
     NO_MARGIN.name,
 ]
-m_acc = {s: m_final(s) for s in m_names}
-m_div = {s: m_diverged(s) for s in m_names}
+m_acc = {s: pool.final(s) for s in m_names}
+m_div = {s: pool.diverged(s) for s in m_names}
 for s in m_names:
     print(
         f"{s:22s} test accuracy after {M_EPOCHS} epoch(s): "
@@ -792,7 +719,7 @@ table.add(
     verdict(slow_start),
 )
 
-best_name = constant_for("chapter 1's best")
+best_name = constants.name_for("chapter 1's best")
 tri = "cyclical triangular"
 # never reached = infinitely late
 late = lambda e: np.where(np.isnan(e), np.inf, e)  # noqa: E731
@@ -860,7 +787,10 @@ table.add(
     f"{summary(m_acc[NO_MARGIN.name], diverged=m_div[NO_MARGIN.name])}",
     mnist_verdict,
 )
-search_name, range_name = constant_for("search"), constant_for("range test")
+search_name, range_name = (
+    constants.name_for("search"),
+    constants.name_for("range test"),
+)
 cheaper = rt_epochs < search.training_epochs
 faster_clock = blobs_rt.meta["wall_time_s"] < search.wall_time_s
 close = final_acc[range_name] >= final_acc[search_name] - 0.02
@@ -878,7 +808,7 @@ table.add(
     f"{seeds_passing(close)}",
     cost_verdict,
 )
-subset_name = constant_for("subset search")
+subset_name = constants.name_for("subset search")
 carries = final_acc[subset_name] >= final_acc[search_name] - 0.01
 table.add(
     "Don't start the search on the entire dataset: search on a subset first "
