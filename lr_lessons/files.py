@@ -1,21 +1,29 @@
 """Atomic file writes: an interrupted run never leaves a half-written file behind.
 
 A write goes to a temporary file next to its target, named
-``.<target name>.<pid>-<random>.lrtmp``, and is renamed onto the target only when it is
-complete. The ``.lrtmp`` suffix matches no reader's pattern (``*.npz``, ``*.png``), so
-even the file a ``kill -9`` leaves behind is never read as a result or a figure;
-:func:`remove_stale_temporaries` deletes such leftovers when the next run starts.
+`.<target name>.<pid>-<random>.lrtmp`, and is renamed onto the target only when it is
+complete. The `.lrtmp` suffix matches no reader's pattern (`*.npz`, `*.png`), so even
+the file a `kill -9` leaves behind is never read as a result or a figure;
+`remove_stale_temporaries` deletes such leftovers when the next run starts.
+
+Results of every kind (study results, range-test results) are written by `write_npz`:
+NumPy arrays plus JSON objects in one compressed `.npz`; `read_json` reads such an
+object back.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 TEMP_SUFFIX = ".lrtmp"
 _TEMP_NAME = re.compile(r"^\..+\.(\d+)-[0-9a-f]+" + re.escape(TEMP_SUFFIX) + "$")
@@ -68,6 +76,51 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def write_npz(path: str | os.PathLike, arrays: Mapping[str, Any], **json_objects: Any) -> Path:
+    """Write arrays and JSON objects to one compressed `.npz` at `path`, atomically.
+
+    Each JSON object is stored as a 0-d text array under its own name (`json.dumps`
+    with `default=str`, so paths and other odd values become text); `read_json` reads
+    it back. The file holds no pickles: `np.load(path, allow_pickle=False)` reads it.
+
+    Args:
+        path: The `.npz` file to write.
+        arrays: Name -> array (anything `np.asarray` takes).
+        **json_objects: Name -> JSON-ready object (a dict, list, text or number).
+
+    Returns:
+        `Path(path)`.
+
+    Raises:
+        ValueError: If a JSON object has the name of an array.
+    """
+    clash = sorted(set(arrays) & set(json_objects))
+    if clash:
+        raise ValueError(f"names {clash} are given both as arrays and as JSON objects")
+    texts = {name: np.array(json.dumps(obj, default=str)) for name, obj in json_objects.items()}
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays, **texts)
+    return Path(path)
+
+
+def read_json(npz: Mapping[str, Any], name: str) -> Any:
+    """The JSON object `write_npz` stored under `name`.
+
+    Args:
+        npz: An open `np.load(...)` file, or a dict of its arrays.
+        name: The object's name.
+
+    Returns:
+        The decoded object.
+
+    Raises:
+        KeyError: If there is no array `name`.
+        json.JSONDecodeError: If the array does not hold JSON text.
+    """
+    return json.loads(str(np.asarray(npz[name])[()]))
 
 
 def _alive(pid: int) -> bool:

@@ -116,3 +116,17 @@ def test_kill_9_during_a_save_keeps_the_old_file_and_leaves_no_readable_litter(t
     assert list(path.parent.glob("*.npz")) == [path], "a reader would pick up the half file"
     assert files.remove_stale_temporaries(path.parent) == leftovers
     assert list(path.parent.iterdir()) == [path]
+
+
+def test_write_npz_keeps_arrays_and_json_objects_and_refuses_a_name_clash(tmp_path):
+    path = tmp_path / "sub" / "both.npz"
+    meta = {"path": tmp_path, "n": 3, "rates": [0.1, 1e-7]}
+    assert files.write_npz(path, {"x": np.arange(4.0)}, meta=meta, tag="text") == path
+    with np.load(path, allow_pickle=False) as f:
+        assert sorted(f.files) == ["meta", "tag", "x"]
+        np.testing.assert_array_equal(f["x"], np.arange(4.0))
+        assert files.read_json(f, "meta") == {**meta, "path": str(tmp_path)}
+        assert files.read_json(f, "tag") == "text"
+    assert [p.name for p in path.parent.iterdir()] == ["both.npz"]
+    with pytest.raises(ValueError, match=r"\['x'\].*both as arrays and as JSON"):
+        files.write_npz(path, {"x": np.zeros(1)}, x={"a": 1})

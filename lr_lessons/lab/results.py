@@ -8,7 +8,6 @@ rate in force during that epoch's last update). Epochs a run did not reach are N
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from lr_lessons import checks
-from lr_lessons.files import atomic_path
+from lr_lessons.files import read_json, write_npz
 
 METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
 
@@ -80,15 +79,7 @@ class Results:
         """Write to ``path`` (``.npz``) atomically; returns the path."""
         arrays = {f"metric_{k}": v for k, v in self.metrics.items()}
         header = {"study": self.study, "settings": self.settings, "seeds": self.seeds}
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez_compressed(
-                    fh,
-                    header=np.array(json.dumps(header)),
-                    meta=np.array(json.dumps(self.meta, default=str)),
-                    **arrays,
-                )
-        return Path(path)
+        return write_npz(path, arrays, header=header, meta=self.meta)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Results:
@@ -139,7 +130,7 @@ class Results:
 
 
 def _json_object(f: Any, name: str) -> dict[str, Any]:
-    value = json.loads(str(f[name][()]))
+    value = read_json(f, name)
     if not isinstance(value, dict):
         raise ValueError(f"{name} is JSON {type(value).__name__}, not an object")
     return value

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from lr_lessons.files import atomic_path
+from lr_lessons.files import write_npz
 from lr_lessons.tools.range_test.rules import (
     SUGGESTIONS,
     Suggestion,
@@ -207,11 +207,9 @@ class RangeTestResult:
 
 
 def save_npz(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> Path:
-    """Write ``arrays`` to ``path`` as a compressed ``.npz``, atomically."""
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-    return Path(path)
+    """Write `arrays` to `path` as a compressed `.npz`, atomically (`files.write_npz`,
+    the writer of study results too)."""
+    return write_npz(path, arrays)
 
 
 @dataclass(frozen=True)
