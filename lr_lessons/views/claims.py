@@ -1,36 +1,40 @@
 """Claims tables: what the original reported, what our runs measured, and a verdict.
 
-Usage (every chapter writes its table the same way)::
+Every chapter writes its table the same way:
 
-    from lr_lessons.views.claims import ClaimsTable, final, seed_verdict, summary
+```python
+from lr_lessons.views.claims import ClaimsTable, final, per_setting, seed_verdict
+from lr_lessons.views.claims import numbers_note, seeds_passing, summary
 
-    acc = final(results.get("val_accuracy", "lr=0.1"))   # per seed: mean of last 10 epochs
-    passes = acc >= 0.75                                   # the original's threshold, per seed
-    table = ClaimsTable(note=numbers_note(results))
-    table.add("0.1 performs well.", f"{summary(acc)}; {seeds_passing(passes)}",
-              seed_verdict(passes))
+test_acc = per_setting(results, "val_accuracy")  # {setting: (seeds, epochs)}
+acc = final(test_acc["lr=0.1"])  # per seed: mean of the last 10 epochs
+passes = acc >= 0.75  # the original's threshold, per seed
+table = ClaimsTable(note=numbers_note(results))
+table.add("0.1 performs well.", f"{summary(acc)}; {seeds_passing(passes)}",
+          seed_verdict(passes))
+```
 
 Definitions, stated once here and used by every chapter:
 
-- **final** (:func:`final`): the mean of a run's last :data:`FINAL_EPOCHS` (10) epochs;
+- **final** (`final`): the mean of a run's last `FINAL_EPOCHS` (10) epochs;
   a run shorter than 100 epochs uses its last tenth (at least one epoch).
-- **numbers** (:func:`summary`): ``mean [min, max]`` over seeds. Seeds that never got
-  there (NaN) and diverged seeds (:func:`diverged`) are named apart, never averaged in.
+- **numbers** (`summary`): `mean [min, max]` over seeds. Seeds that never got
+  there (NaN) and diverged seeds (`diverged`) are named apart, never averaged in.
 - **verdicts** are decided per seed, at the threshold the original stated
-  (:func:`seed_verdict`): ``confirmed`` if the claim holds for every seed,
-  ``not reproduced`` if it holds for none, and ``within noise`` if the seeds disagree,
+  (`seed_verdict`): `confirmed` if the claim holds for every seed,
+  `not reproduced` if it holds for none, and `within noise` if the seeds disagree,
   i.e. the threshold lies inside the seeds' spread, so another set of seeds could tip
-  it either way. ``partly`` means only part of a composite claim holds (or it holds
-  only under a looser reading than the original's); ``superseded`` marks advice that
-  a tool of this library makes unnecessary (the row says why); ``measured`` marks a
+  it either way. `partly` means only part of a composite claim holds (or it holds
+  only under a looser reading than the original's); `superseded` marks advice that
+  a tool of this library makes unnecessary (the row says why); `measured` marks a
   reference row that the original did not claim.
-- **diverged** (:func:`diverged`): a run whose loss became non-finite, or whose final
+- **diverged** (`diverged`): a run whose loss became non-finite, or whose final
   loss is above its first epoch's loss (training made it worse).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,13 +54,13 @@ FINAL_DEFINITION = "final = mean of the last 10 epochs"
 
 
 def final_epochs(epochs: int) -> int:
-    """How many trailing epochs :func:`final` averages for a run of ``epochs`` epochs.
+    """How many trailing epochs `final` averages for a run of `epochs` epochs.
 
     Args:
         epochs: Length of the run.
 
     Returns:
-        ``FINAL_EPOCHS`` (10), or a tenth of the run (at least 1) when that is shorter.
+        `FINAL_EPOCHS` (10), or a tenth of the run (at least 1) when that is shorter.
     """
     return max(1, min(FINAL_EPOCHS, int(epochs) // 10))
 
@@ -65,13 +69,13 @@ def final(runs: np.ndarray, last: int | None = None) -> np.ndarray:
     """Per run: the 'final' value, the mean of the last epochs (see the module docstring).
 
     Args:
-        runs: Array of shape ``(seeds, epochs)``.
-        last: Number of trailing epochs to average. Leave it ``None`` for the one
-            definition every chapter uses (:func:`final_epochs`); pass ``1`` only for
+        runs: Array of shape `(seeds, epochs)`.
+        last: Number of trailing epochs to average. Leave it `None` for the one
+            definition every chapter uses (`final_epochs`); pass `1` only for
             a quantity that exists once per run (e.g. a rate after the last update).
 
     Returns:
-        Array of shape ``(seeds,)``.
+        Array of shape `(seeds,)`.
     """
     runs = np.asarray(runs, dtype=float)
     n = final_epochs(runs.shape[-1]) if last is None else int(last)
@@ -79,8 +83,8 @@ def final(runs: np.ndarray, last: int | None = None) -> np.ndarray:
 
 
 def epochs_to_reach(runs: np.ndarray, threshold: float) -> np.ndarray:
-    """Per run (row of ``runs``, shape (seeds, epochs)): first epoch (1-based) with a value
-    >= ``threshold``, or NaN if never reached."""
+    """Per run (row of `runs`, shape (seeds, epochs)): first epoch (1-based) with a value
+    >= `threshold`, or NaN if never reached."""
     runs = np.asarray(runs, dtype=float)
     hit = runs >= threshold
     first = np.argmax(hit, axis=1).astype(float) + 1
@@ -95,7 +99,7 @@ def median_epochs(epochs: np.ndarray) -> float:
 
 
 def volatility(runs: np.ndarray, start: int = 0) -> np.ndarray:
-    """Per run: mean absolute change between consecutive epochs, from epoch ``start`` on."""
+    """Per run: mean absolute change between consecutive epochs, from epoch `start` on."""
     runs = np.asarray(runs, dtype=float)[:, start:]
     return np.nanmean(np.abs(np.diff(runs, axis=1)), axis=1)
 
@@ -104,11 +108,11 @@ def diverged(loss: np.ndarray) -> np.ndarray:
     """Per run: did training diverge?
 
     Args:
-        loss: Training loss per epoch, shape ``(seeds, epochs)``.
+        loss: Training loss per epoch, shape `(seeds, epochs)`.
 
     Returns:
-        Boolean array ``(seeds,)``: True where the loss became NaN or infinite, or where
-        the final loss (:func:`final`) is above the first epoch's loss.
+        Boolean array `(seeds,)`: True where the loss became NaN or infinite, or where
+        the final loss (`final`) is above the first epoch's loss.
     """
     loss = np.asarray(loss, dtype=float)
     blew_up = ~np.isfinite(loss).all(axis=-1)
@@ -117,22 +121,129 @@ def diverged(loss: np.ndarray) -> np.ndarray:
     return blew_up | worse
 
 
+def per_setting(results: Any, metric: str) -> dict[str, np.ndarray]:
+    """One metric of every setting of a study, keyed by the setting's name.
+
+    Args:
+        results: A `Results` (from `run_study`).
+        metric: A metric it recorded, e.g. `"val_accuracy"` or `"learning_rate"`.
+
+    Returns:
+        `{setting: array of shape (seeds, epochs)}`, in the study's order.
+    """
+    return {s: results.get(metric, s) for s in results.settings}
+
+
+def never_is_last(epochs: np.ndarray) -> np.ndarray:
+    """Epoch counts with "never" (NaN) replaced by infinity.
+
+    Comparisons then rank a seed that never got there after every seed that did
+    ("sooner than" is False for it), instead of NaN making every comparison False.
+
+    Args:
+        epochs: Per-seed epoch counts, NaN for never (as from `epochs_to_reach`).
+
+    Returns:
+        The same counts as floats, `inf` where the input was NaN.
+    """
+    e = np.asarray(epochs, dtype=float)
+    return np.where(np.isnan(e), np.inf, e)
+
+
+def first_epoch_below(runs: np.ndarray, threshold: float) -> np.ndarray:
+    """Per run: the first epoch (1-based) whose value is below `threshold`.
+
+    Args:
+        runs: Array of shape `(seeds, epochs)`, e.g. the learning rate per epoch.
+        threshold: The level to fall below (strictly).
+
+    Returns:
+        Array of shape `(seeds,)`: the epoch, or NaN for a run that never falls below.
+    """
+    below = np.asarray(runs, dtype=float) < threshold
+    first = np.argmax(below, axis=1).astype(float) + 1
+    first[~below.any(axis=1)] = np.nan
+    return first
+
+
+def rate_drops(rates: np.ndarray) -> np.ndarray:
+    """Per run: how many times the learning rate fell from one epoch to the next.
+
+    Args:
+        rates: The rate in force during each epoch, shape `(seeds, epochs)`.
+
+    Returns:
+        Integer array of shape `(seeds,)`.
+    """
+    return (np.diff(np.asarray(rates, dtype=float), axis=1) < 0).sum(axis=1)
+
+
+def first_drop(rates: np.ndarray) -> np.ndarray:
+    """Per run: the epoch (1-based) after which the learning rate first fell.
+
+    Args:
+        rates: The rate in force during each epoch, shape `(seeds, epochs)`.
+
+    Returns:
+        Array of shape `(seeds,)`: the epoch, or NaN for a run whose rate never fell.
+    """
+    fell = np.diff(np.asarray(rates, dtype=float), axis=1) < 0
+    first = np.argmax(fell, axis=1).astype(float) + 1
+    first[~fell.any(axis=1)] = np.nan
+    return first
+
+
+def every(*per_seed: np.ndarray) -> np.ndarray:
+    """Per seed: do all of several per-seed conditions hold?
+
+    Args:
+        *per_seed: Boolean arrays of shape `(seeds,)`, one per condition.
+
+    Returns:
+        Boolean array of shape `(seeds,)`.
+    """
+    if not per_seed:
+        raise ValueError("every needs at least one per-seed condition")
+    return np.logical_and.reduce([np.asarray(p, dtype=bool) for p in per_seed])
+
+
+def reads_as(value: float, quoted: str) -> bool:
+    """Does `value`, rounded or truncated to the digits of `quoted`, read `quoted`?
+
+    The originals quote numbers to one or two significant digits, sometimes rounded and
+    sometimes cut off; this accepts either, and nothing looser.
+
+    Args:
+        value: Our number, e.g. `0.00758`.
+        quoted: The original's figure as written, e.g. `"0.0075"` or `"3.1e-5"`.
+
+    Returns:
+        True if rounding or truncating `value` to the significant digits of `quoted`
+        gives `quoted`.
+    """
+    q = float(quoted)
+    mantissa = quoted.lower().split("e")[0]
+    digits = len(mantissa.replace(".", "").replace("-", "").lstrip("0"))
+    unit = 10.0 ** (np.floor(np.log10(abs(q))) - digits + 1)
+    return any(np.isclose(f(value / unit) * unit, q) for f in (np.round, np.floor))
+
+
 def summary(
     values: Sequence[float] | np.ndarray,
     fmt: str = ".3f",
     diverged: Sequence[bool] | np.ndarray | None = None,
 ) -> str:
-    """``mean [min, max]`` over seeds, with never-reached and diverged seeds named apart.
+    """`mean [min, max]` over seeds, with never-reached and diverged seeds named apart.
 
     Args:
         values: One number per seed; NaN means "never got there".
         fmt: Format of each number.
-        diverged: Optional per-seed mask (see :func:`diverged`). Diverged seeds are left
+        diverged: Optional per-seed mask (see `diverged`). Diverged seeds are left
             out of the mean and range and listed with their own values, so a blow-up is
             never hidden in an average.
 
     Returns:
-        E.g. ``"0.976 [0.975, 0.977]; 1/5 seeds diverged (0.115)"``.
+        E.g. `"0.976 [0.975, 0.977]; 1/5 seeds diverged (0.115)"`.
     """
     v = np.asarray(values, dtype=float).reshape(-1)
     bad = np.zeros(v.size, bool) if diverged is None else np.asarray(diverged, bool).reshape(-1)
@@ -156,11 +267,30 @@ def summary(
     return text
 
 
-def verdict(holds: bool, partly: bool = False) -> str:
-    """``confirmed`` if the claim holds, ``partly`` if part of it does, else ``not reproduced``.
+def summaries(
+    values: Mapping[str, np.ndarray],
+    fmt: str = ".3f",
+    names: Mapping[str, str] | None = None,
+) -> str:
+    """The `summary` of every entry of a dict, as one line of text.
 
-    For a claim about one measurement per seed, prefer :func:`seed_verdict`, which says
-    ``within noise`` when the seeds disagree.
+    Args:
+        values: `{setting: per-seed values}`, e.g. final accuracies.
+        fmt: Format of each number.
+        names: How to write each key in the text (default: the key itself).
+
+    Returns:
+        E.g. `"momentum=0: 0.802 [0.79, 0.81]; momentum=0.9: 0.823 [0.82, 0.83]"`.
+    """
+    names = names or {}
+    return "; ".join(f"{names.get(k, k)}: {summary(v, fmt)}" for k, v in values.items())
+
+
+def verdict(holds: bool, partly: bool = False) -> str:
+    """`confirmed` if the claim holds, `partly` if part of it does, else `not reproduced`.
+
+    For a claim about one measurement per seed, prefer `seed_verdict`, which says
+    `within noise` when the seeds disagree.
     """
     return CONFIRMED if holds else (PARTLY if partly else NOT_REPRODUCED)
 
@@ -172,11 +302,11 @@ def seed_verdict(passes: Sequence[bool] | np.ndarray, partly: bool = False) -> s
         passes: Per seed, does the claim hold for that seed (NaN-derived values must
             already be False).
         partly: When the claim holds for no seed: True if a looser reading or another
-            part of the claim still holds (then ``partly``).
+            part of the claim still holds (then `partly`).
 
     Returns:
-        ``confirmed`` (every seed), ``within noise`` (some seeds but not all: the
-        threshold lies within the seeds' spread) or ``not reproduced`` / ``partly``
+        `confirmed` (every seed), `within noise` (some seeds but not all: the
+        threshold lies within the seeds' spread) or `not reproduced` / `partly`
         (no seed).
     """
     p = np.asarray(passes, dtype=bool).reshape(-1)
@@ -196,9 +326,9 @@ def combine(*verdicts: str) -> str:
         *verdicts: The parts' verdicts.
 
     Returns:
-        ``confirmed`` if every part is; ``not reproduced`` if none is confirmed, partly
-        or within noise; ``within noise`` if every part is confirmed or within noise;
-        otherwise ``partly``.
+        `confirmed` if every part is; `not reproduced` if none is confirmed, partly
+        or within noise; `within noise` if every part is confirmed or within noise;
+        otherwise `partly`.
     """
     if not verdicts:
         raise ValueError("combine needs at least one verdict")
@@ -212,7 +342,7 @@ def combine(*verdicts: str) -> str:
 
 
 def seeds_passing(passes: Sequence[bool] | np.ndarray) -> str:
-    """``"4/5 seeds"``: how many seeds a per-seed test passed."""
+    """`"4/5 seeds"`: how many seeds a per-seed test passed."""
     p = np.asarray(passes, dtype=bool).reshape(-1)
     return f"{int(p.sum())}/{p.size} seeds"
 
@@ -221,7 +351,7 @@ def numbers_note(results: Any, extra: str = "") -> str:
     """The standard note under a table: seeds, the definition of final, data and epochs.
 
     Args:
-        results: A :class:`~lr_lessons.lab.results.Results` (its seeds, meta and epochs).
+        results: A `Results` (its seeds, meta and epochs).
         extra: More text appended after the standard note.
 
     Returns:
@@ -243,6 +373,10 @@ class Claim:
     measured: str
     verdict: str
 
+    def __str__(self) -> str:
+        """The row as plain text (for a printout): the verdict, the claim, our numbers."""
+        return f"{self.verdict}: {self.original}\n    measured: {self.measured}"
+
 
 @dataclass
 class ClaimsTable:
@@ -256,12 +390,12 @@ class ClaimsTable:
 
         Args:
             original: What the original reported (its words, its threshold).
-            measured: Our numbers (see :func:`summary`).
-            verdict: One of :data:`VERDICTS`, optionally followed by ``": reason"``.
+            measured: Our numbers (see `summary`).
+            verdict: One of `VERDICTS`, optionally followed by `": reason"`.
             seed_dependent: True for a claim whose verdict a second, disjoint set of
                 seeds changes (found by the slow test that re-runs the chapter on
                 other seeds, which also fails if this flag is set on a row whose
-                verdict does not change). Adds :data:`SEED_DEPENDENT` to the row.
+                verdict does not change). Adds `SEED_DEPENDENT` to the row.
         """
         if verdict.split(":")[0] not in VERDICTS:
             raise ValueError(
@@ -290,7 +424,7 @@ class ClaimsTable:
         return [r.verdict for r in self.rows]
 
     def save(self, name: str) -> None:
-        """Write the table as Markdown to ``<figures>/<name>.md`` (atomically)."""
+        """Write the table as Markdown to `<figures>/<name>.md` (atomically)."""
         from lr_lessons import config
 
         write_text(config.figures_dir() / f"{name}.md", self.markdown())
