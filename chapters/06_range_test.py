@@ -60,13 +60,20 @@ from lr_lessons.tools.range_test import (
 )
 from lr_lessons.views import bar_plots, plotting
 from lr_lessons.views.claims import (
-    PARTLY,
-    SUPERSEDED,
     ClaimsTable,
-    seed_verdict,
     seeds_passing,
     summary,
-    verdict,
+)
+from lr_lessons.views.range_test_claims import (
+    fresh_model_row,
+    good_range_row,
+    linear_reading_row,
+    lower_minimum_row,
+    ramp_end_row,
+    restored_row,
+    steepest_near_row,
+    steepest_order_row,
+    suggestion_check_row,
 )
 from lr_lessons.views.range_test_explorer import save_explorer_data
 from lr_lessons.views.range_test_plots import (
@@ -568,31 +575,20 @@ save_explorer_data(
 
 # %% [markdown]
 # ## What the original reported, and what we measured
+#
+# Each row of the table below states a claim of the sources, the numbers this run
+# measured for it and a verdict. The tests behind the verdicts live in
+# `lr_lessons.views.range_test_claims`, one function per kind of claim; each
+# compares seed by seed (the same seed gives the same initial weights and batch
+# order), so a claim that holds for some seeds and not others is "within noise".
+#
+# **The curves.** The original read its two curves as: Adam reaches a lower loss, it
+# falls fastest at a lower rate than SGD, and the steepest descents sit at about
+# $10^{-1.95}$ (SGD) and $10^{-3.95}$ (Adam). A seed's reading counts as the same
+# position when it lies within half a decade of the original's; a confirmation that
+# rests on a reading the rule itself marks unreliable is only "partly".
 
 # %%
-min_loss = {name: rep.min_loss() for name, rep in tests.items()}
-steep = {
-    name: rep.suggestion_spread("steepest") for name, rep in tests.items()
-}
-steep_rule = {name: rules[name]["steepest"] for name in tests}
-
-
-def reliability(name: str) -> str:
-    """'' or e.g. ' (unreliable for 3 of 3 seeds: at window edge)'."""
-    bad = [
-        r for r in tests[name].runs if not r.suggestion("steepest").reliable
-    ]
-    if not bad:
-        return ""
-    reasons = sorted(
-        {r.suggestion("steepest").reason.split(":")[0] for r in bad}
-    )
-    return (
-        f" (unreliable for {len(bad)} of {len(SEEDS)} seeds: "
-        f"{', '.join(reasons)})"
-    )
-
-
 table = ClaimsTable(
     note=(
         f"Numbers: mean [min, max] over seeds {SEEDS} (rates: each seed's own "
@@ -600,84 +596,25 @@ table = ClaimsTable(
         f"seeds disagree). Data: {data.source}. Ramp: {ramp_note}."
     )
 )
-table.add(
-    "Adam reaches a lower loss than SGD.",
-    f"lowest smoothed loss: Adam {summary(min_loss['Adam'])}, SGD "
-    f"{summary(min_loss['SGD'])}; Adam lower in "
-    f"{seeds_passing(min_loss['Adam'] < min_loss['SGD'])}",
-    seed_verdict(min_loss["Adam"] < min_loss["SGD"]),
-)
-both_reliable = all(all(steep_rule[name].reliable) for name in tests)
-order = seed_verdict(steep["Adam"] < steep["SGD"])
-caveat = (
-    "; an unreliable reading does not measure where the fall is (at window "
-    "edge: the loss already falls where the rule starts reading; no fall: it "
-    "barely falls in the read span)"
-)
+table.add("Adam reaches a lower loss than SGD.", *lower_minimum_row(tests))
 table.add(
     "Adam's steepest fall happens at a lower learning rate than SGD's.",
-    "steepest descent at: Adam "
-    f"{summary(steep['Adam'], '.2e')}{reliability('Adam')}, SGD "
-    f"{summary(steep['SGD'], '.2e')}{reliability('SGD')}; Adam lower in "
-    f"{seeds_passing(steep['Adam'] < steep['SGD'])}"
-    + ("" if both_reliable else caveat),
-    order if both_reliable or order != "confirmed" else PARTLY,
+    *steepest_order_row(tests),
 )
-TARGET_LOG = {
-    "SGD": -1.95,
-    "Adam": -3.95,
-}  # the original's reading of its own curves
-near = {
-    name: np.abs(np.log10(steep[name]) - TARGET_LOG[name]) <= 0.5
-    for name in tests
-}
-positions = [seed_verdict(near[name]) for name in tests]
-pos_verdict = (
-    "confirmed"
-    if all(v == "confirmed" for v in positions)
-    else (
-        "not reproduced"
-        if all(v == "not reproduced" for v in positions)
-        else PARTLY
-    )
-)
-if pos_verdict == "confirmed" and not all(
-    all(r.reliable) for r in steep_rule.values()
-):
-    pos_verdict = PARTLY
+# the original's reading of its own curves, as log10 of the rate
+TARGET_LOG = {"SGD": -1.95, "Adam": -3.95}
 table.add(
     "The steepest descent sits at about 10^-1.95 for SGD and 10^-3.95 for "
     "Adam.",
-    "; ".join(
-        f"{name}: 10^{np.log10(steep_rule[name].median):.2f} (median; seeds "
-        + ", ".join(f"10^{np.log10(v):.2f}" for v in steep[name])
-        + f"){reliability(name)}, within half a decade of the original in "
-        f"{seeds_passing(near[name])}"
-        for name in tests
-    ),
-    pos_verdict,
+    *steepest_near_row(tests, TARGET_LOG, decades=0.5),
 )
 
+# %% [markdown]
+# **The suggestions.** A rule's rate "trains well" when, trained for 2 epochs from
+# fresh weights, it beats both 10 times lower and 10 times higher on validation
+# accuracy, seed by seed, for both optimizers.
 
-def check_text(rule, name):
-    """Measured text of one optimizer's check.
-
-    E.g. 'Adam 0.868 at 0.00018 (lost to /10, x10: 0.418, 0.966; best in
-    0/3 seeds)'.
-    """
-    check = checks[rule][name]
-    means = check.means
-    others = ", ".join(
-        f"{m:.3f}" for t, m in means.items() if t != "suggested"
-    )
-    outcome = "beat" if check.won else "lost to"
-    return (
-        f"{name} {means['suggested']:.3f} at {check.rates['suggested']:.2g} "
-        f"({outcome} /10, x10: {others}; best of the three in "
-        f"{seeds_passing(check.won_seeds)})"
-    )
-
-
+# %%
 CHECK_CLAIMS = {
     "steepest": "Pick the rate at the steepest descent: it trains well.",
     "valley": (
@@ -686,87 +623,47 @@ CHECK_CLAIMS = {
     ),
 }
 for rule in CHECK_RULES:
-    per_opt = [seed_verdict(checks[rule][name].won_seeds) for name in tests]
-    table.add(
-        CHECK_CLAIMS[rule],
-        "; ".join(check_text(rule, name) for name in tests)
-        + " (validation accuracy after 2 epochs, mean over seeds)",
-        "confirmed"
-        if all(v == "confirmed" for v in per_opt)
-        else (
-            "not reproduced"
-            if all(v == "not reproduced" for v in per_opt)
-            else PARTLY
-        ),
-    )
-V2_RULES = ("steepest", "minimum", "valley", "slide")
-inside = {rule: 1e-3 <= small.suggestion(rule).lr <= 1e-2 for rule in V2_RULES}
-low = small.lrs[
-    small.smoothed <= 1.2 * small.smoothed.min()
-]  # within 20% of the lowest loss
-usable = (lin_acc["the reading"] > 0.5) & (
-    lin_acc["twice"] < lin_acc["the reading"]
-)
+    table.add(CHECK_CLAIMS[rule], *suggestion_check_row(checks[rule]))
+
+# %% [markdown]
+# **Smith's linear ramp.** The reading is the largest usable rate when training at it
+# works (test accuracy above 0.5 after 2 epochs) and training at twice it does
+# worse. **Variant 2.** The tutorial's range: how many of the four rules land in
+# $[10^{-3}, 10^{-2}]$, and where the smoothed loss stays within 20% of its minimum;
+# and whether the finder really ramps to 10 or stops when the loss explodes.
+
+# %%
 table.add(
     "Smith (linear ramp): where accuracy turns ragged or falls is the largest "
     "usable rate; a third to a quarter of it is a good minimum for cyclical "
     "rates.",
-    "first fall read per seed at "
-    + ", ".join(f"{v:.3g}" for v in max_lrs)
-    + f" (median {MAX_LR:.3g}; the highest accuracy overall would read "
-    + ", ".join(f"{v:.3g}" for v in naive)
-    + "); 2 epochs at a quarter / the reading / twice: "
-    f"{summary(lin_acc['a quarter'])} / {summary(lin_acc['the reading'])} / "
-    f"{summary(lin_acc['twice'])}; the reading trains (above 0.5) and twice "
-    f"it does worse in {seeds_passing(usable)}. The ramp mixes the rate with "
-    "training progress (see variant 3)",
-    seed_verdict(usable),
+    *linear_reading_row(max_lrs, MAX_LR, naive, lin_acc, trains_above=0.5),
 )
 table.add(
     "Variant 2 (small ConvNet, Adam): good rates lie in [1E-3, 1E-2].",
-    ", ".join(
-        f"{MARKER_LABELS[rule]} {small.suggestion(rule).lr:.2e}"
-        for rule in inside
-    )
-    + f" (inside: {sum(inside.values())} of {len(inside)}); smoothed loss "
-    f"within 20% of its minimum from {low.min():.1e} to {low.max():.1e}",
-    verdict(
-        all(inside.values()), partly=any(inside.values()) or low.min() <= 1e-2
-    ),
+    *good_range_row(small, 1e-3, 1e-2, near_min=1.2),
 )
 table.add(
     "Variant 2: the finder ramps to a very high rate (10+) unless the loss "
     "explodes first.",
-    f"ramp {V2['start_lr']:g} to {V2['end_lr']:g} (the tutorial's range): "
-    f"stopped at {small.stop_lr:.3g} ({small.stop_reason}), after "
-    f"{len(small)} of {small.settings['steps']} batches",
-    verdict(
-        small.stop_lr is not None and small.stop_reason != "end_lr reached",
-        partly=True,
-    ),  # fmt: skip
+    *ramp_end_row(small, V2["start_lr"], V2["end_lr"]),
 )
+
+# %% [markdown]
+# **Two pieces of advice about the model.** The original rebuilt the model after
+# each test, and its code ran the Adam test on the model the SGD test had just
+# trained. We measure what `LRFinder` leaves behind and how far the SGD test pushed
+# its model.
+
+# %%
 table.add(
     "The test changes the weights, so the model must be rebuilt afterwards.",
-    "the original's advice for a finder that leaves the weights as the test "
-    "left them; LRFinder (restore=True, the default) puts weights and "
-    "optimizer state back: equal bit for bit after the test: "
-    f"{small.meta['restored_bitwise']}",
-    f"{SUPERSEDED}: LRFinder restores the weights"
-    if small.meta["restored_bitwise"]
-    else "not reproduced",
+    *restored_row(small),
 )
-sgd_end = np.array([r.smoothed[-1] for r in tests["SGD"].runs])
-adam_start = np.array([r.losses[0] for r in tests["Adam"].runs])
 table.add(
     "(The original's code) the Adam test runs on the model the SGD test has "
     "just trained.",
-    "we build a fresh model for every optimizer and seed. It matters: the "
-    f"SGD test ends at a rate near {tests['SGD'].runs[0].lrs[-1]:.2g} with "
-    f"smoothed loss {summary(sgd_end)} (stopped: "
-    f"{', '.join(sorted({r.stop_reason for r in tests['SGD'].runs}))}), the "
-    "model the original's Adam test started from; from fresh weights Adam's "
-    f"first loss is {summary(adam_start)}",
-    f"{SUPERSEDED}: we rebuild the model",
+    *fresh_model_row(tests["SGD"], tests["Adam"]),
 )
 table.save("06_range_test/claims")
 table

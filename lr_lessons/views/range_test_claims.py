@@ -1,0 +1,334 @@
+"""Claims about the range test, measured on saved range-test results and rate checks.
+
+Each function tests one claim of the range test's sources at the source's threshold
+and returns `(measured, verdict)`: the text of the table's "measured" column and the
+verdict, ready for `ClaimsTable.add(claim, *row)`. The chapter states the claim; the
+function says what was measured and how it compares, seed by seed where the seeds
+allow it (`lr_lessons.views.claims.seed_verdict`: "within noise" when they disagree).
+
+Nothing here trains: the inputs are `RangeTestRepeats` / `RangeTestResult` objects
+(`lr_lessons.tools.range_test`) and `NeighbourCheck`s (`lr_lessons.lab.rate_checks`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from lr_lessons.views.claims import (
+    CONFIRMED,
+    NOT_REPRODUCED,
+    PARTLY,
+    SUPERSEDED,
+    seed_verdict,
+    seeds_passing,
+    summary,
+    verdict,
+)
+from lr_lessons.views.range_test_plots import MARKER_LABELS
+
+__all__ = [
+    "all_agree",
+    "fresh_model_row",
+    "good_range_row",
+    "linear_reading_row",
+    "lower_minimum_row",
+    "neighbour_text",
+    "ramp_end_row",
+    "restored_row",
+    "steepest_near_row",
+    "steepest_order_row",
+    "suggestion_check_row",
+    "unreliable_note",
+]
+
+Row = tuple[str, str]
+
+UNRELIABLE_CAVEAT = (
+    "; an unreliable reading does not measure where the fall is (at window edge: the "
+    "loss already falls where the rule starts reading; no fall: it barely falls in the "
+    "read span)"
+)
+
+
+def all_agree(verdicts: Sequence[str]) -> str:
+    """`confirmed` if every part is confirmed, `not reproduced` if none is, else `partly`.
+
+    Args:
+        verdicts: The verdicts of a claim's parts (e.g. one per optimizer).
+
+    Returns:
+        The claim's verdict.
+    """
+    if all(v == CONFIRMED for v in verdicts):
+        return CONFIRMED
+    if all(v == NOT_REPRODUCED for v in verdicts):
+        return NOT_REPRODUCED
+    return PARTLY
+
+
+def unreliable_note(repeats: Any, rule: str = "steepest") -> str:
+    """`""`, or which seeds' `rule` reading is unreliable and why.
+
+    Args:
+        repeats: A `RangeTestRepeats`.
+        rule: A suggestion rule's name.
+
+    Returns:
+        E.g. `" (unreliable for 3 of 3 seeds: at window edge)"`.
+    """
+    bad = [r for r in repeats.runs if not r.suggestion(rule).reliable]
+    if not bad:
+        return ""
+    reasons = sorted({r.suggestion(rule).reason.split(":")[0] for r in bad})
+    return f" (unreliable for {len(bad)} of {len(repeats.runs)} seeds: {', '.join(reasons)})"
+
+
+def lower_minimum_row(tests: Mapping[str, Any], low: str = "Adam", high: str = "SGD") -> Row:
+    """`low` reaches a lower smoothed loss than `high`, seed by seed.
+
+    Args:
+        tests: `{optimizer: RangeTestRepeats}`.
+        low: The optimizer claimed to go lower.
+        high: The other one.
+
+    Returns:
+        `(measured, verdict)`.
+    """
+    a, b = tests[low].min_loss(), tests[high].min_loss()
+    measured = (
+        f"lowest smoothed loss: {low} {summary(a)}, {high} {summary(b)}; {low} lower in "
+        f"{seeds_passing(a < b)}"
+    )
+    return measured, seed_verdict(a < b)
+
+
+def steepest_order_row(tests: Mapping[str, Any], low: str = "Adam", high: str = "SGD") -> Row:
+    """`low`'s steepest descent sits at a lower rate than `high`'s, seed by seed.
+
+    A confirmation that rests on an unreliable reading (one that does not measure where
+    the fall is) is only `partly`.
+
+    Args:
+        tests: `{optimizer: RangeTestRepeats}`.
+        low: The optimizer claimed to fall at lower rates.
+        high: The other one.
+
+    Returns:
+        `(measured, verdict)`.
+    """
+    a = tests[low].suggestion_spread("steepest")
+    b = tests[high].suggestion_spread("steepest")
+    both_reliable = all(all(tests[name].rule_summaries()["steepest"].reliable) for name in tests)
+    order = seed_verdict(a < b)
+    measured = (
+        f"steepest descent at: {low} {summary(a, '.2e')}{unreliable_note(tests[low])}, "
+        f"{high} {summary(b, '.2e')}{unreliable_note(tests[high])}; {low} lower in "
+        f"{seeds_passing(a < b)}" + ("" if both_reliable else UNRELIABLE_CAVEAT)
+    )
+    return measured, order if both_reliable or order != CONFIRMED else PARTLY
+
+
+def steepest_near_row(
+    tests: Mapping[str, Any], targets: Mapping[str, float], decades: float = 0.5
+) -> Row:
+    """Each optimizer's steepest descent lies within `decades` of the source's reading.
+
+    Args:
+        tests: `{optimizer: RangeTestRepeats}`.
+        targets: `{optimizer: log10 of the source's reading}`.
+        decades: How far (in decades) a seed's reading may lie from the target.
+
+    Returns:
+        `(measured, verdict)`: `confirmed` only when every optimizer's seeds all lie
+        within `decades` and every reading is reliable.
+    """
+    steep = {name: rep.suggestion_spread("steepest") for name, rep in tests.items()}
+    rules = {name: rep.rule_summaries()["steepest"] for name, rep in tests.items()}
+    near = {name: np.abs(np.log10(steep[name]) - targets[name]) <= decades for name in tests}
+    result = all_agree([seed_verdict(near[name]) for name in tests])
+    if result == CONFIRMED and not all(all(r.reliable) for r in rules.values()):
+        result = PARTLY
+    measured = "; ".join(
+        f"{name}: 10^{np.log10(rules[name].median):.2f} (median; seeds "
+        + ", ".join(f"10^{np.log10(v):.2f}" for v in steep[name])
+        + f"){unreliable_note(tests[name])}, within half a decade of the original in "
+        f"{seeds_passing(near[name])}"
+        for name in tests
+    )
+    return measured, result
+
+
+def neighbour_text(check: Any) -> str:
+    """One optimizer's rate check in words.
+
+    Args:
+        check: A `lr_lessons.lab.rate_checks.NeighbourCheck`.
+
+    Returns:
+        E.g. `"Adam 0.868 at 0.00018 (lost to /10, x10: 0.418, 0.966; best of the three
+        in 0/3 seeds)"`.
+    """
+    means = check.means
+    others = ", ".join(f"{m:.3f}" for t, m in means.items() if t != "suggested")
+    outcome = "beat" if check.won else "lost to"
+    return (
+        f"{check.group} {means['suggested']:.3f} at {check.rates['suggested']:.2g} "
+        f"({outcome} /10, x10: {others}; best of the three in "
+        f"{seeds_passing(check.won_seeds)})"
+    )
+
+
+def suggestion_check_row(checks: Mapping[str, Any], budget: str = "2 epochs") -> Row:
+    """The suggested rate trains better than 10x lower and 10x higher, seed by seed.
+
+    Args:
+        checks: `{optimizer: NeighbourCheck}` of one rule.
+        budget: The training budget, for the text.
+
+    Returns:
+        `(measured, verdict)`: per optimizer a seed verdict; `confirmed` when all are.
+    """
+    measured = (
+        "; ".join(neighbour_text(c) for c in checks.values())
+        + f" (validation accuracy after {budget}, mean over seeds)"
+    )
+    return measured, all_agree([seed_verdict(c.won_seeds) for c in checks.values()])
+
+
+def linear_reading_row(
+    max_lrs: np.ndarray,
+    median: float,
+    naive: np.ndarray,
+    scores: Mapping[str, np.ndarray],
+    trains_above: float = 0.5,
+) -> Row:
+    """Smith: the linear-ramp reading is the largest usable rate.
+
+    A seed passes when training at the reading works (accuracy above `trains_above`)
+    and training at twice it does worse.
+
+    Args:
+        max_lrs: Per seed, the rate read before the accuracy's first fall.
+        median: Their median (the reading trained).
+        naive: Per seed, the rate of the highest accuracy overall.
+        scores: `{"a quarter" | "the reading" | "twice": per-seed accuracy}`.
+        trains_above: The accuracy that counts as training.
+
+    Returns:
+        `(measured, verdict)`.
+    """
+    quarter, reading, twice = scores["a quarter"], scores["the reading"], scores["twice"]
+    usable = (reading > trains_above) & (twice < reading)
+    measured = (
+        "first fall read per seed at "
+        + ", ".join(f"{v:.3g}" for v in max_lrs)
+        + f" (median {median:.3g}; the highest accuracy overall would read "
+        + ", ".join(f"{v:.3g}" for v in naive)
+        + "); 2 epochs at a quarter / the reading / twice: "
+        f"{summary(quarter)} / {summary(reading)} / {summary(twice)}; the reading "
+        f"trains (above {trains_above:g}) and twice it does worse in "
+        f"{seeds_passing(usable)}. The ramp mixes the rate with training progress "
+        "(see variant 3)"
+    )
+    return measured, seed_verdict(usable)
+
+
+def good_range_row(
+    result: Any,
+    low: float,
+    high: float,
+    rules: Sequence[str] = ("steepest", "minimum", "valley", "slide"),
+    near_min: float = 1.2,
+) -> Row:
+    """Good rates lie in `[low, high]`: where each rule's reading lands.
+
+    `partly` when some rule lands inside, or the smoothed loss is within
+    `near_min` times its minimum somewhere at or below `high`.
+
+    Args:
+        result: One `RangeTestResult`.
+        low: The range's lower end.
+        high: Its upper end.
+        rules: The suggestion rules read.
+        near_min: "Near the lowest loss": smoothed loss at most this times its minimum.
+
+    Returns:
+        `(measured, verdict)`.
+    """
+    inside = {rule: low <= result.suggestion(rule).lr <= high for rule in rules}
+    near = result.lrs[result.smoothed <= near_min * result.smoothed.min()]
+    measured = (
+        ", ".join(f"{MARKER_LABELS[r]} {result.suggestion(r).lr:.2e}" for r in inside)
+        + f" (inside: {sum(inside.values())} of {len(inside)}); smoothed loss within "
+        f"{near_min - 1:.0%} of its minimum from {near.min():.1e} to {near.max():.1e}"
+    )
+    return measured, verdict(
+        all(inside.values()), partly=any(inside.values()) or near.min() <= high
+    )
+
+
+def ramp_end_row(result: Any, start_lr: float, end_lr: float) -> Row:
+    """The finder ramps to a very high rate unless the loss explodes first.
+
+    Args:
+        result: The `RangeTestResult` of an `LRFinder` inside `model.fit`.
+        start_lr: The ramp's start.
+        end_lr: The ramp's end.
+
+    Returns:
+        `(measured, verdict)`: `confirmed` when the test stopped on its own before
+        `end_lr`, else `partly`.
+    """
+    measured = (
+        f"ramp {start_lr:g} to {end_lr:g} (the tutorial's range): stopped at "
+        f"{result.stop_lr:.3g} ({result.stop_reason}), after {len(result)} of "
+        f"{result.settings['steps']} batches"
+    )
+    stopped = result.stop_lr is not None and result.stop_reason != "end_lr reached"
+    return measured, verdict(stopped, partly=True)
+
+
+def restored_row(result: Any) -> Row:
+    """The test changes the weights: superseded when `LRFinder` put them back bit for bit.
+
+    Args:
+        result: A `RangeTestResult` whose `meta["restored_bitwise"]` says whether the
+            model's and optimizer's variables were equal after the test.
+
+    Returns:
+        `(measured, verdict)`.
+    """
+    same = result.meta["restored_bitwise"]
+    measured = (
+        "the original's advice for a finder that leaves the weights as the test left "
+        "them; LRFinder (restore=True, the default) puts weights and optimizer state "
+        f"back: equal bit for bit after the test: {same}"
+    )
+    return measured, f"{SUPERSEDED}: LRFinder restores the weights" if same else NOT_REPRODUCED
+
+
+def fresh_model_row(first: Any, second: Any, names: tuple[str, str] = ("SGD", "Adam")) -> Row:
+    """The source ran its second test on the model its first test had trained.
+
+    Args:
+        first: The first optimizer's `RangeTestRepeats` (its tests end near divergence).
+        second: The second optimizer's, from fresh weights.
+        names: The two optimizers' names.
+
+    Returns:
+        `(measured, verdict)`: superseded, with how far the first test left the model.
+    """
+    end = np.array([r.smoothed[-1] for r in first.runs])
+    start = np.array([r.losses[0] for r in second.runs])
+    stops = ", ".join(sorted({r.stop_reason for r in first.runs}))
+    measured = (
+        f"we build a fresh model for every optimizer and seed. It matters: the "
+        f"{names[0]} test ends at a rate near {first.runs[0].lrs[-1]:.2g} with smoothed "
+        f"loss {summary(end)} (stopped: {stops}), the model the original's {names[1]} "
+        f"test started from; from fresh weights {names[1]}'s first loss is "
+        f"{summary(start)}"
+    )
+    return measured, f"{SUPERSEDED}: we rebuild the model"
