@@ -1,15 +1,15 @@
 """lr_lessons: how the learning rate shapes neural-network training, by reproducing experiments.
 
-The package is laid out the way the data flows: :mod:`lr_lessons.tools` holds the
+The package is laid out the way the data flows: `lr_lessons.tools` holds the
 Keras-native tools a reader copies into their own training (range test, schedules,
-hypergradient optimizers, callbacks); :mod:`lr_lessons.lab` reproduces the lessons
+hypergradient optimizers, callbacks); `lr_lessons.lab` reproduces the lessons
 (data, models, studies, the runner and its engines, results and the cache);
-:mod:`lr_lessons.views` draws figures and claims tables from saved results. Input
-checks (:mod:`lr_lessons.checks`), settings (:mod:`lr_lessons.config`), atomic files
-(:mod:`lr_lessons.files`) and the command line (:mod:`lr_lessons.cli`) sit beside them.
+`lr_lessons.views` draws figures and claims tables from saved results. Input
+checks (`lr_lessons.checks`), settings (`lr_lessons.config`), atomic files
+(`lr_lessons.files`) and the command line (`lr_lessons.cli`) sit beside them.
 
-The names a reader imports are listed in ``__all__`` and loaded lazily, so that
-``import lr_lessons`` (and the ``lr-lessons`` command's ``--help``) stays quick and has
+The names a reader imports are listed in `__all__` and loaded lazily, so that
+`import lr_lessons` (and the `lr-lessons` command's `--help`) stays quick and has
 no side effects; everything else is reached through its module.
 """
 

@@ -29,7 +29,7 @@ def is_real(value: Any) -> bool:
 
 
 def is_whole(value: Any) -> bool:
-    """True for whole numbers (``int`` or a NumPy integer), False for bools and floats."""
+    """True for whole numbers (`int` or a NumPy integer), False for bools and floats."""
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
@@ -52,14 +52,14 @@ def boolean(value: Any, what: str) -> bool:
 
 
 def finite_number(value: Any, what: str) -> float:
-    """``value`` as a float if it is a finite real number.
+    """`value` as a float if it is a finite real number.
 
     Args:
         value: The value to check.
         what: How the value is named in the error message.
 
     Returns:
-        ``float(value)``.
+        `float(value)`.
     """
     if not is_real(value) or not math.isfinite(value):
         raise InputError(f"{what} must be a finite number, got {value!r}")
@@ -67,7 +67,7 @@ def finite_number(value: Any, what: str) -> float:
 
 
 def positive_number(value: Any, what: str, *, allow_zero: bool = False) -> float:
-    """``value`` as a float if it is a finite number above zero (or zero, if allowed).
+    """`value` as a float if it is a finite number above zero (or zero, if allowed).
 
     Args:
         value: The value to check.
@@ -75,7 +75,7 @@ def positive_number(value: Any, what: str, *, allow_zero: bool = False) -> float
         allow_zero: Accept 0 as well.
 
     Returns:
-        ``float(value)``.
+        `float(value)`.
     """
     ok = is_real(value) and math.isfinite(value) and (value >= 0 if allow_zero else value > 0)
     if not ok:
@@ -175,7 +175,7 @@ def whole_number(
 
 
 def probability(value: Any, what: str, *, include_one: bool = False) -> float:
-    """``value`` as a float if it lies in ``[0, 1)`` (or ``[0, 1]`` with ``include_one``).
+    """`value` as a float if it lies in `[0, 1)` (or `[0, 1]` with `include_one`).
 
     Args:
         value: The value to check.
@@ -183,7 +183,7 @@ def probability(value: Any, what: str, *, include_one: bool = False) -> float:
         include_one: Accept 1 as well.
 
     Returns:
-        ``float(value)``.
+        `float(value)`.
     """
     ok = is_real(value) and 0 <= value and (value <= 1 if include_one else value < 1)
     if not ok:
@@ -193,7 +193,7 @@ def probability(value: Any, what: str, *, include_one: bool = False) -> float:
 
 
 def true_or_false(raw: str, what: str) -> bool:
-    """A true/false text (``1/0``, ``true/false``, ``yes/no``, ``on/off``, ``y/n``, ``t/f``).
+    """A true/false text (`1/0`, `true/false`, `yes/no`, `on/off`, `y/n`, `t/f`).
 
     Args:
         raw: The text, e.g. an environment variable's value; case and spaces are ignored;
@@ -218,17 +218,17 @@ MAX_NAME_LENGTH = 100
 
 
 def file_name(value: Any, what: str) -> str:
-    """``value`` if it is safe as a file name on every system.
+    """`value` if it is safe as a file name on every system.
 
-    Safe: 1 to 100 characters, letters, digits and ``_ . = + -``, not starting with a dot
-    or a dash, no ``..`` (so it names a file inside its folder, never above it).
+    Safe: 1 to 100 characters, letters, digits and `_ . = + -`, not starting with a dot
+    or a dash, no `..` (so it names a file inside its folder, never above it).
 
     Args:
         value: The name to check.
         what: How the value is named in the error message.
 
     Returns:
-        ``value``.
+        `value`.
     """
     if (
         not isinstance(value, str)
@@ -244,7 +244,7 @@ def file_name(value: Any, what: str) -> str:
 
 
 def one_of(value: Any, choices: Any, what: str) -> Any:
-    """``value`` if it is one of ``choices``.
+    """`value` if it is one of `choices`.
 
     Args:
         value: The value to check.
@@ -252,7 +252,7 @@ def one_of(value: Any, choices: Any, what: str) -> Any:
         what: How the value is named in the error message.
 
     Returns:
-        ``value``.
+        `value`.
     """
     choices = list(choices)
     try:

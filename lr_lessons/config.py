@@ -2,19 +2,19 @@
 
 The figures command, the chapters and the tests all honour the same switches:
 
-- ``LR_LESSONS_QUICK=1``: quick mode, a smoke run with few epochs and seeds. Its
-  results and figures go to ``build/quick/`` so they never overwrite the real ones.
+- `LR_LESSONS_QUICK=1`: quick mode, a smoke run with few epochs and seeds. Its
+  results and figures go to `build/quick/` so they never overwrite the real ones.
   True/false switches accept 1/0, true/false, yes/no, on/off (any case); anything else
   is refused.
-- ``LR_LESSONS_SEEDS=N``: how many seeds (0 .. N-1) each study runs (default 5; quick: 2;
-  at most :data:`MAX_SEEDS`).
-- ``LR_LESSONS_ENGINE=stacked|fit``: how studies are trained (default ``stacked``).
-- ``LR_LESSONS_RETRAIN=1``: train every study again instead of reading saved results
+- `LR_LESSONS_SEEDS=N`: how many seeds (0 .. N-1) each study runs (default 5; quick: 2;
+  at most `MAX_SEEDS`).
+- `LR_LESSONS_ENGINE=stacked|fit`: how studies are trained (default `stacked`).
+- `LR_LESSONS_RETRAIN=1`: train every study again instead of reading saved results
   (the new results are saved over the old ones).
-- ``LR_LESSONS_OUTPUT=DIR``: where ``figures/`` and ``results/`` are written.
-- ``LR_LESSONS_MNIST=FILE.npz``: a Keras-format MNIST file to use instead of Keras' loader.
+- `LR_LESSONS_OUTPUT=DIR`: where `figures/` and `results/` are written.
+- `LR_LESSONS_MNIST=FILE.npz`: a Keras-format MNIST file to use instead of Keras' loader.
 
-:func:`validate` checks all of them at once; the runner and the command call it before
+`validate` checks all of them at once; the runner and the command call it before
 any work starts, so a bad switch never costs a training run.
 """
 
@@ -31,14 +31,6 @@ QUICK_SEEDS = 2
 QUICK_EPOCHS = 12
 MAX_SEEDS = 100
 ENGINES = ("stacked", "fit")
-SWITCHES = (
-    "LR_LESSONS_QUICK",
-    "LR_LESSONS_SEEDS",
-    "LR_LESSONS_ENGINE",
-    "LR_LESSONS_RETRAIN",
-    "LR_LESSONS_OUTPUT",
-    "LR_LESSONS_MNIST",
-)
 
 
 def _flag(name: str) -> bool:
@@ -46,20 +38,20 @@ def _flag(name: str) -> bool:
 
 
 def quick() -> bool:
-    """True when quick mode (``LR_LESSONS_QUICK=1``) is on."""
+    """True when quick mode (`LR_LESSONS_QUICK=1`) is on."""
     return _flag("LR_LESSONS_QUICK")
 
 
 def retrain() -> bool:
-    """True when ``LR_LESSONS_RETRAIN`` asks to train again instead of reading saved results."""
+    """True when `LR_LESSONS_RETRAIN` asks to train again instead of reading saved results."""
     return _flag("LR_LESSONS_RETRAIN")
 
 
 def parse_seed_count(raw: str, what: str = "LR_LESSONS_SEEDS") -> int:
-    """A number of seeds from text: a whole number from 1 to :data:`MAX_SEEDS`.
+    """A number of seeds from text: a whole number from 1 to `MAX_SEEDS`.
 
     Args:
-        raw: The text, e.g. ``"5"``.
+        raw: The text, e.g. `"5"`.
         what: How the value is named in the error message.
 
     Returns:
@@ -75,7 +67,7 @@ def parse_seed_count(raw: str, what: str = "LR_LESSONS_SEEDS") -> int:
 
 
 def n_seeds() -> int:
-    """Number of seeds a study runs: ``LR_LESSONS_SEEDS`` or the mode's default."""
+    """Number of seeds a study runs: `LR_LESSONS_SEEDS` or the mode's default."""
     raw = os.environ.get("LR_LESSONS_SEEDS", "")
     if not raw.strip():
         return QUICK_SEEDS if quick() else DEFAULT_SEEDS
@@ -88,12 +80,12 @@ def seeds() -> list[int]:
 
 
 def epochs(full: int) -> int:
-    """The number of epochs to run: ``full``, or at most ``QUICK_EPOCHS`` in quick mode."""
+    """The number of epochs to run: `full`, or at most `QUICK_EPOCHS` in quick mode."""
     return min(full, QUICK_EPOCHS) if quick() else full
 
 
 def engine() -> str:
-    """The default study engine: ``LR_LESSONS_ENGINE`` or ``"stacked"``."""
+    """The default study engine: `LR_LESSONS_ENGINE` or `"stacked"`."""
     raw = os.environ.get("LR_LESSONS_ENGINE", "")
     name = raw.strip().lower() or "stacked"
     if name not in ENGINES:
@@ -109,10 +101,10 @@ _warned_roots: set[Path] = set()
 
 
 def project_root() -> Path:
-    """The checkout's top folder (holding ``chapters/`` and ``pyproject.toml``).
+    """The checkout's top folder (holding `chapters/` and `pyproject.toml`).
 
     Searched from the working folder upwards, then from this package's own folder (a
-    checkout installed with ``pip install -e``), so a chapter run from any folder finds
+    checkout installed with `pip install -e`), so a chapter run from any folder finds
     the checkout's results. Outside any checkout this is the working folder, and a
     warning says where outputs go.
     """
@@ -132,7 +124,7 @@ def project_root() -> Path:
 
 
 def output_root() -> Path:
-    """Where ``figures/`` and ``results/`` live; quick runs write under ``build/quick``."""
+    """Where `figures/` and `results/` live; quick runs write under `build/quick`."""
     raw = os.environ.get("LR_LESSONS_OUTPUT", "").strip()
     if raw:
         return Path(raw).expanduser().resolve()
@@ -141,27 +133,27 @@ def output_root() -> Path:
 
 
 def figures_dir() -> Path:
-    """Folder that figures are saved into (``<output>/figures``)."""
+    """Folder that figures are saved into (`<output>/figures`)."""
     return output_root() / "figures"
 
 
 def results_dir() -> Path:
-    """Folder that study results are saved into (``<output>/results``)."""
+    """Folder that study results are saved into (`<output>/results`)."""
     return output_root() / "results"
 
 
 def mnist_path() -> Path | None:
-    """The MNIST file named by ``LR_LESSONS_MNIST``, if any."""
+    """The MNIST file named by `LR_LESSONS_MNIST`, if any."""
     raw = os.environ.get("LR_LESSONS_MNIST", "").strip()
     return Path(raw).expanduser() if raw else None
 
 
 def validate() -> dict[str, object]:
-    """Check every switch at once, before any work; the first bad one raises ``InputError``.
+    """Check every switch at once, before any work; the first bad one raises `InputError`.
 
     Returns:
-        The switches' values: ``quick``, ``retrain``, ``seeds``, ``engine``, ``output``,
-        ``mnist``.
+        The switches' values: `quick`, `retrain`, `seeds`, `engine`, `output`,
+        `mnist`.
     """
     values: dict[str, object] = {
         "quick": quick(),

@@ -31,7 +31,7 @@ STALE_AFTER_S = 24 * 3600
 
 
 def temporary_name(target: str | os.PathLike) -> Path:
-    """A fresh temporary path next to ``target`` (same folder, ``.lrtmp`` suffix).
+    """A fresh temporary path next to `target` (same folder, `.lrtmp` suffix).
 
     Args:
         target: The file the temporary will become.
@@ -45,10 +45,10 @@ def temporary_name(target: str | os.PathLike) -> Path:
 
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; rename it onto ``path`` only on success.
+    """Yield a temporary path next to `path`; rename it onto `path` only on success.
 
-    The temporary name ends in ``.lrtmp``, so a writer that picks its format from the
-    file name must be told the format (e.g. ``fig.savefig(tmp, format="png")``).
+    The temporary name ends in `.lrtmp`, so a writer that picks its format from the
+    file name must be told the format (e.g. `fig.savefig(tmp, format="png")`).
 
     Args:
         path: The file to write.
@@ -72,7 +72,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to ``path`` atomically and return the path."""
+    """Write `text` to `path` atomically and return the path."""
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
@@ -138,11 +138,11 @@ def _alive(pid: int) -> bool:
 
 
 def remove_stale_temporaries(folder: str | os.PathLike, recursive: bool = True) -> list[Path]:
-    """Delete temporary files that interrupted writes left in ``folder``.
+    """Delete temporary files that interrupted writes left in `folder`.
 
     A temporary file is stale when the process that wrote it has ended, or when it is
     older than a day (its process id may have been reused); files of running writers
-    (e.g. a concurrent ``lr-lessons figures``) are kept.
+    (e.g. a concurrent `lr-lessons figures`) are kept.
 
     Args:
         folder: The folder to clean (missing folders are fine).

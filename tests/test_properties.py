@@ -182,7 +182,7 @@ def test_switches_are_true_false_or_refused(raw):
     assert value == (raw.strip().lower() in checks.TRUE_WORDS)
 
 
-@given(st.text(st.characters(exclude_characters="\x00"), max_size=8))
+@given(st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), max_size=8))
 def test_the_engine_switch_names_an_engine_or_is_refused(raw):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LR_LESSONS_ENGINE", raw)

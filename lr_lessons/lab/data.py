@@ -1,8 +1,8 @@
 """The data sets of the lessons: the three-blobs problem and MNIST.
 
-Both come back as a :class:`Dataset` that also says where the data came from, so every
-result and figure can name its source (``"blobs"``, ``"mnist (full, keras loader)"`` or
-``"mnist (10k subset: ...)"``).
+Both come back as a `Dataset` that also says where the data came from, so every
+result and figure can name its source (`"blobs"`, `"mnist (full, keras loader)"` or
+`"mnist (10k subset: ...)"`).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class Dataset:
 def load_blobs() -> Dataset:
     """The blobs problem of chapters 1-5, exactly as the originals made it.
 
-    ``make_blobs(n_samples=1000, centers=3, n_features=2, cluster_std=2, random_state=2)``,
+    `make_blobs(n_samples=1000, centers=3, n_features=2, cluster_std=2, random_state=2)`,
     one-hot targets, the first 500 rows for training and the last 500 for testing.
     """
     from sklearn.datasets import make_blobs
@@ -120,9 +120,9 @@ def check_mnist_arrays(
 ) -> None:
     """Refuse MNIST arrays that would train silently wrong, naming what is wrong and the fix.
 
-    Images must be ``(n, 28, 28)`` raw pixel values 0..255 (unsigned integers, or floats
+    Images must be `(n, 28, 28)` raw pixel values 0..255 (unsigned integers, or floats
     holding such values); images already scaled to [0, 1] are refused, since the loader
-    divides by 255. Labels must be ``(n,)`` whole numbers 0..9, as many as the images.
+    divides by 255. Labels must be `(n,)` whole numbers 0..9, as many as the images.
 
     Args:
         x_train: Training images.
@@ -177,10 +177,10 @@ def check_mnist_arrays(
 def load_mnist(path: str | Path | None = None, limit: int | None = None) -> Dataset:
     """MNIST as float32 images in [0, 1] of shape (n, 28, 28, 1) with integer labels.
 
-    ``path`` (or the ``LR_LESSONS_MNIST`` variable) names a Keras-format ``.npz``;
+    `path` (or the `LR_LESSONS_MNIST` variable) names a Keras-format `.npz`;
     otherwise Keras' own loader is used (it downloads once, then reads its cache).
-    ``limit`` keeps only the first ``limit`` training and test images (quick runs).
-    The result's ``source`` says whether this is the full set or a subset.
+    `limit` keeps only the first `limit` training and test images (quick runs).
+    The result's `source` says whether this is the full set or a subset.
     """
     path = Path(path) if path is not None else config.mnist_path()
     if path is not None:
@@ -216,7 +216,7 @@ def load_mnist(path: str | Path | None = None, limit: int | None = None) -> Data
 
 
 def load(problem: str) -> Dataset:
-    """The data set a study names: ``"blobs"`` or ``"mnist"``."""
+    """The data set a study names: `"blobs"` or `"mnist"`."""
     loaders = {"blobs": load_blobs, "mnist": load_mnist}
     one_of(problem, loaders, "problem")
     return loaders[problem]()

@@ -62,6 +62,6 @@ BUILDERS = {
 
 
 def build(name: str) -> keras.Model:
-    """Build the model a study names (a key of ``BUILDERS``)."""
+    """Build the model a study names (a key of `BUILDERS`)."""
     one_of(name, BUILDERS, "model")
     return BUILDERS[name]()

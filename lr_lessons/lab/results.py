@@ -1,8 +1,8 @@
-"""Results: every (setting, seed, epoch) of a study, saved atomically as one ``.npz`` file.
+"""Results: every (setting, seed, epoch) of a study, saved atomically as one `.npz` file.
 
-Each metric is an array of shape ``(n_settings, n_seeds, n_epochs)`` named as Keras
-names its history keys: ``loss``, ``accuracy`` (training), ``val_loss``,
-``val_accuracy`` (the test set, used as validation data) and ``learning_rate`` (the
+Each metric is an array of shape `(n_settings, n_seeds, n_epochs)` named as Keras
+names its history keys: `loss`, `accuracy` (training), `val_loss`,
+`val_accuracy` (the test set, used as validation data) and `learning_rate` (the
 rate in force during that epoch's last update). Epochs a run did not reach are NaN.
 """
 
@@ -58,7 +58,7 @@ class Results:
             ) from None
 
     def get(self, metric: str, setting: str | None = None) -> np.ndarray:
-        """``metric`` as (settings, seeds, epochs), or (seeds, epochs) for one setting."""
+        """`metric` as (settings, seeds, epochs), or (seeds, epochs) for one setting."""
         if metric not in self.metrics:
             raise KeyError(f"no metric {metric!r}; there are {sorted(self.metrics)}")
         values = self.metrics[metric]
@@ -76,22 +76,22 @@ class Results:
         return out
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write to ``path`` (``.npz``) atomically; returns the path."""
+        """Write to `path` (`.npz`) atomically; returns the path."""
         arrays = {f"metric_{k}": v for k, v in self.metrics.items()}
         header = {"study": self.study, "settings": self.settings, "seeds": self.seeds}
         return write_npz(path, arrays, header=header, meta=self.meta)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Results:
-        """Read a file written by :meth:`save`.
+        """Read a file written by `save`.
 
         Args:
-            path: The ``.npz`` file.
+            path: The `.npz` file.
 
         Returns:
-            The results. Raises :class:`CorruptResults` for anything that is not a
+            The results. Raises `CorruptResults` for anything that is not a
             whole, well-formed results file (other bytes, other arrays, JSON of another
-            shape), and ``FileNotFoundError`` if there is no file.
+            shape), and `FileNotFoundError` if there is no file.
         """
         try:
             with np.load(path, allow_pickle=False) as f:
@@ -115,10 +115,10 @@ class Results:
         """Only the metadata of a results file (the arrays are not read).
 
         Args:
-            path: The ``.npz`` file.
+            path: The `.npz` file.
 
         Returns:
-            The ``meta`` dict; raises :class:`CorruptResults` if it cannot be read.
+            The `meta` dict; raises `CorruptResults` if it cannot be read.
         """
         try:
             with np.load(path, allow_pickle=False) as f:

@@ -2,14 +2,14 @@
 
 The textbook recipe: train briefly at one rate per decade (1E-7, 1E-6, ..., 1), find the
 best decade, then try a finer grid inside it and keep the best rate overall. Every trial
-is an ordinary :class:`~lr_lessons.lab.studies.Setting` trained by
-:func:`lr_lessons.lab.runner.run_study` (so it is seeded, cached and uses the fast engine),
+is an ordinary `Setting` trained by
+`lr_lessons.lab.runner.run_study` (so it is seeded, cached and uses the fast engine),
 and the result keeps every trial's scores, the time and the number of epochs spent, to be
 weighed against a range test that gets its answer from one short run.
 
-How "the best decade" is read: the best coarse rate ``r`` bounds it on one side; the
-other side is whichever neighbour of ``r`` in the coarse grid scored better. The fine
-grid is ``fine`` rates spaced evenly on a log scale strictly inside that interval.
+How "the best decade" is read: the best coarse rate `r` bounds it on one side; the
+other side is whichever neighbour of `r` in the coarse grid scored better. The fine
+grid is `fine` rates spaced evenly on a log scale strictly inside that interval.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Trial:
-    """One rate tried: its stage (``"coarse"`` or ``"fine"``) and its score per seed."""
+    """One rate tried: its stage (`"coarse"` or `"fine"`) and its score per seed."""
 
     learning_rate: float
     stage: str
@@ -117,7 +117,7 @@ def _check_rates(rates: Sequence[float], what: str) -> list[float]:
 
 
 def _score(results: Results, setting: str, metric: str, last: int) -> np.ndarray:
-    """Per seed: mean of the last ``last`` epochs; a diverged (NaN) run scores worst."""
+    """Per seed: mean of the last `last` epochs; a diverged (NaN) run scores worst."""
     values = results.get(metric, setting)[:, -last:]
     with np.errstate(all="ignore"):
         score = np.mean(values, axis=1)
@@ -150,7 +150,7 @@ def pick_decade(rates: Sequence[float], means: Sequence[float], metric: str) -> 
 
 
 def fine_grid(low: float, high: float, points: int) -> list[float]:
-    """``points`` rates evenly spaced in log between ``low`` and ``high``, both excluded."""
+    """`points` rates evenly spaced in log between `low` and `high`, both excluded."""
     checks.whole_number(points, "fine (the number of fine rates)", minimum=1)
     if not 0 < low < high:
         raise InputError(f"need 0 < low < high, got low={low!r}, high={high!r}")
@@ -195,15 +195,15 @@ def coarse_to_fine(
     engine: str | None = None,
     progress: bool = True,
 ) -> SearchResult:
-    """Search the learning rate of ``base``'s one setting: ``decades`` first, then ``fine``
-    rates inside the best decade, each trained ``epochs`` epochs from every seed.
+    """Search the learning rate of `base`'s one setting: `decades` first, then `fine`
+    rates inside the best decade, each trained `epochs` epochs from every seed.
 
-    ``base`` fixes the problem, model, loss, batch size and optimizer (its single setting's
-    optimizer and options; its rate is replaced). ``subset`` trains on the first ``subset``
-    training points only. A trial's score is ``metric`` averaged over its last ``last``
-    epochs (``val_*`` metrics use the test set, as the studies do); the chosen rate is the
+    `base` fixes the problem, model, loss, batch size and optimizer (its single setting's
+    optimizer and options; its rate is replaced). `subset` trains on the first `subset`
+    training points only. A trial's score is `metric` averaged over its last `last`
+    epochs (`val_*` metrics use the test set, as the studies do); the chosen rate is the
     trial with the best mean score over seeds, coarse or fine. Quick mode shortens
-    ``epochs`` as it does for any study.
+    `epochs` as it does for any study.
     """
     if len(base.settings) != 1:
         raise InputError(
@@ -254,7 +254,7 @@ def coarse_to_fine(
 
 @dataclass
 class Bracket:
-    """A grid of rates grown until its best rate is interior (see :func:`bracket_best`)."""
+    """A grid of rates grown until its best rate is interior (see `bracket_best`)."""
 
     rates: list[float]
     scores: dict[float, np.ndarray]
@@ -286,10 +286,10 @@ def bracket_best(
     """Grow a grid of rates until its best rate is not at either end.
 
     A grid whose best rate is its largest (or smallest) did not bracket the optimum: the
-    best is somewhere beyond it. ``evaluate`` scores rates (``{rate: per-seed scores}``);
-    it is called once for ``rates`` and then once for each new rate, ``factor`` times
+    best is somewhere beyond it. `evaluate` scores rates (`{rate: per-seed scores}`);
+    it is called once for `rates` and then once for each new rate, `factor` times
     beyond the winning end (rounded to 3 significant digits), until the best rate is
-    interior or ``max_extensions`` rates were added (then :attr:`Bracket.interior` is
+    interior or `max_extensions` rates were added (then `Bracket.interior` is
     False and the caller must say so). A rate whose scores contain NaN (a diverged
     seed) scores worst.
 
@@ -301,7 +301,7 @@ def bracket_best(
         max_extensions: The most rates to add.
 
     Returns:
-        The :class:`Bracket`: every rate tried (sorted), its scores, the best rate and
+        The `Bracket`: every rate tried (sorted), its scores, the best rate and
         the rates added.
     """
     grid = _check_rates(rates, "rates")

@@ -1,7 +1,7 @@
 """Studies as plain data: named settings (optimizer, schedule, callbacks) on one problem.
 
-A :class:`Setting` is everything that differs between the panels of a figure; a
-:class:`Study` is the list of settings plus what they share (problem, model, epochs,
+A `Setting` is everything that differs between the panels of a figure; a
+`Study` is the list of settings plus what they share (problem, model, epochs,
 batch size). Engines turn a study into numbers; nothing here trains.
 """
 
@@ -44,10 +44,6 @@ _NON_NEGATIVE = (
 _SWITCHES = ("nesterov", "amsgrad", "centered", "use_ema")
 # Steps at which a schedule must give a finite rate >= 0 (and > 0 at one of them at least).
 _SCHEDULE_PROBES = (0, 1, 10, 100, 1_000, 10_000, 100_000, 1_000_000)
-
-
-def _check_rate(value: float, what: str) -> float:
-    return checks.positive_number(value, what)
 
 
 def _check_options(name: str, optimizer: str, options: Any) -> dict[str, Any]:
@@ -169,9 +165,9 @@ def _check_plateau(name: str, plateau: Any) -> dict[str, Any]:
 class Setting:
     """One configuration of a study: how the optimizer and its learning rate behave.
 
-    ``learning_rate=None`` keeps the optimizer's Keras default. ``schedule`` is a Keras
-    ``LearningRateSchedule`` (stored as its serialized config); ``plateau`` holds the
-    keyword arguments of ``keras.callbacks.ReduceLROnPlateau`` (``{}`` for its defaults
+    `learning_rate=None` keeps the optimizer's Keras default. `schedule` is a Keras
+    `LearningRateSchedule` (stored as its serialized config); `plateau` holds the
+    keyword arguments of `keras.callbacks.ReduceLROnPlateau` (`{}` for its defaults
     as the originals used them: monitor val_loss, factor 0.1, min_delta 1e-7).
     """
 
@@ -187,7 +183,9 @@ class Setting:
             raise InputError(f"a setting's name must be a non-empty string, got {self.name!r}")
         checks.one_of(self.optimizer, OPTIMIZERS, "optimizer")
         if self.learning_rate is not None:
-            rate = _check_rate(self.learning_rate, f"learning_rate of setting {self.name!r}")
+            rate = checks.positive_number(
+                self.learning_rate, f"learning_rate of setting {self.name!r}"
+            )
             object.__setattr__(self, "learning_rate", rate)
             if self.schedule is not None:
                 raise InputError(f"setting {self.name!r}: give learning_rate or schedule, not both")
@@ -213,7 +211,7 @@ class Setting:
         return OPTIMIZERS[self.optimizer](**kwargs)
 
     def make_callbacks(self) -> list[keras.callbacks.Callback]:
-        """The Keras callbacks this setting trains with (e.g. ``ReduceLROnPlateau``)."""
+        """The Keras callbacks this setting trains with (e.g. `ReduceLROnPlateau`)."""
         if self.plateau is None:
             return []
         return [keras.callbacks.ReduceLROnPlateau(**self.plateau)]
@@ -273,7 +271,7 @@ class Study:
         return [s.name for s in self.settings]
 
     def setting(self, name: str) -> Setting:
-        """The setting called ``name``."""
+        """The setting called `name`."""
         for s in self.settings:
             if s.name == name:
                 return s
@@ -308,7 +306,7 @@ ADAPTIVE = ("sgd", "rmsprop", "adagrad", "adam")
 
 def learning_rate_study(rates: Sequence[float] = LEARNING_RATES) -> Study:
     """Chapter 1: plain SGD at learning rates 1E0 ... 1E-7."""
-    rates = [_check_rate(r, "learning rate") for r in rates]
+    rates = [checks.positive_number(r, "learning rate") for r in rates]
     names: dict[str, float] = {}
     for r in rates:
         label = f"lr={r:g}"
@@ -336,7 +334,7 @@ def momentum_study(momentums: Sequence[float] = MOMENTUMS) -> Study:
 
 
 def inverse_time_decay(decay: float, initial_learning_rate: float = 0.01):
-    """Keras 3's form of old Keras' SGD arguments ``lr=lr0, decay=d``: ``lr0 / (1 + d * step)``."""
+    """Keras 3's form of old Keras' SGD arguments `lr=lr0, decay=d`: `lr0 / (1 + d * step)`."""
     return keras.optimizers.schedules.InverseTimeDecay(
         initial_learning_rate, decay_steps=1, decay_rate=decay
     )

@@ -8,10 +8,10 @@ import keras
 def learning_rate_used(optimizer: keras.optimizers.Optimizer) -> float:
     """The learning rate the optimizer applied in its most recent update.
 
-    A float or variable rate is read as it stands. For a ``LearningRateSchedule`` the
-    optimizer evaluates ``schedule(iterations)`` before it counts the update, so the
-    rate of the last update is ``schedule(iterations - 1)``; reading
-    ``optimizer.learning_rate`` instead would give the rate of the *next* update.
+    A float or variable rate is read as it stands. For a `LearningRateSchedule` the
+    optimizer evaluates `schedule(iterations)` before it counts the update, so the
+    rate of the last update is `schedule(iterations - 1)`; reading
+    `optimizer.learning_rate` instead would give the rate of the *next* update.
     """
     rate = getattr(optimizer, "_learning_rate", None)
     if isinstance(rate, keras.optimizers.schedules.LearningRateSchedule):
@@ -23,11 +23,11 @@ def learning_rate_used(optimizer: keras.optimizers.Optimizer) -> float:
 class LearningRateMonitor(keras.callbacks.Callback):
     """Record the learning rate in force at the end of every epoch.
 
-    ``rates`` holds one value per epoch: the rate applied to that epoch's last batch,
+    `rates` holds one value per epoch: the rate applied to that epoch's last batch,
     whether the optimizer's rate is a float, a variable changed by another callback
-    (``ReduceLROnPlateau`` changes it only after the epoch's updates) or a schedule.
-    The value is also written to the epoch's logs as ``learning_rate``, so it appears
-    in ``model.fit(...).history``. With ``per_batch=True``, ``batch_rates`` keeps the
+    (`ReduceLROnPlateau` changes it only after the epoch's updates) or a schedule.
+    The value is also written to the epoch's logs as `learning_rate`, so it appears
+    in `model.fit(...).history`. With `per_batch=True`, `batch_rates` keeps the
     rate of every update as well.
     """
 

@@ -1,42 +1,42 @@
 """Hypergradient descent: optimizers whose learning rate is learned by gradient descent.
 
 Baydin et al., 2018, "Online Learning Rate Adaptation with Hypergradient Descent"
-(ICLR). The update ``theta_t = theta_{t-1} + u_t`` depends on the rate ``alpha``, so
+(ICLR). The update `theta_t = theta_{t-1} + u_t` depends on the rate `alpha`, so
 the loss at the next step has a derivative with respect to the rate used in the
-previous step: ``h_t = g_t . d u_{t-1} / d alpha`` (``g_t`` the current gradient, the
+previous step: `h_t = g_t . d u_{t-1} / d alpha` (`g_t` the current gradient, the
 dot product taken over *all* parameters at once). One gradient-descent step on the
-rate with the hypergradient rate ``beta`` (``hypergrad_lr`` here, as in the authors'
-code) gives ``alpha_t = alpha_{t-1} - beta * h_t``, which then drives the ordinary step:
+rate with the hypergradient rate `beta` (`hypergrad_lr` here, as in the authors'
+code) gives `alpha_t = alpha_{t-1} - beta * h_t`, which then drives the ordinary step:
 
-- SGD-HD: ``u = -alpha g``, so ``h_t = -g_t . g_{t-1}`` and
-  ``alpha_t = alpha_{t-1} + beta * g_t . g_{t-1}``: the rate grows while successive
+- SGD-HD: `u = -alpha g`, so `h_t = -g_t . g_{t-1}` and
+  `alpha_t = alpha_{t-1} + beta * g_t . g_{t-1}`: the rate grows while successive
   gradients agree and shrinks when the steps overshoot and they point against each other.
-- Adam-HD: ``u = -alpha d`` with Adam's direction ``d = m_hat / (sqrt(v_hat) + eps)``,
-  so ``alpha_t = alpha_{t-1} + beta * g_t . d_{t-1}``.
+- Adam-HD: `u = -alpha d` with Adam's direction `d = m_hat / (sqrt(v_hat) + eps)`,
+  so `alpha_t = alpha_{t-1} + beta * g_t . d_{t-1}`.
 
-The optimizers are Keras 3 ``Optimizer`` subclasses: use them in ``model.compile``,
+The optimizers are Keras 3 `Optimizer` subclasses: use them in `model.compile`,
 save and load them with the model, and read the rate in force at any time from
-``optimizer.learning_rate`` (a variable holding the adapted rate; ``float(...)`` it).
+`optimizer.learning_rate` (a variable holding the adapted rate; `float(...)` it).
 They depend on Keras alone.
 
 Two choices worth knowing:
 
 - The rate is adapted once per update, from the gradients of every trainable variable,
   *before* the per-variable updates (Keras updates variables one at a time in
-  ``update_step``, which cannot see a global dot product); the hook is
-  ``_backend_update_step``, which Keras calls after gradient clipping, weight decay and
+  `update_step`, which cannot see a global dot product); the hook is
+  `_backend_update_step`, which Keras calls after gradient clipping, weight decay and
   gradient accumulation, so those options keep working. It assumes one device (no
-  ``tf.distribute`` strategy that splits the batch across replicas) and is tested with
-  the TensorFlow backend, inside ``model.fit``'s compiled train step and eagerly.
-- ``AdamHD`` is Keras' own ``Adam`` with the hook added, so with ``hypergrad_lr=0`` it
-  *is* Keras' Adam, bit for bit. Keras' ``epsilon`` is Kingma and Ba's "epsilon hat":
-  Keras moves by ``alpha * m_hat / (sqrt(v_hat) + epsilon / sqrt(1 - beta_2**t))``. The
+  `tf.distribute` strategy that splits the batch across replicas) and is tested with
+  the TensorFlow backend, inside `model.fit`'s compiled train step and eagerly.
+- `AdamHD` is Keras' own `Adam` with the hook added, so with `hypergrad_lr=0` it
+  *is* Keras' Adam, bit for bit. Keras' `epsilon` is Kingma and Ba's "epsilon hat":
+  Keras moves by `alpha * m_hat / (sqrt(v_hat) + epsilon / sqrt(1 - beta_2**t))`. The
   hypergradient uses the derivative of the step actually taken, i.e. the paper's
-  Algorithm with its epsilon read as ``epsilon / sqrt(1 - beta_2**t)`` (the authors'
+  Algorithm with its epsilon read as `epsilon / sqrt(1 - beta_2**t)` (the authors'
   PyTorch code does the same). The difference from a constant epsilon is far below
-  float32 noise once ``sqrt(v_hat)`` exceeds ``epsilon``.
+  float32 noise once `sqrt(v_hat)` exceeds `epsilon`.
 
-As in the paper, the rate is not clipped: a too-large ``hypergrad_lr`` can drive it
+As in the paper, the rate is not clipped: a too-large `hypergrad_lr` can drive it
 negative or make it explode, which the lessons show rather than hide.
 """
 
@@ -62,17 +62,13 @@ def _check_initial_rate(value: Any, name: str) -> float:
     return checks.positive_number(value, f"{name}: learning_rate")
 
 
-def _check_hypergrad_lr(value: Any, name: str) -> float:
-    return checks.positive_number(value, f"{name}: hypergrad_lr", allow_zero=True)
-
-
 class _HypergradientMixin:
     """The shared part: one global hypergradient step on the rate before every update."""
 
     hypergrad_lr: float
 
     def _previous_direction(self, variable):  # pragma: no cover - abstract
-        """``-d u_{t-1} / d alpha`` for ``variable``: the direction of the previous step."""
+        """`-d u_{t-1} / d alpha` for `variable`: the direction of the previous step."""
         raise NotImplementedError
 
     def _backend_update_step(self, grads, trainable_variables, learning_rate):
@@ -95,23 +91,23 @@ class _HypergradientMixin:
 
 @keras.saving.register_keras_serializable(package="lr_lessons")
 class SGDHD(_HypergradientMixin, keras.optimizers.Optimizer):
-    """Plain SGD whose rate follows ``alpha_t = alpha_{t-1} + beta * g_t . g_{t-1}``.
+    """Plain SGD whose rate follows `alpha_t = alpha_{t-1} + beta * g_t . g_{t-1}`.
 
     Args:
-        learning_rate: the initial rate ``alpha_0`` (a positive float).
-        hypergrad_lr: ``beta``, the rate at which the rate learns (>= 0; 0 is Keras' SGD).
-            The paper used 1E-3 (with ``alpha_0`` = 1E-3) on its problems; the right value
+        learning_rate: the initial rate `alpha_0` (a positive float).
+        hypergrad_lr: `beta`, the rate at which the rate learns (>= 0; 0 is Keras' SGD).
+            The paper used 1E-3 (with `alpha_0` = 1E-3) on its problems; the right value
             scales with the squared size of the gradients, so it depends on the model and loss.
-        **kwargs: Keras' common optimizer options (``clipnorm``, ``weight_decay``, ...).
+        **kwargs: Keras' common optimizer options (`clipnorm`, `weight_decay`, ...).
 
-    ``optimizer.learning_rate`` holds the rate of the most recent update.
+    `optimizer.learning_rate` holds the rate of the most recent update.
     """
 
     def __init__(
         self, learning_rate: float = 0.01, hypergrad_lr: float = 1e-3, **kwargs: Any
     ) -> None:
         rate = _check_initial_rate(learning_rate, "SGDHD")
-        beta = _check_hypergrad_lr(hypergrad_lr, "SGDHD")
+        beta = checks.positive_number(hypergrad_lr, "SGDHD: hypergrad_lr", allow_zero=True)
         super().__init__(learning_rate=rate, **kwargs)
         self.hypergrad_lr = beta
 
@@ -126,7 +122,7 @@ class SGDHD(_HypergradientMixin, keras.optimizers.Optimizer):
         return self._previous_gradients[self._get_variable_index(variable)]
 
     def update_step(self, gradient, variable, learning_rate) -> None:
-        """``w <- w - alpha_t g_t`` exactly as Keras' SGD does it; remember ``g_t``."""
+        """`w <- w - alpha_t g_t` exactly as Keras' SGD does it; remember `g_t`."""
         learning_rate = ops.cast(learning_rate, variable.dtype)
         gradient = ops.cast(gradient, variable.dtype)
         self.assign(
@@ -143,18 +139,18 @@ class SGDHD(_HypergradientMixin, keras.optimizers.Optimizer):
 
 @keras.saving.register_keras_serializable(package="lr_lessons")
 class AdamHD(_HypergradientMixin, keras.optimizers.Adam):
-    """Keras' Adam whose rate follows ``alpha_t = alpha_{t-1} + beta * g_t . d_{t-1}``.
+    """Keras' Adam whose rate follows `alpha_t = alpha_{t-1} + beta * g_t . d_{t-1}`.
 
-    ``d_{t-1} = m_hat / (sqrt(v_hat) + eps)`` is the direction of the previous Adam
+    `d_{t-1} = m_hat / (sqrt(v_hat) + eps)` is the direction of the previous Adam
     step (Keras' epsilon convention, see the module docstring); it is computed from
     Adam's own moment slots, so Adam-HD keeps no extra state.
 
     Args:
-        learning_rate: the initial rate ``alpha_0`` (a positive float).
-        hypergrad_lr: ``beta`` (>= 0; 0 is Keras' Adam). The paper used 1E-7 (1E-8 for
-            VGG); ``g . d`` grows with the number of parameters, so larger models want
+        learning_rate: the initial rate `alpha_0` (a positive float).
+        hypergrad_lr: `beta` (>= 0; 0 is Keras' Adam). The paper used 1E-7 (1E-8 for
+            VGG); `g . d` grows with the number of parameters, so larger models want
             a smaller value.
-        beta_1, beta_2, epsilon, amsgrad, **kwargs: as for ``keras.optimizers.Adam``.
+        beta_1, beta_2, epsilon, amsgrad, **kwargs: as for `keras.optimizers.Adam`.
     """
 
     def __init__(
@@ -168,7 +164,7 @@ class AdamHD(_HypergradientMixin, keras.optimizers.Adam):
         **kwargs: Any,
     ) -> None:
         rate = _check_initial_rate(learning_rate, "AdamHD")
-        beta = _check_hypergrad_lr(hypergrad_lr, "AdamHD")
+        beta = checks.positive_number(hypergrad_lr, "AdamHD: hypergrad_lr", allow_zero=True)
         super().__init__(
             learning_rate=rate,
             beta_1=beta_1,

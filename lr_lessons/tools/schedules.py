@@ -1,14 +1,14 @@
 """Cyclical learning rates (Smith 2015) and the one-cycle policy (Smith 2018) for Keras 3.
 
-Both are ``keras.optimizers.schedules.LearningRateSchedule`` subclasses, so they work with
-any Keras optimizer (``SGD(learning_rate=CyclicalLearningRate(...))``), are called by the
+Both are `keras.optimizers.schedules.LearningRateSchedule` subclasses, so they work with
+any Keras optimizer (`SGD(learning_rate=CyclicalLearningRate(...))`), are called by the
 optimizer on its step counter (a Python number, a NumPy array or a symbolic tensor inside
-``tf.function``), and are registered with Keras' serialization: a model compiled with them
-saves to ``.keras`` and loads back, and ``keras.optimizers.schedules.deserialize`` rebuilds
-them from ``serialize``'s output.
+`tf.function`), and are registered with Keras' serialization: a model compiled with them
+saves to `.keras` and loads back, and `keras.optimizers.schedules.deserialize` rebuilds
+them from `serialize`'s output.
 
-The rate is computed in float32 as a linear interpolation ``(1 - t) * a + t * b`` between
-the two corner rates ``a`` and ``b`` of the current segment, so it equals the corner rates
+The rate is computed in float32 as a linear interpolation `(1 - t) * a + t * b` between
+the two corner rates `a` and `b` of the current segment, so it equals the corner rates
 exactly (in float32) at the corners of a cycle.
 
 This module depends on Keras and NumPy alone.
@@ -30,36 +30,32 @@ CLR_MODES = ("triangular", "triangular2", "exp_range")
 __all__ = ["CLR_MODES", "CyclicalLearningRate", "OneCycle", "rates"]
 
 
-def _rate(value: Any, what: str) -> float:
-    return checks.positive_number(value, what)
-
-
 def _steps(value: Any, what: str) -> float:
     steps = checks.number_in(value, f"{what} (a number of steps)", at_least=1)
     return int(steps) if steps.is_integer() else steps
 
 
 def _lerp(a, b, t):
-    """``a`` at ``t = 0`` and ``b`` at ``t = 1``, exactly."""
+    """`a` at `t = 0` and `b` at `t = 1`, exactly."""
     return ops.add(ops.multiply(ops.subtract(1.0, t), a), ops.multiply(t, b))
 
 
 @keras.saving.register_keras_serializable(package="lr_lessons")
 class CyclicalLearningRate(keras.optimizers.schedules.LearningRateSchedule):
     """Smith's cyclical learning rate (2015, "Cyclical Learning Rates for Training Neural
-    Networks"): the rate climbs linearly from ``base_lr`` to ``max_lr`` over ``step_size``
-    updates and falls back over the next ``step_size``, again and again.
+    Networks"): the rate climbs linearly from `base_lr` to `max_lr` over `step_size`
+    updates and falls back over the next `step_size`, again and again.
 
-    With ``iteration`` the update count (the optimizer's step), as in the paper::
+    With `iteration` the update count (the optimizer's step), as in the paper:
 
         cycle = floor(1 + iteration / (2 * step_size))
         x     = |iteration / step_size - 2 * cycle + 1|
         lr    = base_lr + (max_lr - base_lr) * max(0, 1 - x) * scale
 
-    where ``scale`` is 1 (``"triangular"``), ``1 / 2 ** (cycle - 1)`` (``"triangular2"``:
-    the height halves every cycle) or ``gamma ** iteration`` (``"exp_range"``).
-    Smith's advice: ``step_size`` of 2 to 10 epochs' worth of updates, ``max_lr`` where a
-    range test's accuracy stops rising, ``base_lr`` a third to a quarter of it.
+    where `scale` is 1 (`"triangular"`), `1 / 2 ** (cycle - 1)` (`"triangular2"`:
+    the height halves every cycle) or `gamma ** iteration` (`"exp_range"`).
+    Smith's advice: `step_size` of 2 to 10 epochs' worth of updates, `max_lr` where a
+    range test's accuracy stops rising, `base_lr` a third to a quarter of it.
     """
 
     def __init__(
@@ -72,8 +68,8 @@ class CyclicalLearningRate(keras.optimizers.schedules.LearningRateSchedule):
         name: str = "CyclicalLearningRate",
     ) -> None:
         super().__init__()
-        self.base_lr = _rate(base_lr, "base_lr")
-        self.max_lr = _rate(max_lr, "max_lr")
+        self.base_lr = checks.positive_number(base_lr, "base_lr")
+        self.max_lr = checks.positive_number(max_lr, "max_lr")
         if self.base_lr >= self.max_lr:
             raise InputError(f"base_lr must be below max_lr, got base_lr={base_lr!r} >= {max_lr!r}")
         self.step_size = _steps(step_size, "step_size")
@@ -112,15 +108,15 @@ class CyclicalLearningRate(keras.optimizers.schedules.LearningRateSchedule):
 @keras.saving.register_keras_serializable(package="lr_lessons")
 class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
     """Smith's one-cycle policy (2018, "A disciplined approach to neural network
-    hyper-parameters: Part 1"): one triangle from ``base_lr`` up to ``max_lr`` and back,
-    then a short "annihilation" phase down to ``final_lr``, far below ``base_lr``.
+    hyper-parameters: Part 1"): one triangle from `base_lr` up to `max_lr` and back,
+    then a short "annihilation" phase down to `final_lr`, far below `base_lr`.
 
-    Over ``total_steps`` updates: the cycle takes the first
-    ``cycle_steps = round(total_steps * (1 - annihilation))`` (half rising, half falling,
-    both linear), the rest fall linearly from ``base_lr`` to ``final_lr`` (default
-    ``base_lr / 100``, "several orders of magnitude less"). After ``total_steps`` the
-    rate stays at ``final_lr``. Corners: ``base_lr`` at 0, ``max_lr`` at
-    ``cycle_steps / 2``, ``base_lr`` at ``cycle_steps``, ``final_lr`` at ``total_steps``.
+    Over `total_steps` updates: the cycle takes the first
+    `cycle_steps = round(total_steps * (1 - annihilation))` (half rising, half falling,
+    both linear), the rest fall linearly from `base_lr` to `final_lr` (default
+    `base_lr / 100`, "several orders of magnitude less"). After `total_steps` the
+    rate stays at `final_lr`. Corners: `base_lr` at 0, `max_lr` at
+    `cycle_steps / 2`, `base_lr` at `cycle_steps`, `final_lr` at `total_steps`.
     """
 
     def __init__(
@@ -133,8 +129,8 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         name: str = "OneCycle",
     ) -> None:
         super().__init__()
-        self.base_lr = _rate(base_lr, "base_lr")
-        self.max_lr = _rate(max_lr, "max_lr")
+        self.base_lr = checks.positive_number(base_lr, "base_lr")
+        self.max_lr = checks.positive_number(max_lr, "max_lr")
         if self.base_lr >= self.max_lr:
             raise InputError(f"base_lr must be below max_lr, got base_lr={base_lr!r} >= {max_lr!r}")
         self.total_steps = checks.whole_number(total_steps, "total_steps", minimum=2)
@@ -145,7 +141,9 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
                 f"total_steps={total_steps!r} with annihilation={annihilation!r} leaves a cycle "
                 f"of {self.cycle_steps} steps; it needs at least 2"
             )
-        self.final_lr = self.base_lr / 100 if final_lr is None else _rate(final_lr, "final_lr")
+        self.final_lr = (
+            self.base_lr / 100 if final_lr is None else checks.positive_number(final_lr, "final_lr")
+        )
         if self.final_lr > self.base_lr:
             raise InputError(
                 f"final_lr must not exceed base_lr, got final_lr={final_lr!r} > {base_lr!r}"
@@ -182,7 +180,7 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
 
 
 def rates(schedule: keras.optimizers.schedules.LearningRateSchedule, steps: int) -> np.ndarray:
-    """The rate ``schedule`` gives updates ``0 .. steps - 1`` (float64 copy of float32 values).
+    """The rate `schedule` gives updates `0 .. steps - 1` (float64 copy of float32 values).
 
     Evaluated on the whole step vector at once where the schedule allows it (every
     schedule here and Keras' own decays), else one step at a time.

@@ -1,4 +1,4 @@
-"""The reference engine: one plain ``model.fit`` per setting and seed, as a chapter shows it."""
+"""The reference engine: one plain `model.fit` per setting and seed, as a chapter shows it."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def fit_one(
     progress: Callable[[int], None] | None = None,
     shuffle: bool = True,
 ) -> dict[str, list[float]]:
-    """Train one setting from one seed with ``model.fit``; returns Keras' history dict.
+    """Train one setting from one seed with `model.fit`; returns Keras' history dict.
 
     The seed fixes the initial weights and the order of the batches in every epoch.
     """
@@ -60,7 +60,7 @@ def train(
     data: Dataset,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Run every setting x seed of ``study`` one after another with ``model.fit``."""
+    """Run every setting x seed of `study` one after another with `model.fit`."""
     shape = (len(study.settings), len(seeds), study.epochs)
     out = {m: np.full(shape, np.nan) for m in METRICS}
     for i, setting in enumerate(study.settings):
