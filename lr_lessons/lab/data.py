@@ -177,10 +177,21 @@ def check_mnist_arrays(
 def load_mnist(path: str | Path | None = None, limit: int | None = None) -> Dataset:
     """MNIST as float32 images in [0, 1] of shape (n, 28, 28, 1) with integer labels.
 
-    `path` (or the `LR_LESSONS_MNIST` variable) names a Keras-format `.npz`;
-    otherwise Keras' own loader is used (it downloads once, then reads its cache).
-    `limit` keeps only the first `limit` training and test images (quick runs).
+    Without a file Keras' own loader is used (it downloads once, then reads its cache).
     The result's `source` says whether this is the full set or a subset.
+
+    Args:
+        path: A Keras-format `.npz` (`x_train`, `y_train`, `x_test`, `y_test`); default:
+            the `LR_LESSONS_MNIST` variable, if set.
+        limit: Keep only the first `limit` training and test images (quick runs).
+
+    Returns:
+        The `Dataset`.
+
+    Raises:
+        InputError: If the file is missing, is not a Keras-format `.npz` or holds
+            arrays that are not MNIST images and labels.
+        RuntimeError: If there is no file and Keras' loader cannot download.
     """
     path = Path(path) if path is not None else config.mnist_path()
     if path is not None:

@@ -72,8 +72,14 @@ class Bowl:
         return 2.0 / (min(self.curvatures) + max(self.curvatures))
 
     def contraction(self, learning_rate: float) -> float:
-        """Per-step factor of the slowest-shrinking coordinate: `max |1 - lr * a_i|`
-        (below 1 converges, above 1 diverges)."""
+        """Per-step factor of the slowest-shrinking coordinate: `max |1 - lr * a_i|`.
+
+        Args:
+            learning_rate: The step size `lr` (positive).
+
+        Returns:
+            The factor: below 1 descent converges, above 1 it diverges.
+        """
         lr = checks.positive_number(learning_rate, "learning_rate")
         return float(np.max(np.abs(1.0 - lr * self._a())))
 

@@ -198,12 +198,32 @@ def coarse_to_fine(
     """Search the learning rate of `base`'s one setting: `decades` first, then `fine`
     rates inside the best decade, each trained `epochs` epochs from every seed.
 
-    `base` fixes the problem, model, loss, batch size and optimizer (its single setting's
-    optimizer and options; its rate is replaced). `subset` trains on the first `subset`
-    training points only. A trial's score is `metric` averaged over its last `last`
-    epochs (`val_*` metrics use the test set, as the studies do); the chosen rate is the
-    trial with the best mean score over seeds, coarse or fine. Quick mode shortens
-    `epochs` as it does for any study.
+    A trial's score is `metric` averaged over its last `last` epochs (`val_*` metrics use
+    the test set, as the studies do); the chosen rate is the trial with the best mean
+    score over seeds, coarse or fine. Quick mode shortens `epochs` as it does for any
+    study.
+
+    Args:
+        base: A study with exactly one setting, the template: it fixes the problem,
+            model, loss, batch size and optimizer with its options (its rate is
+            replaced by each rate tried).
+        decades: The coarse grid (at least two distinct positive rates).
+        fine: How many rates to try inside the best decade (a positive whole number).
+        epochs: Epochs per trial.
+        seeds: The seeds every trial trains from (default: `config.seeds()`).
+        subset: Train on the first `subset` training points only (None: all).
+        data: The data set (default: the one `base.problem` names).
+        metric: `"val_accuracy"`, `"accuracy"`, `"val_loss"` or `"loss"`.
+        last: How many final epochs a trial's score averages.
+        engine: The study engine (default: `config.engine()`).
+        progress: Show a progress bar.
+
+    Returns:
+        A `SearchResult`: every trial, the chosen rate, the decade and the cost.
+
+    Raises:
+        InputError: If an argument is out of range or `base` has not exactly one
+            setting, or its setting uses `ReduceLROnPlateau`.
     """
     if len(base.settings) != 1:
         raise InputError(

@@ -1,4 +1,5 @@
-"""Keras callbacks a reader can copy into their own project. They depend on Keras alone."""
+"""Keras callbacks a reader can copy into their own project. They depend on Keras alone
+(no other part of `lr_lessons`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,12 @@ def learning_rate_used(optimizer: keras.optimizers.Optimizer) -> float:
     optimizer evaluates `schedule(iterations)` before it counts the update, so the
     rate of the last update is `schedule(iterations - 1)`; reading
     `optimizer.learning_rate` instead would give the rate of the *next* update.
+
+    Args:
+        optimizer: A Keras optimizer (built or not).
+
+    Returns:
+        The rate, as a float.
     """
     rate = getattr(optimizer, "_learning_rate", None)
     if isinstance(rate, keras.optimizers.schedules.LearningRateSchedule):

@@ -17,7 +17,7 @@ code) gives `alpha_t = alpha_{t-1} - beta * h_t`, which then drives the ordinary
 The optimizers are Keras 3 `Optimizer` subclasses: use them in `model.compile`,
 save and load them with the model, and read the rate in force at any time from
 `optimizer.learning_rate` (a variable holding the adapted rate; `float(...)` it).
-They depend on Keras alone.
+They depend on Keras and, for their input checks, `lr_lessons.checks`.
 
 Two choices worth knowing:
 

@@ -11,7 +11,7 @@ The rate is computed in float32 as a linear interpolation `(1 - t) * a + t * b` 
 the two corner rates `a` and `b` of the current segment, so it equals the corner rates
 exactly (in float32) at the corners of a cycle.
 
-This module depends on Keras and NumPy alone.
+This module depends on Keras, NumPy and, for its input checks, `lr_lessons.checks`.
 """
 
 from __future__ import annotations
@@ -184,6 +184,17 @@ def rates(schedule: keras.optimizers.schedules.LearningRateSchedule, steps: int)
 
     Evaluated on the whole step vector at once where the schedule allows it (every
     schedule here and Keras' own decays), else one step at a time.
+
+    Args:
+        schedule: A Keras `LearningRateSchedule` (or any callable on a step number).
+        steps: How many updates (a positive whole number).
+
+    Returns:
+        The rates, shape `(steps,)`.
+
+    Raises:
+        InputError: If `steps` is not a positive whole number or `schedule` is not
+            callable.
     """
     checks.whole_number(steps, "steps", minimum=1)
     if not callable(schedule):

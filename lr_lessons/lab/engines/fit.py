@@ -31,9 +31,20 @@ def fit_one(
     progress: Callable[[int], None] | None = None,
     shuffle: bool = True,
 ) -> dict[str, list[float]]:
-    """Train one setting from one seed with `model.fit`; returns Keras' history dict.
+    """Train one setting from one seed with `model.fit`.
 
     The seed fixes the initial weights and the order of the batches in every epoch.
+
+    Args:
+        study: The study (model, loss, epochs, batch size).
+        setting: The setting to train (optimizer, rate, callbacks).
+        seed: Passed to `keras.utils.set_random_seed` before the model is built.
+        data: The training and test data (the test set is the validation data).
+        progress: Called with 1 after every epoch (e.g. a progress bar's `update`).
+        shuffle: `model.fit`'s `shuffle`.
+
+    Returns:
+        Keras' history dict, with the rate of every epoch under `learning_rate`.
     """
     keras.utils.set_random_seed(seed)
     model = models.build(study.model)
