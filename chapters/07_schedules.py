@@ -42,20 +42,16 @@ from lr_lessons.lab.search import bracket_best, coarse_to_fine
 from lr_lessons.lab.studies import Setting, Study
 from lr_lessons.tools.range_test import RangeTestRepeats, range_test_repeats
 from lr_lessons.tools.schedules import CyclicalLearningRate, OneCycle, rates
-from lr_lessons.views import bar_plots, line_plots, plotting
+from lr_lessons.views import bar_plots, line_plots, plotting, schedule_claims
 from lr_lessons.views.claims import (
     FINAL_DEFINITION,
-    PARTLY,
     ClaimsTable,
     epochs_to_reach,
     final,
-    median_epochs,
-    seed_verdict,
-    seeds_passing,
     summary,
-    verdict,
 )
 from lr_lessons.views.range_test_plots import plot_loss, plot_metric
+from lr_lessons.views.schedule_claims import early_fall
 
 QUICK = config.quick()
 SEEDS = config.seeds()
@@ -76,47 +72,45 @@ STEPS = EPOCHS * PER_EPOCH
 # %%
 START = 0.1
 LINEAR_STEPS = 3 * STEPS // 4
+schedules = keras.optimizers.schedules
 decays = {
-    "linear: PolynomialDecay": keras.optimizers.schedules.PolynomialDecay(
+    "linear": schedules.PolynomialDecay(
         START,
         decay_steps=LINEAR_STEPS,
         end_learning_rate=START / 100,
         power=1.0,
     ),
-    "step: PiecewiseConstant": (
-        keras.optimizers.schedules.PiecewiseConstantDecay(
-            boundaries=[STEPS // 2, 3 * STEPS // 4],
-            values=[START, START / 10, START / 100],
-        )
+    "step": schedules.PiecewiseConstantDecay(
+        boundaries=[STEPS // 2, 3 * STEPS // 4],
+        values=[START, START / 10, START / 100],
     ),
-    "exponential: ExponentialDecay": (
-        keras.optimizers.schedules.ExponentialDecay(
-            START, decay_steps=STEPS, decay_rate=0.01
-        )
+    "exponential": schedules.ExponentialDecay(
+        START, decay_steps=STEPS, decay_rate=0.01
     ),
-    "time: InverseTimeDecay": keras.optimizers.schedules.InverseTimeDecay(
+    "time": schedules.InverseTimeDecay(
         START, decay_steps=STEPS, decay_rate=99.0
     ),
 }
-optimizer = keras.optimizers.SGD(
-    learning_rate=decays["step: PiecewiseConstant"]
-)
-shapes = {
-    name: rates(schedule, STEPS + 1) for name, schedule in decays.items()
-}
-TENTH = STEPS // 10
-# share of the whole fall (start - end) done in the first tenth of updates
-early_fall = {
-    name: (v[0] - v[TENTH]) / (v[0] - v[-1]) for name, v in shapes.items()
-}
-for name, values in shapes.items():
+optimizer = keras.optimizers.SGD(learning_rate=decays["step"])  # as you would
+
+# %% [markdown]
+# `rates(schedule, n)` (from `lr_lessons.tools.schedules`) evaluates a schedule at
+# updates $0 \ldots n-1$, as the optimizer would call it. How much of its whole fall
+# does each shape do in the first tenth of training?
+
+# %%
+shapes = {kind: rates(s, STEPS + 1) for kind, s in decays.items()}
+early = {kind: early_fall(v, parts=10) for kind, v in shapes.items()}
+for kind, v in shapes.items():
     print(
-        f"{name:36s} start {values[0]:.3g}, half-way "
-        f"{values[STEPS // 2]:.3g}, end {values[-1]:.3g}; "
-        f"{early_fall[name]:.0%} of its fall in the first tenth"
+        f"{kind:12s} start {v[0]:.3g}, half-way {v[STEPS // 2]:.3g}, end "
+        f"{v[-1]:.3g}; {early[kind]:.0%} of its fall in the first tenth"
     )
+
+# %%
+labelled = {f"{k}: {type(decays[k]).__name__}": v for k, v in shapes.items()}
 fig = line_plots.curves(
-    {"linear axis": shapes, "log axis": shapes},
+    {"linear axis": labelled, "log axis": labelled},
     logy=(False, True),
     # below the step schedule's first level: no curve runs there
     legend_loc="upper right",
@@ -430,34 +424,43 @@ constants = ConstantRates(
         (range_pick, "range test"),
     ]
 )
-SETTINGS = constants.settings("sgd") + [
-    Setting(
-        f"inverse-time decay from {DECAY_START:g}",
-        "sgd",
-        schedule=studies.inverse_time_decay(1e-3, DECAY_START),
-    ),
-    Setting(
-        f"step decay from {DECAY_START:g}",
-        "sgd",
-        schedule=keras.optimizers.schedules.PiecewiseConstantDecay(
-            [STEPS // 2, 3 * STEPS // 4],
-            [DECAY_START, DECAY_START / 10, DECAY_START / 100],
+# the settings by kind (the kind colours the bars below)
+SETTINGS = {
+    "constant rate": constants.settings("sgd"),
+    f"decay from {DECAY_START:g}": [
+        Setting(
+            f"inverse-time decay from {DECAY_START:g}",
+            "sgd",
+            schedule=studies.inverse_time_decay(1e-3, DECAY_START),
         ),
-    ),
-    Setting(
-        f"ReduceLROnPlateau from {DECAY_START:g}",
-        "sgd",
-        DECAY_START,
-        plateau={"patience": 10},
-    ),
-    Setting("cyclical triangular", "sgd", schedule=cyclical["triangular"]),
-    Setting("cyclical triangular2", "sgd", schedule=cyclical["triangular2"]),
-    Setting("one-cycle", "sgd", schedule=cyclical["one-cycle"]),
-]
+        Setting(
+            f"step decay from {DECAY_START:g}",
+            "sgd",
+            schedule=schedules.PiecewiseConstantDecay(
+                [STEPS // 2, 3 * STEPS // 4],
+                [DECAY_START, DECAY_START / 10, DECAY_START / 100],
+            ),
+        ),
+        Setting(
+            f"ReduceLROnPlateau from {DECAY_START:g}",
+            "sgd",
+            DECAY_START,
+            plateau={"patience": 10},
+        ),
+    ],
+    "cyclical": [
+        Setting("cyclical triangular", "sgd", schedule=cyclical["triangular"]),
+        Setting(
+            "cyclical triangular2", "sgd", schedule=cyclical["triangular2"]
+        ),
+    ],
+    "one-cycle": [Setting("one-cycle", "sgd", schedule=cyclical["one-cycle"])],
+}
+KIND = {s.name: kind for kind, group in SETTINGS.items() for s in group}
 study = Study(
     "schedules_blobs",
     "SGD on blobs with learning-rate schedules",
-    tuple(SETTINGS),
+    tuple(s for group in SETTINGS.values() for s in group),
 )
 results = run_study(study)
 
@@ -488,20 +491,7 @@ TARGET = 0.80
 test_acc = {s: results.get("val_accuracy", s) for s in results.settings}
 final_acc = {s: final(test_acc[s]) for s in results.settings}
 reach = {s: epochs_to_reach(test_acc[s], TARGET) for s in results.settings}
-lines = [
-    "| setting | final test accuracy "
-    f"| epochs to {TARGET:.0%} test accuracy |",
-    "|---|---|---|",
-]
-for s in results.settings:
-    lines.append(
-        f"| {s} | {summary(final_acc[s])} | {summary(reach[s], '.0f')} |"
-    )
-study_table = "\n".join(lines) + (
-    f"\n\nmean [min, max] over seeds {results.seeds}; {FINAL_DEFINITION}; "
-    f"{results.epochs} epochs; data: {results.meta['data_source']}; engine: "
-    f"{results.meta['engine']}\n"
-)
+study_table = schedule_claims.study_table(results, final_acc, reach, TARGET)
 write_text(
     config.figures_dir() / "07_schedules" / "study_table.md", study_table
 )
@@ -509,17 +499,6 @@ print(study_table)
 
 
 # %%
-def kind(setting: str) -> str:
-    """What a blobs setting is, for the bar colours."""
-    if setting.startswith("constant"):
-        return "constant rate"
-    if setting.startswith("cyclical"):
-        return "cyclical"
-    if setting == "one-cycle":
-        return "one-cycle"
-    return f"decay from {DECAY_START:g}"
-
-
 fig = bar_plots.summary_bars(
     final_acc,
     f"final test accuracy ({FINAL_DEFINITION}; bar: mean, dots: seeds)",
@@ -529,7 +508,7 @@ fig = bar_plots.summary_bars(
         f"{results.epochs} epochs; engine: {results.meta['engine']}"
     )
     + (", QUICK MODE" if QUICK else ""),
-    groups={s: kind(s) for s in final_acc},
+    groups={s: KIND[s] for s in final_acc},
 )
 plotting.save_figure(fig, "07_schedules/study_final")
 fig
@@ -683,7 +662,13 @@ fig
 # Every comparison is made seed by seed (two settings trained from the same seed share
 # their initial weights and batch order), at the threshold stated in the row; a claim
 # that holds for some seeds and not others is "within noise", and a diverged seed is
-# named in the row, never averaged away.
+# named in the row, never averaged away. The tests live in
+# `lr_lessons.views.schedule_claims`, one function per claim.
+#
+# **The shapes.** The explainer says linear decay lowers the rate by the same amount
+# every update (we accept a relative spread of the per-update drop below $10^{-3}$,
+# float32 rounding) and that time-based decay starts slowly (less than a tenth of its
+# fall in the first tenth of the updates).
 
 # %%
 table = ClaimsTable(
@@ -695,133 +680,105 @@ table = ClaimsTable(
         f"over {STEPS} updates."
     )
 )
-linear_name, time_name = "linear: PolynomialDecay", "time: InverseTimeDecay"
-lin = shapes[linear_name]
-steps_down = -np.diff(lin[: LINEAR_STEPS + 1])
-held = bool(np.all(lin[LINEAR_STEPS:] == lin[-1]))
-even = float(steps_down.std() / steps_down.mean())
 table.add(
     "Linear decay lowers the rate by the same amount every update, then holds "
     "it at the end rate (the explainer).",
-    f"PolynomialDecay(power=1): per-update drop varies by {even:.1e} "
-    f"(relative std) over its {LINEAR_STEPS} decay steps; held at "
-    f"{lin[-1]:.3g} afterwards: {held}",
-    verdict(even < 1e-3 and held, partly=even < 1e-3 or held),
+    *schedule_claims.linear_decay_row(
+        shapes["linear"], LINEAR_STEPS, tol=1e-3
+    ),
 )
-slow_start = early_fall[time_name] < 0.1
 table.add(
     "Time-based decay starts slowly (the explainer).",
-    "share of the whole fall done in the first tenth of the updates: "
-    + ", ".join(f"{n.split(':')[0]} {v:.0%}" for n, v in early_fall.items())
-    + "; inverse-time falls fastest at the start (it looks slow only with a "
-    "small decay rate, as chapter 3's 1E-4, where the rate barely moves at "
-    "all)",
-    verdict(slow_start),
+    *schedule_claims.slow_start_row(early, "time", slow=0.1),
 )
 
-best_name = constants.name_for("chapter 1's best")
-tri = "cyclical triangular"
-# never reached = infinitely late
-late = lambda e: np.where(np.isnan(e), np.inf, e)  # noqa: E731
-faster = late(reach[tri]) < late(reach[best_name])
-as_good = final_acc[tri] >= final_acc[best_name] - 0.01
+# %% [markdown]
+# **The blobs study.** Smith's cyclical rates should reach the accuracy of the best
+# fixed rate (chapter 1's best) in fewer epochs and end within 0.01 of it; one-cycle
+# should end within 0.01 of the best setting of the study; and the best schedule
+# should end above the best constant ("a static rate is a bad idea").
+
+# %%
+constant_names = [s for s, kind in KIND.items() if kind == "constant rate"]
 table.add(
     "Smith (2015): cyclical rates reach the accuracy of the best fixed rate "
     "in fewer iterations, without tuning the rate.",
-    f"epochs to {TARGET:.0%}: triangular {summary(reach[tri], '.0f')}, "
-    f"{best_name} {summary(reach[best_name], '.0f')} (faster in "
-    f"{seeds_passing(faster)}); final test accuracy {summary(final_acc[tri])} "
-    f"vs {summary(final_acc[best_name])} (within 0.01 or above in "
-    f"{seeds_passing(as_good)})",
-    seed_verdict(faster & as_good, partly=bool(faster.any() or as_good.any())),
+    *schedule_claims.cyclical_row(
+        final_acc,
+        reach,
+        "cyclical triangular",
+        constants.name_for("chapter 1's best"),
+        TARGET,
+        margin=0.01,
+    ),
 )
-best_setting = max(final_acc, key=lambda s: final_acc[s].mean())
-oc_close = final_acc["one-cycle"] >= final_acc[best_setting] - 0.01
 table.add(
     "Smith (2018): one cycle up to a large rate and down again trains as well "
     "as or better than the usual schedules in the same budget.",
-    f"blobs final test accuracy: one-cycle {summary(final_acc['one-cycle'])}; "
-    f"best setting {best_setting} {summary(final_acc[best_setting])}; "
-    f"one-cycle within 0.01 of it or above in {seeds_passing(oc_close)}",
-    seed_verdict(oc_close),
-)
-schedules_only = [s for s in results.settings if not s.startswith("constant")]
-constants_only = [s for s in results.settings if s.startswith("constant")]
-best_sched = max(schedules_only, key=lambda s: final_acc[s].mean())
-best_const = max(constants_only, key=lambda s: final_acc[s].mean())
-sched_wins = final_acc[best_sched] > final_acc[best_const]
-sched_sooner = median_epochs(reach[best_sched]) < median_epochs(
-    reach[best_const]
+    *schedule_claims.one_cycle_row(final_acc, "one-cycle", margin=0.01),
 )
 table.add(
     "A static learning rate is a bad idea: change it during training (the "
     "explainer).",
-    f"best final test accuracy of a schedule: {best_sched} "
-    f"{summary(final_acc[best_sched])}; of a constant: {best_const} "
-    f"{summary(final_acc[best_const])} (schedule ahead in "
-    f"{seeds_passing(sched_wins)}); epochs to {TARGET:.0%}: "
-    f"{summary(reach[best_sched], '.0f')} vs "
-    f"{summary(reach[best_const], '.0f')}",
-    seed_verdict(sched_wins, partly=sched_sooner),
+    *schedule_claims.schedule_vs_constant_row(
+        final_acc,
+        reach,
+        [s for s in results.settings if s not in constant_names],
+        constant_names,
+        TARGET,
+    ),
 )
-oc_acc, oc_div = m_acc[ONE_CYCLE.name], m_div[ONE_CYCLE.name]
-m_best = f"constant {grid.best:g}"
-beats = (oc_acc > m_acc[m_best]) & ~oc_div
-mnist_verdict = seed_verdict(
-    beats,
-    partly=bool(np.all(oc_acc[~oc_div] >= m_acc[m_best][~oc_div] - 0.01)),
-)
-if not grid.interior and mnist_verdict != "not reproduced":
-    mnist_verdict = PARTLY  # the grid did not bracket the best constant
+
+# %% [markdown]
+# **MNIST.** One-cycle with range-test bounds should beat the best constant rate of a
+# grid that brackets it, on every seed that did not diverge. **Cost.** The range
+# test's rate should train within 0.02 of the grid search's rate at a fraction of
+# the search's training epochs and time; a search on a subset should find a rate
+# that trains within 0.01 of the full search's, for fewer updates.
+
+# %%
 table.add(
     "One-cycle with range-test bounds beats the best constant rate on a short "
     "budget (MNIST).",
-    f"after {M_EPOCHS} epoch(s): one-cycle (max_lr = range-test accuracy peak "
-    f"{M_PEAK:.3g} / {SAFETY}) {summary(oc_acc, diverged=oc_div)}, ahead of "
-    f"the best constant in {seeds_passing(beats)}; best constant of the grid "
-    f"{', '.join(f'{r:g}' for r in grid.rates)} ({m_best}, "
-    f"{'inside' if grid.interior else 'at the edge of'} the grid) "
-    f"{summary(m_acc[m_best], diverged=m_div[m_best])}; without the margin "
-    f"(max_lr {M_PEAK:.3g}) {int(m_div[NO_MARGIN.name].sum())} of "
-    f"{len(M_SEEDS)} seeds diverged, test accuracy "
-    f"{summary(m_acc[NO_MARGIN.name], diverged=m_div[NO_MARGIN.name])}",
-    mnist_verdict,
+    *schedule_claims.mnist_one_cycle_row(
+        m_acc,
+        m_div,
+        grid,
+        ONE_CYCLE.name,
+        NO_MARGIN.name,
+        peak=M_PEAK,
+        safety=SAFETY,
+        epochs=M_EPOCHS,
+        margin=0.01,
+    ),
 )
-search_name, range_name = (
-    constants.name_for("search"),
-    constants.name_for("range test"),
-)
-cheaper = rt_epochs < search.training_epochs
-faster_clock = blobs_rt.meta["wall_time_s"] < search.wall_time_s
-close = final_acc[range_name] >= final_acc[search_name] - 0.02
-cost_verdict = seed_verdict(close) if cheaper else "not reproduced"
-if cost_verdict == "confirmed" and not faster_clock:
-    cost_verdict = PARTLY
 table.add(
     "The range test finds a good rate at a fraction of the cost of a grid "
     "search (cost: training epochs and wall time).",
-    f"range test: {rt_epochs:.0f} epochs, {blobs_rt.meta['wall_time_s']:.0f} "
-    f"s, rate {range_pick:.3g} -> 200-epoch test accuracy "
-    f"{summary(final_acc[range_name])}; search: {search.training_epochs} "
-    f"epochs, {search.wall_time_s:.0f} s, rate {search.chosen:.3g} -> "
-    f"{summary(final_acc[search_name])}; within 0.02 of the search's rate in "
-    f"{seeds_passing(close)}",
-    cost_verdict,
+    *schedule_claims.range_test_cost_row(
+        final_acc,
+        constants.name_for("range test"),
+        constants.name_for("search"),
+        range_pick,
+        rt_epochs,
+        blobs_rt.meta["wall_time_s"],
+        search,
+        margin=0.02,
+    ),
 )
-subset_name = constants.name_for("subset search")
-carries = final_acc[subset_name] >= final_acc[search_name] - 0.01
 table.add(
     "Don't start the search on the entire dataset: search on a subset first "
     "(the explainer).",
-    f"search on the first {SUBSET} of {len(blobs.x_train)} training points: "
-    f"{subset_search.updates:,} updates (full-data search "
-    f"{search.updates:,}), rate {subset_search.chosen:.3g} (full data: "
-    f"{search.chosen:.3g}); trained 200 epochs on the full data: "
-    f"{summary(final_acc[subset_name])} vs {summary(final_acc[search_name])}, "
-    f"within 0.01 or above in {seeds_passing(carries)}",
-    seed_verdict(carries)
-    if subset_search.updates < search.updates
-    else "not reproduced",
+    *schedule_claims.subset_search_row(
+        final_acc,
+        constants.name_for("subset search"),
+        constants.name_for("search"),
+        subset_search,
+        search,
+        SUBSET,
+        len(blobs.x_train),
+        margin=0.01,
+    ),
 )
 table.save("07_schedules/claims")
 table

@@ -1,0 +1,382 @@
+"""Claims about learning-rate schedules, and the table of a schedules study.
+
+Each `*_row` function tests one claim of the schedules' sources at the source's
+threshold and returns `(measured, verdict)`: the text of the claims table's "measured"
+column and the verdict, ready for `ClaimsTable.add(claim, *row)`. Comparisons are made
+seed by seed (two settings trained from the same seed share their initial weights and
+batch order): a claim that holds for some seeds and not others is "within noise"
+(`lr_lessons.views.claims.seed_verdict`).
+
+`study_table` writes the per-setting summary of a study (final accuracy, epochs to a
+target) as Markdown.
+
+Nothing here trains: the inputs are arrays of saved results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from lr_lessons.views.claims import (
+    CONFIRMED,
+    FINAL_DEFINITION,
+    NOT_REPRODUCED,
+    PARTLY,
+    median_epochs,
+    seed_verdict,
+    seeds_passing,
+    summary,
+    verdict,
+)
+
+__all__ = [
+    "best_of",
+    "cyclical_row",
+    "early_fall",
+    "linear_decay_row",
+    "mnist_one_cycle_row",
+    "one_cycle_row",
+    "range_test_cost_row",
+    "schedule_vs_constant_row",
+    "slow_start_row",
+    "study_table",
+    "subset_search_row",
+]
+
+Row = tuple[str, str]
+
+
+def best_of(scores: Mapping[str, np.ndarray], names: Sequence[str] | None = None) -> str:
+    """The name with the highest mean score (among `names`, default all).
+
+    Args:
+        scores: `{setting: per-seed scores}`.
+        names: The settings to choose from.
+
+    Returns:
+        The best setting's name.
+    """
+    names = list(scores) if names is None else list(names)
+    return max(names, key=lambda s: scores[s].mean())
+
+
+def _never_is_late(epochs: np.ndarray) -> np.ndarray:
+    """Epoch counts with "never reached" (NaN) as infinitely late."""
+    return np.where(np.isnan(epochs), np.inf, epochs)
+
+
+def early_fall(rates: np.ndarray, parts: int = 10) -> float:
+    """The part of a schedule's whole fall (start - end) done in its first `1 / parts`.
+
+    Args:
+        rates: The rate at updates 0..T.
+        parts: 10 for the first tenth of the updates.
+
+    Returns:
+        `(rates[0] - rates[k]) / (rates[0] - rates[-1])` with `k = T // parts`.
+    """
+    k = (len(rates) - 1) // parts
+    return float((rates[0] - rates[k]) / (rates[0] - rates[-1]))
+
+
+def study_table(
+    results: Any,
+    final_acc: Mapping[str, np.ndarray],
+    reach: Mapping[str, np.ndarray],
+    target: float,
+) -> str:
+    """A Markdown table: each setting's final test accuracy and epochs to `target`.
+
+    Args:
+        results: The study's `Results` (its settings, seeds, epochs and meta).
+        final_acc: `{setting: per-seed final test accuracy}`.
+        reach: `{setting: per-seed epoch that first reached target (NaN: never)}`.
+        target: The target accuracy.
+
+    Returns:
+        The table and a note under it (seeds, definition of final, data, engine).
+    """
+    lines = [
+        f"| setting | final test accuracy | epochs to {target:.0%} test accuracy |",
+        "|---|---|---|",
+    ]
+    for s in results.settings:
+        lines.append(f"| {s} | {summary(final_acc[s])} | {summary(reach[s], '.0f')} |")
+    return "\n".join(lines) + (
+        f"\n\nmean [min, max] over seeds {results.seeds}; {FINAL_DEFINITION}; "
+        f"{results.epochs} epochs; data: {results.meta['data_source']}; engine: "
+        f"{results.meta['engine']}\n"
+    )
+
+
+def linear_decay_row(rates: np.ndarray, decay_steps: int, tol: float = 1e-3) -> Row:
+    """Linear decay lowers the rate by the same amount every update, then holds it.
+
+    Args:
+        rates: `PolynomialDecay(power=1)` at updates 0..T.
+        decay_steps: Its `decay_steps`.
+        tol: The largest relative standard deviation of the per-update drop that counts
+            as "the same amount".
+
+    Returns:
+        `(measured, verdict)`.
+    """
+    drops = -np.diff(rates[: decay_steps + 1])
+    held = bool(np.all(rates[decay_steps:] == rates[-1]))
+    even = float(drops.std() / drops.mean())
+    measured = (
+        f"PolynomialDecay(power=1): per-update drop varies by {even:.1e} (relative std) "
+        f"over its {decay_steps} decay steps; held at {rates[-1]:.3g} afterwards: {held}"
+    )
+    return measured, verdict(even < tol and held, partly=even < tol or held)
+
+
+def slow_start_row(early: Mapping[str, float], name: str = "time", slow: float = 0.1) -> Row:
+    """Time-based decay starts slowly: less than `slow` of its fall in the first tenth.
+
+    Args:
+        early: `{schedule kind: share of its fall done in the first tenth}`.
+        name: The kind of the time-based (inverse-time) decay.
+        slow: The largest share that counts as a slow start.
+
+    Returns:
+        `(measured, verdict)`.
+    """
+    measured = (
+        "share of the whole fall done in the first tenth of the updates: "
+        + ", ".join(f"{n} {v:.0%}" for n, v in early.items())
+        + "; inverse-time falls fastest at the start (it looks slow only with a small "
+        "decay rate, as chapter 3's 1E-4, where the rate barely moves at all)"
+    )
+    return measured, verdict(early[name] < slow)
+
+
+def cyclical_row(
+    final_acc: Mapping[str, np.ndarray],
+    reach: Mapping[str, np.ndarray],
+    cyclical: str,
+    best_constant: str,
+    target: float,
+    margin: float = 0.01,
+) -> Row:
+    """Cyclical rates reach the best fixed rate's accuracy sooner, and end as well.
+
+    A seed passes when the cyclical setting reaches `target` in fewer epochs and ends
+    within `margin` of the constant or above.
+
+    Args:
+        final_acc: `{setting: per-seed final accuracy}`.
+        reach: `{setting: per-seed epochs to target (NaN: never)}`.
+        cyclical: The cyclical setting.
+        best_constant: The best fixed rate's setting.
+        target: The target accuracy (for the text).
+        margin: How far below the constant still counts as "as well".
+
+    Returns:
+        `(measured, verdict)`.
+    """
+    faster = _never_is_late(reach[cyclical]) < _never_is_late(reach[best_constant])
+    as_good = final_acc[cyclical] >= final_acc[best_constant] - margin
+    measured = (
+        f"epochs to {target:.0%}: triangular {summary(reach[cyclical], '.0f')}, "
+        f"{best_constant} {summary(reach[best_constant], '.0f')} (faster in "
+        f"{seeds_passing(faster)}); final test accuracy {summary(final_acc[cyclical])} "
+        f"vs {summary(final_acc[best_constant])} (within {margin:g} or above in "
+        f"{seeds_passing(as_good)})"
+    )
+    return measured, seed_verdict(faster & as_good, partly=bool(faster.any() or as_good.any()))
+
+
+def one_cycle_row(
+    final_acc: Mapping[str, np.ndarray], one_cycle: str = "one-cycle", margin: float = 0.01
+) -> Row:
+    """One-cycle trains as well as the best setting of the study, within `margin`.
+
+    Args:
+        final_acc: `{setting: per-seed final accuracy}`.
+        one_cycle: The one-cycle setting.
+        margin: How far below the best still counts as "as well".
+
+    Returns:
+        `(measured, verdict)`.
+    """
+    best = best_of(final_acc)
+    close = final_acc[one_cycle] >= final_acc[best] - margin
+    measured = (
+        f"blobs final test accuracy: one-cycle {summary(final_acc[one_cycle])}; best "
+        f"setting {best} {summary(final_acc[best])}; one-cycle within {margin:g} of it "
+        f"or above in {seeds_passing(close)}"
+    )
+    return measured, seed_verdict(close)
+
+
+def schedule_vs_constant_row(
+    final_acc: Mapping[str, np.ndarray],
+    reach: Mapping[str, np.ndarray],
+    schedules: Sequence[str],
+    constants: Sequence[str],
+    target: float,
+) -> Row:
+    """The best schedule ends above the best constant rate (partly: it gets there sooner).
+
+    Args:
+        final_acc: `{setting: per-seed final accuracy}`.
+        reach: `{setting: per-seed epochs to target (NaN: never)}`.
+        schedules: The settings that change the rate.
+        constants: The constant-rate settings.
+        target: The target accuracy.
+
+    Returns:
+        `(measured, verdict)`.
+    """
+    sched, const = best_of(final_acc, schedules), best_of(final_acc, constants)
+    wins = final_acc[sched] > final_acc[const]
+    sooner = median_epochs(reach[sched]) < median_epochs(reach[const])
+    measured = (
+        f"best final test accuracy of a schedule: {sched} {summary(final_acc[sched])}; "
+        f"of a constant: {const} {summary(final_acc[const])} (schedule ahead in "
+        f"{seeds_passing(wins)}); epochs to {target:.0%}: {summary(reach[sched], '.0f')} "
+        f"vs {summary(reach[const], '.0f')}"
+    )
+    return measured, seed_verdict(wins, partly=sooner)
+
+
+def mnist_one_cycle_row(
+    acc: Mapping[str, np.ndarray],
+    div: Mapping[str, np.ndarray],
+    grid: Any,
+    one_cycle: str,
+    no_margin: str,
+    peak: float,
+    safety: float,
+    epochs: int,
+    margin: float = 0.01,
+) -> Row:
+    """One-cycle with range-test bounds beats the best constant of a bracketing grid.
+
+    A seed passes when one-cycle ends above the best constant and did not diverge;
+    with no such seed the claim is `partly` when one-cycle stays within `margin` of the
+    constant on every seed that did not diverge. A grid whose best rate sits at its
+    edge cannot confirm the claim (then at most `partly`).
+
+    Args:
+        acc: `{setting: per-seed final test accuracy}`.
+        div: `{setting: per-seed diverged}`.
+        grid: The `lr_lessons.lab.search.Bracket` of constant rates.
+        one_cycle: The one-cycle setting with the safety margin.
+        no_margin: The one-cycle setting without it.
+        peak: The range test's accuracy peak.
+        safety: The safety margin (`max_lr = peak / safety`).
+        epochs: The training budget.
+        margin: How far below the constant still counts for `partly`.
+
+    Returns:
+        `(measured, verdict)`.
+    """
+    oc_acc, oc_div = acc[one_cycle], div[one_cycle]
+    best = f"constant {grid.best:g}"
+    beats = (oc_acc > acc[best]) & ~oc_div
+    result = seed_verdict(
+        beats, partly=bool(np.all(oc_acc[~oc_div] >= acc[best][~oc_div] - margin))
+    )
+    if not grid.interior and result != NOT_REPRODUCED:
+        result = PARTLY  # the grid did not bracket the best constant
+    measured = (
+        f"after {epochs} epoch(s): one-cycle (max_lr = range-test accuracy peak "
+        f"{peak:.3g} / {safety}) {summary(oc_acc, diverged=oc_div)}, ahead of the best "
+        f"constant in {seeds_passing(beats)}; best constant of the grid "
+        f"{', '.join(f'{r:g}' for r in grid.rates)} ({best}, "
+        f"{'inside' if grid.interior else 'at the edge of'} the grid) "
+        f"{summary(acc[best], diverged=div[best])}; without the margin (max_lr "
+        f"{peak:.3g}) {int(div[no_margin].sum())} of {len(oc_acc)} seeds diverged, test "
+        f"accuracy {summary(acc[no_margin], diverged=div[no_margin])}"
+    )
+    return measured, result
+
+
+def range_test_cost_row(
+    final_acc: Mapping[str, np.ndarray],
+    range_setting: str,
+    search_setting: str,
+    range_rate: float,
+    range_epochs: float,
+    range_seconds: float,
+    search: Any,
+    margin: float = 0.02,
+) -> Row:
+    """The range test finds a good rate at a fraction of a grid search's cost.
+
+    Confirmed when the range test costs fewer training epochs, its rate trains within
+    `margin` of the search's on every seed, and it also took less wall time (else
+    `partly`).
+
+    Args:
+        final_acc: `{setting: per-seed final accuracy}` of the full-budget study.
+        range_setting: The setting trained at the range test's rate.
+        search_setting: The setting trained at the search's rate.
+        range_rate: The range test's rate.
+        range_epochs: The range test's cost in training epochs.
+        range_seconds: Its wall time.
+        search: The `lr_lessons.lab.search` result (`training_epochs`, `wall_time_s`,
+            `chosen`).
+        margin: How far below the search's rate still counts as "good".
+
+    Returns:
+        `(measured, verdict)`.
+    """
+    cheaper = range_epochs < search.training_epochs
+    close = final_acc[range_setting] >= final_acc[search_setting] - margin
+    result = seed_verdict(close) if cheaper else NOT_REPRODUCED
+    if result == CONFIRMED and not range_seconds < search.wall_time_s:
+        result = PARTLY
+    measured = (
+        f"range test: {range_epochs:.0f} epochs, {range_seconds:.0f} s, rate "
+        f"{range_rate:.3g} -> 200-epoch test accuracy "
+        f"{summary(final_acc[range_setting])}; search: {search.training_epochs} epochs, "
+        f"{search.wall_time_s:.0f} s, rate {search.chosen:.3g} -> "
+        f"{summary(final_acc[search_setting])}; within {margin:g} of the search's rate "
+        f"in {seeds_passing(close)}"
+    )
+    return measured, result
+
+
+def subset_search_row(
+    final_acc: Mapping[str, np.ndarray],
+    subset_setting: str,
+    search_setting: str,
+    subset_search: Any,
+    search: Any,
+    subset: int,
+    total: int,
+    margin: float = 0.01,
+) -> Row:
+    """A search on a subset finds a rate that trains as well, for fewer updates.
+
+    Args:
+        final_acc: `{setting: per-seed final accuracy}` of the full-budget study.
+        subset_setting: The setting trained at the subset search's rate.
+        search_setting: The setting trained at the full-data search's rate.
+        subset_search: The subset search's result (`updates`, `chosen`).
+        search: The full-data search's result.
+        subset: The subset's size.
+        total: The full training set's size.
+        margin: How far below the full search's rate still counts as "as well".
+
+    Returns:
+        `(measured, verdict)`: per seed; `not reproduced` when the subset search did
+        not cost fewer updates.
+    """
+    carries = final_acc[subset_setting] >= final_acc[search_setting] - margin
+    measured = (
+        f"search on the first {subset} of {total} training points: "
+        f"{subset_search.updates:,} updates (full-data search {search.updates:,}), rate "
+        f"{subset_search.chosen:.3g} (full data: {search.chosen:.3g}); trained 200 "
+        f"epochs on the full data: {summary(final_acc[subset_setting])} vs "
+        f"{summary(final_acc[search_setting])}, within {margin:g} or above in "
+        f"{seeds_passing(carries)}"
+    )
+    cheaper = subset_search.updates < search.updates
+    return measured, seed_verdict(carries) if cheaper else NOT_REPRODUCED
