@@ -418,20 +418,15 @@ linear = cached_result(
 )
 TOL = fall_tolerance(n_val)
 readings, max_lrs = usable_rates(linear.runs, TOL)
-naive = np.array(
-    [run.max_usable_lr("accuracy") for run in linear.runs]
-)  # global peak
+# Smith's words read literally: the rate of the highest accuracy overall
+naive = np.array([run.max_usable_lr("accuracy") for run in linear.runs])
 MAX_LR = float(np.median(max_lrs))
 bounds = {f: MAX_LR * f for f in (1 / 3, 1 / 4)}
-for seed, run, f, top, peak in zip(
-    SEEDS, linear.runs, readings, max_lrs, naive
-):
-    acc = run.validation["accuracy"]
-    fall = (f"falls to {acc[f.fall]:.2f} at {run.validation['lr'][f.fall]:.3g}"
-            if f.fall is not None else "never falls")  # fmt: skip
+for seed, run, f, peak in zip(SEEDS, linear.runs, readings, naive):
+    val = run.validation
     print(
-        f"seed {seed}: accuracy {acc[f.peak]:.2f} at {top:.3g}, then {fall}; "
-        f"highest accuracy overall at {peak:.3g} ({run.stop_reason})"
+        f"seed {seed}: {f.describe(val['accuracy'], val['lr'])}; highest "
+        f"accuracy overall at {peak:.3g} ({run.stop_reason})"
     )
 print(
     f"max usable rate (median over seeds): {MAX_LR:.3g}; cyclical minimum: "

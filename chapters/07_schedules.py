@@ -175,7 +175,7 @@ blobs_rt = cached_result(
         start_lr=RT["start_lr"],
         end_lr=RT["end_lr"],
         steps=RT["steps"],
-    ),  # fmt: skip
+    ),
     RangeTestRepeats.load,
 )
 
@@ -183,21 +183,14 @@ blobs_rt = cached_result(
 peaks = np.array([accuracy_peak([r]) for r in blobs_rt.runs])
 MAX_LR = accuracy_peak(blobs_rt.runs)
 BASE_LR = MAX_LR / 4
-range_pick = blobs_rt.suggestion_summary("steepest")[
-    0
-]  # the marker in the figure below
+# the single rate "the range test picks": the marker in the figure below
+range_pick = blobs_rt.suggestion_summary("steepest")[0]
+steepest = blobs_rt.suggestion_spread("steepest")
 print(
     f"accuracy stops rising at {np.round(peaks, 3).tolist()} (seeds "
-    f"{blobs_rt.seeds})"
-)
-print(
-    f"cyclical bounds: base_lr {BASE_LR:.3g} (a quarter), max_lr {MAX_LR:.3g} "
-    "(peak of the mean)"
-)
-print(
-    "steepest descent per seed: "
-    f"{np.round(blobs_rt.suggestion_spread('steepest'), 3).tolist()}; median "
-    f"{range_pick:.3g}"
+    f"{blobs_rt.seeds})\ncyclical bounds: base_lr {BASE_LR:.3g} (a quarter), "
+    f"max_lr {MAX_LR:.3g} (peak of the mean)\nsteepest descent per seed: "
+    f"{np.round(steepest, 3).tolist()}; median {range_pick:.3g}"
 )
 
 # %%
@@ -356,24 +349,17 @@ print(
 )
 
 rt_epochs = sum(len(r) for r in blobs_rt.runs) / PER_EPOCH
-comparison = {
-    "coarse-to-fine search": (
+rt_wall = blobs_rt.meta["wall_time_s"]
+for name, lr, ep, wall in [
+    (
+        "coarse-to-fine search",
         search.chosen,
         search.training_epochs,
         search.wall_time_s,
     ),
-    "range test (steepest descent)": (
-        range_pick,
-        rt_epochs,
-        blobs_rt.meta["wall_time_s"],
-    ),
-    "range test (accuracy peak)": (
-        MAX_LR,
-        rt_epochs,
-        blobs_rt.meta["wall_time_s"],
-    ),
-}
-for name, (lr, ep, wall) in comparison.items():
+    ("range test (steepest descent)", range_pick, rt_epochs, rt_wall),
+    ("range test (accuracy peak)", MAX_LR, rt_epochs, rt_wall),
+]:
     print(
         f"{name:30s} rate {lr:.3g}, {ep:.0f} epochs of training, {wall:.1f} s"
     )
@@ -386,7 +372,7 @@ fig = line_plots.search_trials(
         f"subset search's choice ({SUBSET} points)": subset_search.chosen,
         "range test, steepest": range_pick,
         "range test, accuracy peak": MAX_LR,
-    },  # fmt: skip
+    },
     ylabel="test accuracy, mean of last 3 epochs",
     title=(
         f"Coarse-to-fine search on blobs (SGD, {search.epochs_per_trial} "
@@ -577,7 +563,7 @@ mnist_rt = cached_result(
         end_lr=MRT["end_lr"],
         steps=MRT["steps"],
         diverge=MRT["diverge"],
-    ),  # fmt: skip
+    ),
     RangeTestRepeats.load,
 )
 M_PEAK = accuracy_peak(mnist_rt.runs)

@@ -65,6 +65,21 @@ class Fall:
     fall: int | None
     tol: float
 
+    def describe(self, values: Sequence[float], lrs: Sequence[float]) -> str:
+        """The reading in words, e.g. "accuracy 0.68 at 0.0754, then falls to 0.12 at 0.0911".
+
+        Args:
+            values: The curve this fall was read on.
+            lrs: The rate at each of its points.
+
+        Returns:
+            The best point before the fall and the fall (or "then never falls").
+        """
+        text = f"accuracy {values[self.peak]:.2f} at {lrs[self.peak]:.3g}, then "
+        if self.fall is None:
+            return text + "never falls"
+        return text + f"falls to {values[self.fall]:.2f} at {lrs[self.fall]:.3g}"
+
 
 def first_fall(values: Sequence[float] | np.ndarray, tol: float) -> Fall:
     """The first point where ``values`` drops more than ``tol`` below its running best.
