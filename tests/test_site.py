@@ -216,10 +216,10 @@ def test_each_cell_shows_what_it_printed_under_it(hook, tmp_path, monkeypatch):
     page = hook.convert_chapter(source, tmp_path / "figures")
     md = page.markdown
     assert page.outputs == 3 and page.stale == [] and page.missing == []
-    first = md.index('<div class="lr-output">')
+    first = md.index('<div class="lr-output no-copy">')
     assert md.index('print("after a blank line")') < first < md.index("The printout above.")
     html = _html(md)
-    block = r'<div class="lr-output"><pre><code>(.*?)</code></pre></div>'
+    block = r'<div class="lr-output no-copy"><pre><code>(.*?)</code></pre></div>'
     outputs = re.findall(block, html, re.S)
     # escaped, whole (the blank line kept), not read as Markdown or code fences
     assert outputs[0] == "loss &lt;b&gt;&amp;&lt;/b&gt; $x$ ```\n\nafter a blank line"
@@ -1173,6 +1173,109 @@ def test_chapter_code_fits_the_column_at_desktop_width(site, server, browser):
     assert not scrolling, f"{len(scrolling)} code blocks scroll sideways:\n" + "\n".join(
         scrolling[:10]
     )
+
+
+OUTPUT_STATE = """
+const rgb = c => (c.match(/[\\d.]+/g) || []).map(Number);
+const background = e => {  // the colour behind e: the first ancestor that paints one
+  for (; e; e = e.parentElement) {
+    const c = rgb(getComputedStyle(e).backgroundColor);
+    if (c.length === 3 || c[3] > 0) return c.slice(0, 3);
+  }
+  return [255, 255, 255];
+};
+const luminance = c => {
+  const [r, g, b] = c.map(v => v / 255).map(
+    v => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+};
+const contrast = (a, b) => {
+  const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p);
+  return (x + 0.05) / (y + 0.05);
+};
+const codeBlock = document.querySelector('article .highlight pre > code');
+return Array.from(document.querySelectorAll('article .lr-output, article .lr-output-table'))
+  .map(block => {
+    const text = block.querySelector('pre > code') || block;
+    const prev = block.previousElementSibling;
+    const style = getComputedStyle(text);
+    return {
+      table: block.classList.contains('lr-output-table'),
+      underCode: !!prev && prev.matches('.highlight, .lr-output, .lr-output-table'),
+      label: getComputedStyle(block, '::before').content,
+      rule: parseFloat(getComputedStyle(block).borderLeftWidth),
+      contrast: contrast(rgb(style.color).slice(0, 3), background(text)),
+      unlikeCode: !codeBlock
+        || background(text).join() !== background(codeBlock).join(),
+      sideways: text.scrollWidth > text.clientWidth + 1,
+      scrollsWhenLong: block.classList.contains('lr-output-table')
+        || (style.maxHeight !== 'none' && ['auto', 'scroll'].includes(style.overflowY)),
+      copyButton: !!block.querySelector('.md-clipboard'),
+    };
+  });
+"""
+
+
+@pytest.mark.browser
+def test_each_recorded_output_shows_under_its_cell(hook, site, server, browser):
+    """The printouts recorded by `lr-lessons figures` (figures/NN_topic/outputs.json) are
+    on the pages, under their cells, set apart from code, readable in both colour schemes
+    at desktop and phone widths, not scrolling sideways at desktop width."""
+    from selenium.webdriver.common.by import By
+
+    pages = {
+        p.stem: hook.convert_chapter(p, ROOT / "figures")
+        for p in sorted((ROOT / "chapters").glob("[0-9][0-9]_*.py"))
+    }
+    assert sum(p.outputs for p in pages.values()) > 0, "no chapter shows a recorded output"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shot = max(pages, key=lambda stem: pages[stem].outputs)
+    problems = []
+    try:
+        for width, height, where in ((1400, 900, "desktop"), (390, 844, "phone")):
+            browser.set_window_size(width, height)
+            for stem, page in pages.items():
+                browser.get(f"{server}chapters/{stem}/")
+                for scheme in ("default", "slate"):
+                    browser.execute_script(
+                        "document.body.setAttribute('data-md-color-scheme', arguments[0])",
+                        scheme,
+                    )
+                    time.sleep(0.5)  # the palette's colour transitions
+                    found = browser.execute_script(OUTPUT_STATE)
+                    at = f"{stem} ({where}, {scheme})"
+                    if len(found) != page.outputs:
+                        problems.append(f"{at}: {len(found)} outputs, {page.outputs} recorded")
+                    for k, b in enumerate(found):
+                        bad = [
+                            name
+                            for name, ok in (
+                                ("not under a code cell", b["underCode"]),
+                                ("no 'Output' label", b["label"] == '"Output"'),
+                                ("no rule on the left", b["rule"] >= 2),
+                                ("low contrast", b["contrast"] >= 4.5),
+                                ("looks like code", b["unlikeCode"]),
+                                # a phone scrolls code sideways: printouts keep columns
+                                ("scrolls sideways", where == "phone" or not b["sideways"]),
+                                ("no scrolling when long", b["scrollsWhenLong"]),
+                                ("a copy button", not b["copyButton"]),
+                            )
+                            if not ok
+                        ]
+                        if bad:
+                            problems.append(f"{at} output {k}: {', '.join(bad)} {b}")
+                    if stem == shot:
+                        blocks = browser.find_elements(By.CSS_SELECTOR, "article .lr-output")
+                        browser.execute_script(
+                            "arguments[0].scrollIntoView({block: 'center'})", blocks[0]
+                        )
+                        time.sleep(0.3)
+                        dark = "-dark" if scheme == "slate" else ""
+                        browser.save_screenshot(str(SCREENSHOTS / f"output-{where}{dark}.png"))
+    finally:
+        browser.set_window_size(1280, 1000)
+    assert not problems, "\n".join(problems[:20])
+    assert not _console_errors(browser)
 
 
 def test_api_overview_groups_every_module_with_a_summary(hook):

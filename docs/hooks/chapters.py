@@ -289,8 +289,11 @@ def find_record(recorded: dict[int, CellOutput], index: int, source: str) -> Cel
 
 
 def output_block(text: str) -> str:
-    """Printed text as an output block: raw HTML, so nothing in it is read as Markdown."""
-    return f'<div class="lr-output"><pre><code>{html.escape(text)}</code></pre></div>'
+    """Printed text as an output block: raw HTML, so nothing in it is read as Markdown.
+
+    ``no-copy``: Material gives code blocks a copy button, not what a cell printed.
+    """
+    return f'<div class="lr-output no-copy"><pre><code>{html.escape(text)}</code></pre></div>'
 
 
 def printed_outputs(
