@@ -107,13 +107,13 @@ def grouped_bars(
     """Side-by-side bars comparing groups (e.g. two training regimes) per setting.
 
     Args:
-        panels: ``{panel title: {group: {setting: per-seed values}}}``; every group of a
+        panels: `{panel title: {group: {setting: per-seed values}}}`; every group of a
             panel has the same settings. One panel per entry, one colour per group (the
             same in every panel), one bar per setting and group at the mean over seeds,
             every seed as a dot, the mean written above its bar.
         title: Figure title.
         note: Small text under the figure (data, seeds).
-        fmt: Per panel, the format of the value labels (default ``".2f"``).
+        fmt: Per panel, the format of the value labels (default `".2f"`).
 
     Returns:
         The figure.

@@ -1,7 +1,8 @@
-"""Chapter 9's pictures: heatmaps over learning rate x another knob, best rates, good regions.
+"""Heatmaps over learning rate x another knob (momentum, batch size, optimizer), and the
+curves read from them: best rate against batch size, accuracy against rate, good regions.
 
 Nothing here trains: every function draws numbers it is given (see
-:mod:`lr_lessons.lab.landscape` for how they are computed from saved results).
+`lr_lessons.lab.landscape` for how they are computed from saved results).
 """
 
 from __future__ import annotations
@@ -25,7 +26,14 @@ NEVER = "0.82"  # cells that never reached the target
 
 
 def rate_edges(rates: Sequence[float]) -> np.ndarray:
-    """Cell edges of log-spaced rates: geometric midpoints, the ends extended half a step."""
+    """Cell edges of log-spaced rates: geometric midpoints, the ends extended half a step.
+
+    Args:
+        rates: Increasing learning rates (at least two).
+
+    Returns:
+        `len(rates) + 1` edges.
+    """
     logr = np.log10(np.asarray(rates, dtype=float))
     mid = (logr[1:] + logr[:-1]) / 2
     first, last = logr[0] - (mid[0] - logr[0]), logr[-1] + (logr[-1] - mid[-1])
@@ -33,7 +41,15 @@ def rate_edges(rates: Sequence[float]) -> np.ndarray:
 
 
 def rate_axis(ax: Axes, axis: str = "x", label: str = "learning rate") -> None:
-    """A log learning-rate axis with a labelled tick at every decade."""
+    """Make an axis a log learning-rate axis with a labelled tick at every decade.
+
+    Call it after the axis' limits are set.
+
+    Args:
+        ax: The axes.
+        axis: `"x"` or `"y"`.
+        label: The axis label.
+    """
     target = ax.xaxis if axis == "x" else ax.yaxis
     (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
     lo, hi = ax.get_xlim() if axis == "x" else ax.get_ylim()
@@ -70,15 +86,15 @@ def heatmap(
 
     Args:
         ax: Axes to draw into (its figure gets the colour bar).
-        values: Shape ``(rows, rates)``, the colour and number of each cell.
-        rates: Learning rates of the columns (log x axis); ignored with ``columns``.
+        values: Shape `(rows, rates)`, the colour and number of each cell.
+        rates: Learning rates of the columns (log x axis); ignored with `columns`.
         row_labels: Label of each row, bottom row first.
         cmap: A perceptually uniform matplotlib colormap.
-        norm: Colour normalisation (e.g. ``LogNorm`` for epochs).
+        norm: Colour normalisation (e.g. `LogNorm` for epochs).
         fmt: How the number in a cell is written.
         colorbar_label: What the colour means, with its unit.
-        diverged: Optional boolean ``(rows, rates)``: cells to hatch as diverged.
-        noisy: Optional boolean ``(rows, rates)``: cells to outline as high-spread.
+        diverged: Optional boolean `(rows, rates)`: cells to hatch as diverged.
+        noisy: Optional boolean `(rows, rates)`: cells to outline as high-spread.
         best: Optional rate per row, drawn as a star.
         row_title: The y axis label.
         columns: Labels of categorical columns (then the x axis is not a rate axis).
@@ -151,12 +167,12 @@ def theory_lines(
     label: str,
     rates: Sequence[float],
 ) -> None:
-    """Lines of constant ``rate / factor`` through the rows of a heatmap.
+    """Lines of constant `rate / factor` through the rows of a heatmap.
 
     Args:
         ax: The heatmap's axes (rows at y = 0, 1, ...).
-        factors: Per row, the factor the rate is divided by (``1 - mu``, or ``B / B0``).
-        constants: The constant values to draw, one line each (say which in ``label``).
+        factors: Per row, the factor the rate is divided by (`1 - mu`, or `B / B0`).
+        constants: The constant values to draw, one line each (say which in `label`).
         label: Legend entry for the lines.
         rates: The heatmap's rates (lines are clipped to its columns).
     """
@@ -174,7 +190,14 @@ def theory_lines(
 def marks_legend(
     ax: Axes, extra: Sequence = (), spread: float | None = None, best: bool = True
 ) -> None:
-    """Legend for the marks :func:`heatmap` draws, plus ``extra`` handles."""
+    """A legend, under the axes, for the marks `heatmap` draws, plus `extra` handles.
+
+    Args:
+        ax: The (lowest) heatmap's axes.
+        extra: Further legend handles (e.g. the theory lines).
+        spread: The high-spread threshold, if cells were outlined for it.
+        best: Whether the best-rate stars are drawn.
+    """
     handles = list(extra)
     if best:
         handles.append(Line2D([], [], ls="", marker="*", ms=10, mfc="white", mec="black"))
@@ -210,14 +233,14 @@ def grid_maps(
     """Heatmaps stacked vertically, sharing the rate axis and the marks.
 
     Args:
-        panels: Panel title -> keyword arguments of :func:`heatmap` (``values``, ``cmap``,
-            ``norm``, ``fmt``, ``colorbar_label``, ``diverged``, ``noisy``, ``best``,
-            ``columns``, ``xlabel``), plus optionally ``theory`` (this panel's lines).
+        panels: Panel title -> keyword arguments of `heatmap` (`values`, `cmap`,
+            `norm`, `fmt`, `colorbar_label`, `diverged`, `noisy`, `best`,
+            `columns`, `xlabel`), plus optionally `theory` (this panel's lines).
         rates: The columns' learning rates.
         row_labels: One label per row, bottom first.
         row_title: What the rows are.
-        theory: Optional keyword arguments of :func:`theory_lines` (without ``ax`` and
-            ``rates``), drawn on every panel.
+        theory: Optional keyword arguments of `theory_lines` (without `ax` and
+            `rates`), drawn on every panel.
         spread: The high-spread threshold, for the legend.
         title: Figure title.
         note: Footer (data, seeds, epochs, engine, speed).
@@ -263,7 +286,7 @@ def collapse(
     """Curves of several rows against a rescaled rate, to see whether they fall together.
 
     Args:
-        x: Row label -> its x values (e.g. ``rate / (1 - mu)``), increasing.
+        x: Row label -> its x values (e.g. `rate / (1 - mu)`), increasing.
         panels: Panel title -> {row label -> values of shape (len(x[row]), seeds)},
             drawn as the mean over seeds (NaN seeds left out) with a min-max band.
         xlabel: The x axis label (log axis).
@@ -342,7 +365,7 @@ def best_rate_vs_batch(
         batch_sizes: The batch sizes (x).
         best: Optimizer -> best rate per (batch size, seed), shape (batches, seeds).
         regions: Optimizer -> good region of the seed-mean curve per batch size.
-        fits: Optimizer -> the fitted :class:`~lr_lessons.lab.landscape.Hinge` (its slope is
+        fits: Optimizer -> the fitted `Hinge` (its slope is
             in the legend).
         guides: Optimizer -> a theory slope, drawn through that optimizer's point at
             the smallest batch size.

@@ -60,10 +60,23 @@ def metric_grid(
     center: str = "mean",
     ylim: tuple[float, float] | None = None,
 ) -> Figure:
-    """One panel per setting, titled with it: each metric's mean (or median) over seeds
-    with a min-max band.
+    """One panel per setting, titled with it: each metric over epochs, a line (mean or
+    median over seeds) with a min-max band.
 
-    The originals' figures are ``metrics=("accuracy", "val_accuracy")`` (train vs test).
+    The originals' figures are `metrics=("accuracy", "val_accuracy")` (train vs test).
+
+    Args:
+        results: The study's saved results.
+        metrics: The metrics to draw in every panel (legend: train / test).
+        ncols: Panels per row.
+        ylabel: The y label of the first column.
+        logy: A log y axis in every panel.
+        title: The figure's title.
+        center: `"mean"` or `"median"` over seeds.
+        ylim: Optional y range of every panel.
+
+    Returns:
+        The figure, with a footer from `plotting.caption`.
     """
     fig, axes = _grid(len(results.settings), ncols, (4.2, 2.7))
     epochs = np.arange(1, results.epochs + 1)
@@ -91,7 +104,16 @@ def metric_grid(
 
 
 def accuracy_grid(results: Results, ncols: int = 2, title: str | None = None) -> Figure:
-    """The originals' figure: train and test accuracy per epoch, one panel per setting."""
+    """The originals' figure: train and test accuracy per epoch, one panel per setting.
+
+    Args:
+        results: The study's saved results.
+        ncols: Panels per row.
+        title: The figure's title.
+
+    Returns:
+        The figure (see `metric_grid`).
+    """
     return metric_grid(results, ("accuracy", "val_accuracy"), ncols, "accuracy", title=title)
 
 
@@ -108,8 +130,19 @@ def metric_lines(
     """One metric of several settings on one axes: mean over seeds and a min-max band
     (the classic "loss per epoch for high / good / low learning rates" picture).
 
-    ``zoom=(low, high)`` adds a second panel with a linear y-axis limited to that range,
-    where curves that the log axis squeezes together can be told apart.
+    Args:
+        results: The study's saved results.
+        metric: The metric to draw.
+        settings: The settings to draw, in legend order (default: all).
+        labels: Optional legend label per setting (default: the setting's name).
+        ylabel: The y label; " (log scale)" is added on a log axis.
+        logy: A log y axis in the main panel.
+        title: The title.
+        zoom: `(low, high)` adds a second panel with a linear y axis limited to that
+            range, where curves the log axis squeezes together can be told apart.
+
+    Returns:
+        The figure, with a footer from `plotting.caption`.
     """
     fig = new_figure((12.0, 4.3) if zoom else (6.8, 4.3))
     axes = np.atleast_1d(fig.subplots(1, 2 if zoom else 1))
@@ -143,9 +176,20 @@ def train_val_loss(
     title: str | None = None,
     restored: Mapping[str, int] | None = None,
 ) -> Figure:
-    """Per setting, a panel of train and validation loss (mean, min-max band) with the epoch
-    of the lowest mean validation loss marked; ``restored`` adds where early stopping
-    stopped/restored (a dotted line)."""
+    """Per setting, a panel of train and validation loss (mean, min-max band) with the
+    epoch of the lowest mean validation loss marked.
+
+    Args:
+        results: The study's saved results (with `loss` and `val_loss`).
+        best_epochs: Setting -> epoch (from 1) of its lowest mean validation loss,
+            drawn as a star on a dashed line.
+        title: The figure's title.
+        restored: Optional setting -> epoch where early stopping stopped and
+            restored the weights (a dotted line).
+
+    Returns:
+        The figure, with a footer from `plotting.caption`.
+    """
     n = len(results.settings)
     fig = new_figure((max(7.0, 4.6 * n), 3.8))
     axes = np.atleast_1d(fig.subplots(1, n, sharey=True))
@@ -193,6 +237,18 @@ def rate_panels(
     rates it shows; any other panel a linear axis from 0 to a little above its largest
     rate, so a constant rate, a cycle between two bounds and a decay over twenty orders
     of magnitude are all readable at once. Line: median over seeds, band: min-max.
+
+    Args:
+        results: The study's saved results.
+        ncols: Panels per row.
+        title: The figure's title.
+        metric: The recorded rate.
+
+    Returns:
+        The figure, with a footer from `plotting.caption`.
+
+    Raises:
+        ValueError: If `results` has no settings.
     """
     n = len(results.settings)
     if n == 0:
@@ -239,13 +295,25 @@ def trajectory_panels(
     ncols: int | None = None,
     first: int = 1,
 ) -> Figure:
-    """Curves over training, one panel per title: ``{label: runs}`` with runs of shape
-    (seeds, steps), drawn as the mean with a min-max band (one run: just the line).
-    The first column is step ``first`` (0 when the runs start with the initial value).
+    """Curves over training, one panel per title, each label drawn as the mean over
+    runs with a min-max band (one run: just the line).
 
-    With ``logy`` (one flag, or one per panel) the y axis is logarithmic; values <= 0
-    (a rate driven below zero) cannot be shown there and are counted in the panel
-    instead of silently dropped.
+    On a log y axis, values <= 0 (a rate driven below zero) cannot be shown; they are
+    counted in the panel instead of silently dropped.
+
+    Args:
+        panels: `{panel title: {label: runs}}`, runs of shape (seeds, steps).
+        xlabel: The x label of every panel.
+        ylabel: The y label of every panel.
+        logy: A log y axis: one flag, or one per panel.
+        title: The figure's title.
+        note: Footer under the figure (data, seeds), e.g. from `plotting.caption`.
+        ncols: Panels per row (default: all in one row).
+        first: The step of the first column (0 when the runs start with the initial
+            value).
+
+    Returns:
+        The figure.
     """
     n = len(panels)
     ncols = ncols or n
@@ -368,8 +436,22 @@ def threshold_curves(
     steps: int,
     note: str | None = None,
 ) -> Figure:
-    """Loss after ``steps`` steps against the learning rate (log-log), one curve per bowl,
-    with its divergence threshold ``2 / curvature`` as a dashed vertical line."""
+    """Loss after `steps` steps against the learning rate (log-log), one curve per
+    bowl, with its divergence threshold `2 / curvature` as a dashed vertical line.
+
+    Losses that are not finite (a run that blew up) leave a gap; the y axis is clipped
+    to 1e-13 .. 1e8.
+
+    Args:
+        rates: The learning rates (x).
+        losses: Bowl label -> loss after `steps` steps at each rate.
+        thresholds: Bowl label -> its divergence threshold.
+        steps: The number of steps (for the y label).
+        note: Footer under the figure.
+
+    Returns:
+        The figure.
+    """
     fig = new_figure((6.6, 4.2))
     ax = fig.subplots()
     for i, (label, values) in enumerate(losses.items()):
@@ -399,9 +481,19 @@ def final_vs_rate(
 ) -> Figure:
     """Sensitivity to the initial learning rate: one panel per group of optimizers.
 
-    ``panels`` maps a panel title to ``{label: values}`` with ``values`` of shape
-    (len(rates), seeds); each label is drawn as the mean over seeds against the rate
-    (log x) with a min-max band. Runs that diverged (NaN) are left out of mean and band.
+    Each label is drawn as the mean over seeds against the rate (log x) with a min-max
+    band; runs that diverged (NaN) are left out of mean and band. The first label of a
+    panel is dashed (the baseline).
+
+    Args:
+        rates: The initial learning rates.
+        panels: `{panel title: {label: values}}`, values of shape (len(rates), seeds).
+        ylabel: The y label.
+        title: The figure's title.
+        note: Footer under the figure, e.g. from `plotting.caption`.
+
+    Returns:
+        The figure.
     """
     rates = np.asarray(rates, dtype=float)
     fig = new_figure((4.6 * len(panels), 3.7))
@@ -435,8 +527,21 @@ def search_trials(
     title: str | None = None,
     note: str | None = None,
 ) -> Figure:
-    """Score of every trial of a learning-rate search against its rate (log x): one dot
-    per seed and the mean as a marker, per stage; ``chosen`` rates as vertical lines."""
+    """Score of every trial of a learning-rate search against its rate (log x).
+
+    One dot per seed and the mean as a marker, per stage (e.g. coarse, fine); each
+    `chosen` rate as a dashed vertical line.
+
+    Args:
+        trials: `(rate, stage, per-seed scores)` per trial.
+        chosen: Label -> chosen rate.
+        ylabel: What the score is.
+        title: The title.
+        note: Footer under the figure.
+
+    Returns:
+        The figure.
+    """
     fig = new_figure((6.8, 4.2))
     ax = fig.subplots()
     stages = list(dict.fromkeys(stage for _, stage, _ in trials))

@@ -29,6 +29,12 @@ def new_figure(size: tuple[float, float]) -> Figure:
     Made through pyplot, so a notebook's inline backend is set up and shows the figure
     when a cell ends with it; closed at once, so it is not shown a second time at the
     end of the cell and loops do not pile figures up.
+
+    Args:
+        size: Width and height in inches.
+
+    Returns:
+        The figure, with constrained layout.
     """
     fig = plt.figure(figsize=size, layout="constrained")
     plt.close(fig)
@@ -36,9 +42,18 @@ def new_figure(size: tuple[float, float]) -> Figure:
 
 
 def save_figure(fig: Figure, name: str, dpi: int = 110) -> Path:
-    """Write ``fig`` to ``<figures>/<name>.png`` atomically and return the path.
+    """Write `fig` to `<figures>/<name>.png` atomically.
 
-    ``name`` is ``"NN_topic/figure_name"``; a suffix (``.png`` or ``.svg``) may be given.
+    The PNG carries no timestamp or version, so drawing the same figure again writes
+    the same bytes.
+
+    Args:
+        fig: The figure.
+        name: `"NN_topic/figure_name"`; a suffix (`.png` or `.svg`) may be given.
+        dpi: Resolution of a PNG.
+
+    Returns:
+        The path written.
     """
     path = config.figures_dir() / name
     if path.suffix not in {".png", ".svg"}:
@@ -126,10 +141,21 @@ def add_footer(fig: Figure, note: str | None) -> None:
 def band(
     ax: Axes, epochs: np.ndarray, runs: np.ndarray, color: str, label: str, center: str = "mean"
 ) -> None:
-    """Draw the mean (or median) over runs (rows) as a line and their min-max as a band.
+    """Draw the mean (or median) over runs as a line and their min-max as a band.
 
     The median suits values spread over orders of magnitude (learning rates on a log
-    axis), where the mean is just the largest run.
+    axis), where the mean is just the largest run. One run: just the line.
+
+    Args:
+        ax: The axes to draw into.
+        epochs: The x values, one per column of `runs`.
+        runs: Shape (runs, points); NaN values are left out.
+        color: The colour of line and band.
+        label: The line's legend entry.
+        center: `"mean"` or `"median"`.
+
+    Raises:
+        ValueError: If `center` is neither.
     """
     if center not in {"mean", "median"}:
         raise ValueError(f"center must be 'mean' or 'median', got {center!r}")

@@ -1,12 +1,12 @@
-"""Pictures of range tests. Nothing here trains: every function draws results it is given.
+"""Range-test curves: loss, loss delta or a metric against the learning rate.
 
-``curves`` maps a label to a :class:`~lr_lessons.tools.range_test.RangeTestResult` (one run:
-faint raw losses, smoothed line) or a :class:`~lr_lessons.tools.range_test.RangeTestRepeats`
+Nothing here trains: every function draws results it is given. `curves` maps a label to
+a `RangeTestResult` (one run: faint raw losses, smoothed line) or a `RangeTestRepeats`
 (seed-mean smoothed line with a min-max band). Suggestions are drawn as markers on each
 curve, one marker shape per rule; for repeats the marker sits at the median over seeds
-(the rate :meth:`RangeTestRepeats.suggestion_summary` reports) with a horizontal bar
-spanning the seeds' min and max. A hollow marker: the rule called its reading
-unreliable (for repeats: for at least one seed).
+(the rate `RangeTestRepeats.suggestion_summary` reports) with a horizontal bar spanning
+the seeds' min and max. A hollow marker: the rule called its reading unreliable (for
+repeats: for at least one seed).
 """
 
 from __future__ import annotations
@@ -98,7 +98,24 @@ def plot_loss(
     note: str | None = None,
     xlabel: str = "learning rate (log scale)",
 ) -> Figure:
-    """Loss against learning rate on a log x-axis, several runs or optimizers on one axes."""
+    """Loss against learning rate on a log x axis, several runs or optimizers on one axes.
+
+    A single run is drawn as its faint raw losses and the smoothed line; repeats as the
+    seed-mean smoothed line with a min-max band. Each rule's suggestion is a marker
+    (see the module docstring).
+
+    Args:
+        curves: Label -> `RangeTestResult` or `RangeTestRepeats`.
+        ax: Axes to draw into (default: a new figure).
+        suggestions: The rules to mark (`None` or empty: none).
+        raw: Draw a single run's raw losses too.
+        title: The title.
+        note: Footer under the figure.
+        xlabel: The x label.
+
+    Returns:
+        The figure.
+    """
     fig, ax = _axes(ax)
     shown = []
     for i, (label, curve) in enumerate(curves.items()):
@@ -137,7 +154,19 @@ def plot_delta(
     title: str | None = None,
     note: str | None = None,
 ) -> Figure:
-    """The original's loss delta ``(loss[i] - loss[i-20]) / 20`` against the rate (log x)."""
+    """The original's loss delta `(loss[i] - loss[i-20]) / 20` against the rate (log x).
+
+    The y axis is symmetric around 0 and clipped at the 99th percentile of |delta|.
+
+    Args:
+        curves: Label -> `RangeTestResult` or `RangeTestRepeats` (seed mean, band).
+        ax: Axes to draw into (default: a new figure).
+        title: The title.
+        note: Footer under the figure.
+
+    Returns:
+        The figure.
+    """
     fig, ax = _axes(ax)
     for i, (label, curve) in enumerate(curves.items()):
         color = f"C{i}"
@@ -179,7 +208,20 @@ def plot_metric(
     note: str | None = None,
 ) -> Figure:
     """A metric against the rate (Smith's reading), with the max usable rate and the
-    cyclical minimum (``fractions`` of it) marked."""
+    cyclical minimum (`fractions` of it) marked.
+
+    Args:
+        result: One range test with the metric per point and/or on validation points.
+        metric: The metric (e.g. `"accuracy"`).
+        fractions: The cyclical minimum as fractions of the max usable rate.
+        ax: Axes to draw into (default: a new figure).
+        log_x: A log rate axis (the default linear axis suits a linear ramp).
+        title: The title.
+        note: Footer under the figure.
+
+    Returns:
+        The figure.
+    """
     fig, ax = _axes(ax)
     if metric in result.metrics:
         ax.plot(result.lrs, result.metrics[metric], color="C0", lw=0.6, alpha=0.3)
@@ -234,12 +276,27 @@ def plot_linear_reading(
     title: str | None = None,
     note: str | None = None,
 ) -> Figure:
-    """Smith's linear-ramp reading over seeds: each seed's validation ``metric`` against
-    the rate (linear x), the point before its first fall marked (a dot) and the fall (a
-    cross), the median of those rates as the max usable rate (a red line), and the
-    cyclical minimum (``fractions`` of it) as a band.
+    """Smith's linear-ramp reading over seeds.
 
-    ``readings`` holds one :class:`lr_lessons.lab.ramp_reading.Fall` per run, in run order.
+    Each seed's validation `metric` against the rate (linear x), the point before its
+    first fall marked (a dot) and the fall (a cross), the median of those rates as the
+    max usable rate (a red line), and the cyclical minimum (`fractions` of it) as a band.
+
+    Args:
+        repeats: The seeds' range tests, each with validation points.
+        readings: One `lr_lessons.lab.ramp_reading.Fall` per run, in run order.
+        fractions: The cyclical minimum as fractions of the max usable rate.
+        metric: The validation metric.
+        ax: Axes to draw into (default: a new figure).
+        title: The title.
+        note: Footer under the figure.
+
+    Returns:
+        The figure.
+
+    Raises:
+        ValueError: If there is not one reading per run.
+        KeyError: If a run has no validation `metric`.
     """
     if len(readings) != len(repeats.runs):
         raise ValueError(f"{len(readings)} readings for {len(repeats.runs)} runs: one per run")

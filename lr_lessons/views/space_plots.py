@@ -19,7 +19,16 @@ _TINY = 1e-12  # the smallest loss a log axis shows (a loss of 0 has no logarith
 
 
 def blobs_scatter(x: np.ndarray, labels: np.ndarray, n_train: int = 500) -> Figure:
-    """The 1,000 blobs points coloured by class; train points filled, test points hollow."""
+    """The blobs points coloured by class; train points filled, test points hollow.
+
+    Args:
+        x: The points, shape (n, 2).
+        labels: The class of each point.
+        n_train: The first `n_train` points are the training set.
+
+    Returns:
+        The figure.
+    """
     fig = new_figure((5.6, 4.6))
     ax = fig.subplots()
     train = np.arange(len(labels)) < n_train
@@ -48,11 +57,23 @@ def descent_paths(
 
     1-D bowl: the iterates on the parabola (left) and the loss per step (right).
     2-D bowl: one contour panel per rate with its path (top row) and the loss per step
-    of all rates (bottom). Loss axes are logarithmic; a diverging run leaves the top.
+    of all rates (bottom). Loss axes are logarithmic; a diverging run leaves the top,
+    and its path is drawn until it leaves the picture.
 
-    ``paths`` maps a label (e.g. "lr=0.1: too small") to an array (steps + 1, dim) from
-    :func:`lr_lessons.lab.gradient_descent.descend`. ``view`` is the half-width of the
-    picture, one number or one per axis (default: 1.6 x the start point's coordinates).
+    Args:
+        bowl: The quadratic the paths descend.
+        paths: Label (e.g. "lr=0.1: too small") -> iterates of shape (steps + 1, dim),
+            from `lr_lessons.lab.gradient_descent.descend`.
+        title: The figure's title.
+        note: Footer under the figure.
+        view: Half-width of the picture, one number or one per axis (default: 1.6 x
+            the start point's coordinates).
+
+    Returns:
+        The figure.
+
+    Raises:
+        ValueError: If `paths` is empty.
     """
     if not paths:
         raise ValueError("paths is empty")
