@@ -22,7 +22,18 @@ MNIST_FULL_TRAIN = 60_000
 
 @dataclass(frozen=True)
 class Dataset:
-    """Train and test arrays plus a human-readable name of their source."""
+    """Train and test arrays plus a human-readable name of their source.
+
+    Args:
+        x_train: The training inputs.
+        y_train: The training targets (one-hot rows or integer labels).
+        x_test: The test inputs (the studies' validation data).
+        y_test: The test targets.
+        source: Where the data came from, e.g. `"mnist (full, keras loader: ...)"`.
+
+    Raises:
+        InputError: If a split is empty or its inputs and targets differ in length.
+    """
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -36,9 +47,9 @@ class Dataset:
             ("test", self.x_test, self.y_test),
         ):
             if len(x) == 0:
-                raise ValueError(f"the {split} split of {self.source!r} is empty")
+                raise InputError(f"the {split} split of {self.source!r} is empty")
             if len(x) != len(y):
-                raise ValueError(
+                raise InputError(
                     f"{split} inputs and targets differ in length: {len(x)} vs {len(y)}"
                 )
 

@@ -27,7 +27,15 @@ class CorruptResults(ValueError):
 
 @dataclass
 class Results:
-    """The numbers a study produced, plus metadata saying how they were made."""
+    """The numbers a study produced, plus metadata saying how they were made.
+
+    Args:
+        study: The study's name.
+        settings: The settings' names, in the study's order.
+        seeds: The seeds, in the order of the second axis.
+        metrics: Metric name -> array of shape `(settings, seeds, epochs)`.
+        meta: How the numbers were made (engine, key, wall time, data source...).
+    """
 
     study: str
     settings: list[str]

@@ -165,10 +165,22 @@ def _check_plateau(name: str, plateau: Any) -> dict[str, Any]:
 class Setting:
     """One configuration of a study: how the optimizer and its learning rate behave.
 
-    `learning_rate=None` keeps the optimizer's Keras default. `schedule` is a Keras
-    `LearningRateSchedule` (stored as its serialized config); `plateau` holds the
-    keyword arguments of `keras.callbacks.ReduceLROnPlateau` (`{}` for its defaults
-    as the originals used them: monitor val_loss, factor 0.1, min_delta 1e-7).
+    Every field is checked when the setting is made, so a bad value fails before any
+    training starts.
+
+    Args:
+        name: The setting's name, unique in its study (figure legends show it).
+        optimizer: A key of `OPTIMIZERS` (`"sgd"`, `"adam"`, `"sgd_hd"`, ...).
+        learning_rate: The rate; None keeps the optimizer's Keras default.
+        options: Further keyword arguments of the optimizer (e.g. `{"momentum": 0.9}`).
+        schedule: A Keras `LearningRateSchedule` (stored as its serialized config),
+            instead of `learning_rate`.
+        plateau: Keyword arguments of `keras.callbacks.ReduceLROnPlateau` (`{}` for its
+            defaults as the originals used them: monitor val_loss, factor 0.1,
+            min_delta 1e-7); None: no plateau callback.
+
+    Raises:
+        InputError: Naming the bad field and value.
     """
 
     name: str
@@ -230,7 +242,21 @@ class Setting:
 
 @dataclass(frozen=True)
 class Study:
-    """Settings that share a problem, a model, a loss, a number of epochs and a batch size."""
+    """Settings that share a problem, a model, a loss, a number of epochs and a batch size.
+
+    Args:
+        name: Names the results file: letters, digits and `_ . = + -`.
+        title: A human-readable title (figures show it).
+        settings: The settings, each a `Setting` with its own name.
+        epochs: Epochs per run.
+        batch_size: Training batch size.
+        problem: `"blobs"` or `"mnist"`.
+        model: A key of `lr_lessons.lab.models.BUILDERS`.
+        loss: A Keras loss name.
+
+    Raises:
+        InputError: Naming the bad field and value.
+    """
 
     name: str
     title: str

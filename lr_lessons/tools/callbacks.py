@@ -34,8 +34,10 @@ class LearningRateMonitor(keras.callbacks.Callback):
     whether the optimizer's rate is a float, a variable changed by another callback
     (`ReduceLROnPlateau` changes it only after the epoch's updates) or a schedule.
     The value is also written to the epoch's logs as `learning_rate`, so it appears
-    in `model.fit(...).history`. With `per_batch=True`, `batch_rates` keeps the
-    rate of every update as well.
+    in `model.fit(...).history`.
+
+    Args:
+        per_batch: Also keep the rate of every update, in `batch_rates`.
     """
 
     def __init__(self, per_batch: bool = False) -> None:

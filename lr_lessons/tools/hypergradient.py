@@ -93,14 +93,18 @@ class _HypergradientMixin:
 class SGDHD(_HypergradientMixin, keras.optimizers.Optimizer):
     """Plain SGD whose rate follows `alpha_t = alpha_{t-1} + beta * g_t . g_{t-1}`.
 
+    `optimizer.learning_rate` holds the rate of the most recent update.
+
     Args:
-        learning_rate: the initial rate `alpha_0` (a positive float).
+        learning_rate: The initial rate `alpha_0` (a positive float).
         hypergrad_lr: `beta`, the rate at which the rate learns (>= 0; 0 is Keras' SGD).
             The paper used 1E-3 (with `alpha_0` = 1E-3) on its problems; the right value
             scales with the squared size of the gradients, so it depends on the model and loss.
         **kwargs: Keras' common optimizer options (`clipnorm`, `weight_decay`, ...).
 
-    `optimizer.learning_rate` holds the rate of the most recent update.
+    Raises:
+        InputError: If `learning_rate` is not a positive number (a schedule is refused:
+            the rate is what hypergradient descent adapts) or `hypergrad_lr` is negative.
     """
 
     def __init__(
@@ -146,11 +150,18 @@ class AdamHD(_HypergradientMixin, keras.optimizers.Adam):
     Adam's own moment slots, so Adam-HD keeps no extra state.
 
     Args:
-        learning_rate: the initial rate `alpha_0` (a positive float).
+        learning_rate: The initial rate `alpha_0` (a positive float).
         hypergrad_lr: `beta` (>= 0; 0 is Keras' Adam). The paper used 1E-7 (1E-8 for
             VGG); `g . d` grows with the number of parameters, so larger models want
             a smaller value.
-        beta_1, beta_2, epsilon, amsgrad, **kwargs: as for `keras.optimizers.Adam`.
+        beta_1: As for `keras.optimizers.Adam`.
+        beta_2: As for `keras.optimizers.Adam`.
+        epsilon: As for `keras.optimizers.Adam` (Keras' "epsilon hat").
+        amsgrad: As for `keras.optimizers.Adam`.
+        **kwargs: Keras' common optimizer options (`clipnorm`, `weight_decay`, ...).
+
+    Raises:
+        InputError: As for `SGDHD`.
     """
 
     def __init__(

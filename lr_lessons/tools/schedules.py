@@ -56,6 +56,17 @@ class CyclicalLearningRate(keras.optimizers.schedules.LearningRateSchedule):
     the height halves every cycle) or `gamma ** iteration` (`"exp_range"`).
     Smith's advice: `step_size` of 2 to 10 epochs' worth of updates, `max_lr` where a
     range test's accuracy stops rising, `base_lr` a third to a quarter of it.
+
+    Args:
+        base_lr: The lowest rate (positive, below `max_lr`).
+        max_lr: The highest rate.
+        step_size: Updates from `base_lr` to `max_lr` (half a cycle; at least 1).
+        mode: `"triangular"`, `"triangular2"` or `"exp_range"`.
+        gamma: The decay factor per update of `"exp_range"`, in (0, 1].
+        name: The name scope of the computation.
+
+    Raises:
+        InputError: Naming the bad argument and value.
     """
 
     def __init__(
@@ -117,6 +128,17 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
     `base_lr / 100`, "several orders of magnitude less"). After `total_steps` the
     rate stays at `final_lr`. Corners: `base_lr` at 0, `max_lr` at
     `cycle_steps / 2`, `base_lr` at `cycle_steps`, `final_lr` at `total_steps`.
+
+    Args:
+        base_lr: The rate at the start and end of the cycle (positive, below `max_lr`).
+        max_lr: The rate at the top of the cycle.
+        total_steps: Updates in all (a whole number; the cycle needs at least 2).
+        annihilation: The share of `total_steps` after the cycle, in [0, 1).
+        final_lr: The rate at the end (at most `base_lr`); None: `base_lr / 100`.
+        name: The name scope of the computation.
+
+    Raises:
+        InputError: Naming the bad argument and value.
     """
 
     def __init__(
