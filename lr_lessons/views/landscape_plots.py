@@ -1,7 +1,7 @@
-"""Heatmaps over learning rate x another knob (momentum, batch size, optimizer), and the
-curves read from them: best rate against batch size, accuracy against rate, good regions.
+"""Heatmaps over learning rate x another knob, and the curves read from them.
 
-Nothing here trains: every function draws numbers it is given (see
+The knob is momentum, batch size or the optimizer; the curves are the best rate against
+batch size, accuracy against rate and the width of the good region. Nothing here trains: every function draws numbers it is given (see
 `lr_lessons.lab.landscape` for how they are computed from saved results).
 """
 
