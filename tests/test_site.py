@@ -81,6 +81,72 @@ def hook():
     return module
 
 
+# -- how the browser tests are asked for ------------------------------------------------------
+
+NEEDS_A_BROWSER = """
+import importlib.util
+import pathlib
+
+import pytest
+
+spec = importlib.util.spec_from_file_location("site_tests", {path!r})
+site_tests = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(site_tests)
+site_tests.CHROMIUM = pathlib.Path("/no/such/chromium")
+
+
+@pytest.mark.browser
+def test_needs_a_browser(pytestconfig):
+    site_tests._require_browser(pytestconfig)
+"""
+
+
+@pytest.mark.parametrize(
+    "args, ci, outcome",
+    [
+        (["-m", "browser"], "", "1 failed"),  # asked for: a missing browser is a failure
+        (["-m", "browser or slow"], "", "1 failed"),
+        ([], "", "1 skipped"),  # the default run: skipped, said why
+        ([], "true", "1 failed"),  # CI installs the browser: missing is a failure
+        (["-m", "not browser"], "true", "1 deselected"),
+    ],
+)
+def test_browser_tests_fail_when_asked_for_and_the_browser_is_missing(tmp_path, args, ci, outcome):
+    test = tmp_path / "test_needs_a_browser.py"
+    test.write_text(NEEDS_A_BROWSER.format(path=str(Path(__file__).resolve())))
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    if ci:
+        env["CI"] = ci
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", *args, str(test)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert outcome in run.stdout, run.stdout[-2000:]
+    assert run.returncode == (1 if "failed" in outcome else 5 if "deselected" in outcome else 0)
+    if "failed" in outcome or "skipped" in outcome:
+        assert "Chromium missing (/no/such/chromium): apt-get install chromium" in run.stdout
+
+
+def test_the_docs_extra_installs_what_the_browser_tests_need():
+    """`pip install -e ".[docs]"` (the README's docs section) brings pytest and Selenium, so
+    `pytest -m browser` is the project's pytest, not a system one that skips everything."""
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]["docs"]
+    names = {re.split(r"[<>=\[ ;]", req, maxsplit=1)[0].lower() for req in extra}
+    assert {"pytest", "selenium", "mkdocs", "ruff"} <= names
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Read the docs locally", 1)[1].split("\n## ", 1)[0]
+    assert 'pip install -e ".[docs]"' in section and "npm ci --prefix docs" in section
+    assert "chromium-driver" in section and "pytest -m browser" in section
+
+
 # -- the conversion, on a chapter written here -----------------------------------------------
 
 CHAPTER = """# %% [markdown]
@@ -1313,7 +1379,7 @@ def test_api_reference_nav_is_grouped(site, server, browser):
 
     browser.get(server + "api/")
     headings = [h.text.strip("¶ ") for h in browser.find_elements(By.CSS_SELECTOR, "article h2")]
-    assert headings == ["Tools", "Lab", "Views"]
+    assert headings == ["Tools", "Lab", "Views", "Support"]
     nav = browser.execute_script(
         "return Array.from(document.querySelectorAll('.md-nav__item--nested > label,"
         " .md-nav__item--nested > .md-nav__link')).map(e => e.textContent.trim())"
