@@ -90,8 +90,9 @@ def summary_bars(
     ax.set_xlabel(xlabel)
     ax.grid(alpha=0.3, axis="x")
     if kinds:
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="kind",
-                  title_fontsize=8)  # fmt: skip
+        ax.legend(
+            fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="kind", title_fontsize=8
+        )
     if title:
         ax.set_title(title, fontsize=10)
     add_footer(fig, note)
@@ -134,13 +135,21 @@ def grouped_bars(
                 v = np.asarray(values[setting], dtype=float)
                 x = i + (g - (n_groups - 1) / 2) * width
                 mean = float(np.nanmean(v))
-                ax.bar(x, mean, width * 0.9, color=f"C{g}", alpha=0.55,
-                       label=group if i == 0 else None)  # fmt: skip
+                ax.bar(
+                    x, mean, width * 0.9, color=f"C{g}", alpha=0.55, label=group if i == 0 else None
+                )
                 ax.plot(np.full(v.size, x), v, "k.", ms=4)
                 label = format(mean, (fmt or {}).get(panel, ".2f"))
                 high = float(np.nanmax(v))
-                ax.annotate(label, (x, high), xytext=(0, 3), textcoords="offset points",
-                            ha="center", va="bottom", fontsize=7)  # fmt: skip
+                ax.annotate(
+                    label,
+                    (x, high),
+                    xytext=(0, 3),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom",
+                    fontsize=7,
+                )
                 top = max(top, high)
         ax.set_xticks(range(len(settings)), settings)
         ax.set_ylim(0, top * (1.15 + 0.1 * n_groups) if top > 0 else 1)

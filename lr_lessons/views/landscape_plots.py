@@ -1,8 +1,9 @@
 """Heatmaps over learning rate x another knob, and the curves read from them.
 
 The knob is momentum, batch size or the optimizer; the curves are the best rate against
-batch size, accuracy against rate and the width of the good region. Nothing here trains: every function draws numbers it is given (see
-`lr_lessons.lab.landscape` for how they are computed from saved results).
+batch size, accuracy against rate and the width of the good region. Nothing here trains:
+every function draws numbers it is given (see `lr_lessons.lab.landscape` for how they are
+computed from saved results).
 """
 
 from __future__ import annotations

@@ -209,9 +209,12 @@ def train_val_loss(
             ax.plot([e], [v], "k*", ms=10, label=f"lowest mean validation loss (epoch {e})")
         if restored and s in restored:
             ax.axvline(
-                restored[s], color="C3", lw=1.2, ls=":",
+                restored[s],
+                color="C3",
+                lw=1.2,
+                ls=":",
                 label=f"EarlyStopping restores epoch {restored[s]}",
-            )  # fmt: skip
+            )
         ax.set_title(s, fontsize=10)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
@@ -419,8 +422,9 @@ def curves(
         if len(lines) > 1 and not shared:
             ax.legend(fontsize=fontsize, loc=legend_loc, bbox_to_anchor=legend_anchor)
     if shared and len(first) > 1:  # the same curves in every panel: one legend, placed
-        axes[0].legend(fontsize=fontsize, loc=legend_loc, bbox_to_anchor=legend_anchor,
-                       framealpha=0.9)  # fmt: skip
+        axes[0].legend(
+            fontsize=fontsize, loc=legend_loc, bbox_to_anchor=legend_anchor, framealpha=0.9
+        )
     if title and single:
         axes[0].set_title(title)
     elif title:
@@ -456,8 +460,13 @@ def threshold_curves(
     ax = fig.subplots()
     for i, (label, values) in enumerate(losses.items()):
         v = np.asarray(values, dtype=float)
-        ax.plot(rates, np.where(np.isfinite(v), np.maximum(v, _TINY), np.nan), color=f"C{i}",
-                label=label, lw=1.6)  # fmt: skip
+        ax.plot(
+            rates,
+            np.where(np.isfinite(v), np.maximum(v, _TINY), np.nan),
+            color=f"C{i}",
+            label=label,
+            lw=1.6,
+        )
         if label in thresholds:
             ax.axvline(thresholds[label], color=f"C{i}", ls="--", lw=1)
     ax.set_xscale("log")

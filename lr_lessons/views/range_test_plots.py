@@ -85,8 +85,16 @@ def _mark(ax, curve: Curve, name: str, color: str) -> None:
         )
     else:
         s = curve.suggestion(name)
-        ax.plot(s.lr, s.loss, MARKERS[name], color=color, mec="k", ms=7, zorder=5,
-                mfc=color if getattr(s, "reliable", True) else "none")  # fmt: skip
+        ax.plot(
+            s.lr,
+            s.loss,
+            MARKERS[name],
+            color=color,
+            mec="k",
+            ms=7,
+            zorder=5,
+            mfc=color if getattr(s, "reliable", True) else "none",
+        )
 
 
 def plot_loss(

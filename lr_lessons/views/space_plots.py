@@ -121,8 +121,9 @@ def descent_paths(
             ax.set_title(label, fontsize=9, color=color)
         with np.errstate(all="ignore"):
             losses = bowl.loss(path)
-        right.plot(np.arange(len(path)), np.maximum(losses, _TINY), color=color, lw=1.5,
-                   label=label)  # fmt: skip
+        right.plot(
+            np.arange(len(path)), np.maximum(losses, _TINY), color=color, lw=1.5, label=label
+        )
     if bowl.dim == 1:  # not on the parabola: a diverging path fills its top
         right.legend(fontsize=7, loc="lower right")
     else:
