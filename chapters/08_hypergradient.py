@@ -456,8 +456,8 @@ print(hd_study.describe_step_costs(cost.values))
 #
 # Each claim gets one function in `lr_lessons.views.hypergradient_claims`, which
 # states its threshold at the top and returns one row of the table: the original's
-# words, our numbers, the verdict. The cells below print each row as it is decided
-# (verdict first); the last cell gathers them into the table.
+# words, our numbers, the verdict. The cells below print each row as it is decided;
+# the last cell gathers them into the table.
 #
 # **Far less sensitive to the initial rate** (the paper's central claim). Per seed, the
 # *range* is the best minus the worst final accuracy over the initial rates. HD passes

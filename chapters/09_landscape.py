@@ -42,29 +42,18 @@
 #   good region is wider.
 
 # %%
-import resource
-import sys
-
 import keras
 import numpy as np
 import tensorflow as tf
-from keras import layers
-from matplotlib.colors import LogNorm
 
 from lr_lessons import config
-from lr_lessons.lab import landscape
+from lr_lessons.lab import landscape, models
 from lr_lessons.lab.data import load_blobs
 from lr_lessons.lab.runner import run_study
+from lr_lessons.views import landscape_claims
 from lr_lessons.views import landscape_plots as lp
-from lr_lessons.views.claims import (
-    ClaimsTable,
-    combine,
-    final,
-    numbers_note,
-    seed_verdict,
-    seeds_passing,
-    summary,
-)
+from lr_lessons.views import landscape_tables as tables
+from lr_lessons.views.claims import ClaimsTable, final
 from lr_lessons.views.plotting import caption, save_figure
 
 # %% [markdown]
@@ -73,7 +62,8 @@ from lr_lessons.views.plotting import caption, save_figure
 # Every cell of the maps below is this: the blobs network of chapter 1 (two inputs, 50
 # ReLU units, three softmax outputs, 500 training and 500 test points), SGD at one
 # learning rate and one momentum, 200 epochs of batches of 32 in a fresh order every
-# epoch. Here $\eta = 0.001$ with $\mu = 0.9$: an effective rate of 0.01.
+# epoch. Here $\eta = 0.001$ with $\mu = 0.9$: an effective rate of 0.01. Chapter 1
+# writes the network out in full; `models.blobs_mlp()` builds the same one.
 
 # %%
 blobs = load_blobs()
@@ -84,19 +74,11 @@ train = (
     tf.data.Dataset.from_tensor_slices((blobs.x_train, blobs.y_train))
     .shuffle(
         500, seed=0, reshuffle_each_iteration=True
-    )  # a new order every epoch
+    )  # new order each epoch
     .batch(32)
 )
-test = tf.data.Dataset.from_tensor_slices((blobs.x_test, blobs.y_test)).batch(
-    32
-)
-model = keras.Sequential(
-    [
-        keras.Input(shape=(2,)),
-        layers.Dense(50, activation="relu", kernel_initializer="he_uniform"),
-        layers.Dense(3, activation="softmax"),
-    ]
-)
+test = tf.data.Dataset.from_tensor_slices((blobs.x_test, blobs.y_test))
+model = models.blobs_mlp()
 model.compile(
     optimizer=keras.optimizers.SGD(learning_rate=0.001, momentum=0.9),
     loss="categorical_crossentropy",
@@ -104,7 +86,11 @@ model.compile(
     steps_per_execution=16,  # one call into TensorFlow per epoch of 16 batches
 )
 history = model.fit(
-    train, validation_data=test, epochs=EPOCHS, shuffle=False, verbose=0
+    train,
+    validation_data=test.batch(32),
+    epochs=EPOCHS,
+    shuffle=False,  # the dataset shuffles itself
+    verbose=0,
 )
 last = history.history["val_accuracy"][-10:]
 print(
@@ -113,10 +99,15 @@ print(
 
 # %% [markdown]
 # A map needs this 540 times for momentum alone (18 rates x 6 momenta x 5 seeds), and
-# about 1,800 times more for the optimizers, batch sizes and chapters 3-4's settings. The library's stacked engine (chapter 1) trains all the cells
-# of a grid, and all their seeds, as one TensorFlow program. A grid is an ordinary
-# study whose settings are rows x learning rates; `lr_lessons.lab.landscape` builds them
-# and lays their results out as arrays of shape (rows, rates, seeds, epochs).
+# about 1,800 times more for the optimizers, batch sizes and chapters 3-4's settings.
+# The library's stacked engine (chapter 1) trains all the cells of a grid, and all
+# their seeds, as one TensorFlow program. A grid is an ordinary study whose settings
+# are rows x learning rates; `lr_lessons.lab.landscape` builds them and lays their
+# results out as arrays of shape (rows, rates, seeds, epochs).
+#
+# From those, `tables.rate_map` keeps what a map shows, per cell and seed: the final
+# test accuracy (the mean of the last 10 epochs), whether the run diverged, the epochs
+# it took to reach 75% test accuracy, and the final training loss.
 
 # %% [markdown]
 # ## 1. Learning rate x momentum
@@ -131,54 +122,31 @@ print(
 # points).
 
 # %%
-SPREAD = landscape.SPREAD_THRESHOLD
 momentum = landscape.momentum_grid()
 m_results = run_study(momentum.study)
-rates = np.array(momentum.rates)
-mus = np.array(landscape.MOMENTA)
+m = tables.rate_map(momentum, m_results)  # arrays (momenta, rates, seeds)
+rates, mus = m.rates, list(landscape.MOMENTA)
+print(momentum.study.settings[0])
+print(
+    f"{len(momentum.study.settings)} settings x {len(m_results.seeds)} seeds"
+)
 
-m_val = momentum.values(
-    m_results, "val_accuracy"
-)  # (momenta, rates, seeds, epochs)
-m_acc = final(m_val)  # (momenta, rates, seeds)
-m_div = landscape.divergence(momentum.values(m_results, "loss"))
-m_reach = landscape.epochs_to_target(m_val, landscape.TARGET)
-m_best = landscape.best_rate(
-    rates, np.swapaxes(m_acc, -1, -2)
-)  # (momenta, seeds)
-m_best_mean = landscape.best_rate(rates, m_acc.mean(-1))
-
+# %%
 fig = lp.grid_maps(
     {
         "final test accuracy (mean of the last 10 epochs, mean over "
-        "seeds)": dict(
-            values=m_acc.mean(-1),
-            colorbar_label="final test accuracy",
-            diverged=m_div.any(-1),
-            noisy=landscape.spread(m_acc) > SPREAD,
-            best=m_best_mean,
+        "seeds)": tables.accuracy_panel(
+            m.accuracy, m.diverged, best=m.best_rate_of_mean()
         ),
-        "epochs to 75% test accuracy (median seed)": dict(
-            values=landscape.median_epochs_to_target(m_reach),
-            cmap="cividis_r",
-            norm=LogNorm(1, m_results.epochs),
-            fmt="{:.0f}",
-            colorbar_label="epochs (log scale)",
-            diverged=m_div.any(-1),
+        "epochs to 75% test accuracy (median seed)": tables.epochs_panel(
+            m.epochs_to_target, m.diverged, m_results.epochs
         ),
     },
     rates,
-    [f"{m:g}" for m in mus],
+    [f"{mu:g}" for mu in mus],
     "momentum $\\mu$",
-    theory=dict(
-        factors=1 - mus,
-        constants=(1e-3, 1e-2, 1e-1, 1.0),
-        label=(
-            "constant effective rate $\\eta/(1-\\mu)$ = 0.001, 0.01, 0.1, "
-            "1 (left to right)"
-        ),
-    ),
-    spread=SPREAD,
+    theory=tables.effective_rate_lines(mus),
+    spread=landscape.SPREAD_THRESHOLD,
     title="SGD on the blobs problem: learning rate x momentum",
     note=caption([m_results], band=None),
 )
@@ -204,14 +172,14 @@ fig
 # were all that mattered, the curves would fall on top of each other.
 
 # %%
-eff = {f"momentum {m:g}": rates / (1 - m) for m in mus}
+eff = {f"momentum {mu:g}": rates / (1 - mu) for mu in mus}
 fig = lp.collapse(
     eff,
     {
-        "final test accuracy": {k: m_acc[i] for i, k in enumerate(eff)},
-        "epochs to 75% test accuracy (never: not drawn)": {
-            k: m_reach[i] for i, k in enumerate(eff)
-        },
+        "final test accuracy": dict(zip(eff, m.accuracy)),
+        "epochs to 75% test accuracy (never: not drawn)": dict(
+            zip(eff, m.epochs_to_target)
+        ),
     },
     "effective learning rate $\\eta / (1 - \\mu)$",
     logy=(False, True),
@@ -242,20 +210,18 @@ fig
 TOL = landscape.GOOD_TOLERANCE
 optimizers = landscape.optimizer_grid()
 o_results = run_study(optimizers.study)
-o_acc = final(
-    optimizers.values(o_results, "val_accuracy")
-)  # (optimizers, rates, seeds)
+o = tables.rate_map(optimizers, o_results)
 hypergradient = landscape.optimizer_grid(
     landscape.HD_ROWS, name="landscape_hd"
 )
 hd_results = run_study(hypergradient.study)
-hd_acc = final(hypergradient.values(hd_results, "val_accuracy"))
+hd = tables.rate_map(hypergradient, hd_results)
 all_optimizers = [m_results, o_results, hd_results]
-curves = {
-    "SGD": m_acc[list(mus).index(0.0)],
-    "SGD, momentum 0.9": m_acc[list(mus).index(0.9)],
-    **{name: o_acc[i] for i, name in enumerate(optimizers.rows)},
-    **{name: hd_acc[i] for i, name in enumerate(hypergradient.rows)},
+curves = {  # optimizer -> final test accuracy (rates, seeds)
+    "SGD": m.accuracy[mus.index(0.0)],
+    "SGD, momentum 0.9": m.accuracy[mus.index(0.9)],
+    **dict(zip(o.rows, o.accuracy)),
+    **dict(zip(hd.rows, hd.accuracy)),
 }
 mean_regions = {
     k: landscape.good_region(rates, v.mean(-1), TOL) for k, v in curves.items()
@@ -310,42 +276,27 @@ fig
 # 500. This is the comparison the linear scaling rule is about (the same data seen, in
 # fewer, larger steps). The batch-32 rows are the SGD row of the momentum map and the
 # Adam row of the optimizer map.
+#
+# `tables.by_batch_size` gathers SGD's and Adam's final accuracies into one array per
+# optimizer, (batch sizes, rates, seeds); `tables.batch_scaling` finds each batch
+# size's best rate per seed and fits a line through them on log-log axes that may
+# turn flat at a *knee* (the point where the rate stops growing).
 
 # %%
-BATCHES = (
-    landscape.BATCH_SIZES if not config.quick() else (8, 32, 500)
-)  # quick: 3 sizes
+BATCHES = landscape.BATCH_SIZES if not config.quick() else (8, 32, 500)
 b_results = {
     b: run_study(landscape.batch_grid(b).study) for b in BATCHES if b != 32
 }
-b_acc = {"SGD": [], "Adam": []}  # per optimizer: (batches, rates, seeds)
-for b in BATCHES:
-    if b == 32:
-        b_acc["SGD"].append(curves["SGD"])
-        b_acc["Adam"].append(curves["Adam"])
-    else:
-        grid = landscape.batch_grid(b)
-        acc = final(grid.values(b_results[b], "val_accuracy"))
-        b_acc["SGD"].append(acc[grid.rows.index("sgd")])
-        b_acc["Adam"].append(acc[grid.rows.index("adam")])
-b_acc = {k: np.stack(v) for k, v in b_acc.items()}
-b_best = {
-    k: landscape.best_rate(rates, np.swapaxes(v, -1, -2))
-    for k, v in b_acc.items()
-}
-b_region = {
-    k: landscape.good_region(rates, v.mean(-1), TOL) for k, v in b_acc.items()
-}
-batch_x = np.repeat(
-    np.array(BATCHES, float)[:, None], len(m_results.seeds), axis=1
+b_acc = tables.by_batch_size(
+    BATCHES, b_results, at_32={"SGD": curves["SGD"], "Adam": curves["Adam"]}
 )
-b_fit = {k: landscape.hinge_fit(batch_x, v) for k, v in b_best.items()}
+scaling = tables.batch_scaling(BATCHES, rates, b_acc, TOL)
 all_batch = [m_results, o_results, *b_results.values()]
 fig = lp.best_rate_vs_batch(
     BATCHES,
-    b_best,
-    b_region,
-    b_fit,
+    scaling.best,
+    scaling.region,
+    scaling.fit,
     guides={"SGD": 1.0, "Adam": 0.5},
     rates=rates,
     title=(
@@ -372,25 +323,17 @@ fig
 # rate at batch 32: $\eta \propto B$ for SGD and $\eta \propto \sqrt{B}$ for Adam.
 
 # %%
-scale = np.array(BATCHES, float) / 32
+power = {"SGD": 1.0, "Adam": 0.5}
 fig = lp.grid_maps(
     {
-        f"{k}: final test accuracy": dict(
-            values=v.mean(-1),
-            colorbar_label="final test accuracy",
-            noisy=landscape.spread(v) > SPREAD,
+        f"{k}: final test accuracy": tables.accuracy_panel(
+            v,
             best=landscape.best_rate(rates, v.mean(-1)),
-            theory=dict(
-                factors=scale if k == "SGD" else np.sqrt(scale),
-                constants=(
-                    landscape.best_rate(rates, v[BATCHES.index(32)].mean(-1)),
-                ),
-                label=f"{k}: "
-                + (
-                    "$\\eta \\propto B$"
-                    if k == "SGD"
-                    else "$\\eta \\propto \\sqrt{B}$"
-                ),
+            theory=tables.scaling_lines(
+                k,
+                BATCHES,
+                landscape.best_rate(rates, v[BATCHES.index(32)].mean(-1)),
+                power[k],
             ),
         )
         for k, v in b_acc.items()
@@ -398,7 +341,7 @@ fig = lp.grid_maps(
     rates,
     [str(b) for b in BATCHES],
     "batch size",
-    spread=SPREAD,
+    spread=landscape.SPREAD_THRESHOLD,
     title="Learning rate x batch size, 200 epochs at every batch size",
     note=caption(all_batch, band=None),
 )
@@ -412,74 +355,67 @@ fig
 # Do they survive momentum? We rerun chapter 3's four decays and chapter 4's four
 # patiences at every momentum of the map (the momentum-0 rows are the chapters' own
 # settings; "none" is the map's constant rate 0.01 from the same seeds).
+#
+# `tables.by_momentum` arranges a study's runs by momentum and by the decay rate or
+# patience, read from each setting's own data (its schedule or its
+# `ReduceLROnPlateau` arguments), into arrays of shape
+# (momenta, decays or patiences, seeds, epochs).
 
 # %%
-decay = run_study(landscape.momentum_decay_study())
-plateau = run_study(landscape.momentum_plateau_study())
-lr01 = list(rates).index(0.01)
+decay_study = landscape.momentum_decay_study()
+plateau_study = landscape.momentum_plateau_study()
+decay, plateau = run_study(decay_study), run_study(plateau_study)
 decays, patiences = landscape.DECAYS, landscape.PATIENCES
 
 
-def per_momentum(results, names, metric, reduce=True):
-    """``final(metric)`` as (momenta, settings, seeds).
-
-    For settings 'momentum=<mu> <name>'; with ``reduce=False``, whether
-    each run diverged instead (in the map's column order).
-    """
-    runs = np.stack(
-        [
-            np.stack(
-                [results.get(metric, f"momentum={m:g} {x}") for x in names]
-            )
-            for m in mus
-        ]
+def decay_runs(metric):
+    return tables.by_momentum(
+        decay, decay_study, metric, mus, decays, tables.decay_rate
     )
-    return final(runs) if reduce else landscape.divergence(runs)[:, ::-1]
 
 
-d_names = [f"decay {d:g}" for d in decays]
-p_names = [f"patience={p}" for p in patiences]
-d_acc = per_momentum(decay, d_names, "val_accuracy")
-p_loss = per_momentum(plateau, p_names, "loss")
-const_acc = m_acc[:, lr01]  # (momenta, seeds): constant 0.01
-const_loss = final(momentum.values(m_results, "loss"))[:, lr01]
-d_div = np.concatenate(
-    [m_div[:, lr01, None], per_momentum(decay, d_names, "loss", False)], 1
-)
-p_div = np.concatenate(
-    [m_div[:, lr01, None], per_momentum(plateau, p_names, "loss", False)], 1
-)
-d_cells = np.concatenate(
-    [const_acc[:, None], d_acc[:, ::-1]], 1
-)  # none, 1e-4 ... 0.1
-p_cells = np.concatenate(
-    [const_loss[:, None], p_loss[:, ::-1]], 1
-)  # none, 15 ... 2
+def plateau_runs(metric):
+    return tables.by_momentum(
+        plateau, plateau_study, metric, mus, patiences, tables.patience
+    )
+
+
+d_acc = final(decay_runs("val_accuracy"))  # (momenta, decays, seeds)
+p_loss = final(plateau_runs("loss"))  # (momenta, patiences, seeds)
+p_rate = plateau_runs("learning_rate")  # (momenta, patiences, seeds, epochs)
+lr01 = list(rates).index(0.01)  # the map's constant rate 0.01: "none"
+const_acc, const_loss = m.accuracy[:, lr01], m.loss[:, lr01]
+
+# %%
 fig = lp.grid_maps(
     {
-        "chapter 3: final test accuracy, decays of a 0.01 start rate": dict(
-            values=d_cells.mean(-1),
-            columns=["none", *[f"{d:g}" for d in decays[::-1]]],
-            xlabel="decay (InverseTimeDecay decay_rate, per update)",
-            colorbar_label="final test accuracy",
-            noisy=landscape.spread(d_cells) > SPREAD,
-            diverged=d_div.any(-1),
+        "chapter 3: final test accuracy, decays of a 0.01 start rate": (
+            tables.accuracy_panel(
+                tables.next_to_constant(const_acc, d_acc),
+                tables.next_to_constant(
+                    m.diverged[:, lr01],
+                    landscape.divergence(decay_runs("loss")),
+                ),
+                columns=["none", *[f"{d:g}" for d in decays[::-1]]],
+                xlabel="decay (InverseTimeDecay decay_rate, per update)",
+            )
         ),
-        "chapter 4: final training loss, ReduceLROnPlateau at rate 0.01": dict(
-            values=p_cells.mean(-1),
-            columns=["none", *[str(p) for p in patiences[::-1]]],
-            xlabel="patience (epochs)",
-            cmap="viridis_r",
-            norm=LogNorm(),
-            fmt="{:.3f}",
-            colorbar_label="final training loss (log scale)",
-            diverged=p_div.any(-1),
+        "chapter 4: final training loss, ReduceLROnPlateau at rate 0.01": (
+            tables.loss_panel(
+                tables.next_to_constant(const_loss, p_loss),
+                tables.next_to_constant(
+                    m.diverged[:, lr01],
+                    landscape.divergence(plateau_runs("loss")),
+                ),
+                columns=["none", *[str(p) for p in patiences[::-1]]],
+                xlabel="patience (epochs)",
+            )
         ),
     },
     rates,
-    [f"{m:g}" for m in mus],
+    [f"{mu:g}" for mu in mus],
     "momentum $\\mu$",
-    spread=SPREAD,
+    spread=landscape.SPREAD_THRESHOLD,
     sharex=False,
     title="Chapters 3 and 4 at every momentum",
     note=caption([decay, plateau, m_results], band=None),
@@ -511,17 +447,9 @@ everything = [
     decay,
     plateau,
 ]
-n_runs = sum(len(r.settings) * len(r.seeds) for r in everything)
-seconds = sum(r.meta["wall_time_s"] for r in everything)
-rss = resource.getrusage(
-    resource.RUSAGE_SELF
-).ru_maxrss  # bytes on macOS, KiB on Linux
-peak_mb = rss / (1e6 if sys.platform == "darwin" else 1024)
 print(
-    f"{n_runs} runs of {m_results.epochs} epochs in {len(everything)} "
-    f"studies: {seconds:.0f} s of training, {n_runs / seconds:.1f} runs per "
-    f"second (engine: {m_results.meta['engine']}); peak memory of this "
-    f"process: {peak_mb:.0f} MB"
+    tables.training_speed(everything)
+    + f"; peak memory of this process: {tables.peak_memory_mb():.0f} MB"
 )
 
 # %% [markdown]
@@ -531,209 +459,72 @@ print(
 # seed at its own statement (a slope of 1 for proportional, 0.5 for square root), and
 # "within noise" means the seeds disagree. A slope read off best rates on our grid of
 # thirds of a decade is uncertain by about 0.2 (half a grid step at each end of a
-# two-decade span), so slopes within 0.2 of the claimed value count as agreeing.
+# two-decade span), so slopes within 0.2 of the claimed value count as agreeing. Each
+# claim is one function of `lr_lessons.views.landscape_claims`; each cell prints its
+# row, and the last cell gathers them into the table.
+#
+# **Effective learning rate.** Per seed, the best rate of each momentum row; if it
+# scales with $1-\mu$, the slope of log best rate against $\log(1-\mu)$ is 1.
 
 # %%
-TOL_SLOPE = landscape.SLOPE_TOLERANCE
+effective = landscape_claims.effective_rate(mus, m.best_rate())
+print(effective)
+
+# %% [markdown]
+# **Where the rule stops** (not a claim of the literature, a measurement): the largest
+# rate per row that still ends at 75% test accuracy or more, and whether it too
+# scales with $1-\mu$. The stability limit above says it should not.
+
+# %%
+stops = landscape_claims.largest_learning_rate(mus, rates, m.accuracy)
+print(stops)
+
+# %% [markdown]
+# **Linear scaling with batch size, up to a point.** Per seed, the fitted slope of
+# SGD's best rate against the batch size below the knee should be 1, and the knee
+# should lie inside the batch sizes we tried. **Adam scales more slowly**: per seed its
+# slope should be below SGD's, and near 0.5 (square root).
+
+# %%
+linear = landscape_claims.linear_scaling(BATCHES, scaling)
+adam = landscape_claims.adam_scales_slower(BATCHES, scaling)
+print(linear, adam, sep="\n")
+
+# %% [markdown]
+# **Adaptive optimizers are less sensitive.** Per seed, each adaptive optimizer's good
+# region (within 0.01 of its best) must be wider than SGD's; the looser reading (the
+# rates that learn at all) decides between "partly" and "not reproduced".
+
+# %%
+wider = landscape_claims.adaptive_wider(
+    rates, curves, regions, adaptive=list(optimizers.rows), tol=TOL
+)
+print(wider)
+
+# %% [markdown]
+# **Chapters 3 and 4 across the momentum row**, each with its chapter's own rules:
+# chapter 3's fast decays (0.1, 0.01) end more than 5 points below decay $10^{-4}$,
+# which ends within 2 points of no decay; chapter 4's patience 2 hits its floor rate
+# ($10^{-6}$) within a quarter of the run, patience 15 drops the rate exactly once, and
+# small patiences end at a higher training loss than large ones. Each part is judged
+# at every momentum; the verdict names the momenta where a part fails.
+
+# %%
+chapter3 = landscape_claims.chapter3_along_momentum(
+    mus, decays, d_acc, const_acc
+)
+chapter4 = landscape_claims.chapter4_along_momentum(
+    mus, patiences, p_rate, p_loss
+)
+print(chapter3, chapter4, sep="\n")
+
+# %% [markdown]
+# All of it in one table, saved next to the figures:
+
+# %%
 table = ClaimsTable(
-    note=numbers_note(
-        m_results,
-        "Best rate: the rate of the highest final test accuracy (per seed, "
-        f"refined by a parabola in log rate); good region: within {TOL} of "
-        f"the best; slopes agree within {TOL_SLOPE}. Batch sizes "
-        f"{', '.join(map(str, BATCHES))}, {m_results.epochs} epochs each.",
-    )
-)
-
-# 1. Effective learning rate.
-m_slope = landscape.slope_per_seed(1 - mus, m_best)
-proportional = np.abs(m_slope - 1) <= TOL_SLOPE
-table.add(
-    "The best rates lie along constant eta / (1 - mu), the effective rate of "
-    "heavy-ball momentum (Shallue et al. 2019: the optimal rate scales with "
-    "1 - mu).",
-    "best rate per momentum: "
-    + "; ".join(
-        f"{m:g}: {summary(m_best[i], '.2g')}" for i, m in enumerate(mus)
-    )
-    + "; as eta / (1 - mu): "
-    + "; ".join(
-        f"{m:g}: {summary(m_best[i] / (1 - m), '.2g')}"
-        for i, m in enumerate(mus)
-    )
-    + "; slope of log best rate against log(1 - mu): "
-    f"{summary(m_slope, '.2f')}, within {TOL_SLOPE} of 1 in "
-    f"{seeds_passing(proportional)}",
-    seed_verdict(proportional, partly=bool((m_slope > 0).all())),
-)
-
-# Where the rule stops: the largest rate whose final test accuracy is
-# still >= 75%.
-learns = m_acc >= landscape.TARGET  # (momenta, rates, seeds)
-top = np.where(
-    learns.any(1), np.max(np.where(learns, rates[:, None], 0), axis=1), np.nan
-)
-top_slope = landscape.slope_per_seed(1 - mus, top)
-table.add(
-    "(Not claimed; where the rule stops.) The largest rate that still ends at "
-    "75% test accuracy or more scales with 1 - mu too.",
-    "largest such rate per momentum: "
-    + "; ".join(f"{m:g}: {summary(top[i], '.2g')}" for i, m in enumerate(mus))
-    + f"; slope against log(1 - mu): {summary(top_slope, '.2f')}",
-    seed_verdict(
-        np.abs(top_slope - 1) <= TOL_SLOPE, partly=bool((top_slope > 0).all())
-    ),
-)
-
-# 2. Linear scaling with batch size, up to a point.
-fits = {
-    k: [landscape.hinge_fit(BATCHES, v[:, j]) for j in range(v.shape[1])]
-    for k, v in b_best.items()
-}
-rise = {k: np.array([f.slope for f in fs]) for k, fs in fits.items()}
-knee = {k: np.array([f.knee for f in fs]) for k, fs in fits.items()}
-linear = np.abs(rise["SGD"] - 1) <= TOL_SLOPE
-stops = knee["SGD"] < max(BATCHES)
-table.add(
-    "The best rate grows in proportion to the batch size (linear scaling, "
-    "Goyal et al. 2017; noise scale eta N / (B (1 - mu)), Smith et al. 2018) "
-    "up to a point where it stops growing.",
-    "SGD best rate per batch size: "
-    + "; ".join(
-        f"{b}: {summary(b_best['SGD'][i], '.2g')}"
-        for i, b in enumerate(BATCHES)
-    )
-    + f"; fitted slope below the knee {summary(rise['SGD'], '.2f')} (within "
-    f"{TOL_SLOPE} of 1 in {seeds_passing(linear)}); knee at batch size "
-    f"{summary(knee['SGD'], '.0f')}, inside the range in "
-    f"{seeds_passing(stops)}",
-    combine(
-        seed_verdict(linear, partly=bool((rise["SGD"] > 0).all())),
-        seed_verdict(stops),
-    ),
-)
-
-# 3. Adam scales more slowly (square root).
-slower = rise["Adam"] < rise["SGD"]
-sqrt = np.abs(rise["Adam"] - 0.5) <= TOL_SLOPE
-table.add(
-    "For Adam the best rate grows more slowly with batch size than for SGD "
-    "(square-root scaling is the usual claim).",
-    "Adam best rate per batch size: "
-    + "; ".join(
-        f"{b}: {summary(b_best['Adam'][i], '.2g')}"
-        for i, b in enumerate(BATCHES)
-    )
-    + f"; fitted slope below the knee {summary(rise['Adam'], '.2f')} (SGD: "
-    f"{summary(rise['SGD'], '.2f')}); below SGD's (same seed) in "
-    f"{seeds_passing(slower)}, within {TOL_SLOPE} of 0.5 in "
-    f"{seeds_passing(sqrt)}",
-    combine(seed_verdict(slower), seed_verdict(sqrt)),
-)
-
-# 4. Adaptive optimizers have a wider good region.
-adaptive = list(optimizers.rows)  # RMSprop, Adagrad, Adam
-wider = {k: regions[k].width > regions["SGD"].width for k in adaptive}
-# A looser reading: the range of rates that learn at all (final test
-# accuracy >= 75%).
-learning = {
-    k: landscape.good_region(rates, v.T, level=landscape.TARGET)
-    for k, v in curves.items()
-}
-wider_loosely = all(
-    (learning[k].width > learning["SGD"].width).all() for k in adaptive
-)
-table.add(
-    "Adaptive optimizers are less sensitive to the learning rate than SGD: "
-    "their good region is wider.",
-    f"width of the good region (decades within {TOL} of the best): "
-    + "; ".join(f"{k}: {summary(r.width, '.2f')}" for k, r in regions.items())
-    + "; wider than SGD's (same seed): "
-    + "; ".join(f"{k} {seeds_passing(w)}" for k, w in wider.items())
-    + ". Looser reading, decades of rate ending at 75% test accuracy or more: "
-    + "; ".join(
-        f"{k}: {summary(r.width, '.2f')}"
-        + (
-            f" ({seeds_passing(r.censored)} reach the grid's end)"
-            if r.censored.any()
-            else ""
-        )
-        for k, r in learning.items()
-    ),
-    combine(*(seed_verdict(w, partly=wider_loosely) for w in wider.values())),
-)
-
-
-# 5. Chapters 3 and 4 across the momentum row, with each chapter's own rules.
-def along_momentum(parts: dict) -> tuple[str, str]:
-    """Measured text and verdict of a claim tested at every momentum.
-
-    ``parts`` maps each part of the claim to its per-seed passes, shape
-    (momenta, seeds).
-    """
-    texts, verdicts, reasons = [], [], []
-    for name, passes in parts.items():
-        at = [seed_verdict(p) for p in passes]
-        texts.append(
-            f"{name}: "
-            + ", ".join(
-                f"{m:g} {seeds_passing(p)}" for m, p in zip(mus, passes)
-            )
-        )
-        verdicts += at
-        failing = [f"{m:g}" for m, v in zip(mus, at) if v != "confirmed"]
-        if failing:
-            reasons.append(
-                f"{name} not confirmed at momentum {', '.join(failing)}"
-            )
-    overall = combine(*verdicts)
-    if reasons:
-        overall += ": " + "; ".join(reasons)
-    return "seeds passing per momentum, " + "; ".join(texts), overall
-
-
-fast = d_acc[:, [decays.index(0.1), decays.index(0.01)]]  # (momenta, 2, seeds)
-slow = d_acc[:, decays.index(1e-4)]
-table.add(
-    "Chapter 3 across the momentum row: decays 1E-1 and 1E-2 perform poorly "
-    "(both more than 5 points below decay 1E-4), and decay 1E-4 is close to "
-    "no decay (within 2 points).",
-    *along_momentum(
-        {
-            "poorly": ((slow[:, None] - fast) > 0.05).all(1),
-            "close to no decay": np.abs(slow - const_acc) < 0.02,
-        }
-    ),
-)
-
-p_rate = {
-    p: np.stack(
-        [
-            plateau.get("learning_rate", f"momentum={m:g} patience={p}")
-            for m in mus
-        ]
-    )
-    for p in patiences
-}  # patience -> (momenta, seeds, epochs)
-below = p_rate[2] < 1e-6
-floor_epoch = np.where(below.any(-1), np.argmax(below, -1) + 1, np.inf)
-loss = dict(
-    zip(patiences, np.moveaxis(p_loss, 1, 0))
-)  # patience -> (momenta, seeds)
-table.add(
-    "Chapter 4 across the momentum row: patience 2 hits its floor (1E-6) "
-    "within a quarter of the run; patience 15 drops the rate only once; small "
-    "patiences end at a higher training loss than large ones.",
-    *along_momentum(
-        {
-            "floor": floor_epoch <= plateau.epochs / 4,
-            "one drop": (np.diff(p_rate[15], axis=-1) < 0).sum(-1) == 1,
-            "premature": (
-                np.maximum(loss[2], loss[5]) > np.minimum(loss[10], loss[15])
-            )
-            & (loss[2] > loss[5]),
-        }
-    ),
+    [effective, stops, linear, adam, wider, chapter3, chapter4],
+    note=landscape_claims.table_note(m_results, BATCHES, TOL),
 )
 table.save("09_landscape/claims")
 table

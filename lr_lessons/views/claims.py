@@ -34,7 +34,7 @@ Definitions, stated once here and used by every chapter:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,17 +121,27 @@ def diverged(loss: np.ndarray) -> np.ndarray:
     return blew_up | worse
 
 
-def per_setting(results: Any, metric: str) -> dict[str, np.ndarray]:
+def per_setting(
+    results: Any,
+    metric: str,
+    measure: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
     """One metric of every setting of a study, keyed by the setting's name.
 
     Args:
         results: A `Results` (from `run_study`).
         metric: A metric it recorded, e.g. `"val_accuracy"` or `"learning_rate"`.
+        measure: Optional function applied to each setting's runs, e.g. `final` or
+            `rate_drops`, to get one number per seed instead of whole curves.
 
     Returns:
-        `{setting: array of shape (seeds, epochs)}`, in the study's order.
+        `{setting: runs}` in the study's order: arrays of shape `(seeds, epochs)`, or
+        whatever `measure` returns for them (usually shape `(seeds,)`).
     """
-    return {s: results.get(metric, s) for s in results.settings}
+    runs = {s: results.get(metric, s) for s in results.settings}
+    if measure is None:
+        return runs
+    return {s: measure(r) for s, r in runs.items()}
 
 
 def never_is_last(epochs: np.ndarray) -> np.ndarray:
@@ -374,8 +384,8 @@ class Claim:
     verdict: str
 
     def __str__(self) -> str:
-        """The row as plain text (for a printout): the verdict, the claim, our numbers."""
-        return f"{self.verdict}: {self.original}\n    measured: {self.measured}"
+        """The row as plain text (for a printout): the claim, our numbers, the verdict."""
+        return f"{self.original}\n    measured: {self.measured}\n    verdict: {self.verdict}"
 
 
 @dataclass

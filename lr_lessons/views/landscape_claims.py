@@ -1,0 +1,310 @@
+"""Chapter 9's claims rows: rules of thumb about where the good learning rate lies.
+
+Each function tests one claim seed by seed at its own statement and returns one row
+(`claims.Claim`). Slopes are read off best rates on a grid of thirds of a decade, so a
+slope within `landscape.SLOPE_TOLERANCE` (0.2) of the claimed value agrees (see
+`lr_lessons.lab.landscape` for the derivation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from lr_lessons.lab import landscape
+from lr_lessons.lab.results import Results
+from lr_lessons.views.claims import (
+    Claim,
+    combine,
+    numbers_note,
+    seed_verdict,
+    seeds_passing,
+    summary,
+)
+from lr_lessons.views.landscape_tables import BatchScaling
+
+TOL_SLOPE = landscape.SLOPE_TOLERANCE
+# Chapter 3: "performs poorly" = more than 5 points below decay 1E-4; "close" = within 2.
+POORLY, CLOSE = 0.05, 0.02
+# Chapter 4: patience 2 reaches its floor rate within a quarter of the run.
+FLOOR = 1e-6
+
+
+def _per(values: Sequence, arrays: np.ndarray, fmt: str = ".2g") -> str:
+    return "; ".join(f"{v:g}: {summary(a, fmt)}" for v, a in zip(values, arrays))
+
+
+def table_note(results: Results, batches: Sequence[int], tol: float) -> str:
+    """The note under chapter 9's table (seeds, data, definitions)."""
+    return numbers_note(
+        results,
+        "Best rate: the rate of the highest final test accuracy (per seed, refined by a "
+        f"parabola in log rate); good region: within {tol} of the best; slopes agree "
+        f"within {TOL_SLOPE}. Batch sizes {', '.join(map(str, batches))}, "
+        f"{results.epochs} epochs each.",
+    )
+
+
+def effective_rate(momenta: Sequence[float], best: np.ndarray) -> Claim:
+    """The best rates lie along constant eta / (1 - mu).
+
+    Per seed, the slope of log best rate against log(1 - mu) must be within
+    `TOL_SLOPE` of 1; `partly` if it is positive for every seed.
+
+    Args:
+        momenta: The momenta.
+        best: Best rate per momentum and seed, `(momenta, seeds)`.
+
+    Returns:
+        The claims row.
+    """
+    mus = np.asarray(momenta, dtype=float)
+    slope = landscape.slope_per_seed(1 - mus, best)
+    proportional = np.abs(slope - 1) <= TOL_SLOPE
+    return Claim(
+        "The best rates lie along constant eta / (1 - mu), the effective rate of "
+        "heavy-ball momentum (Shallue et al. 2019: the optimal rate scales with 1 - mu).",
+        f"best rate per momentum: {_per(mus, best)}; as eta / (1 - mu): "
+        f"{_per(mus, best / (1 - mus)[:, None])}; slope of log best rate against "
+        f"log(1 - mu): {summary(slope, '.2f')}, within {TOL_SLOPE} of 1 in "
+        f"{seeds_passing(proportional)}",
+        seed_verdict(proportional, partly=bool((slope > 0).all())),
+    )
+
+
+def largest_learning_rate(
+    momenta: Sequence[float], rates: Sequence[float], accuracy: np.ndarray
+) -> Claim:
+    """(Not claimed.) The largest rate that still learns scales with 1 - mu too.
+
+    "Learns": final test accuracy at least `landscape.TARGET` (75%).
+
+    Args:
+        momenta: The momenta.
+        rates: The learning rates.
+        accuracy: Final test accuracy, `(momenta, rates, seeds)`.
+
+    Returns:
+        The claims row.
+    """
+    mus = np.asarray(momenta, dtype=float)
+    learns = accuracy >= landscape.TARGET
+    top = np.where(
+        learns.any(1),
+        np.max(np.where(learns, np.asarray(rates, dtype=float)[:, None], 0), axis=1),
+        np.nan,
+    )
+    slope = landscape.slope_per_seed(1 - mus, top)
+    return Claim(
+        "(Not claimed; where the rule stops.) The largest rate that still ends at "
+        "75% test accuracy or more scales with 1 - mu too.",
+        f"largest such rate per momentum: {_per(mus, top)}; slope against "
+        f"log(1 - mu): {summary(slope, '.2f')}",
+        seed_verdict(np.abs(slope - 1) <= TOL_SLOPE, partly=bool((slope > 0).all())),
+    )
+
+
+def linear_scaling(batches: Sequence[int], scaling: BatchScaling) -> Claim:
+    """SGD's best rate grows in proportion to the batch size, up to a point.
+
+    Per seed: the fitted slope below the knee is within `TOL_SLOPE` of 1 (`partly` if
+    positive for every seed), and the knee lies inside the batch sizes tried.
+
+    Args:
+        batches: The batch sizes.
+        scaling: What `landscape_tables.batch_scaling` found (label `"SGD"`).
+
+    Returns:
+        The claims row.
+    """
+    rise, knee = scaling.slope("SGD"), scaling.knee("SGD")
+    linear = np.abs(rise - 1) <= TOL_SLOPE
+    stops = knee < max(batches)
+    return Claim(
+        "The best rate grows in proportion to the batch size (linear scaling, "
+        "Goyal et al. 2017; noise scale eta N / (B (1 - mu)), Smith et al. 2018) "
+        "up to a point where it stops growing.",
+        f"SGD best rate per batch size: {_per(batches, scaling.best['SGD'])}; fitted "
+        f"slope below the knee {summary(rise, '.2f')} (within {TOL_SLOPE} of 1 in "
+        f"{seeds_passing(linear)}); knee at batch size {summary(knee, '.0f')}, inside "
+        f"the range in {seeds_passing(stops)}",
+        combine(seed_verdict(linear, partly=bool((rise > 0).all())), seed_verdict(stops)),
+    )
+
+
+def adam_scales_slower(batches: Sequence[int], scaling: BatchScaling) -> Claim:
+    """Adam's best rate grows more slowly with batch size than SGD's (square root).
+
+    Per seed: Adam's fitted slope is below SGD's (same seed), and within `TOL_SLOPE`
+    of 0.5.
+
+    Args:
+        batches: The batch sizes.
+        scaling: What `landscape_tables.batch_scaling` found (`"SGD"`, `"Adam"`).
+
+    Returns:
+        The claims row.
+    """
+    adam, sgd = scaling.slope("Adam"), scaling.slope("SGD")
+    slower = adam < sgd
+    sqrt = np.abs(adam - 0.5) <= TOL_SLOPE
+    return Claim(
+        "For Adam the best rate grows more slowly with batch size than for SGD "
+        "(square-root scaling is the usual claim).",
+        f"Adam best rate per batch size: {_per(batches, scaling.best['Adam'])}; fitted "
+        f"slope below the knee {summary(adam, '.2f')} (SGD: {summary(sgd, '.2f')}); "
+        f"below SGD's (same seed) in {seeds_passing(slower)}, within {TOL_SLOPE} of 0.5 "
+        f"in {seeds_passing(sqrt)}",
+        combine(seed_verdict(slower), seed_verdict(sqrt)),
+    )
+
+
+def adaptive_wider(
+    rates: Sequence[float],
+    curves: Mapping[str, np.ndarray],
+    regions: Mapping[str, landscape.Region],
+    adaptive: Sequence[str],
+    tol: float = landscape.GOOD_TOLERANCE,
+) -> Claim:
+    """Adaptive optimizers have a wider good region than SGD.
+
+    Per seed, each adaptive optimizer's good region (within `tol` of its best) must be
+    wider than SGD's. `partly` if, under the looser reading (the rates that end at 75%
+    test accuracy or more), every adaptive optimizer is wider for every seed.
+
+    Args:
+        rates: The learning rates.
+        curves: Final test accuracy per optimizer label, `(rates, seeds)`.
+        regions: The good region per label, per seed.
+        adaptive: The adaptive optimizers' labels.
+        tol: The tolerance of `regions`.
+
+    Returns:
+        The claims row.
+    """
+    wider = {k: regions[k].width > regions["SGD"].width for k in adaptive}
+    learning = {
+        k: landscape.good_region(rates, v.T, level=landscape.TARGET) for k, v in curves.items()
+    }
+    wider_loosely = all((learning[k].width > learning["SGD"].width).all() for k in adaptive)
+    return Claim(
+        "Adaptive optimizers are less sensitive to the learning rate than SGD: "
+        "their good region is wider.",
+        f"width of the good region (decades within {tol} of the best): "
+        + "; ".join(f"{k}: {summary(r.width, '.2f')}" for k, r in regions.items())
+        + "; wider than SGD's (same seed): "
+        + "; ".join(f"{k} {seeds_passing(w)}" for k, w in wider.items())
+        + ". Looser reading, decades of rate ending at 75% test accuracy or more: "
+        + "; ".join(
+            f"{k}: {summary(r.width, '.2f')}"
+            + (f" ({seeds_passing(r.censored)} reach the grid's end)" if r.censored.any() else "")
+            for k, r in learning.items()
+        ),
+        combine(*(seed_verdict(w, partly=wider_loosely) for w in wider.values())),
+    )
+
+
+def along_momentum(momenta: Sequence[float], parts: Mapping[str, np.ndarray]) -> tuple[str, str]:
+    """Measured text and verdict of a claim tested at every momentum.
+
+    Args:
+        momenta: The momenta.
+        parts: Each part of the claim -> its per-seed passes, `(momenta, seeds)`.
+
+    Returns:
+        The measured text and the verdict (with the momenta where a part is not
+        confirmed).
+    """
+    texts, verdicts, reasons = [], [], []
+    for name, passes in parts.items():
+        at = [seed_verdict(p) for p in passes]
+        texts.append(
+            f"{name}: " + ", ".join(f"{m:g} {seeds_passing(p)}" for m, p in zip(momenta, passes))
+        )
+        verdicts += at
+        failing = [f"{m:g}" for m, v in zip(momenta, at) if v != "confirmed"]
+        if failing:
+            reasons.append(f"{name} not confirmed at momentum {', '.join(failing)}")
+    overall = combine(*verdicts)
+    if reasons:
+        overall += ": " + "; ".join(reasons)
+    return "seeds passing per momentum, " + "; ".join(texts), overall
+
+
+def chapter3_along_momentum(
+    momenta: Sequence[float],
+    decays: Sequence[float],
+    accuracy: np.ndarray,
+    constant: np.ndarray,
+) -> Claim:
+    """Chapter 3's conclusions at every momentum.
+
+    Per momentum and seed: decays 0.1 and 0.01 end more than `POORLY` below decay
+    1E-4, and decay 1E-4 ends within `CLOSE` of no decay.
+
+    Args:
+        momenta: The momenta.
+        decays: The decay rates (the second axis of `accuracy`).
+        accuracy: Final test accuracy, `(momenta, decays, seeds)`.
+        constant: The constant rate 0.01 from the same seeds, `(momenta, seeds)`.
+
+    Returns:
+        The claims row.
+    """
+    decays = list(decays)
+    fast = accuracy[:, [decays.index(0.1), decays.index(0.01)]]
+    slow = accuracy[:, decays.index(1e-4)]
+    return Claim(
+        "Chapter 3 across the momentum row: decays 1E-1 and 1E-2 perform poorly "
+        "(both more than 5 points below decay 1E-4), and decay 1E-4 is close to "
+        "no decay (within 2 points).",
+        *along_momentum(
+            momenta,
+            {
+                "poorly": ((slow[:, None] - fast) > POORLY).all(1),
+                "close to no decay": np.abs(slow - constant) < CLOSE,
+            },
+        ),
+    )
+
+
+def chapter4_along_momentum(
+    momenta: Sequence[float],
+    patiences: Sequence[int],
+    rate: np.ndarray,
+    loss: np.ndarray,
+) -> Claim:
+    """Chapter 4's conclusions at every momentum.
+
+    Per momentum and seed: patience 2 reaches the floor rate (`FLOOR`) within a
+    quarter of the run; patience 15 drops the rate exactly once; patiences 2 and 5 end
+    at a higher training loss than 10 or 15 (and 2 above 5).
+
+    Args:
+        momenta: The momenta.
+        patiences: The patiences (the second axis of the arrays).
+        rate: Learning rate per epoch, `(momenta, patiences, seeds, epochs)`.
+        loss: Final training loss, `(momenta, patiences, seeds)`.
+
+    Returns:
+        The claims row.
+    """
+    at = {p: i for i, p in enumerate(patiences)}
+    below = rate[:, at[2]] < FLOOR
+    floor_epoch = np.where(below.any(-1), np.argmax(below, -1) + 1, np.inf)
+    end = {p: loss[:, i] for p, i in at.items()}
+    return Claim(
+        "Chapter 4 across the momentum row: patience 2 hits its floor (1E-6) "
+        "within a quarter of the run; patience 15 drops the rate only once; small "
+        "patiences end at a higher training loss than large ones.",
+        *along_momentum(
+            momenta,
+            {
+                "floor": floor_epoch <= rate.shape[-1] / 4,
+                "one drop": (np.diff(rate[:, at[15]], axis=-1) < 0).sum(-1) == 1,
+                "premature": (np.maximum(end[2], end[5]) > np.minimum(end[10], end[15]))
+                & (end[2] > end[5]),
+            },
+        ),
+    )
