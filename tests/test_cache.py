@@ -74,3 +74,20 @@ def test_retrain_switch_recomputes_and_the_runner_hears_of_it(tmp_path, monkeypa
     monkeypatch.delenv("LR_LESSONS_RETRAIN")
     cached(path, {"n": 1}, compute, Record.load)
     assert runner.EVENTS[-1]["how"] == "read from cache" and len(calls) == 2
+
+
+def test_a_named_result_lives_under_the_results_folder(tmp_path):
+    from lr_lessons.lab.cache import cached_result, result_path
+
+    assert result_path("07_schedules/range_test_blobs") == (
+        tmp_path / "results" / "07_schedules" / "range_test_blobs.npz"
+    )
+    calls, compute = counter()
+    first = cached_result("topic/timing", {"n": 1}, compute, Record.load)
+    second = cached_result("topic/timing", {"n": 1}, compute, Record.load)
+    assert len(calls) == 1 and second.values == first.values
+    assert (tmp_path / "results" / "topic" / "timing.npz").exists()
+    # the same key as cached() at that path: a result saved either way is found again
+    assert second.meta["key"] == cache_key({"n": 1})
+    with pytest.raises(ValueError, match="relative name"):
+        result_path("/etc/x")
