@@ -1,0 +1,132 @@
+"""Claim tests of chapters 6 and 7 (views.range_test_claims, views.schedule_claims).
+
+Each row function is fed small made-up measurements where the verdict is known.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from lr_lessons.tools.range_test.rules import Suggestion
+from lr_lessons.views import range_test_claims as rtc
+from lr_lessons.views import schedule_claims as sc
+from lr_lessons.views.claims import (
+    CONFIRMED,
+    NOT_REPRODUCED,
+    PARTLY,
+    WITHIN_NOISE,
+)
+
+
+def repeats(steepest, reliable=None, min_loss=(0.1, 0.1, 0.1)):
+    """A RangeTestRepeats stand-in: per-seed steepest-descent rates and reliability."""
+    reliable = reliable or [True] * len(steepest)
+    runs = [
+        SimpleNamespace(
+            suggestion=lambda rule, lr=lr, ok=ok: Suggestion(
+                rule, lr, 0.0, 0, ok, "" if ok else "at window edge: loss falls"
+            )
+        )
+        for lr, ok in zip(steepest, reliable)
+    ]
+    summary = SimpleNamespace(median=float(np.median(steepest)), reliable=tuple(reliable))
+    return SimpleNamespace(
+        runs=runs,
+        suggestion_spread=lambda rule: np.array(steepest),
+        rule_summaries=lambda: {"steepest": summary},
+        min_loss=lambda: np.array(min_loss),
+    )
+
+
+def test_all_agree_needs_every_part():
+    assert rtc.all_agree([CONFIRMED, CONFIRMED]) == CONFIRMED
+    assert rtc.all_agree([NOT_REPRODUCED, NOT_REPRODUCED]) == NOT_REPRODUCED
+    assert rtc.all_agree([CONFIRMED, WITHIN_NOISE]) == PARTLY
+
+
+def test_lower_minimum_is_judged_seed_by_seed():
+    tests = {
+        "SGD": repeats([0.02] * 3, min_loss=(0.3, 0.3, 0.3)),
+        "Adam": repeats([2e-4] * 3, min_loss=(0.2, 0.4, 0.2)),
+    }
+    measured, verdict = rtc.lower_minimum_row(tests)
+    assert verdict == WITHIN_NOISE and "Adam lower in 2/3 seeds" in measured
+
+
+def test_a_position_read_from_unreliable_curves_is_only_partly():
+    near = {"SGD": -1.95, "Adam": -3.95}
+    good = {"SGD": repeats([0.011, 0.012, 0.02]), "Adam": repeats([1e-4, 1.2e-4, 2e-4])}
+    assert rtc.steepest_near_row(good, near)[1] == CONFIRMED
+    shaky = dict(good, Adam=repeats([1e-4, 1.2e-4, 2e-4], [False, True, True]))
+    measured, verdict = rtc.steepest_near_row(shaky, near)
+    assert verdict == PARTLY
+    assert "unreliable for 1 of 3 seeds: at window edge" in measured
+    far = {"SGD": repeats([0.5, 0.5, 0.5]), "Adam": repeats([0.1, 0.1, 0.1])}
+    assert rtc.steepest_near_row(far, near, decades=0.5)[1] == NOT_REPRODUCED
+    # Adam lower than SGD on every seed, but on unreliable readings: partly
+    assert rtc.steepest_order_row(shaky)[1] == PARTLY
+    assert rtc.steepest_order_row(good)[1] == CONFIRMED
+
+
+def test_the_linear_reading_must_train_and_twice_it_must_not():
+    scores = {
+        "a quarter": np.array([0.9, 0.9]),
+        "the reading": np.array([0.8, 0.4]),
+        "twice": np.array([0.2, 0.1]),
+    }
+    measured, verdict = rtc.linear_reading_row(
+        np.array([0.07, 0.08]), 0.075, np.array([0.07, 0.3]), scores, trains_above=0.5
+    )
+    assert verdict == WITHIN_NOISE  # seed 1 does not train at the reading
+    assert "the reading trains (above 0.5) and twice it does worse in 1/2 seeds" in measured
+
+
+def test_early_fall_and_linear_decay():
+    linear = np.r_[np.linspace(0.1, 0.001, 76), np.full(25, 0.001)]
+    assert sc.early_fall(linear) == pytest.approx(0.1 / 0.75)
+    measured, verdict = sc.linear_decay_row(linear, 75)
+    assert verdict == CONFIRMED and "afterwards: True" in measured
+    bumpy = linear.copy()
+    bumpy[10] += 0.01
+    assert sc.linear_decay_row(bumpy, 75)[1] == PARTLY  # held, but not even
+
+
+def test_a_never_reached_target_is_infinitely_late():
+    final_acc = {"cyc": np.array([0.9, 0.9]), "c": np.array([0.9, 0.95])}
+    reach = {"cyc": np.array([5.0, np.nan]), "c": np.array([10.0, 10.0])}
+    measured, verdict = sc.cyclical_row(final_acc, reach, "cyc", "c", 0.8)
+    assert verdict == WITHIN_NOISE and "faster in 1/2 seeds" in measured
+
+
+def test_one_cycle_cannot_be_confirmed_by_a_grid_that_did_not_bracket():
+    acc = {
+        "one-cycle": np.array([0.97, 0.98]),
+        "no margin": np.array([0.98, 0.1]),
+        "constant 0.3": np.array([0.96, 0.96]),
+    }
+    div = {k: np.array([False, k == "no margin"]) for k in acc}
+    grid = SimpleNamespace(best=0.3, rates=[0.1, 0.3], interior=True)
+    args = ("one-cycle", "no margin", 1.0, 2, 2)
+    measured, verdict = sc.mnist_one_cycle_row(acc, div, grid, *args)
+    assert verdict == CONFIRMED and "1 of 2 seeds diverged" in measured
+    edge = SimpleNamespace(best=0.3, rates=[0.1, 0.3], interior=False)
+    assert sc.mnist_one_cycle_row(acc, div, edge, *args)[1] == PARTLY
+
+
+def test_study_table_has_a_row_per_setting():
+    results = SimpleNamespace(
+        settings=["a", "b"],
+        seeds=[0, 1],
+        epochs=200,
+        meta={"data_source": "blobs", "engine": "stacked"},
+    )
+    final_acc = {"a": np.array([0.8, 0.9]), "b": np.array([0.7, 0.7])}
+    reach = {"a": np.array([3.0, 5.0]), "b": np.array([np.nan, np.nan])}
+    table = sc.study_table(results, final_acc, reach, 0.8)
+    lines = table.splitlines()
+    assert lines[0] == "| setting | final test accuracy | epochs to 80% test accuracy |"
+    assert lines[2].startswith("| a | 0.850") and lines[3].startswith("| b | 0.700")
+    assert "engine: stacked" in table
