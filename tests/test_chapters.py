@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -136,3 +137,28 @@ def test_chapter_uses_current_keras(chapter):
     text = chapter.read_text()
     assert text.startswith("# ---\n# jupyter:"), "missing the jupytext header"
     assert pre_keras_3_uses(text) == [], f"{chapter.name} uses pre-Keras-3 API"
+
+
+def _chapter_width() -> int:
+    """The line length chapters are formatted to (chapters/ruff.toml): the site's column."""
+    text = (ROOT / "chapters" / "ruff.toml").read_text(encoding="utf-8")
+    return int(re.search(r"^line-length\s*=\s*(\d+)", text, re.MULTILINE).group(1))
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
+def test_chapter_code_fits_the_site_column(chapter):
+    """Every code line fits the site's code column (the formatter does not split long
+    strings, so a long string literal must be split by hand); the browser test measures
+    the same on the built page."""
+    import jupytext
+
+    width = _chapter_width()
+    assert 70 <= width <= 80, width
+    too_long = [
+        f"cell {index}: {len(line)} characters: {line.strip()[:60]}"
+        for index, cell in enumerate(jupytext.read(chapter).cells)
+        if cell.cell_type == "code"
+        for line in cell.source.splitlines()
+        if len(line) > width
+    ]
+    assert not too_long, f"{chapter.name} code wider than {width}:\n" + "\n".join(too_long)
