@@ -218,6 +218,9 @@ def test_chapter_page_shows_committed_figures_and_claims_in_place(hook, chapter)
     assert page.figures == ["03_decay/rule.png", "03_decay/loop_a.png", "03_decay/loop_b.png"]
     positions = [md.index(f"](../figures/{rel})") for rel in page.figures]
     assert positions == sorted(positions)
+    for rel in page.figures:  # each image is a link to itself: it opens full size
+        image = f"![{rel.rsplit('/', 1)[1][:-4].replace('_', ' ')}](../figures/{rel})"
+        assert f'[{image}](../figures/{rel} "open the figure full size")' in md
     assert md.index('save_figure(fig, "03_decay/rule")') < positions[0]
     assert md.index("| x | y | confirmed |") > positions[-1]
     assert "hidden from the page" not in md
