@@ -35,42 +35,42 @@
 # [chapter 1](01_learning_rate.py#how-the-figures-are-made-all-runs-at-once));
 # `lr-lessons figures --engine fit` trains them with `model.fit` instead.
 
+# %% [markdown]
+# The imports: Keras, and from this library the study definitions, chapter 1's model
+# and input pipeline, the runner, the plots and the claims helpers.
+
 # %%
 import warnings
 
 import keras
 import numpy as np
-import tensorflow as tf
-from keras import layers
 
 from lr_lessons import config
-from lr_lessons.lab import studies
-from lr_lessons.lab.data import load_blobs
+from lr_lessons.lab import models, pipelines, studies
 from lr_lessons.lab.runner import run_study
-from lr_lessons.views import line_plots, plotting
-from lr_lessons.views.claims import (
-    ClaimsTable,
-    final,
-    numbers_note,
-    seed_verdict,
-    seeds_passing,
-    summary,
-    verdict,
-)
+from lr_lessons.views import claims, line_plots, plotting
+
+# %% [markdown]
+# ## The trap: `decay=` in Keras 3
+#
+# Keras 2 code, run under Keras 3. We catch the warnings it raises so they print here
+# instead of scrolling past, then look at what the optimizer kept.
 
 # %%
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
-    old_style = keras.optimizers.SGD(
-        learning_rate=0.01, decay=1e-3
-    )  # Keras 2 code
+    old_style = keras.optimizers.SGD(learning_rate=0.01, decay=1e-3)  # Keras 2
 print("warning:", caught[0].message)
 print("decay in the optimizer's config:", "decay" in old_style.get_config())
-print(
-    f"learning rate used at every update: {float(old_style.learning_rate):g}"
-)
+rate = float(old_style.learning_rate)
+print(f"learning rate used at every update: {rate:g}")
 
 # %% [markdown]
+# The decay is gone from the optimizer's configuration and the rate stays at 0.01: the
+# optimizer trains, without decaying. Nothing fails, so a port of old code can look
+# right and still train at another rate than the one its author tuned; when you port,
+# search for `decay=` and turn each into a schedule as below.
+#
 # ## The rule itself (pure arithmetic)
 #
 # Before training anything: what the rule does to a start rate of 0.01 over the first
@@ -91,13 +91,14 @@ for d in studies.DECAYS:
 fig = line_plots.curves(
     {k: v[:200] for k, v in rules.items()},
     title="lr = 0.01 / (1 + decay * t), first 200 updates",
-    note=(
-        "Computed with keras.optimizers.schedules.InverseTimeDecay(0.01, 1, "
-        "decay)."
-    ),
+    note="Computed with keras.optimizers.schedules.InverseTimeDecay(0.01, 1, "
+    "decay).",
 )
 plotting.save_figure(fig, "03_decay/decay_rule")
 fig
+
+# %% [markdown]
+# Where each rule ends after a full run:
 
 # %%
 for name, rates in rules.items():
@@ -107,34 +108,33 @@ for name, rates in rules.items():
     )
 
 # %% [markdown]
+# The rule is harsh at the large decays: after 3,200 updates, 1E-1 leaves a third of a
+# percent of the start rate and 1E-2 three percent, so most of their runs take steps
+# too small to matter. Because $\eta_t$ falls like $1/t$ once $d\,t \gg 1$, those two
+# spend nearly the whole run at rates that chapter 1 found too small to learn with.
+# At 1E-4 the rate is still three quarters of the start at the end.
+#
 # ## One setting: decay 1E-3, written for Keras 3
 #
-# Written as in chapter 1: a dataset that draws a new order every epoch (see
-# [batch order in Keras 3](01_learning_rate.py#batch-order-in-keras-3)) and
-# `steps_per_execution=16`. The schedule still advances once per update, not per call.
+# Chapter 1's network (`models.blobs_mlp()`) and input pipeline
+# (`pipelines.blobs_batches()`: a new order every epoch, see
+# [batch order in Keras 3](01_learning_rate.py#batch-order-in-keras-3)). The schedule
+# object goes where the number used to go, `SGD(learning_rate=schedule)`. With
+# `steps_per_execution=16` the schedule still advances once per update, not per call:
+# the optimizer asks it for a rate at its own step counter, `optimizer.iterations`.
+#
+# The schedule's arguments map onto the old rule one to one: `InverseTimeDecay`
+# computes $\eta_0 / (1 + r\, t / s)$ with `decay_rate` $r$ and `decay_steps` $s$, so
+# `decay_steps=1` makes $t$ count single updates, as old Keras did, and `decay_rate` is
+# the old `decay`. A larger `decay_steps` would stretch the same curve over more
+# updates (and `staircase=True` would hold the rate constant between multiples of it).
 
 # %%
-blobs = load_blobs()
 EPOCHS = config.epochs(200)
 
 keras.utils.set_random_seed(0)
-train = (
-    tf.data.Dataset.from_tensor_slices((blobs.x_train, blobs.y_train))
-    .shuffle(
-        500, seed=0, reshuffle_each_iteration=True
-    )  # a new order every epoch
-    .batch(32)
-)
-test = tf.data.Dataset.from_tensor_slices((blobs.x_test, blobs.y_test)).batch(
-    32
-)
-model = keras.Sequential(
-    [
-        keras.Input(shape=(2,)),
-        layers.Dense(50, activation="relu", kernel_initializer="he_uniform"),
-        layers.Dense(3, activation="softmax"),
-    ]
-)
+train, test = pipelines.blobs_batches()
+model = models.blobs_mlp()
 schedule = keras.optimizers.schedules.InverseTimeDecay(
     initial_learning_rate=0.01, decay_steps=1, decay_rate=1e-3
 )
@@ -145,17 +145,18 @@ model.compile(
     steps_per_execution=16,  # one call into TensorFlow per epoch
 )
 history = model.fit(
-    train,
-    validation_data=test,
-    epochs=EPOCHS,
-    shuffle=False,  # the dataset reshuffles itself
-    verbose=0,
+    train, validation_data=test, epochs=EPOCHS, shuffle=False, verbose=0
 )
+# the optimizer counts its updates; the last one used the rate at count - 1
 last_rate = float(schedule(model.optimizer.iterations - 1))
 test_accuracy = history.history["val_accuracy"][-1]
 print(f"test accuracy {test_accuracy:.3f}; last rate used {last_rate:.2e}")
 
 # %% [markdown]
+# At full length the last update is number 3,200, so the rate printed is
+# $0.01 / (1 + 0.001 \times 3199) \approx 2.4 \times 10^{-3}$, the value the rule gave
+# above: the schedule really did advance once per update.
+#
 # ## Four decays, several seeds
 #
 # The reference without decay is SGD at a constant 0.01: the `momentum=0` setting of
@@ -172,79 +173,109 @@ plotting.save_figure(fig, "03_decay/accuracy_grid")
 fig
 
 # %% [markdown]
+# The panels follow the rule above. With decay 1E-1 the curves rise for a few epochs
+# and then freeze well below the others: the rate reached a tenth of its start within
+# the first 100 updates. Decay 1E-2 climbs for longer but also levels off early. Decays
+# 1E-3 and 1E-4 keep enough of the rate to learn as constant 0.01 does (chapter 2's
+# momentum-0 panel), and the gentler decay steadies the last epochs a little.
+
+# %% [markdown]
 # ## What the original reported, and what we measured
+#
+# The first two claims are about the rule, so they are checked on the formula itself
+# (in float64; Keras' schedule matched it above). The original quotes its numbers to
+# one or two digits; `claims.reads_as` accepts our value rounded or truncated to those
+# digits, and nothing looser. "Almost no effect" we read as a rate still above 95% of
+# its start at update 200.
 
 # %%
-test_acc = {s: results.get("val_accuracy", s) for s in results.settings}
-final_test = {s: final(test_acc[s]) for s in results.settings}
-no_decay = final(constant.get("val_accuracy", "momentum=0"))
-last_lr = {s: results.get("learning_rate", s)[:, -1] for s in results.settings}
-table = ClaimsTable(note=numbers_note(results))
-rule_01 = 0.01 / (
-    1 + 0.1 * steps
-)  # the formula in float64 (the schedule matches it)
-below = int(
-    np.argmax(rule_01 < 0.002)
-)  # first update whose rate is below 0.002
-
-
-def quoted_as(value: float, quoted: str) -> bool:
-    """Does ``value``, rounded or truncated to the digits of ``quoted``,
-    read ``quoted``?"""
-    q = float(quoted)
-    digits = len(quoted.split("e")[0].replace(".", "").lstrip("0"))
-    unit = 10.0 ** (np.floor(np.log10(q)) - digits + 1)
-    return any(
-        np.isclose(f(value / unit) * unit, q) for f in (np.round, np.floor)
-    )
-
-
+table = claims.ClaimsTable(note=claims.numbers_note(results))
+rule_01 = 0.01 / (1 + 0.1 * steps)
+below = int(np.argmax(rule_01 < 0.002))  # first update below 0.002
 table.add(
     "Decay 1E-1 takes the rate below 0.002 within 50 updates and to about "
     "0.0004 at 200 (the rule, plotted).",
-    f"below 0.002 from update {below}; rate at update 200: {rule_01[200]:.3g} "
+    f"below 0.002 from update {below}; rate at update 200: "
+    f"{rule_01[200]:.3g} "
     "(0.0004 truncated to the original's one digit; it truncates, as its "
     "0.0075 below shows)",
-    verdict(below <= 50 and quoted_as(rule_01[200], "0.0004")),
+    claims.verdict(below <= 50 and claims.reads_as(rule_01[200], "0.0004")),
 )
+slow_rule = rules["decay 0.0001"]
 table.add(
     "Decay 1E-4 has almost no effect over those 200 updates.",
-    f"rate at update 200: {rules['decay 0.0001'][200]:.4g} "
-    f"({rules['decay 0.0001'][200] / 0.01:.1%} of the start)",
-    verdict(rules["decay 0.0001"][200] / 0.01 > 0.95),
+    f"rate at update 200: {slow_rule[200]:.4g} "
+    f"({slow_rule[200] / 0.01:.1%} of the start)",
+    claims.verdict(slow_rule[200] / 0.01 > 0.95),
 )
-fast = ["decay 0.1", "decay 0.01"]
-poorer = np.logical_and.reduce(
-    [final_test["decay 0.0001"] - final_test[s] > 0.05 for s in fast]
+
+# %% [markdown]
+# The trained runs. "Perform poorly" we read as a final test accuracy more than 5
+# points below the gentlest decay's, in the same seed.
+
+# %%
+test_acc = claims.per_setting(results, "val_accuracy")
+final_test = {s: claims.final(a) for s, a in test_acc.items()}
+gentle = final_test["decay 0.0001"]
+poorer = claims.every(
+    *(gentle - final_test[s] > 0.05 for s in ("decay 0.1", "decay 0.01"))
 )
 table.add(
     "Decays 1E-1 and 1E-2 shrink the rate too fast and perform poorly.",
-    "final test accuracy: "
-    + "; ".join(f"{s}: {summary(v)}" for s, v in final_test.items())
-    + "; both more than 5 points below decay 1E-4 (same seed) in "
-    f"{seeds_passing(poorer)}",
-    seed_verdict(poorer),
+    f"final test accuracy: {claims.summaries(final_test)}; both more than 5 "
+    f"points below decay 1E-4 (same seed) in {claims.seeds_passing(poorer)}",
+    claims.seed_verdict(poorer),
 )
-diff = final_test["decay 0.0001"] - no_decay
-curve_gap = np.abs(
-    test_acc["decay 0.0001"] - constant.get("val_accuracy", "momentum=0")
-)
+
+# %% [markdown]
+# "Close to no decay" we read as within 2 points of constant 0.01 in final test
+# accuracy, seed by seed; the row also gives the largest gap between the two mean
+# curves at any epoch.
+
+# %%
+no_decay = constant.get("val_accuracy", "momentum=0")
+diff = gentle - claims.final(no_decay)
+curve_gap = np.abs(test_acc["decay 0.0001"] - no_decay).mean(axis=0)
 close = np.abs(diff) < 0.02
 table.add(
     "Decay 1E-4 is close to no decay.",
     "final test accuracy, decay 1E-4 minus constant 0.01 (same seeds): "
-    f"{summary(diff)}, within 2 points in {seeds_passing(close)}; largest "
-    "per-epoch gap between the mean curves: "
-    f"{np.abs(curve_gap.mean(0)).max():.3f}",
-    seed_verdict(close),
+    f"{claims.summary(diff)}, within 2 points in "
+    f"{claims.seeds_passing(close)}; largest per-epoch gap between the mean "
+    f"curves: {curve_gap.max():.3f}",
+    claims.seed_verdict(close),
 )
+
+# %% [markdown]
+# Last, the rates the runs actually used at their final update (the study records the
+# rate of every epoch), against the original's figures. A run of 200 epochs of 16
+# batches makes 3,200 updates; the row checks that count too, since a quick run (fewer
+# epochs) ends at another point of the rule and cannot confirm the original's numbers.
+
+# %%
+rates_run = claims.per_setting(results, "learning_rate")
+last_lr = {s: r[:, -1] for s, r in rates_run.items()}
 n = results.epochs * 16
 for s, expected in (("decay 0.0001", "0.0075"), ("decay 0.1", "3.1e-5")):
     table.add(
         f"After 3,200 updates, {s} leaves about {expected}.",
-        f"rate of update {n:,} in our runs: {summary(last_lr[s], '.4g')} (the "
-        "original's figure is ours rounded or truncated to its digits)",
-        verdict(n == 3200 and all(quoted_as(v, expected) for v in last_lr[s])),
+        f"rate of update {n:,} in our runs: "
+        f"{claims.summary(last_lr[s], '.4g')} (the original's figure is ours "
+        "rounded or truncated to its digits)",
+        claims.verdict(
+            n == 3200 and all(claims.reads_as(v, expected) for v in last_lr[s])
+        ),
     )
 table.save("03_decay/claims")
 table
+
+# %% [markdown]
+# ## What this chapter shows
+#
+# - In Keras 3, `decay=` is accepted, warned about and ignored; the rule lives on as
+#   `keras.optimizers.schedules.InverseTimeDecay(lr0, decay_steps=1, decay_rate=d)`,
+#   passed as the optimizer's `learning_rate`.
+# - The decay applies per update, not per epoch: over the 3,200 updates of this run,
+#   1E-1 and 1E-2 cut the rate so fast that training stalls early, while 1E-4 is
+#   hard to tell from no decay at all.
+# - Check a schedule by evaluating it, as above, before spending a training run on it.

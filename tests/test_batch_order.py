@@ -61,3 +61,53 @@ def test_run_study_one_permutation_regime_is_saved_apart(output_dir):
     assert again.meta["created"] == repeated.meta["created"]  # read from its own file
     with pytest.raises(ValueError, match="reshuffle must be True or False"):
         runner.run_study(study, [1], "stacked", reshuffle="no")
+
+
+def _orders(dataset, epochs: int) -> list[list[float]]:
+    """Per epoch, the first input coordinate of every example, in the order visited."""
+    return [np.concatenate([x.numpy()[:, 0] for x, _ in dataset]).tolist() for _ in range(epochs)]
+
+
+def test_blobs_batches_is_chapter_1s_pipeline_and_reshuffles_every_epoch():
+    import tensorflow as tf
+
+    from lr_lessons.lab import pipelines
+
+    blobs = load_blobs()
+    train, test = pipelines.blobs_batches()
+    written_out = (
+        tf.data.Dataset.from_tensor_slices((blobs.x_train, blobs.y_train))
+        .shuffle(500, seed=0, reshuffle_each_iteration=True)
+        .batch(32)
+    )
+    orders = _orders(train, 3)
+    assert orders == _orders(written_out, 3)  # the same seeded sequence of orders
+    assert orders[0] != orders[1] != orders[2]
+    assert sorted(orders[0]) == sorted(blobs.x_train[:, 0].tolist())
+    assert [len(x) for x, _ in train] == [32] * 15 + [20]
+    assert _orders(test, 2) == [blobs.x_test[:, 0].tolist()] * 2  # in order, every epoch
+    with pytest.raises(ValueError, match="batch_size"):
+        pipelines.blobs_batches(batch_size=0)
+
+
+def test_steps_per_execution_leaves_the_history_unchanged():
+    """Chapter 1's claim: running 16 batches per call into TensorFlow changes no number
+    of the run (same seed, same batches, same updates, in the same order)."""
+    from lr_lessons.lab import models, pipelines
+
+    histories = []
+    for steps in (1, 16):
+        keras.utils.set_random_seed(0)
+        train, test = pipelines.blobs_batches()
+        model = models.blobs_mlp()
+        model.compile(
+            optimizer=keras.optimizers.SGD(learning_rate=0.1),
+            loss="categorical_crossentropy",
+            metrics=["accuracy"],
+            steps_per_execution=steps,
+        )
+        history = model.fit(train, validation_data=test, epochs=3, shuffle=False, verbose=0)
+        histories.append(history.history)
+    assert histories[0].keys() == histories[1].keys()
+    for key in histories[0]:
+        np.testing.assert_array_equal(histories[0][key], histories[1][key], err_msg=key)
