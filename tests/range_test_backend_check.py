@@ -73,8 +73,50 @@ class Interrupt(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
+class CountingTraces(keras.Sequential):
+    """Counts the runs of `train_step`'s Python body: once per trace when compiled."""
+
+    traces = 0
+
+    def train_step(self, *args, **kwargs):
+        self.traces += 1
+        return super().train_step(*args, **kwargs)
+
+
+def rates_used_and_traces(out: dict) -> None:
+    """The rate each update used, read from the weights; and no new trace of the step.
+
+    One weight `w`, inputs of ones and the loss `mean(w * x)`: the gradient is exactly
+    1, so SGD's update `w -= rate * 1` leaves `w = 1 - sum(rates)` in float32,
+    subtracted in order, if and only if each update ran at the recorded rate.
+    """
+    keras.utils.set_random_seed(0)
+    model = CountingTraces(
+        [keras.Input((1,)), keras.layers.Dense(1, use_bias=False, kernel_initializer="ones")]
+    )
+    jit = keras.backend.backend() != "torch"  # torch's jit_compile is torch.compile
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.01),
+        loss=lambda y_true, y_pred: keras.ops.mean(y_pred),
+        jit_compile=jit,
+    )
+    ones = np.ones((64, 1), "float32")
+    model.fit(ones, ones, batch_size=16, epochs=1, shuffle=False, verbose=0)  # traced here
+    w = np.float32(keras.ops.convert_to_numpy(model.layers[0].kernel)[0, 0])
+    traces = model.traces
+    r = range_test(model, ones, ones, batch_size=16, start_lr=1e-3, end_lr=0.1, steps=30,
+                   diverge=None, restore=False, shuffle=False)  # fmt: skip
+    for rate in r.lrs.astype("float32"):
+        w = np.float32(w - rate)
+    kernel = keras.ops.convert_to_numpy(model.layers[0].kernel)[0, 0]
+    out["rates_used"] = len(r) == 30 and bool(kernel == w)
+    out["new_traces"] = model.traces - traces if jit else None
+    out["rate_back"] = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+
+
 def main() -> None:
     out: dict = {"backend": keras.backend.backend()}
+    rates_used_and_traces(out)
 
     # restore after a completed test, with a schedule, pre-trained optimizer state
     schedule = keras.optimizers.schedules.ExponentialDecay(1e-3, 10, 0.9)

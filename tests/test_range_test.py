@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from lr_lessons.checks import InputError
 from lr_lessons.tools.range_test import (
     STOP_DIVERGED,
     STOP_END,
@@ -359,18 +360,25 @@ def test_plots_draw_finite_curves_and_one_marker_per_suggestion():
         (dict(steps=10, window=20), "too few"),
         (dict(mode="cosine"), "unknown mode 'cosine'"),
         (dict(beta=1.0), "beta"),
+        (dict(steps=2.5), "steps must be .*whole number, got 2.5"),
+        (dict(window=0), "window must be .*, got 0"),
+        (dict(skip_start=-1), "skip_start"),
+        (dict(monitor="val_acc"), "unknown monitor 'val_acc'"),
+        (dict(chance_loss=-1.0), "chance_loss"),
+        (dict(validation_data=[1, 2, 3, 4]), "validation_data"),
+        (dict(seed=-1), "seed must be .*, got -1"),
     ],
 )
-def test_bad_settings_raise_value_error(data, kwargs, message):
+def test_bad_settings_raise_input_error(data, kwargs, message):
     x, y = data
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message):
         range_test(regressor(), x, y, **kwargs)
 
 
 def test_uncompiled_model_is_refused(data):
     x, y = data
     model = keras.Sequential([keras.Input((D,)), keras.layers.Dense(1)])
-    with pytest.raises(ValueError, match="not compiled"):
+    with pytest.raises(InputError, match="not compiled"):
         range_test(model, x, y)
 
 
@@ -378,11 +386,11 @@ def test_steps_per_execution_above_one_is_refused(data):
     x, y = data
     model = regressor()
     model.compile(optimizer="sgd", loss="mse", steps_per_execution=4)
-    with pytest.raises(ValueError, match="steps_per_execution=4"):
+    with pytest.raises(InputError, match="steps_per_execution=4"):
         range_test(model, x, y, steps=30)
 
 
 def test_unknown_suggestion_name_on_a_result():
     r = _result(LRS, 2.0 - np.tanh(LOG + 3.0))
-    with pytest.raises(ValueError, match="unknown suggestion 'steep'"):
+    with pytest.raises(InputError, match="unknown suggestion 'steep'"):
         r.suggestion("steep")

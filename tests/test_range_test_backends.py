@@ -40,6 +40,11 @@ def test_finder_under_backend(backend):
     assert out["points"] == 40 and out["finite"]
     assert out["restored"] and out["variables_unchanged"] and out["schedule_back"]
     assert out["rates_read_back"] and out["rates_are_the_ramp"]
+    # each update ran at its recorded rate (read from the weights), and the compiled
+    # step was reused: no retrace (so no XLA recompilation) for the test
+    assert out["rates_used"]
+    assert out["new_traces"] in ((None,) if backend == "torch" else (0,))
+    assert out["rate_back"] == pytest.approx(0.01)
     assert out["rate_after"] == pytest.approx(0.01)
     assert out["accumulation_points"] == 256 // 16 * 8 // 4
     assert out["dict_points"] == 30

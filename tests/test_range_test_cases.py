@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from lr_lessons.checks import InputError
 from lr_lessons.tools.range_test import (
     STOP_CHANCE,
     STOP_DATA,
@@ -217,9 +218,10 @@ def test_tf_data_validation_set(data):
     "make, message",
     [
         (lambda x, y: (x[:0], y[:0], {}), "0 samples"),
-        (lambda x, y: (x, y, {"batch_size": 0}), "batch_size must be a whole number >= 1"),
-        (lambda x, y: (x, y, {"batch_size": -4}), "batch_size must be a whole number >= 1"),
-        (lambda x, y: (x, y, {"batch_size": 2.5}), "batch_size"),
+        (lambda x, y: (x, y, {"batch_size": 0}), "batch_size must be .*, got 0"),
+        (lambda x, y: (x, y, {"batch_size": -4}), "batch_size must be .*, got -4"),
+        (lambda x, y: (x, y, {"batch_size": 2.5}), "batch_size must be .*whole number, got 2.5"),
+        (lambda x, y: (x, y[:10], {}), "x and y differ in length"),
         (
             lambda x, y: (tf.data.Dataset.from_tensor_slices((x, y)).batch(8).take(0), None, {}),
             "empty",
@@ -231,7 +233,7 @@ def test_bad_data_is_refused_before_training(data, make, message):
     model = regressor()
     before = state(model)
     xx, yy, kw = make(x, y)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message):
         range_test(model, xx, yy, steps=30, **kw)
     assert same(before, state(model))
 

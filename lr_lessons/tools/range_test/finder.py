@@ -1,24 +1,23 @@
-"""``LRFinder``: the range test as a Keras 3 callback, for the TensorFlow, JAX and PyTorch
+"""`LRFinder`: the range test as a Keras 3 callback, for the TensorFlow, JAX and PyTorch
 backends alike.
 
-How it drives the rate (the inner optimizer's under mixed precision): update ``k`` of
-the test runs at ``ramp(...)[k]``. A float rate is a variable the compiled train step
-reads, so under TensorFlow and PyTorch the finder assigns each update's rate to it
-before the batch (no retracing, so an XLA-compiled step is reused). A
-``LearningRateSchedule`` is computed inside the step, and a JAX step trains on a copy
-of the state that an assignment between batches does not reach, so in those cases
-the rate is replaced for the test by a :class:`RampSchedule` that looks the rate up by
-the optimizer's own update counter; the step is retraced for the test and the
-original traced step put back after it. The loss is read under JAX from the state
-``fit`` trains on, without a full state sync per batch. Either way no variable is
-added to the optimizer (``optimizer.variables``, and so ``model.save``, stay as they
-were), with gradient accumulation the ramp advances only on real updates, and the
-original rate (value or schedule object) is put back.
+How it drives the rate (the inner optimizer's under mixed precision): update `k` of
+the test runs at `ramp(...)[k]`. A float rate is a variable that the compiled train
+step takes as an input, so the finder assigns each update's rate to it before the batch
+(under JAX, whose `fit` passes each step's output state to the next step, after
+writing that state to the variables, as Keras intends callbacks to change state): the
+step is neither retraced nor recompiled, with or without XLA. A
+`LearningRateSchedule` is computed inside the step from the iteration count, so it is
+replaced for the test by a `RampSchedule` that looks the rate up by the optimizer's
+own update counter; that step is traced once for the test and the original traced
+step put back after it. No variable is added to the optimizer (`optimizer.variables`,
+and so `model.save`, stay as they were), with gradient accumulation the ramp advances
+only on real updates, and the original rate (value or schedule object) is put back.
 
 How it reads the loss: Keras 3 hands callbacks the running mean since the epoch
-began, not the batch's loss. Keras' loss tracker (the ``Mean`` metric named ``"loss"``
-in ``model.metrics``) keeps ``total = sum(n_b * loss_b)`` and ``count = sum(n_b)``; the
-loss of the batches since the last update is ``(total_k - total_j) / (count_k - count_j)``,
+began, not the batch's loss. Keras' loss tracker (the `Mean` metric named `"loss"`
+in `model.metrics`) keeps `total = sum(n_b * loss_b)` and `count = sum(n_b)`; the
+loss of the batches since the last update is `(total_k - total_j) / (count_k - count_j)`,
 exact for partial batches and sample weights up to the float32 rounding of Keras' own
 running sum. Other logged metrics are de-averaged the same way from their running means.
 """
@@ -31,6 +30,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from lr_lessons.checks import InputError, one_of, positive_number, probability, whole_number
 from lr_lessons.tools.range_test.ramp import (
     STOP_CHANCE,
     STOP_DATA,
@@ -40,9 +40,7 @@ from lr_lessons.tools.range_test.ramp import (
     STOP_NONFINITE,
     check_range,
     check_steps,
-    positive,
     ramp,
-    whole,
 )
 from lr_lessons.tools.range_test.result import RangeTestResult
 
@@ -53,17 +51,17 @@ MONITORS = ("loss", "val_loss")
 
 
 class RampSchedule(keras.optimizers.schedules.LearningRateSchedule):
-    """The rate of the ``k``-th optimizer update since the test began, from a table.
+    """The rate of the `k`-th optimizer update since the test began, from a table.
 
-    ``k = step // A - first_step // A`` where ``step`` is the optimizer's raw iteration
-    counter and ``A`` its gradient-accumulation steps (1 without accumulation): Keras
-    counts every batch in ``step`` and updates on the batches where ``(step + 1) % A == 0``.
-    ``k`` is clipped to the table.
+    `k = step // A - first_step // A` where `step` is the optimizer's raw iteration
+    counter and `A` its gradient-accumulation steps (1 without accumulation): Keras
+    counts every batch in `step` and updates on the batches where `(step + 1) % A == 0`.
+    `k` is clipped to the table.
 
     Args:
         rates: The rate of each update.
         first_step: The optimizer's iteration count when the test began.
-        accumulation: The optimizer's ``gradient_accumulation_steps`` (or 1).
+        accumulation: The optimizer's `gradient_accumulation_steps` (or 1).
         dtype: The dtype of the rate the optimizer expects.
     """
 
@@ -92,8 +90,8 @@ class RampSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
 
 def rate_optimizer(optimizer: Any) -> Any:
-    """The optimizer that holds the learning rate: ``inner_optimizer`` of a
-    ``LossScaleOptimizer`` (mixed precision), else ``optimizer`` itself."""
+    """The optimizer that holds the learning rate: `inner_optimizer` of a
+    `LossScaleOptimizer` (mixed precision), else `optimizer` itself."""
     while hasattr(optimizer, "inner_optimizer"):
         optimizer = optimizer.inner_optimizer
     return optimizer
@@ -102,7 +100,7 @@ def rate_optimizer(optimizer: Any) -> Any:
 def chance_level_loss(model: keras.Model) -> float | None:
     """The loss of a constant uniform guess, when the model's loss says what it is.
 
-    ``ln(C)`` for (sparse) categorical cross-entropy with ``C`` outputs, ``ln(2)`` for
+    `ln(C)` for (sparse) categorical cross-entropy with `C` outputs, `ln(2)` for
     binary cross-entropy with one output; None otherwise (regression, custom losses,
     several outputs).
     """
@@ -132,16 +130,20 @@ def _snapshot(variables) -> list[np.ndarray]:
 
 
 def check_compiled(model: Any) -> None:
-    """A ValueError unless ``model`` is a compiled, built ``keras.Model``."""
+    """Check that `model` is a compiled, built `keras.Model`.
+
+    Raises:
+        InputError: If it is not a model, not compiled or not built.
+    """
     if not isinstance(model, keras.Model):
-        raise ValueError(f"expected a keras.Model, got {type(model).__name__}")
+        raise InputError(f"expected a keras.Model, got {type(model).__name__}")
     if not getattr(model, "compiled", False) or getattr(model, "optimizer", None) is None:
-        raise ValueError(
+        raise InputError(
             f"model {model.name!r} is not compiled: call model.compile(optimizer=..., loss=...) "
             "before the range test"
         )
     if not model.built:
-        raise ValueError(
+        raise InputError(
             f"model {model.name!r} is not built: give it a keras.Input or call it on a batch first"
         )
 
@@ -151,8 +153,12 @@ def _is_validation_pair(data: Any) -> bool:
 
 
 def check_validation_data(data: Any) -> Any:
-    """``data`` if it is ``(x, y)``, ``(x, y, sample_weight)``, a ``tf.data.Dataset`` or a
-    ``keras.utils.PyDataset``; a ValueError naming what was given otherwise."""
+    """`data` if it is `(x, y)`, `(x, y, sample_weight)`, a `tf.data.Dataset` or a
+    `keras.utils.PyDataset`.
+
+    Raises:
+        InputError: Naming what was given otherwise.
+    """
     if data is None or _is_validation_pair(data):
         return data
     if isinstance(data, keras.utils.PyDataset):
@@ -164,56 +170,58 @@ def check_validation_data(data: Any) -> Any:
             return data
     except ImportError:  # pragma: no cover - TensorFlow is a dependency
         pass
-    raise ValueError(
+    raise InputError(
         f"validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight), "
         f"a tf.data.Dataset or a keras.utils.PyDataset, got {type(data).__name__}"
     )
 
 
 class LRFinder(keras.callbacks.Callback):
-    """The range test as a Keras callback: ``model.fit(..., callbacks=[LRFinder()])``.
+    """The range test as a Keras callback: `model.fit(..., callbacks=[LRFinder()])`.
 
-    Each optimizer update ``k`` is made at ``ramp(start_lr, end_lr, steps, mode)[k]``;
-    ``steps`` defaults to every update of the ``fit`` call (epochs left after
-    ``initial_epoch`` x batches per epoch, divided by the optimizer's gradient
+    Each optimizer update `k` is made at `ramp(start_lr, end_lr, steps, mode)[k]`;
+    `steps` defaults to every update of the `fit` call (epochs left after
+    `initial_epoch` x batches per epoch, divided by the optimizer's gradient
     accumulation steps). One point is recorded per real update: its rate and the loss
-    of the batches it used. The test stops training at ``end_lr``, when a loss is NaN
-    or infinite, when the smoothed loss exceeds ``diverge`` times its best value, or
-    (classification) when it climbs back to chance level; ``result.stop_reason`` says
-    which (see ``lr_lessons.tools.range_test.STOP_REASONS``). ``result`` (a
-    :class:`RangeTestResult`) is ready after ``fit`` returns.
+    of the batches it used. The test stops training at `end_lr`, when a loss is NaN
+    or infinite, when the smoothed loss exceeds `diverge` times its best value, or
+    (classification) when it climbs back to chance level; `result.stop_reason` says
+    which (see `lr_lessons.tools.range_test.STOP_REASONS`). `result` (a
+    `RangeTestResult`) is ready after `fit` returns.
 
-    Restoring: with ``restore=True`` the weights, every optimizer variable and the
-    learning rate (float or schedule) are put back bit for bit at the end of ``fit``;
-    ``restore=False`` keeps the weights and optimizer state the test left (the rate
-    still goes back). If ``fit`` is interrupted (Ctrl-C, an error), Keras does not end
+    Restoring: with `restore=True` the weights, every optimizer variable and the
+    learning rate (float or schedule) are put back bit for bit at the end of `fit`;
+    `restore=False` keeps the weights and optimizer state the test left (the rate
+    still goes back). If `fit` is interrupted (Ctrl-C, an error), Keras does not end
     the callback: use the finder as a context manager, which restores on exit and
-    keeps the curve so far (``stop_reason == "interrupted"``), or call
-    :meth:`restore_model` yourself::
+    keeps the curve so far (`stop_reason == "interrupted"`), or call
+    `restore_model` yourself:
 
-        with LRFinder(1e-6, 1.0) as finder:
-            model.fit(x, y, epochs=3, callbacks=[finder])
-        finder.result.suggestion("valley")
+    ```python
+    with LRFinder(1e-6, 1.0) as finder:
+        model.fit(x, y, epochs=3, callbacks=[finder])
+    finder.result.suggestion("valley")
+    ```
 
     Args:
         start_lr: The first rate of the ramp.
         end_lr: The last rate.
-        steps: Updates in the ramp; default: every update of the ``fit`` call.
+        steps: Updates in the ramp; default: every update of the `fit` call.
         mode: "exponential" (equal steps per decade) or "linear" (Smith's original).
         beta: Smoothing of the loss (bias-corrected EMA), in [0, 1).
         diverge: Stop when the smoothed loss exceeds this multiple of its best (None:
             never).
         window: The loss-delta window in points (the original's 20).
         restore: Put the weights and optimizer state back after the test.
-        validation_data: ``(x, y)``, ``(x, y, sample_weight)`` or a ``tf.data.Dataset``
-            scored every ``validate_every`` updates (Smith's validation mode).
+        validation_data: `(x, y)`, `(x, y, sample_weight)` or a `tf.data.Dataset`
+            scored every `validate_every` updates (Smith's validation mode).
         validate_every: Updates between validation scores (default 10, or 1 with
-            ``monitor="val_loss"``).
+            `monitor="val_loss"`).
         validation_batch_size: Batch size for array validation data.
         monitor: "loss" (the curve is the training loss) or "val_loss": the
             validation loss drives the curve, divergence and the suggestions, as
-            pytorch-lr-finder's ``val_loader`` (the training points go to
-            ``result.train``).
+            pytorch-lr-finder's `val_loader` (the training points go to
+            `result.train`).
         chance_loss: The chance-level loss for the chance-level stop and the
             reliability check: "auto" (from a cross-entropy loss and the output size),
             a number, or None (off).
@@ -247,43 +255,42 @@ class LRFinder(keras.callbacks.Callback):
         super().__init__()
         self.start_lr, self.end_lr = check_range(start_lr, end_lr, mode)
         self.mode = mode
-        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not 0 <= beta < 1:
-            raise ValueError(f"beta must be in [0, 1), got {beta!r}")
-        self.beta = float(beta)
-        if diverge is not None and positive(diverge, "diverge") <= 1:
-            raise ValueError(
+        self.beta = probability(beta, "beta")
+        if diverge is not None and positive_number(diverge, "diverge") <= 1:
+            raise InputError(
                 f"diverge must be above 1 (a multiple of the best loss), got {diverge!r}"
             )
         self.diverge = diverge
-        self.window = whole(window, "window")
+        self.window = whole_number(window, "window", minimum=1)
         self.steps = None if steps is None else check_steps(steps, self.window)
         self.restore = bool(restore)
-        if monitor not in MONITORS:
-            raise ValueError(f"monitor must be one of {list(MONITORS)}, got {monitor!r}")
-        self.monitor = monitor
+        self.monitor = one_of(monitor, MONITORS, "monitor")
         self.validation_data = check_validation_data(validation_data)
         if monitor == "val_loss" and validation_data is None:
-            raise ValueError(
+            raise InputError(
                 "monitor='val_loss' needs validation_data=(x_val, y_val) or a tf.data.Dataset"
             )
         if validate_every is None:
             validate_every = 1 if monitor == "val_loss" else 10
-        self.validate_every = whole(validate_every, "validate_every")
+        self.validate_every = whole_number(validate_every, "validate_every", minimum=1)
         if validation_batch_size is not None:
-            validation_batch_size = whole(validation_batch_size, "validation_batch_size")
+            validation_batch_size = whole_number(
+                validation_batch_size, "validation_batch_size", minimum=1
+            )
         self.validation_batch_size = validation_batch_size
-        if chance_loss not in (None, "auto"):
-            chance_loss = positive(chance_loss, "chance_loss")
+        if not (chance_loss is None or (isinstance(chance_loss, str) and chance_loss == "auto")):
+            chance_loss = positive_number(chance_loss, "chance_loss")
         self.chance_loss = chance_loss
         self.reset_optimizer = bool(reset_optimizer)
-        self.skip_start, self.skip_end = float(skip_start), whole(skip_end, "skip_end", 0)
+        self.skip_start = positive_number(skip_start, "skip_start", allow_zero=True)
+        self.skip_end = whole_number(skip_end, "skip_end", minimum=0)
         self.result: RangeTestResult | None = None
         self.meta: dict[str, Any] = {}
         self._active = False
 
     # settings as stored with the result
     def settings(self) -> dict[str, Any]:
-        """The test's settings, as stored in ``result.settings``."""
+        """The test's settings, as stored in `result.settings`."""
         return {
             "start_lr": self.start_lr,
             "end_lr": self.end_lr,
@@ -308,10 +315,17 @@ class LRFinder(keras.callbacks.Callback):
     def __exit__(self, exc_type, exc, tb) -> None:
         self.restore_model(STOP_INTERRUPTED if exc_type is not None else None)
 
+    def _raw_model(self) -> keras.Model:
+        # Under JAX, Keras' `Callback.model` writes the whole training state back to the
+        # model's variables on every access (a sync `fit` otherwise does once per
+        # epoch); the per-batch code reads the state itself and must not pay for that.
+        return getattr(self, "_model", None) or self.model
+
     def _read(self, variable: Any, kind: str) -> Any:
-        """A variable's current value; under JAX, from the state ``fit`` trains on."""
-        if self._jax and not getattr(self.model, "_jax_state_synced", True):
-            state = getattr(self.model, "_jax_state", None) or {}
+        """A variable's current value; under JAX, from the state `fit` trains on."""
+        model = self._raw_model()
+        if self._jax and not getattr(model, "_jax_state_synced", True):
+            state = getattr(model, "_jax_state", None) or {}
             i = self._index[kind].get(id(variable))
             if state.get(kind) and i is not None:
                 return _value(state[kind][i])
@@ -319,7 +333,7 @@ class LRFinder(keras.callbacks.Callback):
 
     def _sync(self) -> None:
         # JAX trains on a copy of the state; write it back before reading variables.
-        sync = getattr(self.model, "jax_state_sync", None)
+        sync = getattr(self._raw_model(), "jax_state_sync", None)
         if sync is not None and keras.backend.backend() == "jax":
             sync()
 
@@ -327,18 +341,18 @@ class LRFinder(keras.callbacks.Callback):
         model = self.model
         check_compiled(model)
         if getattr(model, "steps_per_execution", 1) != 1:
-            raise ValueError(
+            raise InputError(
                 f"steps_per_execution={model.steps_per_execution}: the range test needs "
                 "steps_per_execution=1 to read the loss at every batch"
             )
         self._tracker = next((m for m in model.metrics if m.name == "loss"), None)
         if self._tracker is None:
-            raise ValueError("the model has no loss tracker: compile it with a loss")
+            raise InputError("the model has no loss tracker: compile it with a loss")
         self._active = False
         self.result = None
 
     def _start(self, epoch: int) -> None:
-        """Set the test up before its first batch (``fit``'s first ``on_epoch_begin``)."""
+        """Set the test up before its first batch (`fit`'s first `on_epoch_begin`)."""
         model = self.model
         optimizer = model.optimizer
         if not optimizer.built:  # what its first update would do: zeroed slots
@@ -349,7 +363,7 @@ class LRFinder(keras.callbacks.Callback):
         if total is None:
             epochs, per_epoch = self.params.get("epochs"), self.params.get("steps")
             if not epochs or not per_epoch:
-                raise ValueError(
+                raise InputError(
                     "LRFinder cannot tell how many batches fit will run (unknown steps per "
                     "epoch): pass steps=... to LRFinder"
                 )
@@ -384,18 +398,19 @@ class LRFinder(keras.callbacks.Callback):
             )
         }
         self._saved_train_function = None
-        if isinstance(rate, keras.Variable) and not self._jax:
-            # A float rate: assign each update's rate to its variable before the batch.
-            # The compiled step reads the variable, so it is not retraced (an XLA
-            # compilation saved).
+        in_state = id(rate) in self._index["optimizer_variables"]
+        if isinstance(rate, keras.Variable) and (in_state or not self._jax):
+            # A float rate: assign each update's rate to its variable before the batch
+            # (under JAX after a state sync, so the next step reads it). The compiled
+            # step takes it as an input, so it is neither retraced nor recompiled: the
+            # test costs what plain fit costs.
             self._rate_var = rate
             self._original_value = np.array(_value(rate), copy=True)
         else:
-            # A schedule (or callable), or any rate under JAX (whose compiled step works
-            # on a copy of the state, so an assignment between batches would need a
-            # full state sync every batch): swap in the ramp as a schedule the step
-            # computes, and retrace; nothing is added to the optimizer. The traced
-            # step of the original rate is kept and put back afterwards.
+            # A schedule (or callable): it is computed inside the step from the
+            # iteration count, so swap in the ramp as a schedule and retrace; nothing
+            # is added to the optimizer. The traced step of the original rate is kept
+            # and put back afterwards.
             self._rate_var = None
             self._saved_train_function = model.train_function
             self._rate_opt._learning_rate = self._ramp
@@ -439,8 +454,15 @@ class LRFinder(keras.callbacks.Callback):
         self._prev_means = {}
 
     def on_train_batch_begin(self, batch, logs=None) -> None:
-        if self._active and self._rate_var is not None and self._stop_reason is None:
-            self._rate_var.assign(self._rates[min(self._recorded, self._total - 1)])
+        if not self._active or self._rate_var is None or self._stop_reason is not None:
+            return
+        if self._jax:
+            # JAX's fit hands each step's output state to the next step and writes it
+            # to the variables only when a callback asks for a sync; after one, it
+            # reads the state (with the new rate) back from the variables. The sync
+            # moves references, not data: no copy, no retrace.
+            self._sync()
+        self._rate_var.assign(self._rates[min(self._recorded, self._total - 1)])
 
     def on_train_batch_end(self, batch, logs=None) -> None:
         if not self._active or self._stop_reason is not None:
@@ -528,7 +550,7 @@ class LRFinder(keras.callbacks.Callback):
 
     def _stop(self, reason: str, lr: float) -> None:
         self._stop_reason, self._stop_lr = reason, lr
-        self.model.stop_training = True
+        self._raw_model().stop_training = True
 
     def _validate(self, lr: float) -> float:
         # evaluate() resets the metrics fit is accumulating: keep their state around it.
@@ -574,11 +596,11 @@ class LRFinder(keras.callbacks.Callback):
         """End the test: keep the curve so far and put the model back.
 
         The rate always goes back (the ramp belongs to the test, not to the model), so
-        even ``restore=False`` never leaves the optimizer at the test's last, huge rate;
-        with ``restore`` the weights and every optimizer variable go back too (with
-        ``reset_optimizer``, the optimizer state always does). Safe to call more than
-        once and after an interrupted ``fit``: the first call makes ``result`` from the
-        points recorded so far (stop reason ``reason``, by default the one the test
+        even `restore=False` never leaves the optimizer at the test's last, huge rate;
+        with `restore` the weights and every optimizer variable go back too (with
+        `reset_optimizer`, the optimizer state always does). Safe to call more than
+        once and after an interrupted `fit`: the first call makes `result` from the
+        points recorded so far (stop reason `reason`, by default the one the test
         recorded, else "training ended before end_lr").
 
         Args:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
+
+from lr_lessons.checks import InputError, one_of, positive_number, whole_number
 
 MODES = ("exponential", "linear")
 STOP_END = "end_lr reached"
@@ -32,38 +33,32 @@ STOP_REASONS = {
 }
 
 
-def positive(value: Any, what: str) -> float:
-    """``value`` as a float if it is a finite number above zero, else a ValueError."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise ValueError(f"{what} must be a number, got {value!r}")
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{what} must be a positive finite number, got {value!r}")
-    return float(value)
+def check_range(start_lr: Any, end_lr: Any, mode: Any) -> tuple[float, float]:
+    """Checked `(start_lr, end_lr)` of a ramp in `mode`.
 
-
-def whole(value: Any, what: str, minimum: int = 1) -> int:
-    """``value`` as an int if it is a whole number ``>= minimum``, else a ValueError."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{what} must be a whole number >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def check_range(start_lr: Any, end_lr: Any, mode: str) -> tuple[float, float]:
-    """Checked ``(start_lr, end_lr)`` of a ramp in ``mode``."""
-    start_lr = positive(start_lr, "start_lr")
-    end_lr = positive(end_lr, "end_lr")
+    Raises:
+        InputError: If a rate is not a positive number, `end_lr <= start_lr`, or the
+            mode is not one of `MODES`.
+    """
+    start_lr = positive_number(start_lr, "start_lr")
+    end_lr = positive_number(end_lr, "end_lr")
     if end_lr <= start_lr:
-        raise ValueError(f"end_lr ({end_lr!r}) must be larger than start_lr ({start_lr!r})")
-    if mode not in MODES:
-        raise ValueError(f"unknown mode {mode!r}; choose one of {list(MODES)}")
+        raise InputError(
+            f"end_lr ({end_lr!r}) must be larger than start_lr ({start_lr!r}): swap them"
+        )
+    one_of(mode, MODES, "mode")
     return start_lr, end_lr
 
 
 def check_steps(steps: Any, window: int) -> int:
-    """Checked number of ramp steps: more than the smoothing ``window``."""
-    steps = whole(steps, "steps", 2)
+    """Checked number of ramp steps: a whole number above the smoothing `window`.
+
+    Raises:
+        InputError: If `steps` is not a whole number above `window`.
+    """
+    steps = whole_number(steps, "steps", minimum=2)
     if steps <= window:
-        raise ValueError(
+        raise InputError(
             f"steps={steps} is too few for the smoothing window of {window} batches: "
             f"use more than {window} steps (a range test needs a few hundred) or a smaller window"
         )
@@ -71,10 +66,10 @@ def check_steps(steps: Any, window: int) -> int:
 
 
 def ramp(start_lr: float, end_lr: float, steps: int, mode: str = "exponential") -> np.ndarray:
-    """The learning rate of each of ``steps`` updates: ``start_lr`` first, ``end_lr`` last.
+    """The learning rate of each of `steps` updates: `start_lr` first, `end_lr` last.
 
-    Exponential: ``start * (end / start) ** (k / (steps - 1))``, equal steps per decade.
-    Linear: ``start + (end - start) * k / (steps - 1)``, Smith's original ramp.
+    Exponential: `start * (end / start) ** (k / (steps - 1))`, equal steps per decade.
+    Linear: `start + (end - start) * k / (steps - 1)`, Smith's original ramp.
 
     Args:
         start_lr: The first rate.
@@ -86,7 +81,7 @@ def ramp(start_lr: float, end_lr: float, steps: int, mode: str = "exponential") 
         The rates (float64).
     """
     start_lr, end_lr = check_range(start_lr, end_lr, mode)
-    steps = whole(steps, "steps", 2)
+    steps = whole_number(steps, "steps", minimum=2)
     t = np.arange(steps, dtype="float64") / (steps - 1)
     if mode == "exponential":
         return start_lr * (end_lr / start_lr) ** t

@@ -1,5 +1,5 @@
-"""Range-test results: one run (:class:`RangeTestResult`), several seeds
-(:class:`RangeTestRepeats`), their reading and their file format (``.npz`` with a JSON
+"""Range-test results: one run (`RangeTestResult`), several seeds
+(`RangeTestRepeats`), their reading and their file format (`.npz` with a JSON
 header, written atomically)."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from lr_lessons.checks import InputError
 from lr_lessons.files import write_npz
 from lr_lessons.tools.range_test.rules import (
     SUGGESTIONS,
@@ -32,13 +33,13 @@ DISAGREE_FACTOR = 3.0
 class RangeTestResult:
     """One range test: every point's rate and loss, why it stopped, and how to read it.
 
-    ``lrs[k]`` is the rate of point ``k`` and ``losses[k]`` its loss: by default each
-    optimizer update's own training loss; with ``settings["monitor"] == "val_loss"``
+    `lrs[k]` is the rate of point `k` and `losses[k]` its loss: by default each
+    optimizer update's own training loss; with `settings["monitor"] == "val_loss"`
     (validation mode) the loss on the validation set after the update, and the
-    training points are in ``train`` (``lr``, ``loss``, metrics...). ``metrics`` holds
-    other per-point training values (e.g. ``accuracy``) and ``validation`` the
-    validation points (``step``, ``lr``, ``loss``, ...). ``settings`` holds the test's
-    settings (``beta``, ``window``, ``skip_start``, ``chance_loss``...), ``meta``
+    training points are in `train` (`lr`, `loss`, metrics...). `metrics` holds
+    other per-point training values (e.g. `accuracy`) and `validation` the
+    validation points (`step`, `lr`, `loss`, ...). `settings` holds the test's
+    settings (`beta`, `window`, `skip_start`, `chance_loss`...), `meta`
     whatever the caller adds (data source, seed...).
     """
 
@@ -59,7 +60,7 @@ class RangeTestResult:
         self.validation = {k: np.asarray(v, dtype="float64") for k, v in self.validation.items()}
         self.train = {k: np.asarray(v, dtype="float64") for k, v in self.train.items()}
         if self.lrs.shape != self.losses.shape:
-            raise ValueError(f"lrs {self.lrs.shape} and losses {self.losses.shape} differ")
+            raise InputError(f"lrs {self.lrs.shape} and losses {self.losses.shape} differ")
 
     def __len__(self) -> int:
         return len(self.lrs)
@@ -71,33 +72,33 @@ class RangeTestResult:
 
     @property
     def smoothed(self) -> np.ndarray:
-        """The bias-corrected EMA of the losses (``settings["beta"]``)."""
+        """The bias-corrected EMA of the losses (`settings["beta"]`)."""
         return ema(self.losses, self.settings.get("beta", 0.98))
 
     def loss_delta(self, window: int | None = None, smoothed: bool = False) -> np.ndarray:
-        """The original's ``(loss[i] - loss[i - w]) / w`` (raw losses unless ``smoothed``)."""
+        """The original's `(loss[i] - loss[i - w]) / w` (raw losses unless `smoothed`)."""
         w = self.settings.get("window", 20) if window is None else window
         return loss_delta(self.smoothed if smoothed else self.losses, w)
 
     def smoothed_metric(self, name: str) -> np.ndarray:
-        """A per-point metric (e.g. ``"accuracy"``) smoothed like the loss."""
+        """A per-point metric (e.g. `"accuracy"`) smoothed like the loss."""
         if name not in self.metrics:
             raise KeyError(f"no per-batch metric {name!r}; there are {sorted(self.metrics)}")
         return ema(self.metrics[name], self.settings.get("beta", 0.98))
 
     def suggestion(self, name: str = "valley") -> Suggestion:
-        """The rate suggested by rule ``name`` (see :mod:`lr_lessons.tools.range_test.rules`).
+        """The rate suggested by rule `name` (see `lr_lessons.tools.range_test.rules`).
 
         Args:
             name: "steepest", "minimum", "valley" or "slide".
 
         Returns:
-            The :class:`Suggestion`; its ``reliable`` and ``reason`` say whether the
+            The `Suggestion`; its `reliable` and `reason` say whether the
             curve supports it.
         """
         check_names([name])
         if len(self) < 3:
-            raise ValueError(f"the test stopped after {len(self)} points: too few to read")
+            raise InputError(f"the test stopped after {len(self)} points: too few to read")
         s = self.settings
         return suggest(
             name,
@@ -115,9 +116,9 @@ class RangeTestResult:
     def max_usable_lr(self, metric: str = "accuracy", validation: bool | None = None) -> float:
         """Smith's "maximum rate": where the (smoothed) metric stops improving.
 
-        ``validation=None`` reads the validation points when the test recorded the metric
+        `validation=None` reads the validation points when the test recorded the metric
         there (validation mode), else the smoothed per-point training metric. A metric
-        whose name contains ``loss`` is best when lowest, any other when highest.
+        whose name contains `loss` is best when lowest, any other when highest.
         """
         use_val = metric in self.validation if validation is None else validation
         higher = "loss" not in metric
@@ -131,19 +132,19 @@ class RangeTestResult:
     def cyclical_bounds(
         self, fraction: float = 0.25, metric: str | None = None
     ) -> tuple[float, float]:
-        """``(base_lr, max_lr)`` for ``CyclicalLearningRate(*bounds, step_size)`` or
-        ``OneCycle(*bounds, total_steps)``: the max usable rate and a ``fraction`` of it.
+        """`(base_lr, max_lr)` for `CyclicalLearningRate(*bounds, step_size)` or
+        `OneCycle(*bounds, total_steps)`: the max usable rate and a `fraction` of it.
 
         Args:
-            fraction: ``base_lr / max_lr`` (Smith: a third to a quarter).
+            fraction: `base_lr / max_lr` (Smith: a third to a quarter).
             metric: The curve read for the max usable rate; default "accuracy" when the
                 test recorded it, else "loss".
 
         Returns:
-            ``(base_lr, max_lr)``.
+            `(base_lr, max_lr)`.
         """
         if not 0 < fraction < 1:
-            raise ValueError(f"fraction must be between 0 and 1, got {fraction!r}")
+            raise InputError(f"fraction must be between 0 and 1, got {fraction!r}")
         if metric is None:
             has_acc = "accuracy" in self.metrics or "accuracy" in self.validation
             metric = "accuracy" if has_acc else "loss"
@@ -151,7 +152,7 @@ class RangeTestResult:
         return top * fraction, top
 
     def to_arrays(self, prefix: str = "") -> dict[str, np.ndarray]:
-        """The arrays and a JSON header, as saved by :meth:`save`."""
+        """The arrays and a JSON header, as saved by `save`."""
         out = {f"{prefix}lrs": self.lrs, f"{prefix}losses": self.losses}
         out.update({f"{prefix}metric_{k}": v for k, v in self.metrics.items()})
         out.update({f"{prefix}val_{k}": v for k, v in self.validation.items()})
@@ -167,7 +168,7 @@ class RangeTestResult:
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray], prefix: str = "") -> RangeTestResult:
-        """The result stored in ``arrays`` by :meth:`to_arrays`."""
+        """The result stored in `arrays` by `to_arrays`."""
         header = json.loads(str(arrays[f"{prefix}header"]))
         parts: dict[str, dict[str, np.ndarray]] = {"metric_": {}, "val_": {}, "train_": {}}
         for key, value in arrays.items():
@@ -190,12 +191,12 @@ class RangeTestResult:
         )
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write to ``path`` (``.npz``) atomically."""
+        """Write to `path` (`.npz`) atomically."""
         return save_npz(path, self.to_arrays())
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> RangeTestResult:
-        """Read a file written by :meth:`save`."""
+        """Read a file written by `save`."""
         with np.load(path, allow_pickle=False) as f:
             return cls.from_arrays({k: f[k] for k in f.files})
 
@@ -214,12 +215,12 @@ def save_npz(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> Path:
 
 @dataclass(frozen=True)
 class RuleSummary:
-    """One rule's suggestions over the seeds of a :class:`RangeTestRepeats`.
+    """One rule's suggestions over the seeds of a `RangeTestRepeats`.
 
     Attributes:
         name: The rule.
         values: Each seed's suggested rate, in seed order.
-        median: The median of ``values`` (with an odd number of seeds, one seed's own
+        median: The median of `values` (with an odd number of seeds, one seed's own
             suggestion; a geometric mean could be a rate no seed suggested).
         low: The smallest rate.
         high: The largest rate.
@@ -235,12 +236,12 @@ class RuleSummary:
 
     @property
     def ratio(self) -> float:
-        """``high / low``: how far the seeds disagree (1 when they agree)."""
+        """`high / low`: how far the seeds disagree (1 when they agree)."""
         return self.high / self.low
 
     @property
     def disagree(self) -> bool:
-        """True when the seeds' rates differ by more than :data:`DISAGREE_FACTOR` (3x)."""
+        """True when the seeds' rates differ by more than `DISAGREE_FACTOR` (3x)."""
         return self.ratio > DISAGREE_FACTOR
 
     def __str__(self) -> str:
@@ -262,7 +263,7 @@ class RangeTestRepeats:
 
     def __post_init__(self) -> None:
         if len(self.seeds) != len(self.runs) or not self.runs:
-            raise ValueError(
+            raise InputError(
                 f"need one run per seed: {len(self.seeds)} seeds, {len(self.runs)} runs"
             )
 
@@ -272,10 +273,10 @@ class RangeTestRepeats:
         return self.runs[0].settings
 
     def curves(self, kind: str = "smoothed") -> tuple[np.ndarray, np.ndarray]:
-        """``(lrs, values)``: values of shape (seeds, points) over the points all runs reached.
+        """`(lrs, values)`: values of shape (seeds, points) over the points all runs reached.
 
-        Every run follows the same ramp, so point ``k`` has the same rate in each; the
-        curves are cut where the first run stopped. ``kind``: "smoothed", "raw", "delta".
+        Every run follows the same ramp, so point `k` has the same rate in each; the
+        curves are cut where the first run stopped. `kind`: "smoothed", "raw", "delta".
         """
         n = min(len(r) for r in self.runs)
         if kind == "smoothed":
@@ -285,23 +286,23 @@ class RangeTestRepeats:
         elif kind == "delta":
             rows = [r.loss_delta()[:n] for r in self.runs]
         else:
-            raise ValueError(f"unknown curve kind {kind!r}; choose smoothed, raw or delta")
+            raise InputError(f"unknown curve kind {kind!r}; choose smoothed, raw or delta")
         return self.runs[0].lrs[:n], np.vstack(rows)
 
     def mean_curve(
         self, kind: str = "smoothed"
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``(lrs, mean, low, high)`` over seeds, low/high the min and max."""
+        """`(lrs, mean, low, high)` over seeds, low/high the min and max."""
         lrs, values = self.curves(kind)
         with np.errstate(all="ignore"):
             return lrs, values.mean(0), values.min(0), values.max(0)
 
     def suggestion_spread(self, name: str) -> np.ndarray:
-        """Each seed's suggested rate for rule ``name``."""
+        """Each seed's suggested rate for rule `name`."""
         return np.array([r.suggestion(name).lr for r in self.runs])
 
     def rule_summary(self, name: str) -> RuleSummary:
-        """Rule ``name`` over the seeds: median, spread, reliability, disagreement."""
+        """Rule `name` over the seeds: median, spread, reliability, disagreement."""
         sugg = [r.suggestion(name) for r in self.runs]
         values = np.array([s.lr for s in sugg])
         return RuleSummary(
@@ -314,11 +315,11 @@ class RangeTestRepeats:
         )
 
     def rule_summaries(self, names: Sequence[str] = SUGGESTIONS) -> dict[str, RuleSummary]:
-        """:meth:`rule_summary` of every rule, by name."""
+        """`rule_summary` of every rule, by name."""
         return {name: self.rule_summary(name) for name in check_names(names)}
 
     def suggestion_summary(self, name: str) -> tuple[float, float, float]:
-        """``(median, min, max)`` of the rule's rate over seeds."""
+        """`(median, min, max)` of the rule's rate over seeds."""
         s = self.rule_summary(name)
         return s.median, s.low, s.high
 
@@ -340,7 +341,7 @@ class RangeTestRepeats:
         return np.array([np.min(r.smoothed) for r in self.runs])
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write every run and the metadata to one ``.npz`` atomically."""
+        """Write every run and the metadata to one `.npz` atomically."""
         arrays: dict[str, np.ndarray] = {
             "repeats": np.array(json.dumps({"seeds": self.seeds, "meta": self.meta}, default=str))
         }
@@ -350,7 +351,7 @@ class RangeTestRepeats:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> RangeTestRepeats:
-        """Read a file written by :meth:`save`."""
+        """Read a file written by `save`."""
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
         head = json.loads(str(arrays["repeats"]))

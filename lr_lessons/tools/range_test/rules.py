@@ -1,41 +1,41 @@
 """Reading a range test: smoothing, the loss delta, and four rules that suggest a rate.
 
-Pure NumPy, no Keras: every rule takes NumPy arrays (``lrs``, the smoothed ``losses``)
+Pure NumPy, no Keras: every rule takes NumPy arrays (`lrs`, the smoothed `losses`)
 and returns numbers, so it can be checked on synthetic curves with a known answer (and
 ported as is to other languages). All rules read the *smoothed* loss against
-``log10(lr)`` over the read span ``[lo, hi)``: the first ``skip_start`` points (a
-fraction of the curve if below 1) and the last ``skip_end`` points are ignored, as
-fastai does. Within the span, ``m`` is the index of the lowest loss (the curve's
-minimum). **No rule ever suggests a rate past ``m``**: to the right of the minimum the
+`log10(lr)` over the read span `[lo, hi)`: the first `skip_start` points (a
+fraction of the curve if below 1) and the last `skip_end` points are ignored, as
+fastai does. Within the span, `m` is the index of the lowest loss (the curve's
+minimum). **No rule ever suggests a rate past `m`**: to the right of the minimum the
 loss is already rising, and a rule that reads the blow-up suggests a rate that diverges.
 
-- ``"steepest"``: the rate where the smoothed loss falls fastest per decade of rate
-  (``np.gradient`` of loss over ``log10(lr)``), among the points ``lo..m``. The original
+- `"steepest"`: the rate where the smoothed loss falls fastest per decade of rate
+  (`np.gradient` of loss over `log10(lr)`), among the points `lo..m`. The original
   tutorials' reading ("pick the rate at the steepest descent").
-- ``"minimum"``: a tenth of the rate at ``m`` (fastai's ``minimum``, "lr_min": one
+- `"minimum"`: a tenth of the rate at `m` (fastai's `minimum`, "lr_min": one
   order of magnitude below the rate at the lowest loss).
-- ``"valley"``: fastai's default rule. Over the points ``lo..m``, the longest strictly
+- `"valley"`: fastai's default rule. Over the points `lo..m`, the longest strictly
   decreasing subsequence of the loss (which tolerates noisy upticks) marks a valley;
-  the suggestion sits ``floor(L/3) + floor(L/6)`` points after its start, where ``L``
+  the suggestion sits `floor(L/3) + floor(L/6)` points after its start, where `L`
   is its length in points (about half-way down).
-- ``"slide"``: fastai's interval slide rule. Two points ``w`` apart slide together
+- `"slide"`: fastai's interval slide rule. Two points `w` apart slide together
   from the right end of the read span towards the start, until the slope of the loss
-  (per decade of rate) at the two points differs by at most ``thresh`` and the left
-  point is at or before ``m``; the suggestion is the rate at the left point. fastai
+  (per decade of rate) at the two points differs by at most `thresh` and the left
+  point is at or before `m`; the suggestion is the rate at the left point. fastai
   uses 15 points and 0.005 loss per point on its default 100-point, 8-decade ramp;
-  here both are stated per decade, ``w = 1.2`` decades and ``thresh = 0.06`` loss per
+  here both are stated per decade, `w = 1.2` decades and `thresh = 0.06` loss per
   decade, so the rule reads the same on a ramp of any density.
 
-Reliability (:func:`assess`): a suggestion is marked unreliable, with the reason, when
+Reliability (`assess`): a suggestion is marked unreliable, with the reason, when
 
-- **no fall**: the smoothed loss never falls by at least ``min_fall`` (10%) of its
+- **no fall**: the smoothed loss never falls by at least `min_fall` (10%) of its
   value at the start of the read span: there is no descent to read;
 - **flat start missing** (window edge): the rule's point lies within the first
-  ``edge`` points of the read span (2 points or 2% of the curve, whichever is more):
+  `edge` points of the read span (2 points or 2% of the curve, whichever is more):
   the loss was already falling where reading starts, so the rule is pinned by the
   skip window, not by the curve; start the ramp lower;
 - **fall after a chance-level plateau** (classification, when the chance-level loss
-  ``chance`` is known, e.g. ``ln(10)`` for ten classes): the loss starts more than 20%
+  `chance` is known, e.g. `ln(10)` for ten classes): the loss starts more than 20%
   above chance, falls to within 5% of chance and stays there for at least 10% of the
   read points before falling further: its first fall only brings the output to
   chance level (calibration, not learning), so rules that read it are misled.
@@ -49,6 +49,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+
+from lr_lessons.checks import InputError, one_of, probability, whole_number
 
 SUGGESTIONS = ("steepest", "minimum", "valley", "slide")
 
@@ -70,9 +72,9 @@ class Suggestion:
     Attributes:
         name: The rule ("steepest", "minimum", "valley" or "slide").
         lr: The suggested learning rate.
-        loss: The smoothed loss at ``index``.
+        loss: The smoothed loss at `index`.
         index: The point of the curve the suggestion is marked at.
-        reliable: False when the curve does not support a suggestion (see ``reason``).
+        reliable: False when the curve does not support a suggestion (see `reason`).
         reason: Why the suggestion is unreliable ("" when it is reliable).
     """
 
@@ -88,30 +90,30 @@ class Suggestion:
         return text if self.reliable else f"{text} (unreliable: {self.reason})"
 
     def apply(self, model: Any, force: bool = False) -> float:
-        """Set ``model``'s optimizer to this rate (the inner optimizer under mixed precision).
+        """Set `model`'s optimizer to this rate (the inner optimizer under mixed precision).
 
         Args:
             model: A compiled Keras model whose optimizer has a float learning rate.
-            force: Apply an unreliable suggestion too (otherwise a ValueError says why).
+            force: Apply an unreliable suggestion too (otherwise an `InputError` says why).
 
         Returns:
             The rate set.
         """
         if not self.reliable and not force:
-            raise ValueError(
+            raise InputError(
                 f"the {self.name} suggestion {self.lr:.3g} is unreliable ({self.reason}); "
                 "rerun the test (see the reason) or pass force=True to apply it anyway"
             )
         optimizer = getattr(model, "optimizer", None)
         if optimizer is None:
-            raise ValueError("the model has no optimizer: compile it first")
+            raise InputError("the model has no optimizer: compile it first")
         while hasattr(optimizer, "inner_optimizer"):
             optimizer = optimizer.inner_optimizer
         import keras
 
         rate = optimizer._learning_rate
         if not isinstance(rate, keras.Variable):
-            raise ValueError(
+            raise InputError(
                 f"the optimizer's learning rate is a {type(rate).__name__}, which cannot be "
                 f"set: build the schedule from the suggestion instead (e.g. "
                 f"keras.optimizers.schedules.CosineDecay({self.lr:.3g}, decay_steps))"
@@ -120,24 +122,24 @@ class Suggestion:
         return self.lr
 
     def cyclical_bounds(self, fraction: float = 0.25) -> tuple[float, float]:
-        """``(base_lr, max_lr)`` with this rate as the maximum: ``CyclicalLearningRate(*b, ...)``.
+        """`(base_lr, max_lr)` with this rate as the maximum: `CyclicalLearningRate(*b, ...)`.
 
         Args:
-            fraction: ``base_lr / max_lr`` (Smith: a third to a quarter).
+            fraction: `base_lr / max_lr` (Smith: a third to a quarter).
 
         Returns:
-            ``(fraction * lr, lr)``.
+            `(fraction * lr, lr)`.
         """
         if not 0 < fraction < 1:
-            raise ValueError(f"fraction must be between 0 and 1, got {fraction!r}")
+            raise InputError(f"fraction must be between 0 and 1, got {fraction!r}")
         return self.lr * fraction, self.lr
 
 
 def ema(values: Sequence[float] | np.ndarray, beta: float = 0.98) -> np.ndarray:
     """Bias-corrected exponential moving average (Adam's correction, as fastai smooths).
 
-    ``avg_i = beta * avg_{i-1} + (1 - beta) * v_i`` from ``avg_{-1} = 0``, divided by
-    ``1 - beta ** (i + 1)`` so the first points are not pulled towards zero.
+    `avg_i = beta * avg_{i-1} + (1 - beta) * v_i` from `avg_{-1} = 0`, divided by
+    `1 - beta ** (i + 1)` so the first points are not pulled towards zero.
 
     Args:
         values: The raw values.
@@ -146,8 +148,7 @@ def ema(values: Sequence[float] | np.ndarray, beta: float = 0.98) -> np.ndarray:
     Returns:
         The smoothed values (float64, same length).
     """
-    if not 0.0 <= beta < 1.0:
-        raise ValueError(f"beta must be in [0, 1), got {beta!r}")
+    beta = probability(beta, "beta")
     v = np.asarray(values, dtype="float64")
     out = np.empty_like(v)
     avg = 0.0
@@ -158,12 +159,11 @@ def ema(values: Sequence[float] | np.ndarray, beta: float = 0.98) -> np.ndarray:
 
 
 def loss_delta(losses: Sequence[float] | np.ndarray, window: int = 20) -> np.ndarray:
-    """The original's moving-window change ``(loss[i] - loss[i - window]) / window``.
+    """The original's moving-window change `(loss[i] - loss[i - window]) / window`.
 
-    The first ``window`` entries have no partner and are NaN (plots skip them).
+    The first `window` entries have no partner and are NaN (plots skip them).
     """
-    if not isinstance(window, (int, np.integer)) or window < 1:
-        raise ValueError(f"window must be a positive whole number, got {window!r}")
+    window = whole_number(window, "window", minimum=1)
     v = np.asarray(losses, dtype="float64")
     out = np.full_like(v, np.nan)
     if len(v) > window:
@@ -172,15 +172,15 @@ def loss_delta(losses: Sequence[float] | np.ndarray, window: int = 20) -> np.nda
 
 
 def span(n: int, skip_start: float = 0.1, skip_end: int = 5) -> tuple[int, int]:
-    """The index range ``[lo, hi)`` the rules read; the whole curve if the skips eat it.
+    """The index range `[lo, hi)` the rules read; the whole curve if the skips eat it.
 
     Args:
         n: The number of points.
-        skip_start: Points skipped at the start (a fraction of ``n`` if below 1).
+        skip_start: Points skipped at the start (a fraction of `n` if below 1).
         skip_end: Points skipped at the end.
 
     Returns:
-        ``(lo, hi)``.
+        `(lo, hi)`.
     """
     lo = int(skip_start * n) if skip_start < 1 else int(skip_start)
     hi = n - int(skip_end)
@@ -193,25 +193,25 @@ def _prepare(lrs, losses) -> tuple[np.ndarray, np.ndarray]:
     lrs = np.asarray(lrs, dtype="float64")
     losses = np.asarray(losses, dtype="float64")
     if lrs.shape != losses.shape or lrs.ndim != 1:
-        raise ValueError(
+        raise InputError(
             f"lrs and losses must be 1-D and equal in length: {lrs.shape}, {losses.shape}"
         )
     if len(lrs) < 3:
-        raise ValueError(f"need at least 3 points to suggest a rate, got {len(lrs)}")
+        raise InputError(f"need at least 3 points to suggest a rate, got {len(lrs)}")
     if np.any(lrs <= 0):
-        raise ValueError("learning rates must be positive to be read on a log scale")
+        raise InputError("learning rates must be positive to be read on a log scale")
     if not np.isfinite(losses).any():
-        raise ValueError("the loss curve has no finite value")
+        raise InputError("the loss curve has no finite value")
     return lrs, losses
 
 
 def minimum_index(losses: np.ndarray, lo: int, hi: int) -> int:
-    """``m``: the index of the lowest (finite) loss in ``[lo, hi)``."""
+    """`m`: the index of the lowest (finite) loss in `[lo, hi)`."""
     return lo + int(np.nanargmin(np.where(np.isfinite(losses[lo:hi]), losses[lo:hi], np.nan)))
 
 
 def steepest(lrs, losses, skip_start: float = 0.1, skip_end: int = 5) -> int:
-    """Index of the most negative ``d loss / d log10(lr)`` among the points ``lo..m``."""
+    """Index of the most negative `d loss / d log10(lr)` among the points `lo..m`."""
     lrs, losses = _prepare(lrs, losses)
     lo, hi = span(len(lrs), skip_start, skip_end)
     m = minimum_index(losses, lo, hi)
@@ -229,10 +229,10 @@ def minimum(lrs, losses, skip_start: float = 0.1, skip_end: int = 5) -> float:
 
 
 def valley(lrs, losses, skip_start: float = 0.1, skip_end: int = 5) -> int:
-    """Index of fastai's valley point: about half-way down the longest fall before ``m``.
+    """Index of fastai's valley point: about half-way down the longest fall before `m`.
 
-    ``run[i]`` is the length of the longest strictly decreasing subsequence ending at
-    point ``i``; the valley ends at the first point with the longest run and starts that
+    `run[i]` is the length of the longest strictly decreasing subsequence ending at
+    point `i`; the valley ends at the first point with the longest run and starts that
     many points earlier. The suggestion sits a third plus a sixth of the way in.
     """
     lrs, losses = _prepare(lrs, losses)
@@ -258,11 +258,11 @@ def slide(
     window_decades: float = SLIDE_WINDOW_DECADES,
     thresh: float = SLIDE_THRESH,
 ) -> int:
-    """Index of fastai's interval-slide point, never past ``m``.
+    """Index of fastai's interval-slide point, never past `m`.
 
-    Points ``l`` and ``r = l + w`` (``w``: ``window_decades`` of rate, in points) slide
-    left from the end of the read span; the first ``l <= m`` where the slopes
-    ``d loss / d log10(lr)`` at ``l`` and ``r`` differ by at most ``thresh`` is returned
+    Points `l` and `r = l + w` (`w`: `window_decades` of rate, in points) slide
+    left from the end of the read span; the first `l <= m` where the slopes
+    `d loss / d log10(lr)` at `l` and `r` differ by at most `thresh` is returned
     (the start of the span if none does).
     """
     lrs, losses = _prepare(lrs, losses)
@@ -301,11 +301,14 @@ SOURCES = {
 
 
 def check_names(names: Sequence[str] | str) -> list[str]:
-    """The given suggestion names, or a ValueError naming the unknown one."""
+    """The given suggestion names.
+
+    Raises:
+        InputError: Naming the first unknown name and the known ones.
+    """
     names = [names] if isinstance(names, str) else list(names)
     for name in names:
-        if name not in RULES:
-            raise ValueError(f"unknown suggestion {name!r}; choose from {list(RULES)}")
+        one_of(name, RULES, "suggestion")
     return names
 
 
@@ -322,9 +325,9 @@ def assess(
     Args:
         lrs: The rates.
         losses: The smoothed losses.
-        skip_start: See :func:`span`.
-        skip_end: See :func:`span`.
-        chance: The chance-level loss (e.g. ``ln(C)`` for ``C`` classes), if known.
+        skip_start: See `span`.
+        skip_end: See `span`.
+        chance: The chance-level loss (e.g. `ln(C)` for `C` classes), if known.
         min_fall: The smallest fall, as a fraction of the loss at the span's start.
 
     Returns:
@@ -358,19 +361,19 @@ def suggest(
     skip_end: int = 5,
     chance: float | None = None,
 ) -> Suggestion:
-    """Apply the rule called ``name`` (one of :data:`SUGGESTIONS`) to a smoothed curve.
+    """Apply the rule called `name` (one of `SUGGESTIONS`) to a smoothed curve.
 
     Args:
         name: The rule.
         lrs: The rates of the curve's points.
         losses: The smoothed losses.
-        skip_start: See :func:`span`.
-        skip_end: See :func:`span`.
-        chance: The chance-level loss, if known (see :func:`assess`).
+        skip_start: See `span`.
+        skip_end: See `span`.
+        chance: The chance-level loss, if known (see `assess`).
 
     Returns:
-        The :class:`Suggestion`, with ``reliable=False`` and the reason when the curve
-        (:func:`assess`) or the rule's position (window edge) does not support it.
+        The `Suggestion`, with `reliable=False` and the reason when the curve
+        (`assess`) or the rule's position (window edge) does not support it.
     """
     check_names([name])
     lrs, losses = _prepare(lrs, losses)
@@ -399,5 +402,5 @@ def peak(values: Sequence[float] | np.ndarray, higher_is_better: bool = True) ->
     """Index of the best point of a (smoothed) metric curve: where it stops improving."""
     v = np.asarray(values, dtype="float64")
     if v.size == 0 or not np.isfinite(v).any():
-        raise ValueError("the metric curve has no finite value")
+        raise InputError("the metric curve has no finite value")
     return int(np.nanargmax(v) if higher_is_better else np.nanargmin(v))
