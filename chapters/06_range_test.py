@@ -30,6 +30,26 @@
 # Keras' loss tracker. Second, the test changes the model: the originals tell you to
 # rebuild it afterwards; ours puts the weights, the optimizer state and the learning
 # rate back exactly.
+#
+# There are two ways to run it on your own model, and this chapter shows both:
+#
+# - the callback: add `LRFinder(start_lr=..., end_lr=...)` to the callbacks of an
+#   ordinary `model.fit` call; after `fit` returns, `finder.result` holds the curve;
+# - the function: `range_test(model, x, y, batch_size=..., start_lr=...,
+#   end_lr=..., steps=...)` runs the whole test on a compiled model and returns
+#   the same kind of result; `range_test_repeats` repeats it from several seeds,
+#   building a fresh model for each.
+#
+# Either way you get a `RangeTestResult`: the rate and loss of every batch, the
+# smoothed loss, why the test stopped, and `suggestions()`, the rates four reading
+# rules take from the curve. `result.plot()` draws it.
+#
+# This page trains for about a quarter of an hour, so every result is saved the
+# first time and read back afterwards: `cached_result(name, settings, compute,
+# load)` from `lr_lessons.lab.cache` calls `compute()` only when no result saved
+# under `name` matches the settings, the data, the library's training code and the
+# package versions. The studies that train at fixed rates go through
+# `run_study`, which caches the same way.
 
 # %%
 import math
@@ -40,17 +60,10 @@ import numpy as np
 from keras import layers
 
 from lr_lessons import config
-from lr_lessons.lab import models
+from lr_lessons.lab import models, rate_checks
 from lr_lessons.lab.cache import cached_result
 from lr_lessons.lab.data import load_mnist
 from lr_lessons.lab.ramp_reading import fall_tolerance, usable_rates
-from lr_lessons.lab.rate_checks import (
-    check_study,
-    fraction_rates,
-    neighbour_checks,
-    neighbour_rates,
-    scores_by_tag,
-)
 from lr_lessons.lab.runner import run_study
 from lr_lessons.tools.range_test import (
     LRFinder,
@@ -58,23 +71,8 @@ from lr_lessons.tools.range_test import (
     RangeTestResult,
     range_test_repeats,
 )
-from lr_lessons.views import bar_plots, plotting
-from lr_lessons.views.claims import (
-    ClaimsTable,
-    seeds_passing,
-    summary,
-)
-from lr_lessons.views.range_test_claims import (
-    fresh_model_row,
-    good_range_row,
-    linear_reading_row,
-    lower_minimum_row,
-    ramp_end_row,
-    restored_row,
-    steepest_near_row,
-    steepest_order_row,
-    suggestion_check_row,
-)
+from lr_lessons.views import bar_plots, plotting, range_test_claims
+from lr_lessons.views.claims import ClaimsTable, seeds_passing, summary
 from lr_lessons.views.range_test_explorer import save_explorer_data
 from lr_lessons.views.range_test_plots import (
     MARKER_LABELS,
@@ -180,6 +178,14 @@ def small_convnet_test():
     return finder.result
 
 
+# %% [markdown]
+# The function builds and compiles the model exactly as the tutorial does, notes
+# every variable of the model and of its optimizer, runs `fit` with the finder,
+# and checks that each variable is back to the same bits afterwards. Running it
+# through the cache, then reading the result: how many batches the ramp ran, why it
+# stopped, and the rate each rule suggests.
+
+# %%
 small = cached_result(
     "06_range_test/variant2_small_convnet",
     {**V2, "data": data.source},
@@ -279,6 +285,15 @@ def original_convnet_tests(name):
     )
 
 
+# %% [markdown]
+# `build(seed)` is all `range_test_repeats` needs to know about the model: it sets
+# the seed, calls `build`, runs the test and moves on to the next seed. The test
+# stops early when the smoothed loss passes 4 times its lowest value
+# (`diverge=4.0`): past that point the curve only says "too large". Each optimizer's
+# repeats are cached under their own name; the printout says how far each seed's
+# ramp got and why it stopped.
+
+# %%
 tests = {
     name: cached_result(
         f"06_range_test/variant1_{name.lower()}",
@@ -294,6 +309,13 @@ for name, rep in tests.items():
         f"{name}: {[len(r) for r in rep.runs]} batches per seed; stopped: "
         f"{stops}"
     )
+
+# %% [markdown]
+# The two optimizers' curves, each the mean over the seeds of the smoothed loss with
+# the seeds' range as a band. Read each from the left: the flat start (the rate is
+# too small to matter), the fall, the lowest point and the climb. The markers are
+# the four rules, each the median of the rates the rule reads on the seeds' own
+# curves, with a bar from the smallest to the largest.
 
 # %%
 note1 = (
@@ -332,7 +354,11 @@ fig
 # turns positive and grows, the rate has become too large.
 #
 # How much do the suggestions move from seed to seed? Each rule is applied to each
-# seed's own curve:
+# seed's own curve; `rule_summaries()` gives, per rule, the median over the seeds,
+# the smallest and the largest rate, and says when the seeds disagree by more than
+# a factor of 3 or a seed's reading is unreliable. A rule whose seeds agree closely
+# measures the curve; one whose seeds scatter mostly measures the noise of a single
+# run, and a single range test (the usual practice) would have given any of them.
 
 # %%
 rules = {name: rep.rule_summaries() for name, rep in tests.items()}
@@ -410,6 +436,16 @@ def linear_ramp_tests():
     )
 
 
+# %% [markdown]
+# `validation_data` and `validate_every` switch the test to Smith's validation
+# mode: every few updates the finder scores the model on the held-out images and
+# records the accuracy next to the current rate, in `result.validation`. Then we
+# read each seed's curve: `fall_tolerance(n)` is 3 standard errors of an accuracy
+# measured on `n` images, and `usable_rates` (both from
+# `lr_lessons.lab.ramp_reading`) finds each seed's first fall and the rate at the
+# best point before it. The median over the seeds is the reading we check below.
+
+# %%
 linear = cached_result(
     "06_range_test/variant3_linear_accuracy",
     {**V3, "data": data.source},
@@ -432,6 +468,12 @@ print(
     f"max usable rate (median over seeds): {MAX_LR:.3g}; cyclical minimum: "
     f"1/3 -> {bounds[1 / 3]:.3g}, 1/4 -> {bounds[1 / 4]:.3g}"
 )
+
+# %% [markdown]
+# In the figure each seed's validation accuracy is drawn against the rate, with
+# its best point before the first fall (circle) and the fall itself (cross). The red
+# line is the reading (the median over the seeds), the grey band the third to
+# quarter of it that Smith recommends as the lower bound of a cyclical schedule.
 
 # %%
 fig = plot_linear_reading(
@@ -458,11 +500,15 @@ fig
 # (SGD, momentum 0.9) for 2 epochs from fresh weights at a constant rate: the cyclical
 # minimum (a quarter of the reading), the reading itself, and twice the reading, from
 # each seed. If the reading is right, training at it works (test accuracy above 0.5)
-# and doubling it does worse.
+# and doubling it does worse. `fraction_rates` rounds each rate to two significant
+# digits and labels it ("twice (0.15)"); `scores_by_tag` reads each one's test
+# accuracy after the last epoch back by its tag, one number per seed.
 
 # %%
-lin_rates = fraction_rates(MAX_LR, optimizer="sgd", options={"momentum": 0.9})
-linear_check = check_study(
+lin_rates = rate_checks.fraction_rates(
+    MAX_LR, optimizer="sgd", options={"momentum": 0.9}
+)
+linear_check = rate_checks.check_study(
     "06_range_test_check_linear",
     "Linear-ramp reading: a quarter of it, it, twice it (SGD momentum 0.9), "
     "2 epochs",
@@ -473,7 +519,7 @@ linear_check = check_study(
 linear_checked = run_study(
     linear_check, SEEDS, engine="fit", data=data, progress=False
 )
-lin_acc = scores_by_tag(linear_checked, lin_rates)
+lin_acc = rate_checks.scores_by_tag(linear_checked, lin_rates)
 for tag, acc in lin_acc.items():
     print(f"{tag:12s} test accuracy after 2 epochs: {summary(acc)}")
 
@@ -485,6 +531,13 @@ for tag, acc in lin_acc.items():
 # epochs from fresh weights at that rate, 10 times lower and 10 times higher, from each
 # seed, then compare validation accuracy. We check two rules: the steepest descent (the
 # original's reading) and fastai's valley ("a little left of the minimum").
+#
+# `lr_lessons.lab.rate_checks` names the rates: `neighbour_rates` rounds each
+# optimizer's suggestion to two significant digits and adds a tenth and ten times
+# it, each as a setting labelled with its rate ("SGD x10 (0.22)"); `check_study`
+# makes them one study; `neighbour_checks` reads the trained study back per
+# optimizer and says whether the suggestion had the best mean and on which seeds it
+# beat both neighbours. Quick mode checks only the valley rule.
 
 
 # %%
@@ -496,10 +549,10 @@ KIND = {
 }
 val_acc, checks, checked_by_rule, kinds = {}, {}, {}, {}
 for rule in CHECK_RULES:
-    rates = neighbour_rates(
+    rates = rate_checks.neighbour_rates(
         {name: rep.suggestion_summary(rule)[0] for name, rep in tests.items()}
     )
-    study = check_study(
+    study = rate_checks.check_study(
         "06_range_test_check" + ("" if rule == "steepest" else f"_{rule}"),
         f"Range-test suggestions ({rule}), 2 epochs",
         rates,
@@ -512,7 +565,7 @@ for rule in CHECK_RULES:
         label: checked.get("val_accuracy", label)[:, -1] for label in rates
     }
     kinds[rule] = {label: KIND[r.tag] for label, r in rates.items()}
-    checks[rule] = neighbour_checks(checked, rates)
+    checks[rule] = rate_checks.neighbour_checks(checked, rates)
     for name, check in checks[rule].items():
         print(
             f"{rule:8s} {name:4s}: the suggested rate "
@@ -591,17 +644,20 @@ table = ClaimsTable(
         f"seeds disagree). Data: {data.source}. Ramp: {ramp_note}."
     )
 )
-table.add("Adam reaches a lower loss than SGD.", *lower_minimum_row(tests))
+table.add(
+    "Adam reaches a lower loss than SGD.",
+    *range_test_claims.lower_minimum_row(tests),
+)
 table.add(
     "Adam's steepest fall happens at a lower learning rate than SGD's.",
-    *steepest_order_row(tests),
+    *range_test_claims.steepest_order_row(tests),
 )
 # the original's reading of its own curves, as log10 of the rate
 TARGET_LOG = {"SGD": -1.95, "Adam": -3.95}
 table.add(
     "The steepest descent sits at about 10^-1.95 for SGD and 10^-3.95 for "
     "Adam.",
-    *steepest_near_row(tests, TARGET_LOG, decades=0.5),
+    *range_test_claims.steepest_near_row(tests, TARGET_LOG, decades=0.5),
 )
 
 # %% [markdown]
@@ -618,7 +674,10 @@ CHECK_CLAIMS = {
     ),
 }
 for rule in CHECK_RULES:
-    table.add(CHECK_CLAIMS[rule], *suggestion_check_row(checks[rule]))
+    table.add(
+        CHECK_CLAIMS[rule],
+        *range_test_claims.suggestion_check_row(checks[rule]),
+    )
 
 # %% [markdown]
 # **Smith's linear ramp.** The reading is the largest usable rate when training at it
@@ -632,16 +691,18 @@ table.add(
     "Smith (linear ramp): where accuracy turns ragged or falls is the largest "
     "usable rate; a third to a quarter of it is a good minimum for cyclical "
     "rates.",
-    *linear_reading_row(max_lrs, MAX_LR, naive, lin_acc, trains_above=0.5),
+    *range_test_claims.linear_reading_row(
+        max_lrs, MAX_LR, naive, lin_acc, trains_above=0.5
+    ),
 )
 table.add(
     "Variant 2 (small ConvNet, Adam): good rates lie in [1E-3, 1E-2].",
-    *good_range_row(small, 1e-3, 1e-2, near_min=1.2),
+    *range_test_claims.good_range_row(small, 1e-3, 1e-2, near_min=1.2),
 )
 table.add(
     "Variant 2: the finder ramps to a very high rate (10+) unless the loss "
     "explodes first.",
-    *ramp_end_row(small, V2["start_lr"], V2["end_lr"]),
+    *range_test_claims.ramp_end_row(small, V2["start_lr"], V2["end_lr"]),
 )
 
 # %% [markdown]
@@ -653,12 +714,12 @@ table.add(
 # %%
 table.add(
     "The test changes the weights, so the model must be rebuilt afterwards.",
-    *restored_row(small),
+    *range_test_claims.restored_row(small),
 )
 table.add(
     "(The original's code) the Adam test runs on the model the SGD test has "
     "just trained.",
-    *fresh_model_row(tests["SGD"], tests["Adam"]),
+    *range_test_claims.fresh_model_row(tests["SGD"], tests["Adam"]),
 )
 table.save("06_range_test/claims")
 table

@@ -27,14 +27,8 @@ import numpy as np
 
 from lr_lessons import config
 from lr_lessons.files import write_text
-from lr_lessons.lab import models, studies
+from lr_lessons.lab import constant_rates, models, studies
 from lr_lessons.lab.cache import cached_result
-from lr_lessons.lab.constant_rates import (
-    ConstantGrid,
-    ConstantRates,
-    constant_name,
-    constant_settings,
-)
 from lr_lessons.lab.data import load_blobs, load_mnist
 from lr_lessons.lab.ramp_reading import accuracy_peak
 from lr_lessons.lab.runner import run_study
@@ -400,7 +394,7 @@ fig
 
 # %%
 DECAY_START = 0.1
-constants = ConstantRates(
+constants = constant_rates.ConstantRates(
     [
         (0.01, ""),
         (0.1, "the original's best"),
@@ -573,14 +567,20 @@ m_peaks = [accuracy_peak([r]) for r in mnist_rt.runs]
 print(
     f"MNIST range test: accuracy peaks at {M_PEAK:.3g} (seed mean; per seed "
     f"{np.round(m_peaks, 3).tolist()}); stops: "
-    f"{[r.stop_reason for r in mnist_rt.runs]}"
-)
-print(
-    f"one-cycle bounds with a safety margin of {SAFETY}: {M_BASE:.3g} .. "
-    f"{M_MAX:.3g}"
+    f"{[r.stop_reason for r in mnist_rt.runs]}\none-cycle bounds with a "
+    f"safety margin of {SAFETY}: {M_BASE:.3g} .. {M_MAX:.3g}"
 )
 
+# %% [markdown]
+# The study: the grid's four constant rates, one-cycle between the margined bounds,
+# and one-cycle up to the unmargined peak. `OneCycle` needs the total number of
+# updates, so that its final stretch ends with the last batch of the last epoch.
+# `ConstantGrid` (from `lr_lessons.lab.constant_rates`) runs the study and hands
+# `bracket_best` a scoring function: each constant's final test accuracy per seed,
+# NaN for a seed that diverged, training the rates the study lacks as an extra study
+# of the same shape.
 
+# %%
 M_STEPS = M_EPOCHS * M_PER_EPOCH
 ONE_CYCLE = Setting(
     "one-cycle", "sgd", schedule=OneCycle(M_BASE, M_MAX, M_STEPS)
@@ -594,7 +594,7 @@ M_GRID = (0.01, 0.03, 0.1, 0.3)
 mnist_study = Study(
     "schedules_mnist",
     "SGD on MNIST: one-cycle vs constant rates",
-    (*constant_settings(M_GRID), ONE_CYCLE, NO_MARGIN),
+    (*constant_rates.constant_settings(M_GRID), ONE_CYCLE, NO_MARGIN),
     epochs=M_EPOCHS,
     batch_size=M_BATCH,
     problem="mnist",
@@ -602,15 +602,19 @@ mnist_study = Study(
     loss="sparse_categorical_crossentropy",
 )
 # runs the study; pool.scores trains the constant rates it lacks
-pool = ConstantGrid(mnist_study, M_SEEDS, engine="fit", data=mnist)
+pool = constant_rates.ConstantGrid(
+    mnist_study, M_SEEDS, engine="fit", data=mnist
+)
 mnist_results = pool.results
 grid = bracket_best(M_GRID, pool.scores)
+
+# %%
 print(
     f"constant rates tried: {grid.rates} (added {grid.extended}); best "
     f"{grid.best:g}, {'inside' if grid.interior else 'still at the edge of'} "
     "the grid"
 )
-m_names = [constant_name(r) for r in grid.rates] + [
+m_names = [constant_rates.constant_name(r) for r in grid.rates] + [
     ONE_CYCLE.name,
     NO_MARGIN.name,
 ]
@@ -636,7 +640,8 @@ fig = bar_plots.summary_bars(
     f"peak {M_PEAK:.3g} / {SAFETY}); no margin: {M_PEAK / 4:.3g} to "
     f"{M_PEAK:.3g}",
     groups={
-        s: "constant rate" if s.startswith("constant") else s for s in m_acc
+        s: s if s in (ONE_CYCLE.name, NO_MARGIN.name) else "constant rate"
+        for s in m_acc
     },
 )
 plotting.save_figure(fig, "07_schedules/mnist_one_cycle")
