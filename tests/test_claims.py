@@ -75,3 +75,65 @@ def test_a_seed_dependent_row_says_so():
     table.add("b", "0.5", CONFIRMED)
     assert table.rows[0].measured.endswith(claims.SEED_DEPENDENT)
     assert claims.SEED_DEPENDENT not in table.rows[1].measured
+
+
+def test_per_setting_keys_by_setting_and_applies_a_per_seed_measure():
+    from lr_lessons.lab.results import Results
+
+    loss = np.array([[[3.0, 2.0, 1.0], [4.0, 2.0, 2.0]], [[1.0, 1.0, 1.0], [2.0, 3.0, 4.0]]])
+    results = Results("s", ["a", "b"], [0, 1], {"loss": loss})
+    runs = claims.per_setting(results, "loss")
+    assert list(runs) == ["a", "b"]
+    np.testing.assert_array_equal(runs["b"], results.get("loss", "b"))
+    firsts = claims.per_setting(results, "loss", lambda r: r[:, 0])
+    np.testing.assert_array_equal(firsts["a"], results.get("loss", "a")[:, 0])
+
+
+def test_summaries_join_one_summary_per_entry_with_optional_names():
+    values = {"lr=0.1": np.array([0.5, 0.7]), "lr=0.01": np.array([0.25])}
+    assert claims.summaries(values) == "lr=0.1: 0.600 [0.500, 0.700]; lr=0.01: 0.250"
+    named = claims.summaries(values, ".1f", names={"lr=0.1": "0.1"})
+    assert named == "0.1: 0.6 [0.5, 0.7]; lr=0.01: 0.2"
+
+
+def test_never_is_last_ranks_never_after_every_epoch():
+    late = claims.never_is_last(np.array([3.0, np.nan]))
+    assert late[0] == 3 and np.isposinf(late[1])
+    assert (late > 1000).tolist() == [False, True]
+
+
+def test_first_epoch_below_and_rate_drops_read_rate_curves():
+    rates = np.array(
+        [
+            [0.01, 0.01, 0.001, 0.001, 1e-4, 1e-7],
+            [0.01, 0.01, 0.01, 0.01, 0.01, 0.01],
+            [0.01, 0.001, 0.001, 0.001, 0.001, 0.001],
+        ]
+    )
+    np.testing.assert_array_equal(claims.first_epoch_below(rates, 1e-6), [6, np.nan, np.nan])
+    np.testing.assert_array_equal(claims.first_epoch_below(rates, 0.01), [3, np.nan, 2])
+    np.testing.assert_array_equal(claims.rate_drops(rates), [3, 0, 1])
+    np.testing.assert_array_equal(claims.first_drop(rates), [2, np.nan, 1])
+
+
+def test_every_needs_all_conditions_per_seed():
+    got = claims.every(np.array([True, True, False]), np.array([True, False, False]))
+    assert got.tolist() == [True, False, False]
+    with pytest.raises(ValueError, match="at least one"):
+        claims.every()
+
+
+@pytest.mark.parametrize(
+    ("value", "quoted", "reads"),
+    [
+        (0.000476, "0.0004", True),  # truncated to one digit
+        (0.00758, "0.0075", True),  # truncated to two digits
+        (3.116e-5, "3.1e-5", True),  # rounded (and truncated)
+        (0.00749, "0.0075", True),  # rounded
+        (0.00768, "0.0075", False),  # rounds to 0.0077, truncates to 0.0076
+        (0.0005, "0.0004", False),
+        (0.00041, "4e-4", True),
+    ],
+)
+def test_reads_as_accepts_rounding_or_truncation_to_the_quoted_digits(value, quoted, reads):
+    assert claims.reads_as(value, quoted) is reads
