@@ -25,27 +25,22 @@
 # The learning rate $\eta$ sets how far each step goes. We start with functions simple
 # enough to solve on paper, then move to a real network.
 
+# %% [markdown]
+# The imports: Keras, and from this library the gradient-descent arithmetic of the
+# first sections, the blobs data, chapter 1's model and input pipeline, the study
+# runner, the plots and `claims`, the helpers that build the table at the end.
+
 # %%
 import keras
 import numpy as np
-import tensorflow as tf
-from keras import layers
 
 from lr_lessons import config
+from lr_lessons.lab import models, pipelines
 from lr_lessons.lab.data import Dataset, load_blobs
 from lr_lessons.lab.gradient_descent import Bowl, closed_form, descend
 from lr_lessons.lab.runner import run_study
 from lr_lessons.lab.studies import Setting, Study
-from lr_lessons.views import line_plots, plotting, space_plots
-from lr_lessons.views.claims import (
-    FINAL_DEFINITION,
-    ClaimsTable,
-    final,
-    seed_verdict,
-    seeds_passing,
-    summary,
-    verdict,
-)
+from lr_lessons.views import claims, line_plots, plotting, space_plots
 
 # %% [markdown]
 # ## One weight: a parabola
@@ -62,6 +57,9 @@ from lr_lessons.views.claims import (
 # | above 2 | below -1 | every jump lands farther out: divergence |
 #
 # So a quadratic diverges exactly when $\eta > 2/a$. We try four rates around that line.
+# `Bowl` holds the curvatures of a quadratic, `descend` runs gradient descent on it step
+# by step, and `closed_form` evaluates the formula $w_k = (1 - \eta a)^k w_0$ directly;
+# the cell checks that the two agree before printing each rate's factor.
 
 # %%
 parabola = Bowl((2.0,))
@@ -80,17 +78,17 @@ print(f"divergence threshold 2/a = {parabola.divergence_threshold():g}")
 for label, lr in RATES_1D.items():
     print(f"  {label:32s} factor 1 - lr*a = {1 - lr * 2:+.2f}")
 
+# %% [markdown]
+# The four paths, each point one step, drawn on the parabola:
+
+# %%
 fig = space_plots.descent_paths(
     parabola,
     paths_1d,
-    title=(
-        "Gradient descent on $f(w) = w^2$ (curvature $a = 2$, threshold "
-        "$2/a = 1$)"
-    ),
-    note=(
-        "pure arithmetic (lr_lessons.lab.gradient_descent.descend), 25 steps from "
-        "w = 1"
-    ),
+    title="Gradient descent on $f(w) = w^2$ (curvature $a = 2$, threshold "
+    "$2/a = 1$)",
+    note="pure arithmetic (lr_lessons.lab.gradient_descent.descend), 25 "
+    "steps from w = 1",
     view=1.6,
 )
 plotting.save_figure(fig, "00_concepts/parabola")
@@ -98,7 +96,9 @@ fig
 
 # %% [markdown]
 # The same arithmetic is what a Keras optimizer does. Plain `SGD` on one variable with
-# the loss $a w^2/2$ gives exactly the path above (to float32 rounding):
+# the loss $a w^2/2$ gives exactly the path above (to float32 rounding). We hand the
+# optimizer the gradient ourselves, `apply_gradients([(gradient, variable)])`, which is
+# what `fit` does after every batch:
 
 # %%
 w = keras.Variable(1.0)
@@ -121,7 +121,9 @@ keras_agrees = np.allclose(keras_path, ours, rtol=1e-6)
 # $\eta < 2/8 = 0.25$; the flat direction then keeps at least $1 - 0.25 = 0.75$ of its
 # distance after every step (it closes at most a quarter of the gap per step).
 # The best single rate, $2/(a_1 + a_2) \approx 0.22$, balances the
-# two, and the steep direction already zig-zags at it.
+# two, and the steep direction already zig-zags at it. For each rate the cell prints
+# the slowest factor, $\max_i |1 - \eta a_i|$ (`Bowl.contraction`): the share of the
+# remaining distance that survives each step in the worst direction.
 
 # %%
 bowl = Bowl((1.0, 8.0))
@@ -136,18 +138,24 @@ paths_2d = {
     label: descend(bowl, start, lr, 30) for label, lr in RATES_2D.items()
 }
 for label, lr in RATES_2D.items():
-    print(
-        f"  {label:22s} slowest factor max|1 - lr*a| = "
-        f"{bowl.contraction(lr):.3f}"
-    )
+    factor = bowl.contraction(lr)
+    print(f"  {label:22s} slowest factor max|1 - lr*a| = {factor:.3f}")
+
+# %% [markdown]
+# A factor of 0.98 means 30 steps still leave more than half the distance
+# ($0.98^{30} \approx 0.55$); the best rate's 0.78 leaves less than a thousandth
+# ($0.78^{30} \approx 6 \times 10^{-4}$); at 0.245 the steep direction flips sign every
+# step and shrinks by only 0.96, so about 30% of it is left. Above 1 the distance grows
+# every step. The paths
+# on the contours of the bowl:
+
+# %%
 fig = space_plots.descent_paths(
     bowl,
     paths_2d,
     title="An elongated bowl, curvatures 1 and 8 (threshold 2/8 = 0.25)",
-    note=(
-        "pure arithmetic, 30 steps from (-4, 1.5); contours of f on a log "
-        "spacing"
-    ),
+    note="pure arithmetic, 30 steps from (-4, 1.5); contours of f on a log "
+    "spacing",
     view=(4.5, 2.5),
 )
 plotting.save_figure(fig, "00_concepts/bowl")
@@ -199,30 +207,34 @@ fig = line_plots.threshold_curves(
 plotting.save_figure(fig, "00_concepts/threshold")
 fig
 
+# %% [markdown]
+# Where does each sweep cross from "shrinks" to "grows"? We take the first rate of the
+# sweep whose loss after 50 steps is not below the starting loss, and set it against
+# $2/a$. The sweep's rates are 2.3% apart, so that is as close as the crossing can land.
+
 # %%
-# Where does each sweep cross from "shrinks" to "grows"? The first rate
-# whose loss ends above the starting loss, against 2/a.
-start_loss = {
-    f"a = {a:g}": Bowl((a,)).loss(np.array([1.0])) for a in CURVATURES
-}
-crossing = {
-    label: float(SWEEP[np.argmax(~(values < start_loss[label]))])
-    for label, values in sweep.items()
-}
-for label in sweep:
-    print(
-        f"{label}: loss grows from lr {crossing[label]:.4f}; 2/a = "
-        f"{thresholds[label]:.4f}"
-    )
+crossing = {}
+for a in CURVATURES:
+    label = f"a = {a:g}"
+    start_loss = Bowl((a,)).loss(np.array([1.0]))
+    grows = ~(sweep[label] < start_loss)
+    crossing[label] = cross = float(SWEEP[np.argmax(grows)])
+    limit = thresholds[label]
+    print(f"{label}: loss grows from lr {cross:.4f}; 2/a = {limit:.4f}")
 
 # %% [markdown]
+# Each crossing is the first rate of the sweep past $2/a$: on a quadratic the boundary
+# between shrinking and growing is exactly $2/a$, and the sweep only sees it to within
+# its spacing.
+#
 # ## The classic picture, from real runs
 #
 # Tutorials often show four hand-drawn loss curves: a very high rate whose loss shoots
 # up, a high rate that drops fast and then stalls, a good rate that keeps going down and
 # a low rate that crawls. Here they are measured: the blobs network of chapter 1 (SGD,
 # batches of 32, 200 epochs), several seeds per rate, training loss per epoch on a log
-# axis.
+# axis. A `Study` names its settings (one optimizer and rate each); `run_study` trains
+# every setting from every seed, or reads the results back if they were trained before.
 
 # %%
 CLASSIC = {
@@ -257,6 +269,20 @@ fig
 # locally it curves, and rates past about $2/\text{curvature}$ of its steepest direction
 # stop descending.
 #
+# ### Reading your own loss curves
+#
+# The four shapes are worth recognising, because the loss curve is usually the first
+# thing you see of a new training run:
+#
+# | what the training loss does | what it suggests | what to try |
+# |---|---|---|
+# | jumps up, becomes NaN, or ends near the loss of guessing | the rate is past the edge of stability | a rate 3 to 10 times lower |
+# | falls fast, then stalls high and noisy | the rate is too large to settle into the minimum | lower it later in training (chapters 3, 4, 7) |
+# | keeps falling steadily to the end | a good rate, or more epochs would help | keep it; check validation loss (next section) |
+# | barely moves | the rate is far too small | a rate 10 times higher, or an adaptive optimizer (chapter 5) |
+#
+# Chapter 6's range test finds the edge in one short run instead of by trial and error.
+#
 # ## Underfitting and overfitting
 #
 # With enough updates a network fits its training data better and better. Early on it
@@ -266,7 +292,8 @@ fig
 # than the pattern. The blobs network on all 500 training points barely overfits, so we
 # give it only the first 50 (the classes overlap, so 50 points carry plenty of noise to
 # memorise), train it with Adam at 0.01 in batches of 16, and validate on the usual 500
-# test points.
+# test points. `run_study(..., data=small)` trains on that smaller data set; the cell
+# then finds the epoch where the validation loss, averaged over seeds, is lowest.
 
 # %%
 blobs = load_blobs()
@@ -276,10 +303,8 @@ small = Dataset(
     blobs.y_train[:N_SMALL],
     blobs.x_test,
     blobs.y_test,
-    source=(
-        f"blobs, first {N_SMALL} of 500 training points; validation: the "
-        "500 test points"
-    ),
+    source=f"blobs, first {N_SMALL} of 500 training points; validation: the "
+    "500 test points",
 )
 overfit = Study(
     "concepts_overfit",
@@ -293,7 +318,7 @@ setting = overfit_results.settings[0]
 val_loss = overfit_results.get("val_loss", setting)  # (seeds, epochs)
 mean_val = np.nanmean(val_loss, axis=0)
 best_epoch = int(np.argmin(mean_val)) + 1
-per_seed_best = np.argmin(val_loss, axis=1) + 1
+per_seed_best = np.argmin(val_loss, axis=1) + 1  # 1-based, as Keras prints
 print(
     f"lowest mean validation loss {mean_val.min():.3f} at epoch {best_epoch}"
 )
@@ -305,31 +330,20 @@ print(
 # %% [markdown]
 # Early stopping automates the choice: watch the validation loss, stop when it has not
 # improved for `patience` epochs, and (with `restore_best_weights=True`) put back the
-# weights of the best epoch. Written as you would write it (the training points are a
-# dataset that draws a new order every epoch, and `steps_per_execution` runs a whole
-# epoch per call into TensorFlow: both explained in
-# [chapter 1](01_learning_rate.py#batch-order-in-keras-3)):
+# weights of the best epoch. Written as you would write it, with the network of chapter
+# 1 (`models.blobs_mlp()`) and chapter 1's input pipeline (`pipelines.blobs_batches`,
+# here on the 50 points in batches of 16: a new order every epoch, and
+# `steps_per_execution=4` runs a whole epoch of 4 batches per call into TensorFlow;
+# both explained in [chapter 1](01_learning_rate.py#batch-order-in-keras-3)).
+# `patience=25` lets the validation loss wander for 25 epochs before the run gives up
+# (5 in quick mode, whose runs are short). After training, `stopper.best_epoch` holds
+# the epoch it restored, counted from 0 as Keras counts epochs.
 
 # %%
 PATIENCE = 5 if config.quick() else 25
 keras.utils.set_random_seed(0)
-train = (
-    tf.data.Dataset.from_tensor_slices((small.x_train, small.y_train))
-    .shuffle(
-        N_SMALL, seed=0, reshuffle_each_iteration=True
-    )  # a new order every epoch
-    .batch(16)
-)
-test = tf.data.Dataset.from_tensor_slices((small.x_test, small.y_test)).batch(
-    32
-)
-model = keras.Sequential(
-    [
-        keras.Input(shape=(2,)),
-        layers.Dense(50, activation="relu", kernel_initializer="he_uniform"),
-        layers.Dense(3, activation="softmax"),
-    ]
-)
+train, test = pipelines.blobs_batches(batch_size=16, data=small)
+model = models.blobs_mlp()
 model.compile(
     optimizer=keras.optimizers.Adam(learning_rate=0.01),
     loss="categorical_crossentropy",
@@ -339,25 +353,31 @@ model.compile(
 stopper = keras.callbacks.EarlyStopping(
     monitor="val_loss", patience=PATIENCE, restore_best_weights=True
 )
+EPOCHS = overfit_results.epochs
 history = model.fit(
-    train,
-    validation_data=test,
-    epochs=overfit_results.epochs,
-    callbacks=[stopper],
-    shuffle=False,  # the dataset reshuffles itself
-    verbose=0,
+    train, validation_data=test, epochs=EPOCHS, callbacks=[stopper], verbose=0
 )
 ran = len(history.history["val_loss"])
 restored_epoch = stopper.best_epoch + 1  # Keras counts epochs from 0
 history_best = int(np.argmin(history.history["val_loss"])) + 1
+history_min = min(history.history["val_loss"])
 after = model.evaluate(test, verbose=0, return_dict=True)["loss"]
 print(
-    f"ran {ran} of {overfit_results.epochs} epochs, restored the weights of "
-    f"epoch {restored_epoch}"
+    f"ran {ran} of {EPOCHS} epochs, restored the weights of epoch "
+    f"{restored_epoch}"
 )
 print(f"lowest validation loss in this run's history: epoch {history_best}")
-print(f"validation loss after restoring: {after:.4f} (history minimum "
-      f"{min(history.history['val_loss']):.4f})")  # fmt: skip
+print(
+    f"validation loss after restoring: {after:.4f} (history minimum "
+    f"{history_min:.4f})"
+)
+
+# %% [markdown]
+# The run stopped `patience` epochs after its best epoch, not at it: early stopping can
+# only know an epoch was the best once enough later epochs have failed to beat it. The
+# restored model evaluates to the minimum of its own history, so the weights it kept
+# really are those of that epoch. The figure: training and validation loss per epoch,
+# over seeds.
 
 # %%
 fig = line_plots.train_val_loss(
@@ -377,21 +397,22 @@ fig
 # single run: it keeps the best weights it has seen and gives up `patience` epochs later.
 #
 # ## What the sources said, and what we measured
+#
+# The first three rows are exact arithmetic; the others are tested seed by seed on the
+# blobs runs. For the threshold, the crossing found by the sweep must lie within 2% of
+# $2/a$, the spacing of the sweep's rates.
 
 # %%
-table = ClaimsTable(
-    note=(
-        "Gradient-descent rows: exact arithmetic. Blobs rows: mean [min, "
-        f"max] over seeds {classic_results.seeds}; {FINAL_DEFINITION}; "
-        "verdicts per seed (within noise: the seeds disagree); "
-        f"{classic_results.meta['data_source']}, {classic_results.epochs} "
-        f"epochs (overfitting: {overfit_results.epochs} epochs on {N_SMALL} "
-        "points)."
+arithmetic = "Gradient-descent rows: exact arithmetic, no seeds."
+overfitting = f"{overfit_results.epochs} epochs on {N_SMALL} points"
+table = claims.ClaimsTable(
+    note=claims.numbers_note(
+        classic_results, f"Overfitting rows: {overfitting}. {arithmetic}"
     )
 )
-ok_threshold = all(
+near_2_over_a = all(
     abs(crossing[k] / thresholds[k] - 1) < 0.02 for k in crossing
-)  # within the sweep's spacing
+)
 table.add(
     "Gradient descent diverges when the learning rate is too large: for a "
     "quadratic, above 2 / curvature.",
@@ -399,46 +420,65 @@ table.add(
         f"{k}: loss grows from lr {crossing[k]:.3g} (2/a = "
         f"{thresholds[k]:.3g})"
         for k in crossing
-    ),  # fmt: skip
-    verdict(ok_threshold),
+    ),
+    claims.verdict(near_2_over_a),
 )
+
+# %% [markdown]
+# "Converges, but slowly": after the same 25 steps the small rate is still on its way
+# (between 0 and 1), while the good rate is a million times closer to the minimum.
+
+# %%
 slow = paths_1d["lr=0.05: too small"][-1, 0]
 good = paths_1d["lr=0.4: good"][-1, 0]
 table.add(
     "A too-small rate converges, but slowly.",
     f"after 25 steps on w^2: lr=0.05 leaves w = {slow:.3g}, lr=0.4 leaves "
     f"{good:.1e}",
-    verdict(0 < slow < 1 and abs(good) < 1e-6 * abs(slow)),
+    claims.verdict(0 < slow < 1 and abs(good) < 1e-6 * abs(slow)),
 )
 table.add(
     "A Keras optimizer performs exactly this update.",
     f"SGD(learning_rate=0.4) on w^2 over 5 steps vs the formula: "
     f"{'equal' if keras_agrees else 'different'} to float32 rounding",
-    verdict(keras_agrees),
+    claims.verdict(keras_agrees),
 )
-end_loss = {k: final(classic_results.get("loss", k)) for k in CLASSIC}
+
+# %% [markdown]
+# The classic picture holds for a seed when the good rate ends with the lowest training
+# loss of the four and the very high rate's first epoch is more than ten times that
+# final loss ("blows the loss up"). If the good rate ends lowest in every seed but the
+# blow-up is missing, the verdict is "partly".
+
+# %%
+end_loss = claims.per_setting(classic_results, "loss", claims.final)
 first_loss = classic_results.get("loss", "very high (5)")[:, 0]
-others = [k for k in CLASSIC if k != "good (0.1)"]
-lowest = np.logical_and.reduce(
-    [end_loss["good (0.1)"] < end_loss[k] for k in others]
+good_end = end_loss["good (0.1)"]
+lowest = claims.every(
+    *(good_end < end_loss[k] for k in CLASSIC if k != "good (0.1)")
 )
-shapes = lowest & (first_loss > 10 * end_loss["good (0.1)"])
+shapes = lowest & (first_loss > 10 * good_end)
 table.add(
     "Loss per epoch: a very high rate blows the loss up, a high rate stalls "
     "above a good one, a low rate learns slowly; the good rate ends lowest.",
-    f"first-epoch loss at lr=5: {summary(first_loss, '.3g')}; final loss: "
-    + ", ".join(f"{k} {summary(end_loss[k])}" for k in CLASSIC)
+    f"first-epoch loss at lr=5: {claims.summary(first_loss, '.3g')}; final "
+    "loss: "
+    + ", ".join(f"{k} {claims.summary(v)}" for k, v in end_loss.items())
     + "; good lowest and lr=5's first epoch above 10 times it in "
-    f"{seeds_passing(shapes)}",
-    seed_verdict(shapes, partly=bool(lowest.all())),
+    f"{claims.seeds_passing(shapes)}",
+    claims.seed_verdict(shapes, partly=bool(lowest.all())),
 )
-seed_val = overfit_results.get("val_loss", setting)
+
+# %% [markdown]
+# Overfitting holds for a seed when its final validation loss is more than 0.1 above
+# its own minimum while its training loss kept falling after that minimum; a rise of
+# more than 0.02 in every seed earns "partly".
+
+# %%
 seed_train = overfit_results.get("loss", setting)
-seed_best = np.argmin(seed_val, axis=1)
-seed_rise = final(seed_val) - seed_val.min(axis=1)
-still_falls = (
-    final(seed_train) < seed_train[np.arange(len(seed_best)), seed_best]
-)
+seed_rise = claims.final(val_loss) - val_loss.min(axis=1)
+train_at_best = seed_train[np.arange(len(per_seed_best)), per_seed_best - 1]
+still_falls = claims.final(seed_train) < train_at_best
 overfits = (seed_rise > 0.1) & still_falls
 train_loss = np.nanmean(seed_train, axis=0)
 table.add(
@@ -448,19 +488,26 @@ table.add(
     f"{best_epoch}, {mean_val[-1]:.3f} at the end; mean training loss "
     f"{train_loss[best_epoch - 1]:.3f} -> {train_loss[-1]:.3f}; per seed, "
     "final validation loss more than 0.1 above its minimum while training "
-    f"loss fell in {seeds_passing(overfits)}",
-    seed_verdict(overfits, partly=bool((seed_rise > 0.02).all())),
+    f"loss fell in {claims.seeds_passing(overfits)}",
+    claims.seed_verdict(overfits, partly=bool((seed_rise > 0.02).all())),
 )
+
+# %% [markdown]
+# Last, the early-stopping run: the epoch it restored must be the epoch of the lowest
+# validation loss in its own history, and evaluating the restored model must give that
+# loss back (to 1 part in 10,000).
+
+# %%
 table.add(
     "EarlyStopping(restore_best_weights=True) returns the weights of the best "
     "epoch.",
     f"restored epoch {restored_epoch}; lowest validation loss in its history "
     f"at epoch {history_best}; loss after restoring {after:.4f} vs history "
-    f"minimum {min(history.history['val_loss']):.4f}; seeds' best epochs "
+    f"minimum {history_min:.4f}; seeds' best epochs "
     f"{per_seed_best.min()}-{per_seed_best.max()}",
-    verdict(
+    claims.verdict(
         restored_epoch == history_best
-        and np.isclose(after, min(history.history["val_loss"]), rtol=1e-4)
+        and np.isclose(after, history_min, rtol=1e-4)
     ),
 )
 table.save("00_concepts/claims")
