@@ -318,7 +318,7 @@ setting = overfit_results.settings[0]
 val_loss = overfit_results.get("val_loss", setting)  # (seeds, epochs)
 mean_val = np.nanmean(val_loss, axis=0)
 best_epoch = int(np.argmin(mean_val)) + 1
-per_seed_best = np.argmin(val_loss, axis=1) + 1  # 1-based, as Keras prints
+per_seed_best = np.argmin(val_loss, axis=1) + 1  # epochs counted from 1
 print(
     f"lowest mean validation loss {mean_val.min():.3f} at epoch {best_epoch}"
 )

@@ -24,7 +24,7 @@
 # In Keras 3, `lr=` is an error, but `decay=` is a trap: the optimizer **accepts** it,
 # emits a `UserWarning` ("no longer supported and will be ignored") and then trains at
 # a constant rate. Old code that sets a decay therefore still runs, without decaying,
-# and the warning is easy to miss in a notebook full of output. The cell below shows it.
+# and the warning is easy to miss in a notebook full of output. The first section below shows it.
 # The same rule is now a learning-rate schedule,
 # `keras.optimizers.schedules.InverseTimeDecay(0.01, decay_steps=1, decay_rate=d)`,
 # passed as the optimizer's `learning_rate`.

@@ -224,7 +224,9 @@ plotting.save_figure(fig, "04_plateau/batch_order")
 fig
 
 # %% [markdown]
-# The same numbers as text, with each range over seeds:
+# The same numbers as text, with each range over seeds. At patience 2 the count of
+# drops is high because the callback keeps cutting the rate tenfold long after it has
+# become too small to move the weights: each cut is counted, useful or not.
 
 # %%
 for s in results.settings:
@@ -372,7 +374,8 @@ table
 #
 # - `ReduceLROnPlateau` cuts the rate by `factor` whenever the monitored loss has not
 #   improved by `min_delta` for `patience` epochs; `LearningRateMonitor` (or reading
-#   `model.optimizer.learning_rate` yourself) shows what it did.
+#   `model.optimizer.learning_rate` yourself) shows what it did. The cut comes after
+#   the epoch's updates, so the epoch that triggers it still trains at the old rate.
 # - Small patiences fire on noise: patience 2 drives the rate to nothing within a few
 #   dozen epochs and freezes the model at a poor loss. Larger patiences keep learning.
 # - How often the callback fires depends on the batch order: with Keras 3's repeated
