@@ -18,6 +18,21 @@
 # schedules with bounds read from a range test, and a coarse-to-fine grid search set
 # against the range test. About 6 minutes on a 2-core CPU (about 1.5 minutes in quick
 # mode).
+#
+# A *schedule* makes the learning rate a function of the update count $t$ instead of
+# a number. In Keras it is a `keras.optimizers.schedules.LearningRateSchedule`: pass
+# one as an optimizer's `learning_rate` and the optimizer calls it with its
+# iteration count before every update. Nothing else in your training code changes.
+# (`ReduceLROnPlateau` is the exception: a callback that watches a metric and cuts
+# the rate when it stops improving, covered in chapter 4.)
+#
+# The page goes from the shapes to the evidence: first the four classic decays and
+# Smith's cyclical schedules as curves, with the bounds the cyclical ones need read
+# from a range test; then a grid search for the best constant rate to set against
+# the range test; then one study that trains every schedule on the blobs problem
+# for the same 200 epochs, and a short MNIST study of one-cycle; and last the claims
+# table. Every training run is saved the first time and read back afterwards
+# (`run_study` and `lr_lessons.lab.cache.cached_result`).
 
 # %%
 import math
@@ -62,6 +77,12 @@ STEPS = EPOCHS * PER_EPOCH
 # rate of 0.1, over the 3,200 updates of a 200-epoch blobs run (the linear decay reaches
 # its end rate after three quarters of them and holds it, as `PolynomialDecay` does past
 # its `decay_steps`):
+#
+# - linear, `PolynomialDecay(power=1)`: $\eta_t = \eta_0 - (\eta_0 - \eta_{end})
+#   \min(t, T_d) / T_d$;
+# - step, `PiecewiseConstantDecay`: a fixed rate between given boundaries;
+# - exponential, `ExponentialDecay`: $\eta_t = \eta_0 \, r^{t/T}$ with decay rate $r$;
+# - inverse time, `InverseTimeDecay`: $\eta_t = \eta_0 / (1 + d\,t/T)$.
 
 # %%
 START = 0.1
@@ -134,6 +155,11 @@ fig
 # third to a quarter of it makes a good lower bound. We run chapter 6's
 # `lr_lessons.tools.range_test` on the blobs network with SGD (an exponential ramp from
 # $10^{-5}$ to 10 over 20 epochs' worth of batches), from several seeds.
+#
+# `RT` holds the test's settings; `blobs_sgd(seed)` builds and compiles
+# the model for one seed, and `range_test_repeats` runs the test from each seed. The
+# result is cached under `07_schedules/range_test_blobs` with `RT` as its settings,
+# so changing a setting trains again and nothing else does.
 
 
 # %%
@@ -174,6 +200,13 @@ blobs_rt = cached_result(
 )
 
 
+# %% [markdown]
+# Reading the test: `accuracy_peak` (from `lr_lessons.lab.ramp_reading`) takes the
+# rate where the smoothed training accuracy is highest, skipping the first tenth of
+# the ramp; on all seeds' mean curve it gives `max_lr`, a quarter of that `base_lr`.
+# The steepest descent of each seed's loss curve is the other candidate.
+
+# %%
 peaks = np.array([accuracy_peak([r]) for r in blobs_rt.runs])
 MAX_LR = accuracy_peak(blobs_rt.runs)
 BASE_LR = MAX_LR / 4
@@ -247,6 +280,12 @@ fig
 #   cycle, `exp_range` shrinks it by `gamma` every update.
 # - `OneCycle(base_lr, max_lr, total_steps)`, Smith (2018): a single triangle over most
 #   of training, then a short final stretch down to a hundredth of `base_lr`.
+#
+# In formulas, with step size $s$: the cycle is $c = \lfloor 1 + t / 2s \rfloor$, the
+# position in it $x = |t/s - 2c + 1|$, and the triangular rate
+# $\eta_t = \eta_{base} + (\eta_{max} - \eta_{base}) \max(0, 1 - x)$; `triangular2`
+# divides the height by $2^{c-1}$, `exp_range` multiplies it by $\gamma^t$. We use
+# ten cycles over the run (a step size of a twentieth of the updates).
 
 # %%
 STEP_SIZE = max(
@@ -282,12 +321,21 @@ plotting.save_figure(fig, "07_schedules/cyclical_shapes")
 fig
 
 # %% [markdown]
+# All four start at `base_lr`. `triangular` keeps returning to `max_lr`, so its
+# rate at the end of training depends on where in a cycle training stops;
+# `triangular2` and `exp_range` shrink the cycles until the rate settles near
+# `base_lr`; one-cycle climbs once, comes back down and then falls far below
+# `base_lr` in its final stretch, so training ends at a tiny rate.
+
+# %% [markdown]
 # ## The best constant rate, from chapter 1
 #
-# The blobs tutorial found 0.1 to be the best constant rate for plain SGD. We read it
-# from chapter 1's saved results when they are there (the best mean final test
-# accuracy, final meaning the mean of the last 10 epochs as in every chapter), and run
-# chapter 1's study otherwise.
+# The blobs tutorial found 0.1 to be the best constant rate for plain SGD. We take
+# chapter 1's study (`studies.learning_rate_study()`) and run it with `run_study`,
+# which reads chapter 1's saved results from the cache when they are there (same
+# study, seeds, engine and data) and trains them otherwise. The best rate is the one
+# with the best mean final test accuracy, final meaning the mean of the last 10
+# epochs as in every chapter.
 
 # %%
 lr_study = studies.learning_rate_study()
@@ -328,6 +376,13 @@ for row in search.table():
     )
 print(f"best decade {search.decade}; chosen rate {search.chosen:.3g}")
 
+# %% [markdown]
+# Each row is one trial: its stage (coarse or fine), its rate and its score over the
+# seeds. The search keeps the decade of the best coarse rate and tries `fine=4`
+# rates inside it; the best of all trials is its choice. The same search on the
+# first quarter of the training points:
+
+# %%
 SUBSET = len(blobs.x_train) // 4
 subset_template = Study(
     "schedules_search_subset", "SGD on a blobs subset", template.settings
@@ -342,6 +397,11 @@ print(
     f"{search.updates:,}"
 )
 
+# %% [markdown]
+# What each method cost, in epochs of training (every seed's runs counted) and in
+# wall time, and the rate it picked:
+
+# %%
 rt_epochs = sum(len(r) for r in blobs_rt.runs) / PER_EPOCH
 rt_wall = blobs_rt.meta["wall_time_s"]
 for name, lr, ep, wall in [
@@ -382,6 +442,12 @@ plotting.save_figure(fig, "07_schedules/search")
 fig
 
 # %% [markdown]
+# Each dot is one seed's trial, the line the mean over the seeds; the dashed lines
+# mark the rate each method picked. The curve is what a grid search measures at the
+# cost of many trials; the range test's two readings are single points placed on
+# the same axis, and the study below trains each pick for the full 200 epochs.
+
+# %% [markdown]
 # ## The study: ten settings, equal budget
 #
 # Every setting trains the blobs network with SGD for the same 200 epochs from the same
@@ -391,6 +457,14 @@ fig
 # `ReduceLROnPlateau` start from 0.1, the largest rate that still trains well: the point
 # of decaying is to keep its early speed and still settle down later. The cyclical and
 # one-cycle schedules use the range-test bounds.
+#
+# A `Setting` (from `lr_lessons.lab.studies`) names one way to train: the optimizer
+# and either a constant `learning_rate`, a Keras `schedule`, or a `plateau` dict of
+# `ReduceLROnPlateau` arguments. A `Study` groups settings that share the problem,
+# the model, the epochs and the batch size, and `run_study` trains every setting
+# from every seed. `ConstantRates` (from `lr_lessons.lab.constant_rates`) names each
+# constant rate after the methods that picked it, so that a rate picked twice is
+# trained once and each claim can find "the search's rate" by its tag.
 
 # %%
 DECAY_START = 0.1
@@ -458,6 +532,10 @@ fig
 # Each panel has its own scale: a linear axis from zero where the rate stays within a
 # factor of 20 (constants, cycles), a log axis where it falls further (the decays, and
 # `ReduceLROnPlateau`, which keeps cutting by ten long after the rate stops mattering).
+#
+# Next, the accuracy of every setting, epoch by epoch, on the training data and on
+# the test data. Look for two things: how soon a curve climbs (a large rate early
+# helps) and how steady it is at the end (a small rate late helps).
 
 # %%
 fig = line_plots.accuracy_grid(
@@ -465,6 +543,13 @@ fig = line_plots.accuracy_grid(
 )
 plotting.save_figure(fig, "07_schedules/study_accuracy")
 fig
+
+# %% [markdown]
+# Two numbers summarise each setting, per seed: its final test accuracy (the mean
+# of the last 10 epochs, which smooths out epoch-to-epoch noise) and how many
+# epochs it took to first reach 80% test accuracy ("never" when a seed did not).
+# The first says how well a schedule ends, the second how fast it gets going. The
+# cell prints the table it saves next to the figures (`study_table.md`).
 
 # %%
 TARGET = 0.80
@@ -477,6 +562,10 @@ write_text(
 )
 print(study_table)
 
+# %% [markdown]
+# The same final accuracies as bars, one dot per seed and one colour per kind of
+# setting: the constants, the decays from 0.1, the cyclical schedules and
+# one-cycle. Settings whose dots overlap are within the seeds' spread of each other.
 
 # %%
 fig = bar_plots.summary_bars(
@@ -500,20 +589,6 @@ fig
 # batches of 64 for 2 epochs, on the MNIST data printed below (the offline 10,000-image
 # subset in our committed run: 8,000 training and 2,000 test images; quick mode uses
 # the first 500 of each and 1 epoch).
-#
-# **Bounds.** A range test of this ConvNet from three seeds ($10^{-4}$ to 10 over two
-# epochs of batches, stopped if the smoothed loss passes 4 times its best) gives the
-# rate where the seed-mean training accuracy peaks. A one-cycle run spends many updates
-# near its `max_lr`, and a peak read close to where training breaks down leaves no room
-# for seed-to-seed or machine-to-machine noise. So we keep a **safety margin of 2**:
-# `max_lr` is half the peak, `base_lr` a quarter of that. We also train the unmargined
-# schedule (peak and a quarter of it), to count how often it diverges.
-#
-# **Constant rates.** A grid of constants is only a fair opponent if its best rate is
-# not at the grid's edge (the optimum could lie beyond it).
-# `lr_lessons.lab.search.bracket_best` starts from 0.01, 0.03, 0.1, 0.3 and adds rates
-# beyond the winning end until the best is interior. The best constant is picked after
-# the fact on the test set, which favours the constants.
 
 # %%
 mnist = load_mnist(limit=500 if QUICK else None)
@@ -523,6 +598,17 @@ M_BATCH = 64
 M_PER_EPOCH = math.ceil(len(mnist.x_train) / M_BATCH)
 M_SEEDS = SEEDS[:3]
 SAFETY = 2
+
+# %% [markdown]
+# **Bounds.** A range test of this ConvNet from three seeds ($10^{-4}$ to 10 over two
+# epochs of batches, stopped if the smoothed loss passes 4 times its best) gives the
+# rate where the seed-mean training accuracy peaks. A one-cycle run spends many updates
+# near its `max_lr`, and a peak read close to where training breaks down leaves no room
+# for seed-to-seed or machine-to-machine noise. So we keep a **safety margin of 2**:
+# `max_lr` is half the peak, `base_lr` a quarter of that. We also train the unmargined
+# schedule (peak and a quarter of it), to count how often it diverges.
+
+# %%
 MRT = {
     "start_lr": 1e-4,
     "end_lr": 10.0,
@@ -572,6 +658,12 @@ print(
 )
 
 # %% [markdown]
+# **Constant rates.** A grid of constants is only a fair opponent if its best rate is
+# not at the grid's edge (the optimum could lie beyond it).
+# `lr_lessons.lab.search.bracket_best` starts from 0.01, 0.03, 0.1, 0.3 and adds rates
+# beyond the winning end until the best is interior. The best constant is picked after
+# the fact on the test set, which favours the constants.
+#
 # The study: the grid's four constant rates, one-cycle between the margined bounds,
 # and one-cycle up to the unmargined peak. `OneCycle` needs the total number of
 # updates, so that its final stretch ends with the last batch of the last epoch.
@@ -646,6 +738,13 @@ fig = bar_plots.summary_bars(
 )
 plotting.save_figure(fig, "07_schedules/mnist_one_cycle")
 fig
+
+# %% [markdown]
+# One bar per setting, one dot per seed. A rate too large for this network shows up
+# as a short bar at chance level (about 0.1 for ten classes): the network stopped
+# learning. A seed whose loss blew up (NaN, or ending above where it started) is
+# left out of the mean and named in the printout above. One-cycle's bars should be
+# read against the best constant bar, not against the grid's average.
 
 # %% [markdown]
 # ## What the sources reported, and what we measured
