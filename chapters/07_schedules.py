@@ -313,8 +313,8 @@ fig = line_plots.curves(
         "(range-test bounds)"
     ),
     note=(
-        f"lr_lessons.tools.schedules evaluated at updates 0..{STEPS}; step_size "
-        f"{STEP_SIZE}; exp_range gamma = 0.01 ** (1 / steps)"
+        f"lr_lessons.tools.schedules evaluated at updates 0..{STEPS}; "
+        f"step_size {STEP_SIZE}; exp_range gamma = 0.01 ** (1 / steps)"
     ),
 )
 plotting.save_figure(fig, "07_schedules/cyclical_shapes")
