@@ -132,6 +132,17 @@ def test_figures_then_replot_from_saved_results(tmp_path):
     stamps = {p: p.stat().st_mtime_ns for p in results}
     assert "wall time per chapter" in first.stdout and "03_decay" in first.stdout
     assert "  decay: trained in" in first.stdout and "saved to results/decay.npz" in first.stdout
+    # each code cell's printout, recorded next to the figures for the site
+    from lr_lessons import cells
+
+    chapter = ROOT / "chapters" / "03_decay.py"
+    recorded = cells.load_outputs(tmp_path / "figures", "03_decay")
+    sources = dict(cells.code_cells(chapter))
+    assert sorted(recorded) == sorted(sources)
+    assert all(recorded[i].hash == cells.cell_hash(sources[i]) for i in sources)
+    printed = "".join(r.stdout for r in recorded.values())
+    assert printed.strip() and all(line in first.stdout for line in printed.splitlines())
+    assert "03_decay: slowest cells: cell " in first.stdout
 
     stale = tmp_path / "results" / f".decay.npz.{2**22 + 7}-0badc0de.lrtmp"  # a killed save
     stale.write_bytes(b"half a file")
