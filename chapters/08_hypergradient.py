@@ -252,7 +252,8 @@ print(
 )
 for rate, after in zip(RATES, after_first["adam_hd"]):
     print(
-        f"Adam-HD from {rate:g}, after the first epoch: {summary(after, '.2g')}"
+        f"Adam-HD from {rate:g}, after the first epoch: "
+        f"{summary(after, '.2g')}"
     )
 
 # %% [markdown]
@@ -447,6 +448,27 @@ cost = cached(
 print(hd_study.describe_step_costs(cost.values))
 
 # %% [markdown]
+# ## HD in your own training script
+#
+# What the runs above suggest if you want to try HD on a model of your own:
+#
+# - **Swap the optimizer, keep the rest.** `SGDHD(learning_rate=..., hypergrad_lr=...)`
+#   or `AdamHD(...)` goes into `model.compile` like any Keras optimizer (the first cell
+#   of this chapter). The rate it arrives at is worth reading in its own right: record
+#   it with `LearningRateMonitor` (per epoch, or `per_batch=True`) and plot it.
+# - **Check $\beta$ in the first epoch.** $g_t \cdot g_{t-1}$ grows with the size of
+#   the gradients and with the number of weights, so one $\beta$ does not fit every
+#   model: the paper's $10^{-7}$ for Adam-HD was too slow on the 303-weight blobs
+#   network and lifted the ConvNet's rate by more than an order of magnitude within one
+#   epoch. A rate that explodes in the first updates (SGD-HD at $\beta = 10^{-2}$ above)
+#   or goes negative ($10^{-4}$) says $\beta$ is off by a decade.
+# - **HD fixes a too-small start more than a too-large one.** At the betas above it
+#   lifted every slow start, on the blobs and on MNIST, but Adam-HD left starts of $10^{-1}$ and $10^0$ where
+#   they were, and SGD-HD settles where $\beta$ puts it, not where the test accuracy is
+#   best. A range test (chapter 6) can pick the start.
+# - **Measure the cost on your model.** `hd_study.step_costs` times any optimizers you
+#   give it on your own model and data, as in the cell above.
+#
 # ## What the original reported, and what we measured
 #
 # Each comparison is made seed by seed: runs from the same seed share their initial

@@ -432,6 +432,24 @@ fig
 # cut while the loss is still high, and those runs end above their first epoch's loss
 # (hatched). Patience 15 rarely drops the rate exactly once at any momentum.
 #
+# ## What the maps mean when you tune
+#
+# Three habits follow from the maps, each backed by the claims table below:
+#
+# - **Changing momentum? Keep $\eta / (1-\mu)$.** Going from no momentum to
+#   $\mu = 0.9$, divide the rate by ten and you stay on the same part of the map, as
+#   long as the effective rate stays below about 0.1. Near the fast edge the rule
+#   fails: there, high momentum diverges rather than just learning badly.
+# - **Changing the batch size? Move the rate with it, within reason.** For SGD with a
+#   fixed number of epochs the best rate grows with the batch; below batch 32 the band
+#   of good rates is so flat that its exact best hardly matters. Adam's best rate moved
+#   too, so "adaptive" does not mean "leave the rate alone when the batch changes".
+# - **Search on a log grid, per optimizer.** Each optimizer's good rates sit in their
+#   own decade (Adam's and RMSprop's one to two decades below SGD's), and the good
+#   region within 0.01 of the best is from about half a decade (RMSprop) to nearly
+#   three (Adam-HD) wide: a grid a third of a decade apart finds it, and a range test
+#   (chapter 6) narrows it down faster.
+#
 # ## How long it took
 #
 # Every study above was trained once and saved; running the chapter again re-plots

@@ -1,15 +1,15 @@
 """Chapter 8's studies: optimizers x initial rates (x hypergradient rates), as arrays.
 
 The chapter trains plain SGD and Adam next to their hypergradient versions (SGD-HD,
-Adam-HD, :mod:`lr_lessons.tools.hypergradient`) from several initial rates. This module
-names those settings once (:func:`setting`, :func:`rate_settings`) and reads their
-results back by optimizer and rate (:func:`by_rate`, :func:`finals_by_rate`), so the
+Adam-HD, `lr_lessons.tools.hypergradient`) from several initial rates. This module
+names those settings once (`setting`, `rate_settings`) and reads their
+results back by optimizer and rate (`by_rate`, `finals_by_rate`), so the
 chapter never spells or parses a setting's name. The analysis is plain numpy:
 
-- :func:`range_over_rates`: per seed, best minus worst final accuracy over the rates;
-- :func:`beta_harm`: the runs a hypergradient rate harmed (diverged, a rate driven to
+- `range_over_rates`: per seed, best minus worst final accuracy over the rates;
+- `beta_harm`: the runs a hypergradient rate harmed (diverged, a rate driven to
   zero or below, a rate collapsed far below any useful value);
-- :func:`step_costs`: milliseconds per training step and optimizer-state size, measured
+- `step_costs`: milliseconds per training step and optimizer-state size, measured
   with `model.fit` (the one function here that trains).
 """
 
@@ -100,7 +100,7 @@ def rate_settings(
     """Every optimizer at every initial rate, optimizer by optimizer.
 
     Args:
-        optimizers: Optimizer names (see :func:`setting`).
+        optimizers: Optimizer names (see `setting`).
         rates: Initial learning rates.
         betas: The hypergradient rate of each HD optimizer among `optimizers`.
 
@@ -121,7 +121,7 @@ def by_rate(
     """One optimizer's `metric` at each initial rate: shape `(rates, seeds, epochs)`.
 
     Args:
-        results: Results of a study made of :func:`setting` settings.
+        results: Results of a study made of `setting` settings.
         optimizer: The optimizer.
         rates: The initial rates to read, in this order.
         beta: The hypergradient rate (HD optimizers only).
@@ -143,7 +143,7 @@ def finals_by_rate(
     """Final values (the common definition, `claims.final`) per optimizer.
 
     Args:
-        results: Results of a study made by :func:`rate_settings`.
+        results: Results of a study made by `rate_settings`.
         optimizers: The optimizers to read.
         rates: The initial rates to read.
         betas: The hypergradient rate of each HD optimizer.
@@ -294,7 +294,7 @@ class Harm(NamedTuple):
 def beta_harm(
     rate: np.ndarray, loss: np.ndarray, starts: Sequence[float], plain_best: float
 ) -> Harm:
-    """Which runs a hypergradient rate harmed (see :class:`Harm`).
+    """Which runs a hypergradient rate harmed (see `Harm`).
 
     Args:
         rate: The adapted learning rate per epoch, shape `(rates, seeds, epochs)`.
@@ -370,7 +370,7 @@ def beta_sweep(
         main_rates: The main study's initial rates (for the plain optimizer's best).
 
     Returns:
-        The :class:`BetaSweep`.
+        The `BetaSweep`.
     """
     plain = plain_of(optimizer)
     plain_best = best_initial_rate(final(by_rate(main, plain, main_rates)), main_rates)

@@ -2,7 +2,7 @@
 
 Each function below tests one claim at the threshold stated next to it and returns one
 row (`claims.Claim`: the original's words, our numbers, the verdict). The numbers come
-from the arrays of :mod:`lr_lessons.lab.hypergradient_study`; comparisons are made seed
+from the arrays of `lr_lessons.lab.hypergradient_study`; comparisons are made seed
 by seed (runs from the same seed share their initial weights and batch order), so a
 claim that holds for some seeds and not for others is "within noise".
 """
@@ -163,6 +163,12 @@ def harmless_betas(sweep: BetaSweep) -> list[float]:
     A beta is harmless if no run diverged, no rate went to zero or below or
     collapsed (see `hypergradient_study.Harm`), and its range over the initial rates
     is at most the plain optimizer's for every seed.
+
+    Args:
+        sweep: One HD optimizer's beta sweep.
+
+    Returns:
+        The harmless betas, in increasing order.
     """
     plain = range_over_rates(sweep.plain_finals)
     return [

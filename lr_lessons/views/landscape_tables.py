@@ -67,7 +67,7 @@ class RateMap(NamedTuple):
 
 
 def rate_map(grid: landscape.Grid, results: Results) -> RateMap:
-    """The :class:`RateMap` of one grid's results.
+    """The `RateMap` of one grid's results.
 
     Args:
         grid: The grid (`landscape.momentum_grid()`, ...).
@@ -156,11 +156,11 @@ def batch_scaling(
     Args:
         batches: Batch sizes (the first axis of each array).
         rates: Learning rates.
-        accuracy: `{label: (batches, rates, seeds)}` (see :func:`by_batch_size`).
+        accuracy: `{label: (batches, rates, seeds)}` (see `by_batch_size`).
         tol: Tolerance of the good region.
 
     Returns:
-        The :class:`BatchScaling`.
+        The `BatchScaling`.
     """
     best = {k: landscape.best_rate(rates, np.swapaxes(v, -1, -2)) for k, v in accuracy.items()}
     x = np.array(batches, float)
@@ -204,7 +204,7 @@ def by_momentum(
         metric: A metric of the results.
         momenta: The momenta (rows), in order.
         columns: The values of the other setting (columns), in order.
-        column: Reads that value from a setting (e.g. :func:`decay_rate`).
+        column: Reads that value from a setting (e.g. `decay_rate`).
 
     Returns:
         Shape `(momenta, columns, seeds, epochs)`.
