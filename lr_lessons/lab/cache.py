@@ -1,17 +1,18 @@
 """One small cache for results that are not studies (range tests, timings, searches' extras).
 
-:func:`lr_lessons.lab.runner.run_study` caches studies. Everything else a chapter trains or
-measures goes through :func:`cached`: the result is saved next to the studies' results,
-stamped with a key over everything that shapes it (the caller's settings, quick mode,
-the library's training code and the package versions), and read back instead of
-recomputed while the key matches. A stale key or an unreadable file is recomputed;
-writes are atomic (:func:`lr_lessons.files.atomic_path`), so an interrupted run never
-leaves a half-written file.
+`lr_lessons.lab.runner.run_study` caches studies. Everything else a chapter trains or
+measures goes through `cached` (or `cached_result`, which names the file for you:
+`cached_result("07_schedules/range_test_blobs", settings, compute, load)`): the result
+is saved next to the studies' results, stamped with a key over everything that shapes
+it (the caller's settings, quick mode, the library's training code and the package
+versions), and read back instead of recomputed while the key matches. A stale key or
+an unreadable file is recomputed; writes are atomic (`lr_lessons.files.atomic_path`),
+so an interrupted run never leaves a half-written file.
 
-A cached object needs a ``meta`` dict, a ``save(path)`` method and a loader
-(``load(path)``): :class:`~lr_lessons.tools.range_test.RangeTestResult`,
-:class:`~lr_lessons.tools.range_test.RangeTestRepeats` and :class:`Record` (plain JSON values,
-e.g. timings) all qualify.
+A cached object needs a `meta` dict, a `save(path)` method and a loader
+(`load(path)`): `RangeTestResult`, `RangeTestRepeats` (from
+`lr_lessons.tools.range_test`) and `Record` (plain JSON values, e.g. timings) all
+qualify.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ T = TypeVar("T", bound=Cacheable)
 
 
 def cache_key(settings: Mapping[str, Any]) -> str:
-    """The key of a result made with ``settings`` by the current code, versions and mode.
+    """The key of a result made with `settings` by the current code, versions and mode.
 
     Args:
         settings: JSON-serialisable description of what is computed (sizes, rates,
@@ -74,20 +75,20 @@ def cached(
     *,
     cache: bool = True,
 ) -> T:
-    """Read the result saved at ``path`` if its key matches ``settings``; else compute it.
+    """Read the result saved at `path` if its key matches `settings`; else compute it.
 
     Args:
-        path: Where the result lives (e.g. ``config.results_dir() / "07_schedules" /
-            "range_test_blobs.npz"``).
+        path: Where the result lives (e.g. `config.results_dir() / "07_schedules" /
+            "range_test_blobs.npz"`).
         settings: What the result depends on besides the code, versions and quick mode.
         compute: Makes the result (called only on a miss).
-        load: Reads a saved result (e.g. ``RangeTestRepeats.load``); any exception it
+        load: Reads a saved result (e.g. `RangeTestRepeats.load`); any exception it
             raises counts as a corrupt file, which is recomputed.
         cache: False recomputes and overwrites whatever is saved (a retrain).
 
     Returns:
-        The result, its ``meta`` holding ``key``, ``settings``, ``wall_time_s``,
-        ``created`` and ``cache`` ("read" when it came from disk, "computed" otherwise;
+        The result, its `meta` holding `key`, `settings`, `wall_time_s`,
+        `created` and `cache` ("read" when it came from disk, "computed" otherwise;
         the saved file never says "read").
     """
     if not callable(compute) or not callable(load):
@@ -125,15 +126,15 @@ def cached(
 
 
 def result_path(name: str, suffix: str = ".npz") -> Path:
-    """Where a result named ``name`` lives: ``<results>/<name><suffix>``.
+    """Where a result named `name` lives: `<results>/<name><suffix>`.
 
     Args:
         name: A slash-separated name below the results folder, e.g.
-            ``"06_range_test/variant1_sgd"``.
+            `"06_range_test/variant1_sgd"`.
         suffix: The file's extension.
 
     Returns:
-        The path below :func:`lr_lessons.config.results_dir`.
+        The path below `lr_lessons.config.results_dir`.
     """
     if not isinstance(name, str) or not name.strip() or name.startswith(("/", "\\")):
         raise ValueError(
@@ -150,39 +151,39 @@ def cached_result(
     *,
     cache: bool = True,
 ) -> T:
-    """:func:`cached` for a result named ``name`` in the results folder.
+    """`cached` for a result named `name` in the results folder.
 
-    The name a chapter gives its result (``"07_schedules/range_test_blobs"``) is all it
-    needs: the file is :func:`result_path` of it, the key covers ``settings``, the code,
+    The name a chapter gives its result (`"07_schedules/range_test_blobs"`) is all it
+    needs: the file is `result_path` of it, the key covers `settings`, the code,
     the versions and quick mode.
 
     Args:
         name: The result's name below the results folder (no extension).
         settings: What the result depends on besides the code, versions and quick mode.
         compute: Makes the result (called only on a miss).
-        load: Reads a saved result (e.g. ``RangeTestRepeats.load``).
+        load: Reads a saved result (e.g. `RangeTestRepeats.load`).
         cache: False recomputes and overwrites whatever is saved.
 
     Returns:
-        The result, as :func:`cached` returns it.
+        The result, as `cached` returns it.
     """
     return cached(result_path(name), settings, compute, load, cache=cache)
 
 
 @dataclass
 class Record:
-    """Plain JSON values with metadata, e.g. measured times: ``Record({"sgd_ms": 4.1})``."""
+    """Plain JSON values with metadata, e.g. measured times: `Record({"sgd_ms": 4.1})`."""
 
     values: dict[str, Any]
     meta: dict[str, Any] = field(default_factory=dict)
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write ``values`` and ``meta`` as one JSON file, atomically."""
+        """Write `values` and `meta` as one JSON file, atomically."""
         text = json.dumps({"values": self.values, "meta": self.meta}, indent=1, default=str)
         return write_text(path, text)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Record:
-        """Read a file written by :meth:`save`."""
+        """Read a file written by `save`."""
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         return cls(dict(data["values"]), dict(data["meta"]))

@@ -7,14 +7,14 @@ noisy curve, "the highest accuracy" is a poor rule: after a collapse the accurac
 recover and peak again at a far larger rate (the model has kept training while the rate
 grew), so the global maximum may lie past the point where training broke down.
 
-:func:`first_fall` reads the curve from the left instead: the first point where the
-accuracy falls more than ``tol`` below the best value seen so far marks where it turned
+`first_fall` reads the curve from the left instead: the first point where the
+accuracy falls more than `tol` below the best value seen so far marks where it turned
 ragged or fell, and the best point before it is the largest usable rate. A sensible
-``tol`` is a few standard errors of an accuracy measured on ``n`` examples
-(:func:`fall_tolerance`), so sampling noise alone rarely triggers it.
-:func:`usable_rates` applies it to every seed of a validated range test.
+`tol` is a few standard errors of an accuracy measured on `n` examples
+(`fall_tolerance`), so sampling noise alone rarely triggers it.
+`usable_rates` applies it to every seed of a validated range test.
 
-On an exponential ramp, read on the (smoothed) training accuracy, :func:`accuracy_peak`
+On an exponential ramp, read on the (smoothed) training accuracy, `accuracy_peak`
 takes the rate where the accuracy is highest, skipping the first stretch of the ramp.
 
 Pure NumPy; the runs are `lr_lessons.tools.range_test.RangeTestResult`s (anything with
@@ -33,15 +33,15 @@ __all__ = ["Fall", "accuracy_peak", "fall_tolerance", "first_fall", "usable_rate
 
 
 def fall_tolerance(n: int, sigmas: float = 3.0) -> float:
-    """How far an accuracy measured on ``n`` examples must drop to count as a fall.
+    """How far an accuracy measured on `n` examples must drop to count as a fall.
 
     Args:
         n: Number of examples the accuracy is measured on.
-        sigmas: How many standard errors; the standard error of an accuracy ``p`` on
-            ``n`` examples is ``sqrt(p (1 - p) / n)``, at most ``sqrt(0.25 / n)``.
+        sigmas: How many standard errors; the standard error of an accuracy `p` on
+            `n` examples is `sqrt(p (1 - p) / n)`, at most `sqrt(0.25 / n)`.
 
     Returns:
-        ``sigmas * sqrt(0.25 / n)`` (0.047 for 1,000 examples and 3 sigmas).
+        `sigmas * sqrt(0.25 / n)` (0.047 for 1,000 examples and 3 sigmas).
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive whole number of examples, got {n!r}")
@@ -56,8 +56,8 @@ class Fall:
 
     Attributes:
         peak: Index of the best point before the fall (the largest usable rate).
-        fall: Index of the first point more than ``tol`` below the best so far, or None
-            when the curve never fell (then ``peak`` is its overall best point).
+        fall: Index of the first point more than `tol` below the best so far, or None
+            when the curve never fell (then `peak` is its overall best point).
         tol: The tolerance used.
     """
 
@@ -82,15 +82,15 @@ class Fall:
 
 
 def first_fall(values: Sequence[float] | np.ndarray, tol: float) -> Fall:
-    """The first point where ``values`` drops more than ``tol`` below its running best.
+    """The first point where `values` drops more than `tol` below its running best.
 
     Args:
         values: An accuracy (higher is better) per point of the ramp, in ramp order.
             NaN points are skipped.
-        tol: The drop that counts as a fall (e.g. :func:`fall_tolerance`).
+        tol: The drop that counts as a fall (e.g. `fall_tolerance`).
 
     Returns:
-        A :class:`Fall`: the best point before the first fall, and the fall.
+        A `Fall`: the best point before the first fall, and the fall.
     """
     v = np.asarray(values, dtype="float64")
     if v.ndim != 1 or not np.isfinite(v).any():
@@ -116,11 +116,11 @@ def usable_rates(
     Args:
         runs: Range-test runs recorded with validation data (their `validation` dict
             holds `metric` and `"lr"` per validation point).
-        tol: The drop that counts as a fall (e.g. :func:`fall_tolerance`).
+        tol: The drop that counts as a fall (e.g. `fall_tolerance`).
         metric: The validation metric read (higher is better).
 
     Returns:
-        Each run's :class:`Fall`, and each run's largest usable rate (the rate at the
+        Each run's `Fall`, and each run's largest usable rate (the rate at the
         best point before its first fall).
     """
     falls = [first_fall(run.validation[metric], tol) for run in runs]
