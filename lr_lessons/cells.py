@@ -163,7 +163,7 @@ def _compile_cell(
 ) -> tuple[CodeType, int]:
     """Compile a cell so that a traceback names the chapter's own file and line.
 
-    The cell's source is looked up in the file after ``position`` (where the previous cell
+    The cell's source is looked up in the file after `position` (where the previous cell
     ended); a cell jupytext changed (an escaped magic) gets a name of its own instead.
     """
     tree = ast.parse(source, filename=str(path))

@@ -1,12 +1,12 @@
-"""The ``lr-lessons`` command: ``lr-lessons figures`` regenerates every figure.
+"""The `lr-lessons` command: `lr-lessons figures` regenerates every figure.
 
 The chapters are the single source of every figure, so the command runs
-``chapters/NN_*.py`` (in this process, so TensorFlow is imported once) cell by cell
+`chapters/NN_*.py` (in this process, so TensorFlow is imported once) cell by cell
 (`lr_lessons.cells`), passing seeds, quick mode, retraining and engine through the
 environment variables that `lr_lessons.config` reads. What each code cell prints is shown
-on the terminal and recorded in ``figures/NN_topic/outputs.json``, which the docs site shows
+on the terminal and recorded in `figures/NN_topic/outputs.json`, which the docs site shows
 under each cell. Studies whose saved results are current are re-plotted from disk without
-training (``--retrain`` trains them all again); after each chapter the command says which
+training (`--retrain` trains them all again); after each chapter the command says which
 studies were read from the cache and which were trained, and which cells took longest.
 """
 
@@ -27,7 +27,7 @@ CHAPTER_PATTERN = re.compile(r"^(\d\d)_[a-z0-9_]+\.py$")
 
 
 def find_chapters(root: Path) -> list[Path]:
-    """The chapter scripts ``chapters/NN_topic.py`` below ``root``, in order."""
+    """The chapter scripts `chapters/NN_topic.py` below `root`, in order."""
     folder = root / "chapters"
     if not folder.is_dir():
         raise InputError(
@@ -45,14 +45,14 @@ def _words(chapter: Path) -> tuple[str, list[str]]:
 def match_chapters(chapters: list[Path], wanted: Sequence[str]) -> dict[str, list[Path]]:
     """Which chapters each wanted item picks.
 
-    A number (``3``, ``03``) picks the chapter of exactly that number; a name picks the
-    chapters whose topic starts with it (``sched``, ``learning_rate``) or has it as a
-    whole word (``rate``, ``test``). Anything matching nothing raises
-    :class:`~lr_lessons.checks.InputError` listing the chapters.
+    A number (`3`, `03`) picks the chapter of exactly that number; a name picks the
+    chapters whose topic starts with it (`sched`, `learning_rate`) or has it as a
+    whole word (`rate`, `test`). Anything matching nothing raises
+    `InputError` listing the chapters.
 
     Args:
-        chapters: The chapter scripts (from :func:`find_chapters`).
-        wanted: Numbers or names, as given to ``--chapters``.
+        chapters: The chapter scripts (from `find_chapters`).
+        wanted: Numbers or names, as given to `--chapters`.
 
     Returns:
         For each wanted item, the chapters it picks.
@@ -81,7 +81,7 @@ def match_chapters(chapters: list[Path], wanted: Sequence[str]) -> dict[str, lis
 
 
 def select_chapters(chapters: list[Path], wanted: Sequence[str] | None) -> list[Path]:
-    """Chapters picked by number (``3``, ``03``) or by name (see :func:`match_chapters`)."""
+    """Chapters picked by number (`3`, `03`) or by name (see `match_chapters`)."""
     if not wanted:
         return chapters
     picked = {c for hits in match_chapters(chapters, wanted).values() for c in hits}
@@ -96,11 +96,11 @@ def run_chapter(path: Path, figures_dir: Path | None = None) -> float:
 
     The chapter runs with matplotlib's Agg backend; the working folder is restored and
     every figure closed afterwards, even when a cell fails. Only a chapter that ran to
-    the end has its ``outputs.json`` written (see `lr_lessons.cells.save_outputs`).
+    the end has its `outputs.json` written (see `lr_lessons.cells.save_outputs`).
 
     Args:
         path: The chapter script.
-        figures_dir: Where ``NN_topic/outputs.json`` goes (default: `config.figures_dir`).
+        figures_dir: Where `NN_topic/outputs.json` goes (default: `config.figures_dir`).
 
     Returns:
         The chapter's wall time in seconds.
@@ -166,8 +166,8 @@ def figures(args: argparse.Namespace) -> int:
     """Regenerate the figures of the chosen chapters.
 
     Args:
-        args: The parsed command line (``seeds``, ``chapters``, ``quick``, ``retrain``,
-            ``engine``, ``list``).
+        args: The parsed command line (`seeds`, `chapters`, `quick`, `retrain`,
+            `engine`, `list`).
 
     Returns:
         The exit status (0).
@@ -217,13 +217,13 @@ def figures(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``lr-lessons`` console script.
+    """Entry point of the `lr-lessons` console script.
 
     Bad input (a flag, an environment switch, a data file) ends the command with a
-    one-line ``lr-lessons: error: ...`` message and exit status 2, before any training.
+    one-line `lr-lessons: error: ...` message and exit status 2, before any training.
 
     Args:
-        argv: The arguments (default: ``sys.argv[1:]``).
+        argv: The arguments (default: `sys.argv[1:]`).
 
     Returns:
         The exit status.
