@@ -138,7 +138,13 @@ V2 = {
     "seed": 0,
 }
 
+# %% [markdown]
+# `V2` holds the settings of the test; they are also what the cache keys on. The
+# function below is the code you would write: build and compile the model, create
+# the finder, pass it to `fit`, and read `finder.result`.
 
+
+# %%
 def small_convnet_test():
     keras.utils.set_random_seed(V2["seed"])
     model = keras.Sequential(
@@ -179,11 +185,11 @@ def small_convnet_test():
 
 
 # %% [markdown]
-# The function builds and compiles the model exactly as the tutorial does, notes
-# every variable of the model and of its optimizer, runs `fit` with the finder,
-# and checks that each variable is back to the same bits afterwards. Running it
-# through the cache, then reading the result: how many batches the ramp ran, why it
-# stopped, and the rate each rule suggests.
+# Besides the tutorial's steps, the function notes every variable of the model and
+# of its optimizer before `fit` and checks that each is back to the same bits
+# afterwards. Running it through the cache, then reading the result: how many
+# batches the ramp ran, why it stopped, and the rate each rule suggests (with the
+# reason when the curve does not support the rule's reading).
 
 # %%
 small = cached_result(
@@ -740,6 +746,23 @@ table
 # start of the ramp). A rule read on a curve recorded while the rate keeps climbing
 # tends to undershoot the best fixed rate, so when a run is cheap, try the suggestion
 # and a rate several times larger.
+#
+# ## Using the range test on your own model
+#
+# What this chapter suggests, as a checklist:
+#
+# 1. **Ramp long enough, from low enough.** A few hundred batches, starting where the
+#    loss is still flat. If the curve already falls at its first points (Adam here),
+#    the rules cannot place the fall: start the ramp lower.
+# 2. **Mind the smoothing.** The moving average lags by about $1/(1-eta)$ batches,
+#    which moves every marker to larger rates; a smaller $eta$ or a longer ramp
+#    keeps the lag small.
+# 3. **Look at more than one seed when you can.** The seeds' spread tells you which
+#    readings measure the curve and which measure one run's noise.
+# 4. **Treat the suggestion as a starting point.** Train briefly at it and at a few
+#    times more; a rate read while the rate is still climbing tends to be cautious.
+# 5. **Nothing to rebuild.** `LRFinder` and `range_test` put the weights, the optimizer
+#    state and the learning rate back, so you can train the same model right after.
 
 # %%
 print(f"chapter wall time: {time.perf_counter() - CHAPTER_START:.0f} s")

@@ -898,3 +898,17 @@ table
 #   0.1 at twelve times the training epochs, and the same search on a quarter of the
 #   data found a rate that trained as well at a quarter of the updates: don't start on
 #   the entire dataset.
+#
+# ## Try it yourself
+#
+# Each change below re-trains only the studies and range tests whose settings it
+# changes; everything else is read back from the cache.
+#
+# - Change `SAFETY` (the MNIST one-cycle margin) to 1.5 or 3 and see whether the
+#   one-cycle bar moves, and whether any seed diverges.
+# - Give the blobs study an `exp_range` setting (`cyclical["exp_range"]` is already
+#   built) and compare its final accuracy with `triangular2`, whose cycles also fade.
+# - Change `STEP_SIZE` to a tenth of the updates (five cycles instead of ten): plain
+#   `triangular` ends wherever its last cycle leaves it, so watch its final accuracy.
+# - Search on an eighth of the data instead of a quarter (`SUBSET`): does the rate
+#   still carry over?
