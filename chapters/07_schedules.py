@@ -156,10 +156,10 @@ fig
 # `lr_lessons.tools.range_test` on the blobs network with SGD (an exponential ramp from
 # $10^{-5}$ to 10 over 20 epochs' worth of batches), from several seeds.
 #
-# `RT` holds the test's settings; `blobs_sgd(seed)` builds and compiles
-# the model for one seed, and `range_test_repeats` runs the test from each seed. The
-# result is cached under `07_schedules/range_test_blobs` with `RT` as its settings,
-# so changing a setting trains again and nothing else does.
+# `RT` holds the arguments of the test; `blobs_sgd(seed)` builds and compiles the
+# model for one seed, and `range_test_repeats` runs the test from each seed. The
+# result is cached under `07_schedules/range_test_blobs` with `RT` and the data as
+# its settings, so changing one of them trains again and nothing else does.
 
 
 # %%
@@ -169,7 +169,6 @@ RT = {
     "steps": (10 if QUICK else 20) * PER_EPOCH,
     "batch_size": 32,
     "seeds": SEEDS[:3],
-    "data": blobs.source,
 }
 
 
@@ -185,17 +184,8 @@ def blobs_sgd(seed: int) -> keras.Model:
 
 blobs_rt = cached_result(
     "07_schedules/range_test_blobs",
-    RT,
-    lambda: range_test_repeats(
-        blobs_sgd,
-        blobs.x_train,
-        blobs.y_train,
-        seeds=RT["seeds"],
-        batch_size=32,
-        start_lr=RT["start_lr"],
-        end_lr=RT["end_lr"],
-        steps=RT["steps"],
-    ),
+    {**RT, "data": blobs.source},
+    lambda: range_test_repeats(blobs_sgd, blobs.x_train, blobs.y_train, **RT),
     RangeTestRepeats.load,
 )
 
@@ -616,7 +606,6 @@ MRT = {
     "diverge": 4.0,
     "batch_size": M_BATCH,
     "seeds": M_SEEDS,
-    "data": mnist.source,
 }
 
 
@@ -632,18 +621,8 @@ def mnist_sgd(seed: int) -> keras.Model:
 
 mnist_rt = cached_result(
     "07_schedules/range_test_mnist",
-    MRT,
-    lambda: range_test_repeats(
-        mnist_sgd,
-        mnist.x_train,
-        mnist.y_train,
-        seeds=MRT["seeds"],
-        batch_size=M_BATCH,
-        start_lr=MRT["start_lr"],
-        end_lr=MRT["end_lr"],
-        steps=MRT["steps"],
-        diverge=MRT["diverge"],
-    ),
+    {**MRT, "data": mnist.source},
+    lambda: range_test_repeats(mnist_sgd, mnist.x_train, mnist.y_train, **MRT),
     RangeTestRepeats.load,
 )
 M_PEAK = accuracy_peak(mnist_rt.runs)
