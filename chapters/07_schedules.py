@@ -271,6 +271,13 @@ fig
 # - `OneCycle(base_lr, max_lr, total_steps)`, Smith (2018): a single triangle over most
 #   of training, then a short final stretch down to a hundredth of `base_lr`.
 #
+# Why would a rate that goes *up* again help? Smith's argument in both papers: a
+# rate between well-chosen bounds needs no single tuned value, short stretches at
+# large rates move training quickly across flat regions of the loss, and (in the
+# 2018 paper) large rates act as a regulariser, while the low rates at the end let
+# the model settle. The study below tests the practical part of that: speed and
+# final accuracy at an equal budget.
+#
 # In formulas, with step size $s$: the cycle is $c = \lfloor 1 + t / 2s \rfloor$, the
 # position in it $x = |t/s - 2c + 1|$, and the triangular rate
 # $\eta_t = \eta_{base} + (\eta_{max} - \eta_{base}) \max(0, 1 - x)$; `triangular2`
@@ -732,7 +739,10 @@ fig
 # their initial weights and batch order), at the threshold stated in the row; a claim
 # that holds for some seeds and not others is "within noise", and a diverged seed is
 # named in the row, never averaged away. The tests live in
-# `lr_lessons.views.schedule_claims`, one function per claim.
+# `lr_lessons.views.schedule_claims`, one function per claim; each returns the
+# measured text and the verdict, and its docstring states the test. The verdicts:
+# *confirmed* (every seed), *within noise* (some seeds), *partly* (part of the claim)
+# and *not reproduced*.
 #
 # **The shapes.** The explainer says linear decay lowers the rate by the same amount
 # every update (we accept a relative spread of the per-update drop below $10^{-3}$,
