@@ -47,9 +47,9 @@
 # This page trains for about a quarter of an hour, so every result is saved the
 # first time and read back afterwards: `cached_result(name, settings, compute,
 # load)` from `lr_lessons.lab.cache` calls `compute()` only when no result saved
-# under `name` matches the settings, the data, the library's training code and the
-# package versions. The studies that train at fixed rates go through
-# `run_study`, which caches the same way.
+# under `name` was made with the same settings (here always including the data),
+# the same library training code and the same package versions. The studies that
+# train at fixed rates go through `run_study`, which caches the same way.
 
 # %%
 import math
