@@ -154,6 +154,22 @@ def test_ch8_mnist_paragraph():
     assert 1400 <= cost["SGD"]["weights"] / 303 <= 1600  # the blobs MLP has 303 weights
 
 
+def test_ch8_one_beta_does_not_fit_every_model():
+    from lr_lessons.views.claims import final
+
+    quoted(
+        "08_hypergradient",
+        "the paper's $10^{-7}$ for Adam-HD was too slow on the 303-weight blobs network "
+        "and lifted the ConvNet's rate by more than an order of magnitude within one epoch",
+    )
+    blobs, sweep = results("hypergradient_blobs"), results("hypergradient_betas")
+    paper = final(sweep.get("val_accuracy", "adam_hd beta=1e-07 lr=0.0001")).mean()
+    ours = final(blobs.get("val_accuracy", "adam_hd beta=1e-05 lr=0.0001")).mean()
+    assert ours - paper > 0.05  # too slow: well below the faster beta from the same start
+    mnist = results("hypergradient_mnist")
+    assert mnist.get("learning_rate", "Adam-HD lr=1e-05 beta=1e-07")[0, 0] > 10 * 1e-5
+
+
 # --- chapter 7 -----------------------------------------------------------------------
 
 
