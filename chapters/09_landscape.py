@@ -53,7 +53,7 @@ from lr_lessons.lab.runner import run_study
 from lr_lessons.views import landscape_claims
 from lr_lessons.views import landscape_plots as lp
 from lr_lessons.views import landscape_tables as tables
-from lr_lessons.views.claims import ClaimsTable, final
+from lr_lessons.views.claims import ClaimsTable
 from lr_lessons.views.plotting import caption, save_figure
 
 # %% [markdown]
@@ -356,58 +356,42 @@ fig
 # patiences at every momentum of the map (the momentum-0 rows are the chapters' own
 # settings; "none" is the map's constant rate 0.01 from the same seeds).
 #
-# `tables.by_momentum` arranges a study's runs by momentum and by the decay rate or
-# patience, read from each setting's own data (its schedule or its
-# `ReduceLROnPlateau` arguments), into arrays of shape
-# (momenta, decays or patiences, seeds, epochs).
+# `tables.momentum_rows` arranges a study's runs by momentum and by the decay rate
+# or patience, read from each setting's own data (its schedule or its
+# `ReduceLROnPlateau` arguments): final test accuracy, divergence and final loss of
+# shape (momenta, decays or patiences, seeds), and the rate of every epoch.
 
 # %%
 decay_study = landscape.momentum_decay_study()
 plateau_study = landscape.momentum_plateau_study()
 decay, plateau = run_study(decay_study), run_study(plateau_study)
 decays, patiences = landscape.DECAYS, landscape.PATIENCES
-
-
-def decay_runs(metric):
-    return tables.by_momentum(
-        decay, decay_study, metric, mus, decays, tables.decay_rate
-    )
-
-
-def plateau_runs(metric):
-    return tables.by_momentum(
-        plateau, plateau_study, metric, mus, patiences, tables.patience
-    )
-
-
-d_acc = final(decay_runs("val_accuracy"))  # (momenta, decays, seeds)
-p_loss = final(plateau_runs("loss"))  # (momenta, patiences, seeds)
-p_rate = plateau_runs("learning_rate")  # (momenta, patiences, seeds, epochs)
-lr01 = list(rates).index(0.01)  # the map's constant rate 0.01: "none"
-const_acc, const_loss = m.accuracy[:, lr01], m.loss[:, lr01]
+d = tables.momentum_rows(decay, decay_study, mus, decays, tables.decay_rate)
+p = tables.momentum_rows(
+    plateau, plateau_study, mus, patiences, tables.patience
+)
+none = list(rates).index(0.01)  # the map's constant rate 0.01: "none"
+print(
+    f"chapter 3: {d.accuracy.shape} (momenta, decays, seeds); chapter 4: "
+    f"{p.loss.shape} (momenta, patiences, seeds)"
+)
 
 # %%
 fig = lp.grid_maps(
     {
         "chapter 3: final test accuracy, decays of a 0.01 start rate": (
             tables.accuracy_panel(
-                tables.next_to_constant(const_acc, d_acc),
-                tables.next_to_constant(
-                    m.diverged[:, lr01],
-                    landscape.divergence(decay_runs("loss")),
-                ),
-                columns=["none", *[f"{d:g}" for d in decays[::-1]]],
+                tables.next_to_constant(m.accuracy[:, none], d.accuracy),
+                tables.next_to_constant(m.diverged[:, none], d.diverged),
+                columns=["none", *[f"{x:g}" for x in decays[::-1]]],
                 xlabel="decay (InverseTimeDecay decay_rate, per update)",
             )
         ),
         "chapter 4: final training loss, ReduceLROnPlateau at rate 0.01": (
             tables.loss_panel(
-                tables.next_to_constant(const_loss, p_loss),
-                tables.next_to_constant(
-                    m.diverged[:, lr01],
-                    landscape.divergence(plateau_runs("loss")),
-                ),
-                columns=["none", *[str(p) for p in patiences[::-1]]],
+                tables.next_to_constant(m.loss[:, none], p.loss),
+                tables.next_to_constant(m.diverged[:, none], p.diverged),
+                columns=["none", *[str(x) for x in patiences[::-1]]],
                 xlabel="patience (epochs)",
             )
         ),
@@ -529,10 +513,10 @@ print(wider)
 
 # %%
 chapter3 = landscape_claims.chapter3_along_momentum(
-    mus, decays, d_acc, const_acc
+    mus, decays, d.accuracy, m.accuracy[:, none]
 )
 chapter4 = landscape_claims.chapter4_along_momentum(
-    mus, patiences, p_rate, p_loss
+    mus, patiences, p.learning_rate, p.loss
 )
 print(chapter3, chapter4, sep="\n")
 

@@ -56,6 +56,13 @@ def test_by_momentum_reads_the_settings_data_not_their_names():
     )
     assert runs.shape == (2, 2, 2, EPOCHS)
     assert np.allclose(runs[:, :, 0, 0], [[0.9001, 1.0], [0.0001, 0.1]])
+    rows = tables.momentum_rows(
+        results_of(study, values), study, (0.9, 0.0), (1e-4, 0.1), tables.decay_rate
+    )
+    assert rows.columns == (1e-4, 0.1) and rows.accuracy.shape == (2, 2, 2)
+    assert np.allclose(rows.loss[:, :, 1], runs[:, :, 1, 0])
+    assert rows.learning_rate.shape == (2, 2, 2, EPOCHS)
+    assert not rows.diverged.any()  # a constant loss did not get worse
     constant = np.array([[1.0, 1.0], [2.0, 2.0]])
     cells = tables.next_to_constant(constant, runs[..., 0])
     assert np.allclose(cells[:, :, 0], [[1.0, 1.0, 0.9001], [2.0, 0.1, 0.0001]])

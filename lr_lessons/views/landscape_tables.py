@@ -213,6 +213,57 @@ def by_momentum(
     return np.stack([np.stack([results.get(metric, name[m, c]) for c in columns]) for m in momenta])
 
 
+class MomentumRows(NamedTuple):
+    """A study rerun at every momentum, per momentum, column and seed.
+
+    Attributes:
+        columns: The values of the other setting (decay rates, patiences, ...).
+        accuracy: Final test accuracy, `(momenta, columns, seeds)`.
+        diverged: The run diverged, same shape.
+        loss: Final training loss, same shape.
+        learning_rate: The rate per epoch, `(momenta, columns, seeds, epochs)`.
+    """
+
+    columns: tuple[Any, ...]
+    accuracy: np.ndarray
+    diverged: np.ndarray
+    loss: np.ndarray
+    learning_rate: np.ndarray
+
+
+def momentum_rows(
+    results: Results,
+    study: Study,
+    momenta: Sequence[float],
+    columns: Sequence[Any],
+    column: Callable[[Setting], Any],
+) -> MomentumRows:
+    """What the chapter 3 and 4 maps and claims use, arranged by `by_momentum`.
+
+    Args:
+        results: What `run_study(study)` returned.
+        study: A study whose settings each have a `momentum` option.
+        momenta: The momenta (rows), in order.
+        columns: The values of the other setting (columns), in order.
+        column: Reads that value from a setting (e.g. `decay_rate`).
+
+    Returns:
+        The `MomentumRows`.
+    """
+
+    def runs(metric: str) -> np.ndarray:
+        return by_momentum(results, study, metric, momenta, columns, column)
+
+    loss = runs("loss")
+    return MomentumRows(
+        tuple(columns),
+        _final(runs("val_accuracy")),
+        _diverged(loss),
+        _final(loss),
+        runs("learning_rate"),
+    )
+
+
 def next_to_constant(constant: np.ndarray, columns: np.ndarray) -> np.ndarray:
     """Prepend the constant-rate column to per-setting columns given in reverse order.
 
