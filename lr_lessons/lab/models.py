@@ -9,7 +9,20 @@ from lr_lessons.checks import one_of
 
 
 def blobs_mlp(n_inputs: int = 2, n_classes: int = 3) -> keras.Sequential:
-    """The originals' blobs model: Dense(50, relu, he_uniform) -> Dense(3, softmax)."""
+    """The originals' blobs model: Dense(50, relu, he_uniform) -> Dense(3, softmax).
+
+    Chapter 1 writes this network out in full with `keras.Sequential`; later chapters
+    call this function instead. Built after `keras.utils.set_random_seed(seed)`, it
+    gets the same initial weights as chapter 1's written-out model (303 weights for
+    2 inputs and 3 classes).
+
+    Args:
+        n_inputs: Number of input features.
+        n_classes: Number of classes (units of the softmax output).
+
+    Returns:
+        An uncompiled `keras.Sequential` model named `blobs_mlp`.
+    """
     return keras.Sequential(
         [
             keras.Input(shape=(n_inputs,)),
