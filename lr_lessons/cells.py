@@ -22,6 +22,7 @@ import json
 import linecache
 import sys
 import time
+import types
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -100,6 +101,10 @@ class Tee(io.TextIOBase):
 
     def isatty(self) -> bool:
         return self.stream.isatty()
+
+    def fileno(self) -> int:
+        """The terminal's descriptor (what a library writes there directly is not kept)."""
+        return self.stream.fileno()
 
     @property
     def encoding(self) -> str:  # type: ignore[override]
@@ -199,8 +204,28 @@ def run_cells(
         One `CellOutput` per code cell, in order.
     """
     path = Path(path)
+    # the chapter's own `__main__` module while it runs, as `runpy` makes one: classes and
+    # functions it defines belong to it (pickling, dataclasses, Keras' registry)
+    module = types.ModuleType("__main__")
+    module.__dict__.update(__file__=str(path), __builtins__=builtins)
+    previous = sys.modules.get("__main__")
+    sys.modules["__main__"] = module
+    try:
+        return _run(path, Path(figures_dir), module.__dict__, on_cell)
+    finally:
+        if previous is None:
+            sys.modules.pop("__main__", None)
+        else:
+            sys.modules["__main__"] = previous
+
+
+def _run(
+    path: Path,
+    figures_dir: Path,
+    namespace: dict,
+    on_cell: Callable[[CellOutput], None] | None,
+) -> list[CellOutput]:
     folder = figures_dir / path.stem
-    namespace: dict = {"__name__": "__main__", "__file__": str(path), "__builtins__": builtins}
     flags = 0
     records = []
     text = path.read_text(encoding="utf-8")

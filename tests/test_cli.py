@@ -189,8 +189,19 @@ folder.mkdir(parents=True, exist_ok=True)
 print(table)
 
 # %%
+import pickle
+from dataclasses import dataclass
+
 later: list[int] = []  # `from __future__` of cell 1 holds here too: a string
-print(type(__annotations__["later"]).__name__)
+
+
+@dataclass
+class Point:  # a class of the chapter's own __main__ module, as in a script
+    x: int
+
+
+same = pickle.loads(pickle.dumps(Point(3))) == Point(3)
+print(type(__annotations__["later"]).__name__, same)
 
 # %%
 quiet = True
@@ -209,9 +220,10 @@ def fake_chapter(tmp_path, monkeypatch) -> Path:
 def test_a_chapter_runs_cell_by_cell_and_its_printouts_are_recorded(fake_chapter, capsys):
     from lr_lessons import cells, config
 
-    cwd = os.getcwd()
+    cwd, main = os.getcwd(), sys.modules["__main__"]
     seconds = cli.run_chapter(fake_chapter)
     assert seconds > 0 and os.getcwd() == cwd  # a cell's chdir is undone
+    assert sys.modules["__main__"] is main
     terminal = capsys.readouterr().out
     assert "first cell" in terminal and "value 42, run as __main__" in terminal  # the tee
     figures = config.figures_dir()
@@ -227,7 +239,7 @@ def test_a_chapter_runs_cell_by_cell_and_its_printouts_are_recorded(fake_chapter
     assert records[3].stdout.splitlines()[:2] == ["value 42, run as __main__", "epoch 2/2"]
     assert "| 1 | 2 |" in records[3].stdout
     assert records[3].files == ["98_fake/table.md"]
-    assert records[4].stdout == "str\n"
+    assert records[4].stdout == "str True\n"
     assert records[5].stdout == "" and records[5].files == []
     assert not [p for p in (figures / "98_fake").iterdir() if p.name.startswith(".")]
 
