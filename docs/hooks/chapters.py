@@ -438,6 +438,11 @@ def module_summary(package_dir: Path, module: str) -> str:
     return first.replace("|", "\\|")
 
 
+def module_name_html(module: str) -> str:
+    """A dotted name as code that may wrap after a dot, never inside a word."""
+    return "<code>" + ".<wbr>".join(html.escape(part) for part in module.split(".")) + "</code>"
+
+
 def api_index(package_dir: Path, modules: list[str], package: str = "lr_lessons") -> str:
     """The API reference's overview page: each group's modules with a one-line summary."""
     lines = [
@@ -452,7 +457,9 @@ def api_index(package_dir: Path, modules: list[str], package: str = "lr_lessons"
             continue
         lines += ["", f"## {name}", "", about, "", "| module | what it is for |", "|---|---|"]
         for m in members:
-            lines.append(f"| [`{m}`](api/{m}.md) | {module_summary(package_dir, m)} |")
+            lines.append(
+                f"| [{module_name_html(m)}](api/{m}.md) | {module_summary(package_dir, m)} |"
+            )
     return "\n".join(lines) + "\n"
 
 
