@@ -333,6 +333,12 @@ fig
 # study, seeds, engine and data) and trains them otherwise. The best rate is the one
 # with the best mean final test accuracy, final meaning the mean of the last 10
 # epochs as in every chapter.
+#
+# Picking the best rate by its test accuracy is what a tutorial does, and it
+# flatters the chosen rate a little: with eight rates and five seeds, the best mean
+# is partly the luckiest. We use it only as one of the constant rates the study
+# below trains next to the schedules; its label ("chapter 1's best") says where it
+# came from wherever it appears.
 
 # %%
 lr_study = studies.learning_rate_study()
@@ -355,7 +361,18 @@ print(
 # briefly at one rate per decade from $10^{-7}$ to 1, then tries a finer grid inside the
 # best decade. `lr_lessons.lab.search.coarse_to_fine` does exactly that through the study
 # runner: each trial here is 20 epochs (a tenth of the full budget) from every seed,
-# scored by the test accuracy of its last 3 epochs.
+# scored by the test accuracy of its last 3 epochs. In steps:
+#
+# 1. *Coarse*: train one trial per decade, $10^{-7}, 10^{-6}, \ldots, 1$, from every
+#    seed, and score each by its mean over the seeds.
+# 2. *Choose a decade*: the one between the best coarse rate and its better
+#    neighbour.
+# 3. *Fine*: train `fine` more rates spread evenly (on a log scale) inside that
+#    decade.
+# 4. *Choose*: the best trial of all, coarse or fine.
+#
+# Its cost grows with the number of trials times the epochs per trial times the
+# seeds, which is why the printout below reports it next to the range test's.
 #
 # The explainer adds: don't start on the entire dataset. A search on a subset costs a
 # fraction of the updates, and if the best rate carries over to the full data the
