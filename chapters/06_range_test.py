@@ -623,9 +623,8 @@ for rule in CHECK_RULES:
 # <!-- widget: range-explorer -->
 
 # %%
-save_explorer_data(
-    tests, checked_by_rule
-)  # the explorer's data: figures/06_range_test/
+# the explorer's data, saved next to the figures (figures/06_range_test/)
+save_explorer_data(tests, checked_by_rule)
 
 # %% [markdown]
 # ## What the original reported, and what we measured

@@ -106,7 +106,8 @@ decays = {
         START, decay_steps=STEPS, decay_rate=99.0
     ),
 }
-optimizer = keras.optimizers.SGD(learning_rate=decays["step"])  # as you would
+# as you would use one
+optimizer = keras.optimizers.SGD(learning_rate=decays["step"])
 
 # %% [markdown]
 # `rates(schedule, n)` (from `lr_lessons.tools.schedules`) evaluates a schedule at
@@ -285,9 +286,8 @@ fig
 # ten cycles over the run (a step size of a twentieth of the updates).
 
 # %%
-STEP_SIZE = max(
-    1, STEPS // 20
-)  # 10 cycles: 10 epochs up, 10 down in the full run
+# 10 cycles: 10 epochs up, 10 down in the full run
+STEP_SIZE = max(1, STEPS // 20)
 cyclical = {
     "triangular": CyclicalLearningRate(
         BASE_LR, MAX_LR, STEP_SIZE, "triangular"
@@ -300,9 +300,8 @@ cyclical = {
     ),
     "one-cycle": OneCycle(BASE_LR, MAX_LR, STEPS),
 }
-optimizer = keras.optimizers.SGD(
-    learning_rate=cyclical["one-cycle"]
-)  # as you would use it
+# as you would use it
+optimizer = keras.optimizers.SGD(learning_rate=cyclical["one-cycle"])
 fig = line_plots.curves(
     {name: {name: rates(s, STEPS + 1)} for name, s in cyclical.items()},
     title=(
