@@ -94,6 +94,11 @@ CHAPTER_START = time.perf_counter()
 # the printout below and every caption name the data), so we keep the original's 1,200
 # steps by running more epochs. Quick mode uses a few hundred images, smaller batches
 # and a short ramp.
+#
+# `config.seeds()` gives the seeds of a run (five at full size; this chapter uses
+# the first three), and `config.quick()` says whether quick mode is on; both are
+# read from the environment in one place, so the figures command, the tests and a
+# notebook run agree.
 
 # %%
 QUICK = config.quick()
@@ -342,6 +347,12 @@ fig = plot_loss(
 plotting.save_figure(fig, "06_range_test/variant1_loss")
 fig
 
+# %% [markdown]
+# Compare where each optimizer's fall begins, where it is steepest and how low it
+# gets before the climb: the claims table at the end measures the last two against
+# the original's reading. A narrow band means the seeds agree on the curve; the
+# markers' bars show how far the rules' readings move from seed to seed.
+
 # %%
 fig = plot_delta(
     tests,
@@ -580,6 +591,15 @@ for rule in CHECK_RULES:
             f"best in {seeds_passing(check.won_seeds)}"
         )
 
+# %% [markdown]
+# Each line gives, for one rule and one optimizer, the mean validation accuracy at
+# the three rates, whether the suggested rate had the best mean ("won"), and on how
+# many seeds it beat both neighbours. The two need not agree: a rate can win on
+# the mean through one lucky seed, which is why the claims below count seeds.
+#
+# The bars show the same runs, one group of three per optimizer and one dot per
+# seed; the last figure drawn is the valley rule's.
+
 # %%
 for rule in CHECK_RULES:
     fig = bar_plots.summary_bars(
@@ -592,6 +612,10 @@ for rule in CHECK_RULES:
     name = "suggestion_check" + ("" if rule == "steepest" else f"_{rule}")
     plotting.save_figure(fig, f"06_range_test/{name}")
 fig
+
+# %% [markdown]
+# The numbers behind the bars, each rate's validation accuracy over the seeds as
+# mean [min, max]:
 
 # %%
 for rule in CHECK_RULES:
