@@ -123,6 +123,11 @@ for kind, v in shapes.items():
         f"{v[-1]:.3g}; {early[kind]:.0%} of its fall in the first tenth"
     )
 
+# %% [markdown]
+# Each line gives a schedule's rate at the first update, half-way and at the end,
+# and the share of its whole fall done in the first tenth. The same curves, on a
+# linear axis and on a log axis:
+
 # %%
 labelled = {f"{k}: {type(decays[k]).__name__}": v for k, v in shapes.items()}
 fig = line_plots.curves(
@@ -210,6 +215,11 @@ print(
     f"max_lr {MAX_LR:.3g} (peak of the mean)\nsteepest descent per seed: "
     f"{np.round(steepest, 3).tolist()}; median {range_pick:.3g}"
 )
+
+# %% [markdown]
+# The loss curve with the four rules' markers, as in chapter 6 (one line: the mean
+# over the seeds; band: their range), then one seed's training accuracy with
+# Smith's reading marked.
 
 # %%
 rt_note = (
@@ -702,6 +712,11 @@ pool = constant_rates.ConstantGrid(
 mnist_results = pool.results
 grid = bracket_best(M_GRID, pool.scores)
 
+# %% [markdown]
+# The printout lists every constant rate the grid tried (the rates `bracket_best`
+# added beyond the starting grid, if any), the best one and whether it is inside
+# the grid, then each setting's test accuracy over the seeds.
+
 # %%
 print(
     f"constant rates tried: {grid.rates} (added {grid.extended}); best "
@@ -903,6 +918,23 @@ table
 #   0.1 at twelve times the training epochs, and the same search on a quarter of the
 #   data found a rate that trained as well at a quarter of the updates: don't start on
 #   the entire dataset.
+#
+# ## Using schedules in your own training
+#
+# What this chapter suggests, as a checklist:
+#
+# 1. **Count updates, not epochs.** A schedule is called with the optimizer's
+#    update count; for `epochs` epochs of `n` examples in batches of `b` that is
+#    `epochs * ceil(n / b)` updates. `OneCycle`'s `total_steps` must match the run,
+#    or its final stretch ends too early or never comes.
+# 2. **Read the bounds, then keep a margin.** The range test's accuracy reading
+#    gives `max_lr`; where it sits close to the point where training breaks down,
+#    a margin (here 2) costs little and guards against a diverging seed.
+# 3. **Check the rate you actually trained with.** `LearningRateMonitor` (from
+#    `lr_lessons`) records the rate in force at the end of every epoch into the
+#    history; the rate panels above plot the same quantity for every setting.
+# 4. **Compare at an equal budget and over seeds.** A schedule that ends a little
+#    above a constant on one seed may not on the next; count the seeds.
 #
 # ## Try it yourself
 #
