@@ -541,6 +541,12 @@ for tag, acc in lin_acc.items():
     print(f"{tag:12s} test accuracy after 2 epochs: {summary(acc)}")
 
 # %% [markdown]
+# Read the three lines top to bottom. If the reading is the largest usable rate,
+# the middle line trains and the last one does worse; the first, Smith's lower
+# bound for a cyclical schedule, should train as well. A wide [min, max] on the
+# middle line means the reading sits near the edge for some seeds: the claims
+# table counts them.
+#
 # ## Do the suggestions train best?
 #
 # A suggestion is only useful if training at it beats its neighbours. For each optimizer
