@@ -69,8 +69,9 @@ fig
 # goes to the framework's work around each step (entering the compiled function,
 # fetching the batch, updating metrics). Batching the calls, and passing the validation
 # data as a dataset too (`fit` wraps validation arrays anew every epoch), makes this run
-# several times faster without changing a single number (what remains is per-epoch
-# work: validation, callbacks, a new pass over the dataset).
+# about twice as fast on a 2-core CPU without changing a single number: the library's
+# tests train it both ways and find the same history, bit for bit. What remains is
+# per-epoch work: validation, callbacks, a new pass over the dataset.
 
 # %%
 blobs = load_blobs()
