@@ -49,13 +49,14 @@ from lr_lessons.views import claims, line_plots, plotting
 # %% [markdown]
 # ## Three ways to adapt the step
 #
-# All three keep, for every weight, a running record of its gradients $g$ and divide
-# the step by the square root of it:
+# All three keep, for every weight, a running record $s$ of its squared gradients
+# $g^2$ and divide the step by $\sqrt{s}$:
 #
 # - **Adagrad** adds up every squared gradient, $s \leftarrow s + g^2$, and steps
 #   $\eta\, g / \sqrt{s}$. The sum only grows, so the steps only shrink.
-# - **RMSprop** keeps a moving average instead, $s \leftarrow \rho\, s + (1-\rho)\,
-#   g^2$, so old gradients fade and the step size can recover.
+# - **RMSprop** keeps a moving average instead,
+#   $s \leftarrow \rho\, s + (1-\rho)\, g^2$, so old gradients fade and the step
+#   size can recover.
 # - **Adam** does the same for the squares ($\hat v$ above) and also averages the
 #   gradients themselves ($\hat m$), which is momentum (chapter 2) with a per-weight
 #   scale.
