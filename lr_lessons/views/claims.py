@@ -2,17 +2,12 @@
 
 Every chapter writes its table the same way:
 
-```python
-from lr_lessons.views.claims import ClaimsTable, final, per_setting, seed_verdict
-from lr_lessons.views.claims import numbers_note, seeds_passing, summary
-
-test_acc = per_setting(results, "val_accuracy")  # {setting: (seeds, epochs)}
-acc = final(test_acc["lr=0.1"])  # per seed: mean of the last 10 epochs
-passes = acc >= 0.75  # the original's threshold, per seed
-table = ClaimsTable(note=numbers_note(results))
-table.add("0.1 performs well.", f"{summary(acc)}; {seeds_passing(passes)}",
-          seed_verdict(passes))
-```
+    test_acc = per_setting(results, "val_accuracy")  # {setting: (seeds, epochs)}
+    acc = final(test_acc["lr=0.1"])  # per seed: mean of the last 10 epochs
+    passes = acc >= 0.75  # the original's threshold, per seed
+    table = ClaimsTable(note=numbers_note(results))
+    table.add("0.1 performs well.", f"{summary(acc)}; {seeds_passing(passes)}",
+              seed_verdict(passes))
 
 Definitions, stated once here and used by every chapter:
 
@@ -83,8 +78,15 @@ def final(runs: np.ndarray, last: int | None = None) -> np.ndarray:
 
 
 def epochs_to_reach(runs: np.ndarray, threshold: float) -> np.ndarray:
-    """Per run (row of `runs`, shape (seeds, epochs)): first epoch (1-based) with a value
-    >= `threshold`, or NaN if never reached."""
+    """Per run: the first epoch (1-based) whose value reaches `threshold`.
+
+    Args:
+        runs: Array of shape `(seeds, epochs)`, e.g. test accuracy per epoch.
+        threshold: The level to reach (a value `>= threshold` counts).
+
+    Returns:
+        Array of shape `(seeds,)`: the epoch, or NaN for a run that never reaches it.
+    """
     runs = np.asarray(runs, dtype=float)
     hit = runs >= threshold
     first = np.argmax(hit, axis=1).astype(float) + 1
@@ -297,10 +299,17 @@ def summaries(
 
 
 def verdict(holds: bool, partly: bool = False) -> str:
-    """`confirmed` if the claim holds, `partly` if part of it does, else `not reproduced`.
+    """The verdict of a claim checked once (not seed by seed), e.g. on exact arithmetic.
 
     For a claim about one measurement per seed, prefer `seed_verdict`, which says
     `within noise` when the seeds disagree.
+
+    Args:
+        holds: Does the claim hold?
+        partly: When it does not: does part of it (or a looser reading) hold?
+
+    Returns:
+        `confirmed`, `partly` or `not reproduced`.
     """
     return CONFIRMED if holds else (PARTLY if partly else NOT_REPRODUCED)
 
