@@ -113,6 +113,10 @@ print("ours     :", np.round(ours, 6))
 keras_agrees = np.allclose(keras_path, ours, rtol=1e-6)
 
 # %% [markdown]
+# The two rows agree: `apply_gradients` subtracts the learning rate times the gradient,
+# nothing more. Momentum, decay and the adaptive methods of later chapters change only
+# how that step is computed from the gradients.
+#
 # ## Two weights: an elongated bowl
 #
 # Real losses curve much more steeply in some directions than in others. In
@@ -226,7 +230,10 @@ for a in CURVATURES:
 # %% [markdown]
 # Each crossing is the first rate of the sweep past $2/a$: on a quadratic the boundary
 # between shrinking and growing is exactly $2/a$, and the sweep only sees it to within
-# its spacing.
+# its spacing. The left side of the curves has a formula too: after 50 steps the loss
+# is $\frac{a}{2}(1 - \eta a)^{100}$, close to $\frac{a}{2} e^{-100\,\eta a}$ for small
+# rates: it barely moves while $\eta a$ is below 0.001 and falls by orders of magnitude
+# once $\eta a$ passes 0.01.
 #
 # ## The classic picture, from real runs
 #
@@ -329,6 +336,10 @@ print(
 )
 
 # %% [markdown]
+# The seeds disagree by tens of epochs about where their best epoch lies (the second
+# line of the printout): near its minimum the validation loss jumps from epoch to
+# epoch, so which epoch touches the lowest point is partly luck.
+#
 # Early stopping automates the choice: watch the validation loss, stop when it has not
 # improved for `patience` epochs, and (with `restore_best_weights=True`) put back the
 # weights of the best epoch. Written as you would write it, with the network of chapter
