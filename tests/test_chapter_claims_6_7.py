@@ -130,3 +130,50 @@ def test_study_table_has_a_row_per_setting():
     assert lines[0] == "| setting | final test accuracy | epochs to 80% test accuracy |"
     assert lines[2].startswith("| a | 0.850") and lines[3].startswith("| b | 0.700")
     assert "engine: stacked" in table
+
+
+def test_the_range_test_must_be_cheaper_and_its_rate_close():
+    final_acc = {"rt": np.array([0.80, 0.81]), "search": np.array([0.81, 0.82])}
+    search = SimpleNamespace(training_epochs=720, wall_time_s=30.0, chosen=0.1)
+    args = (final_acc, "rt", "search", 0.05)
+    assert sc.range_test_cost_row(*args, 60, 5.0, search)[1] == CONFIRMED
+    # cheaper in epochs but slower on the clock: only partly
+    assert sc.range_test_cost_row(*args, 60, 50.0, search)[1] == PARTLY
+    # not cheaper in epochs: not reproduced, however close the rate
+    assert sc.range_test_cost_row(*args, 800, 5.0, search)[1] == NOT_REPRODUCED
+    far = dict(final_acc, rt=np.array([0.70, 0.81]))
+    measured, verdict = sc.range_test_cost_row(far, "rt", "search", 0.05, 60, 5.0, search)
+    assert verdict == WITHIN_NOISE and "within 0.02 of the search's rate in 1/2 seeds" in measured
+
+
+def test_a_subset_search_must_cost_fewer_updates():
+    final_acc = {"sub": np.array([0.81, 0.82]), "full": np.array([0.81, 0.82])}
+    full = SimpleNamespace(updates=1000, chosen=0.1)
+    cheap = SimpleNamespace(updates=250, chosen=0.158)
+    assert sc.subset_search_row(final_acc, "sub", "full", cheap, full, 125, 500)[1] == CONFIRMED
+    costly = SimpleNamespace(updates=1000, chosen=0.158)
+    assert sc.subset_search_row(final_acc, "sub", "full", costly, full, 125, 500)[1] == (
+        NOT_REPRODUCED
+    )
+
+
+def test_suggestion_check_row_needs_every_optimizer_on_every_seed():
+    won = SimpleNamespace(
+        group="SGD",
+        rates={"/10": 0.002, "suggested": 0.02, "x10": 0.2},
+        means={"/10": 0.2, "suggested": 0.6, "x10": 0.5},
+        won=True,
+        won_seeds=np.array([True, True]),
+    )
+    lost = SimpleNamespace(
+        group="Adam",
+        rates={"/10": 1e-4, "suggested": 1e-3, "x10": 1e-2},
+        means={"/10": 0.9, "suggested": 0.8, "x10": 0.1},
+        won=False,
+        won_seeds=np.array([False, False]),
+    )
+    measured, verdict = rtc.suggestion_check_row({"SGD": won, "Adam": lost})
+    assert verdict == PARTLY
+    assert measured.startswith("SGD 0.600 at 0.02 (beat /10, x10: 0.200, 0.500; best of")
+    assert "Adam 0.800 at 0.001 (lost to /10, x10: 0.900, 0.100" in measured
+    assert rtc.suggestion_check_row({"SGD": won})[1] == CONFIRMED
