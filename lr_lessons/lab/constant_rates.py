@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 
 from lr_lessons.lab.data import Dataset
+from lr_lessons.lab.measures import diverged, final
 from lr_lessons.lab.results import Results
 from lr_lessons.lab.runner import run_study
 from lr_lessons.lab.studies import Setting, Study
-from lr_lessons.views.claims import diverged, final
 
 __all__ = ["ConstantGrid", "ConstantRates", "constant_name", "constant_settings"]
 

@@ -28,9 +28,9 @@ from lr_lessons import config
 from lr_lessons.checks import InputError
 from lr_lessons.lab import models
 from lr_lessons.lab.cache import Record
+from lr_lessons.lab.measures import diverged, final
 from lr_lessons.lab.results import Results
 from lr_lessons.lab.studies import Setting
-from lr_lessons.views.claims import diverged, final
 
 LABELS = {"sgd": "SGD", "sgd_hd": "SGD-HD", "adam": "Adam", "adam_hd": "Adam-HD"}
 # (plain optimizer, its hypergradient version)
