@@ -21,21 +21,25 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from lr_lessons.lab import studies  # noqa: E402
+from lr_lessons.lab import landscape, studies  # noqa: E402
 from lr_lessons.lab.data import Dataset, load_blobs  # noqa: E402
 from lr_lessons.lab.engines import fit, stacked  # noqa: E402
 from lr_lessons.lab.studies import Setting, Study  # noqa: E402
 
 SUITE_TARGET = 1000.0  # stacked suite at least this many times faster than sequential fit
 GRID_TARGET_S = 20.0  # the rate x momentum grid: a third of chapter 9's 60 s budget
+CHAPTER9_TARGET_S = 60.0  # all of chapter 9's studies from scratch (issue 16)
+RETRAIN_TARGET_S = 90.0  # --retrain of every blobs study of chapters 0-8 (issue 15)
 RSS_TARGET_MB = 2048.0
 GRID_RATES = tuple(float(r) for r in np.geomspace(1e-4, 3.0, 15))
 GRID_MOMENTA = (0.0, 0.5, 0.8, 0.9, 0.95, 0.99)
@@ -127,6 +131,84 @@ def grid_benchmark(seeds: list[int], data: Dataset) -> dict[str, float]:
         flush=True,
     )
     return {"grid_s": took, "grid_runs": n_runs}
+
+
+def chapter9_benchmark(seeds: list[int], data: Dataset) -> dict[str, float]:
+    """All of chapter 9's studies from scratch, one stacked call each as ``run_study``
+    trains them (tracing and XLA compilation included): seconds and runs per second."""
+    chapter = landscape.chapter_studies()
+    n_runs = sum(len(s.settings) for s in chapter) * len(seeds)
+    parts = {s.name: timed(lambda s=s: stacked.train(s, seeds, data)) for s in chapter}
+    took = sum(parts.values())
+    print(
+        "chapter 9 studies: "
+        + ", ".join(
+            f"{s.name} {len(s.settings) * len(seeds)} runs {parts[s.name]:.1f} s" for s in chapter
+        ),
+        flush=True,
+    )
+    print(
+        f"TARGET chapter 9 from scratch ({len(chapter)} studies, {n_runs:,} runs of "
+        f"{chapter[0].epochs} epochs) <= {CHAPTER9_TARGET_S:.0f} s of training: {took:.1f} s "
+        f"= {n_runs / took:.1f} runs/s {verdict(took <= CHAPTER9_TARGET_S)}",
+        flush=True,
+    )
+    return {"chapter9_s": took, "chapter9_runs": n_runs}
+
+
+def blobs_studies_on_record(results_dir: Path) -> list[tuple[Study, list[int], Dataset, bool]]:
+    """Every blobs study of chapters 0-8 trained by the stacked engine, as its results file
+    in ``results_dir`` records it (settings, seeds, data, batch order): what
+    ``lr-lessons figures --retrain`` trains for them. Chapter 9's grids are timed apart."""
+    import lr_lessons.tools.schedules  # noqa: F401  (registers the schedules results name)
+    from lr_lessons.lab.results import Results
+
+    blobs = load_blobs()
+    found = []
+    for path in sorted(results_dir.glob("*.npz")):
+        meta = Results.read_meta(path)
+        study = meta.get("study", {})
+        if meta.get("engine") != "stacked" or study.get("name", "").startswith("landscape_"):
+            continue
+        if study.get("problem") != "blobs":
+            continue
+        settings = tuple(Setting(**s) for s in study["settings"])
+        definition = Study(**dict(study, settings=settings))
+        source = str(meta.get("data_source", "blobs"))
+        subset = re.search(r"first (\d+)", source)
+        data = blobs
+        if subset:  # a chapter's subset of the training points; validation on the test set
+            n = int(subset.group(1))
+            data = Dataset(blobs.x_train[:n], blobs.y_train[:n], blobs.x_test, blobs.y_test, source)
+        found.append((definition, list(meta["seeds"]), data, meta.get("reshuffle") is not False))
+    return found
+
+
+def retrain_benchmark(results_dir: Path) -> dict[str, float]:
+    """Train every blobs study on record again, one stacked call each as ``run_study``
+    does (tracing and XLA compilation included): the training part of ``--retrain``."""
+    todo = blobs_studies_on_record(results_dir)
+    parts = {
+        study.name + ("" if reshuffle else " (one permutation)"): timed(
+            lambda a=(study, seeds, data, reshuffle): stacked.train(
+                a[0], a[1], a[2], reshuffle=a[3]
+            )
+        )
+        for study, seeds, data, reshuffle in todo
+    }
+    took = sum(parts.values())
+    n_runs = sum(len(s.settings) * len(seeds) for s, seeds, _, _ in todo)
+    print(
+        "blobs studies of chapters 0-8: " + ", ".join(f"{k} {v:.1f} s" for k, v in parts.items()),
+        flush=True,
+    )
+    print(
+        f"TARGET training of every blobs study of chapters 0-8 ({len(todo)} studies, "
+        f"{n_runs:,} runs) <= {RETRAIN_TARGET_S:.0f} s: {took:.1f} s "
+        f"{verdict(took <= RETRAIN_TARGET_S)}",
+        flush=True,
+    )
+    return {"retrain_s": took, "retrain_runs": n_runs}
 
 
 def rss_line(extra_mb: float = 0.0) -> None:

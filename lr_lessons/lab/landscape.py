@@ -24,9 +24,9 @@ from typing import NamedTuple
 import numpy as np
 
 from lr_lessons.lab import studies
+from lr_lessons.lab.measures import diverged, final
 from lr_lessons.lab.results import Results
 from lr_lessons.lab.studies import Setting, Study
-from lr_lessons.views.claims import diverged, final
 
 # 1E-5 ... 4.64 in steps of a third of a decade: 18 rates that contain chapter 1's
 # 1E-3, 1E-2, 1E-1 and 1, reach beyond 3 (where SGD on the blobs problem diverges) and
@@ -248,6 +248,30 @@ def momentum_plateau_study(
         for p in patiences
     )
     return Study("landscape_plateau", "SGD (0.01) with momentum and ReduceLROnPlateau", settings)
+
+
+def chapter_studies(batch_sizes: Sequence[int] = BATCH_SIZES) -> list[Study]:
+    """Every study chapter 9 trains, in the order it trains them.
+
+    The rate x momentum grid, the optimizer grids (Keras' adaptive optimizers and the
+    hypergradient ones), one rate x optimizer grid per batch size other than 32 (whose
+    SGD and Adam rows are the momentum and optimizer grids' own), and chapter 3's decays
+    and chapter 4's plateaus with momentum. ``benchmarks/bench_engines.py`` times them.
+
+    Args:
+        batch_sizes: The batch sizes of the batch-size grids.
+
+    Returns:
+        The studies.
+    """
+    return [
+        momentum_grid().study,
+        optimizer_grid().study,
+        optimizer_grid(HD_ROWS, name="landscape_hd").study,
+        *(batch_grid(b).study for b in batch_sizes if b != 32),
+        momentum_decay_study(),
+        momentum_plateau_study(),
+    ]
 
 
 # --- analysis: plain numpy on (..., rates, seeds) or (..., seeds, epochs) arrays --------
