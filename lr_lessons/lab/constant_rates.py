@@ -71,6 +71,12 @@ class ConstantRates:
     def name_for(self, tag: str) -> str:
         """The name of the setting whose rate `tag` picked.
 
+        Args:
+            tag: A tag given with a rate, e.g. `"search"`.
+
+        Returns:
+            The setting's name, e.g. `"constant 0.1 (the original's best, search)"`.
+
         Raises:
             KeyError: No rate carries `tag`.
         """

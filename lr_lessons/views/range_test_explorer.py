@@ -1,9 +1,9 @@
 """The data of the site's range-test explorer: every committed range-test curve as JSON.
 
-Chapter 6 calls :func:`save_explorer_data` once, next to its figures; the explorer on
-the chapter's page (``docs/src/javascripts/range-explorer.js``) loads the file, lets the
+Chapter 6 calls `save_explorer_data` once, next to its figures; the explorer on
+the chapter's page (`docs/src/javascripts/range-explorer.js`) loads the file, lets the
 reader change the smoothing factor and the skip window, and places the four suggestion
-rules of :mod:`lr_lessons.tools.range_test.rules` with a JavaScript port of them (a browser
+rules of `lr_lessons.tools.range_test.rules` with a JavaScript port of them (a browser
 test checks that port against the Python rules on every curve of the file).
 
 The file holds, per optimizer and seed, each point's raw loss exactly as recorded (JSON
@@ -46,7 +46,7 @@ DEFINITIONS = {
 
 
 def _number(x: float, digits: int | None = None) -> float | None:
-    """A float JSON can carry (non-finite values become null), to ``digits`` significant
+    """A float JSON can carry (non-finite values become null), to `digits` significant
     digits if given."""
     x = float(x)
     if not math.isfinite(x):
@@ -55,7 +55,7 @@ def _number(x: float, digits: int | None = None) -> float | None:
 
 
 def _numbers(values: np.ndarray, digits: int | None = None) -> list[float | None]:
-    """The values, exactly (``digits=None``) or to ``digits`` significant digits."""
+    """The values, exactly (`digits=None`) or to `digits` significant digits."""
     return [_number(x, digits) for x in np.asarray(values, dtype="float64")]
 
 
@@ -107,7 +107,7 @@ def explorer_data(
     """The explorer's data from range tests over seeds and the checks of their suggestions.
 
     Args:
-        tests: Range tests over seeds by optimizer name (e.g. ``{"SGD": ..., "Adam": ...}``).
+        tests: Range tests over seeds by optimizer name (e.g. `{"SGD": ..., "Adam": ...}`).
         checks: Optionally, by rule name, the study that trained at that rule's
             suggestion and its neighbours (its settings name each optimizer and rate).
 
@@ -168,12 +168,12 @@ def save_explorer_data(
     checks: Mapping[str, Results] | None = None,
     name: str = DEFAULT_NAME,
 ) -> Path:
-    """Write :func:`explorer_data` to ``<figures>/<name>.json`` atomically.
+    """Write `explorer_data` to `<figures>/<name>.json` atomically.
 
     Args:
         tests: Range tests over seeds by optimizer name.
         checks: Optionally, by rule name, the results of training at its suggestions.
-        name: ``"NN_topic/file_name"`` under the figures folder (``.json`` is added).
+        name: `"NN_topic/file_name"` under the figures folder (`.json` is added).
 
     Returns:
         The path written.
