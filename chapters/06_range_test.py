@@ -23,13 +23,13 @@
 # the loss explodes. Good rates sit where the loss falls fastest, a little left of its
 # lowest point.
 #
-# We use `lr_lessons.tools.range_test`, a range test written for Keras 3. Two details matter.
-# First, the loss Keras 3 hands to callbacks after each batch is the *running mean since
-# the epoch began*, not that batch's loss; a finder that records it (as the Keras 2 era
-# finders do) draws a smeared, lagging curve. Ours recovers each batch's own loss from
-# Keras' loss tracker. Second, the test changes the model: the originals tell you to
-# rebuild it afterwards; ours puts the weights, the optimizer state and the learning
-# rate back exactly.
+# We use `lr_lessons.tools.range_test`, a range test written for Keras 3. Two details
+# matter. First, the loss Keras 3 hands to callbacks after each batch is the *running
+# mean since the epoch began*, not that batch's loss; a finder that records it (as the
+# Keras 2 era finders do) draws a smeared, lagging curve. Ours recovers each batch's own
+# loss from Keras' loss tracker. Second, the test changes the model: the originals tell
+# you to rebuild it afterwards; ours puts the weights, the optimizer state and the
+# learning rate back exactly.
 #
 # There are two ways to run it on your own model, and this chapter shows both:
 #
@@ -89,11 +89,11 @@ CHAPTER_START = time.perf_counter()
 # The original ran on the 60,000 MNIST training images in batches of 250: 240 batches
 # per epoch, 5 epochs, 1,200 learning-rate steps from $10^{-4}$ to $10^0$. The chapter
 # loads MNIST with Keras when it can download it (then it has the full 60,000 images);
-# offline it reads the file named by `LR_LESSONS_MNIST`. The run committed with this page
-# used the offline 10,000-image subset (8,000 training images, 32 batches per epoch;
-# the printout below and every caption name the data), so we keep the original's 1,200
-# steps by running more epochs. Quick mode uses a few hundred images, smaller batches
-# and a short ramp.
+# offline it reads the file named by `LR_LESSONS_MNIST`. The run committed with this
+# page used the offline 10,000-image subset (8,000 training images, 32 batches per
+# epoch; the printout below and every caption name the data), so we keep the original's
+# 1,200 steps by running more epochs. Quick mode uses a few hundred images, smaller
+# batches and a short ramp.
 #
 # `config.seeds()` gives the seeds of a run (five at full size; this chapter uses
 # the first three), and `config.quick()` says whether quick mode is on; both are
@@ -124,12 +124,11 @@ print(f"data: {data.source}\nseeds: {SEEDS}\nramp: {ramp_note}")
 # very high learning rate (10+)" or until the loss explodes; its code ramps over a fixed
 # number of batches (`max_steps`; `fit`'s epochs only have to supply that many), smooths
 # the losses with a bias-corrected moving average (smoothing factor 0.9) and stops when
-# the smoothed loss exceeds 4 times the best batch loss. We use its range,
-# $10^{-7}$ to 10, and its smoothing; our `LRFinder` spreads the ramp over all the batches
-# of the `fit` call. With `restore=True` (the default) the model is exactly as before
-# when `fit` returns, so you can go on and train it. Our source does not give the
-# tutorial's batch size; we use 64, so the ramp has about 600 steps on the 8,000-image
-# subset.
+# the smoothed loss exceeds 4 times the best batch loss. We use its range, $10^{-7}$ to
+# 10, and its smoothing; our `LRFinder` spreads the ramp over all the batches of the
+# `fit` call. With `restore=True` (the default) the model is exactly as before when
+# `fit` returns, so you can go on and train it. Our source does not give the tutorial's
+# batch size; we use 64, so the ramp has about 600 steps on the 8,000-image subset.
 
 # %%
 V2 = {
@@ -396,8 +395,8 @@ for name, summaries in rules.items():
 # We read the curve from the left, as the recipe says: the first point where the
 # validation accuracy falls more than 3 standard errors (0.047 on 1,000 images) below
 # its best so far is where it turned ragged; the best point before it is the largest
-# usable rate (`lr_lessons.lab.ramp_reading.first_fall`). The highest accuracy overall is a
-# worse reading on this ramp: after a collapse the accuracy can recover and peak
+# usable rate (`lr_lessons.lab.ramp_reading.first_fall`). The highest accuracy overall
+# is a worse reading on this ramp: after a collapse the accuracy can recover and peak
 # again at a much larger rate.
 #
 # That recovery shows the linear ramp's **confound**. The rate and the training both
@@ -630,12 +629,12 @@ for rule in CHECK_RULES:
 
 # %% [markdown]
 # Two things to look for in these bars. First, where the loss curve is already falling
-# at the very start of the ramp (Adam here, which learns even at $10^{-4}$), the steepest
-# descent lands at the edge of the part the rule reads, so it says little: start such a
-# ramp lower. Second, the steepest descent marks where the loss falls fastest *during
-# the test*, while the rate is still climbing; a fixed rate for a whole run can often be
-# larger. The figure above shows the valley rule; the steepest-descent check is saved
-# next to it as `suggestion_check.png`.
+# at the very start of the ramp (Adam here, which learns even at $10^{-4}$), the
+# steepest descent lands at the edge of the part the rule reads, so it says little:
+# start such a ramp lower. Second, the steepest descent marks where the loss falls
+# fastest *during the test*, while the rate is still climbing; a fixed rate for a whole
+# run can often be larger. The figure above shows the valley rule; the steepest-descent
+# check is saved next to it as `suggestion_check.png`.
 #
 # ## Try it: read the curves yourself
 #

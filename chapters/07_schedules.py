@@ -144,15 +144,15 @@ plotting.save_figure(fig, "07_schedules/decay_shapes")
 fig
 
 # %% [markdown]
-# All four end at a hundredth of the start. On the linear axis (left) linear decay is
-# a straight ramp that stops at its end rate and then holds it; the step schedule holds
+# All four end at a hundredth of the start. On the linear axis (left) linear decay is a
+# straight ramp that stops at its end rate and then holds it; the step schedule holds
 # each level and then cuts by ten; exponential decay loses the same fraction every
 # update (a straight line on the log axis, right); inverse-time decay,
 # $\eta_0 / (1 + d\,t/T)$, drops fastest at the start and then flattens out: with the
 # decay rate set to end at a hundredth it does most of its fall in the first tenth of
 # training. It looks slow only when its decay rate is small, as with chapter 3's old
-# Keras `decay=` argument (this shape with $T = 1$ and $d = 10^{-4}$), which barely moves
-# the rate in 200 updates.
+# Keras `decay=` argument (this shape with $T = 1$ and $d = 10^{-4}$), which barely
+# moves the rate in 200 updates.
 #
 # ## Bounds for cyclical schedules: a range test on the same model
 #
@@ -258,22 +258,24 @@ fig
 # so the first updates, even at tiny rates, mostly repair a huge initial loss; the loss
 # then bottoms out near $10^{-2}$, bumps up around $10^{-1}$, falls again and explodes
 # past a few units. The loss rules never read past the curve's minimum, so all of them
-# point at a few times $10^{-3}$ or less here (the steepest descent of one seed even at the edge of
-# the read window, marked unreliable): that is where the initial repair is fastest, a
-# rate far too small for a 200-epoch run on this problem, as the study below shows.
-# Smith's accuracy reading is steadier: accuracy climbs with the rate and peaks between
-# about 0.5 and 0.8, depending on the seed. We take the peak of the seed-mean accuracy
-# curve as `max_lr` (the red line above is one seed's own peak) and a quarter of it as
-# `base_lr`. For the single rate "the range test picks" we use the steepest descent
-# read on each seed's own curve, and its median over the seeds, as chapter 6 does:
-# exactly the triangle marker in the loss figure, and the rate the study below trains.
+# point at a few times $10^{-3}$ or less here (the steepest descent of one seed even at
+# the edge of the read window, marked unreliable): that is where the initial repair is
+# fastest, a rate far too small for a 200-epoch run on this problem, as the study below
+# shows. Smith's accuracy reading is steadier: accuracy climbs with the rate and peaks
+# between about 0.5 and 0.8, depending on the seed. We take the peak of the seed-mean
+# accuracy curve as `max_lr` (the red line above is one seed's own peak) and a quarter
+# of it as `base_lr`. For the single rate "the range test picks" we use the steepest
+# descent read on each seed's own curve, and its median over the seeds, as chapter 6
+# does: exactly the triangle marker in the loss figure, and the rate the study below
+# trains.
 #
 # ## Cyclical and one-cycle schedules
 #
-# `lr_lessons.tools.schedules` holds both as Keras `LearningRateSchedule` classes, registered
-# with Keras' serialization (a model compiled with one saves and loads; in a new Python
-# session, `import lr_lessons.tools.schedules` before `keras.saving.load_model` so Keras knows
-# the classes), exact at the corners of each cycle, and usable with any optimizer:
+# `lr_lessons.tools.schedules` holds both as Keras `LearningRateSchedule` classes,
+# registered with Keras' serialization (a model compiled with one saves and loads; in a
+# new Python session, `import lr_lessons.tools.schedules` before
+# `keras.saving.load_model` so Keras knows the classes), exact at the corners of each
+# cycle, and usable with any optimizer:
 #
 # - `CyclicalLearningRate(base_lr, max_lr, step_size, mode)`, Smith (2015): the rate
 #   climbs linearly from `base_lr` to `max_lr` in `step_size` updates and falls back;
@@ -368,9 +370,9 @@ print(
 #
 # The range test answered in one short run per seed. The textbook alternative trains
 # briefly at one rate per decade from $10^{-7}$ to 1, then tries a finer grid inside the
-# best decade. `lr_lessons.lab.search.coarse_to_fine` does exactly that through the study
-# runner: each trial here is 20 epochs (a tenth of the full budget) from every seed,
-# scored by the test accuracy of its last 3 epochs. In steps:
+# best decade. `lr_lessons.lab.search.coarse_to_fine` does exactly that through the
+# study runner: each trial here is 20 epochs (a tenth of the full budget) from every
+# seed, scored by the test accuracy of its last 3 epochs. In steps:
 #
 # 1. *Coarse*: train one trial per decade, $10^{-7}, 10^{-6}, \ldots, 1$, from every
 #    seed, and score each by its mean over the seeds.
