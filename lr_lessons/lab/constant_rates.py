@@ -133,11 +133,11 @@ class ConstantGrid:
         return self.held_by[name].get(metric, name)
 
     def diverged(self, name: str) -> np.ndarray:
-        """Per seed: did the setting's training diverge (`lr_lessons.views.claims.diverged`)."""
+        """Per seed: did the setting's training diverge (`lr_lessons.lab.measures.diverged`)."""
         return diverged(self.get("loss", name))
 
     def final(self, name: str, metric: str = "val_accuracy") -> np.ndarray:
-        """Per seed: the final `metric` (`lr_lessons.views.claims.final`)."""
+        """Per seed: the final `metric` (`lr_lessons.lab.measures.final`)."""
         return final(self.get(metric, name))
 
     def scores(self, rates: Sequence[float]) -> dict[float, np.ndarray]:
