@@ -348,3 +348,29 @@ def test_train_studies_refuses_studies_that_cannot_share_a_program(blobs):
         stacked.train_studies([shorter, longer], [0], blobs)
     with pytest.raises(ValueError, match="studies is empty"):
         stacked.train_studies([], [0], blobs)
+
+
+# --- the XLA forms of a Dense layer -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "inputs, units, batch",
+    [(2, 50, 32), (2, 50, 500), (4, 3, 8), (5, 3, 32), (50, 3, 32), (50, 3, 500), (100, 64, 32)],
+)
+def test_every_xla_form_of_a_dense_layer_is_keras_dense(inputs, units, batch):
+    """Each form `_dense_xla` picks (a sum of products for at most TINY_INPUTS inputs, a
+    fused multiply-and-sum for a small layer, a batched matmul otherwise), compiled by XLA,
+    equals TensorFlow's matmul plus bias of every run up to float32 rounding of a sum of
+    `inputs` products (the order of the additions differs)."""
+    rng = np.random.default_rng(inputs * 1000 + units + batch)
+    runs = 3
+    h = rng.normal(size=(runs, batch, inputs)).astype("float32")
+    kernel = rng.normal(size=(runs, inputs, units)).astype("float32")
+    bias = rng.normal(size=(runs, units)).astype("float32")
+    got = tf.function(stacked._dense_xla, jit_compile=True)(h, kernel, bias).numpy()
+    want = np.stack([h[r] @ kernel[r] + bias[r] for r in range(runs)])
+    magnitude = np.abs(h)[..., None] * np.abs(kernel)[:, None]  # |h_i * k_iu|
+    bound = (inputs + 1) * 2.0**-24 * (magnitude.sum(axis=2) + np.abs(bias)[:, None])
+    assert got.shape == (runs, batch, units)
+    assert np.all(np.abs(got - want) <= 2 * bound)
+    assert not np.allclose(got, np.stack([h[r] @ kernel[r] for r in range(runs)]))  # the bias
