@@ -72,6 +72,12 @@ STEPS = EPOCHS * PER_EPOCH
 # %% [markdown]
 # ## Four ways to decay one start rate
 #
+# Why lower the rate at all? Early in training a large rate makes fast progress; late
+# in training the same rate keeps the weights bouncing around a minimum, because each
+# stochastic step moves them by an amount that grows with the rate. A decay keeps the
+# early speed and lets the model settle at the end. The shapes differ in *when* they
+# give up the speed.
+#
 # Keras has a schedule object for each classic shape; an optimizer takes one wherever
 # it takes a number, and calls it with the update count before every step. From a start
 # rate of 0.1, over the 3,200 updates of a 200-epoch blobs run (the linear decay reaches
@@ -368,6 +374,11 @@ print(
 # %% [markdown]
 # ## Coarse-to-fine search, against the range test
 #
+# The two methods answer slightly different questions. The range test reads a trend
+# from one run whose rate keeps growing; a grid search compares whole runs at fixed
+# rates, which is the question a fixed-rate training run actually poses, at the price
+# of many runs.
+#
 # The range test answered in one short run per seed. The textbook alternative trains
 # briefly at one rate per decade from $10^{-7}$ to 1, then tries a finer grid inside the
 # best decade. `lr_lessons.lab.search.coarse_to_fine` does exactly that through the
@@ -481,7 +492,9 @@ fig
 # a rate picked twice is trained once, with all its labels). The decays and
 # `ReduceLROnPlateau` start from 0.1, the largest rate that still trains well: the point
 # of decaying is to keep its early speed and still settle down later. The cyclical and
-# one-cycle schedules use the range-test bounds.
+# one-cycle schedules use the range-test bounds. `ReduceLROnPlateau` is the one
+# setting without a fixed clock: it divides the rate by ten whenever the validation
+# loss has not improved for 10 epochs (`patience`), so when it cuts depends on the run.
 #
 # A `Setting` (from `lr_lessons.lab.studies`) names one way to train: the optimizer
 # and either a constant `learning_rate`, a Keras `schedule`, or a `plateau` dict of
