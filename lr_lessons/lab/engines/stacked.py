@@ -71,10 +71,13 @@ from lr_lessons.tools.hypergradient import SGDHD, AdamHD
 
 LOSSES = ("categorical_crossentropy",)
 MAX_CHUNK_EPOCHS = 10
-# Layers with at most this many weights in their kernel run as a fused multiply-and-sum
-# under XLA (see _dense_xla).
+# Layers with at most this many weights in their kernel, on batches of at most SMALL_BATCH
+# samples, run as a fused multiply-and-sum under XLA; layers with at most TINY_INPUTS
+# inputs as a sum of products (see _dense_xla). Measured on the blobs MLP (180 runs):
+# at batch size 128 the batched matmul takes 0.13 s per 10 epochs, the fused form 0.21 s;
+# at 64 they are equal, at 32 the fused form is 10% faster.
 SMALL_LAYER = 4096
-SMALL_BATCH = 128
+SMALL_BATCH = 64
 TINY_INPUTS = 4
 # Base-optimizer options the update rules below do not implement, with their neutral values.
 _NEUTRAL_OPTIONS = {
