@@ -17,6 +17,8 @@ Two levels, as for Keras' own optimizers in tests/test_stacked_engine.py:
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
 import numpy as np
 import pytest
@@ -151,11 +153,15 @@ def test_zero_hypergradient_rate_is_the_base_optimizer():
 # TensorFlow's kernels still follows fit exactly (tested below: rate difference 0 at
 # every epoch), and chapter 8's studies compare seeds, not single runs.
 #
-# One measured exception to exactness alone, not explained yet and marked so: Adam-HD with
-# beta 1e-3 from 1e-4 (loss 7 in the first epoch) trained alone on TensorFlow's kernels
-# ends its first epoch with a rate 5e-7 relative away from fit's (0.10743783 against
-# 0.107437775), which that explosive start amplifies to 5e-3 in the loss by epoch 20; the
-# same setting stacked (XLA) stays within its rounding envelope of fit.
+# One measured exception to exactness alone, now explained: Adam-HD with beta 1e-3 from
+# 1e-4 (loss 7 in the first epoch) trained alone on TensorFlow's kernels ended its first
+# epoch with a rate 1-2 units in the last place away from fit's (measured: 2e-7 relative,
+# no growth over 20 epochs on this CPU; val_loss at epoch 2 just above the summation
+# bound, 1.02 times it; 5e-7 growing to 5e-3 in the loss on another). The cause is not
+# the update rule but Grappler's arithmetic optimizer, which rewrites the floating-point
+# expressions of the two graphs (Keras' AdamHD inside fit's train function, and this
+# engine's program) differently: with that one Grappler pass switched off for both, the
+# run equals fit, its rate bit for bit at every epoch (tested below).
 
 EPOCHS = 20
 SEED = 3
@@ -167,7 +173,7 @@ HD_SETTINGS = (
     Setting("adam_hd fast", "adam_hd", 1e-4, {"hypergrad_lr": 1e-3}),
 )
 CHAOTIC = Setting("sgd_hd 1e-3", "sgd_hd", 0.01, {"hypergrad_lr": 1e-3})
-NOT_EXACT_ALONE = ("adam_hd fast",)
+REWRITTEN_BY_GRAPPLER = ("adam_hd fast",)
 
 
 @pytest.fixture(scope="module")
@@ -181,31 +187,40 @@ def hd_runs(blobs):
     return (study, *stacked_and_fit_runs(study, SEED, blobs))
 
 
-ALONE_CASES = [
-    pytest.param(
-        s,
-        marks=pytest.mark.xfail(
-            reason="measured, not explained: alone on TensorFlow's kernels the rate is 5e-7 "
-            "relative off fit's after one epoch (see the comment above)",
-            strict=False,
-        ),
-    )
-    if s.name in NOT_EXACT_ALONE
-    else s
-    for s in (*HD_SETTINGS, CHAOTIC)
-]
+ALONE_CASES = [*HD_SETTINGS, CHAOTIC]
+
+
+@contextlib.contextmanager
+def _without_grappler_arithmetic():
+    """Grappler's arithmetic optimizer off (for graphs built inside the block)."""
+    before = tf.config.optimizer.get_experimental_options().get("arithmetic_optimization")
+    tf.config.optimizer.set_experimental_options({"arithmetic_optimization": False})
+    try:
+        yield
+    finally:
+        restored = True if before is None else before
+        tf.config.optimizer.set_experimental_options({"arithmetic_optimization": restored})
 
 
 @pytest.mark.parametrize("setting", ALONE_CASES, ids=lambda s: s.name)
 def test_a_hypergradient_run_alone_follows_model_fit_exactly(hd_runs, blobs, setting):
-    """Exactly, i.e. within the summation bound of the reported means."""
+    """Exactly, i.e. within the summation bound of the reported means (for Adam-HD from
+    an explosive start, with Grappler's arithmetic rewrites off in both graphs: see the
+    comment above)."""
     study, _, _, theirs = hd_runs
     name = setting.name
-    if setting is CHAOTIC:
-        theirs = {name: fit.fit_one(study, setting, SEED, blobs, shuffle=False)}
-    alone = stacked.train(
-        Study("alone", "one run", (setting,), EPOCHS), [SEED], blobs, shuffle=False
-    )
+    one = Study("alone", "one run", (setting,), EPOCHS)
+    if setting.name in REWRITTEN_BY_GRAPPLER:
+        with _without_grappler_arithmetic():
+            theirs = {name: fit.fit_one(study, setting, SEED, blobs, shuffle=False)}
+            alone = stacked.train(one, [SEED], blobs, shuffle=False)
+        np.testing.assert_array_equal(
+            alone["learning_rate"][0, 0], np.asarray(theirs[name]["learning_rate"])
+        )
+    else:
+        if setting is CHAOTIC:
+            theirs = {name: fit.fit_one(study, setting, SEED, blobs, shuffle=False)}
+        alone = stacked.train(one, [SEED], blobs, shuffle=False)
     for metric in METRICS:
         want = np.asarray(theirs[name][metric])
         assert want.shape == (EPOCHS,)
