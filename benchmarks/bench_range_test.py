@@ -34,7 +34,7 @@ TARGET = 1.10  # finder time / plain fit time, at most
 BATCH = 250  # chapter 6's batch size
 
 
-def measure(images: int, steps: int, repeats: int) -> list[dict]:
+def measure(images: int, steps: int, repeats: int, jit_mode: str = "both") -> list[dict]:
     """Time every variant under the backend of this process; one row per variant."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
@@ -56,6 +56,8 @@ def measure(images: int, steps: int, repeats: int) -> list[dict]:
     backend = keras.backend.backend()
     rows = []
     jit_settings = (False, True) if backend == "tensorflow" else (True,)
+    if jit_mode != "both":
+        jit_settings = (jit_mode == "on",)
     curves = {}
     for jit in jit_settings:
         keras.utils.set_random_seed(0)
@@ -96,6 +98,7 @@ def measure(images: int, steps: int, repeats: int) -> list[dict]:
         variables = model.variables + model.optimizer.variables
         state = [keras.ops.convert_to_numpy(v).copy() for v in variables]
         times: dict[str, list[float]] = {name: [] for name in runs}
+        cpu: dict[str, list[float]] = {name: [] for name in runs}
         retraces = {name: 0 for name in runs}
         names = list(runs)
         for i in range(repeats):
@@ -103,11 +106,16 @@ def measure(images: int, steps: int, repeats: int) -> list[dict]:
                 for v, value in zip(variables, state):  # same start for every run
                     v.assign(value)
                 before = traces[0]
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 runs[name]()
                 times[name].append(time.perf_counter() - start)
+                cpu[name].append(time.process_time() - start_cpu)
                 retraces[name] += traces[0] - before
+                print(f"{backend} jit_compile={jit} {name}: {times[name][-1]:.2f} s, "
+                      f"CPU {cpu[name][-1]:.2f} s",
+                      file=sys.stderr, flush=True)  # fmt: skip
         base = statistics.median(times["plain fit"])
+        base_cpu = statistics.median(cpu["plain fit"])
         for name, values in times.items():
             med = statistics.median(values)
             rows.append(
@@ -119,6 +127,8 @@ def measure(images: int, steps: int, repeats: int) -> list[dict]:
                     "spread": [min(values), max(values)],
                     "images_per_s": steps * BATCH / med,
                     "ratio": med / base,
+                    "cpu_seconds": statistics.median(cpu[name]),
+                    "cpu_ratio": statistics.median(cpu[name]) / base_cpu,
                     "retraces": retraces[name],
                     "batches": steps,
                     "data": data.source,
@@ -142,16 +152,20 @@ def report(rows: list[dict], repeats: int) -> bool:
         lo, hi = r["spread"]
         print(f"  {r['backend']:10s} jit_compile={str(r['jit_compile']):5s} {r['variant']:15s} "
               f"{r['seconds']:6.2f} s ({lo:.2f}-{hi:.2f})  {r['images_per_s']:7.0f} images/s  "
-              f"ratio {r['ratio']:5.3f}  retraces {r['retraces']}")  # fmt: skip
+              f"ratio {r['ratio']:5.3f}  CPU {r['cpu_seconds']:6.2f} s ratio "
+              f"{r['cpu_ratio']:5.3f}  retraces {r['retraces']}")  # fmt: skip
+    # Wall time is what a user waits; on a shared machine it also measures the
+    # neighbours, so the CPU time this process used is judged as well.
     for r in timed:
         if r["variant"] == "plain fit":
             continue
-        passed = r["ratio"] <= TARGET and r["retraces"] == 0
-        ok &= passed
-        verdict = "PASS" if passed else "FAIL"
-        print(f"{verdict}: {r['backend']} jit_compile={r['jit_compile']} {r['variant']} "
-              f"/ plain fit = {r['ratio']:.3f} (target <= {TARGET:.2f}, no retrace; "
-              f"{r['retraces']} retraces)")  # fmt: skip
+        for what, key in (("wall time", "ratio"), ("CPU time", "cpu_ratio")):
+            passed = r[key] <= TARGET and r["retraces"] == 0
+            ok &= passed
+            print(f"{'PASS' if passed else 'FAIL'}: {r['backend']} "
+                  f"jit_compile={r['jit_compile']} {r['variant']} / plain fit, {what}: "
+                  f"{r[key]:.3f} (target <= {TARGET:.2f}, no retrace; "
+                  f"{r['retraces']} retraces)")  # fmt: skip
     for r in rows:
         if r.get("variant") == "xla vs no xla":
             print(f"{r['backend']}: range-test curve with XLA vs without: max relative "
@@ -177,6 +191,12 @@ def main() -> None:
     )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
+        "--jit",
+        choices=("both", "on", "off"),
+        default="both",
+        help="jit_compile settings under TensorFlow (JAX always compiles)",
+    )
+    parser.add_argument(
         "--backends",
         default="auto",
         help="comma-separated, each in its own process; auto: tensorflow, and jax if installed",
@@ -184,20 +204,21 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.json:  # a child process: measure under KERAS_BACKEND, print the rows
-        print("ROWS " + json.dumps(measure(args.images, args.steps, args.repeats)))
+        print("ROWS " + json.dumps(measure(args.images, args.steps, args.repeats, args.jit)))
         return
     backends = args.backends.split(",")
     if args.backends == "auto":
         backends = ["tensorflow"] + (["jax"] if importlib.util.find_spec("jax") else [])
     rows = []
     for backend in backends:
-        cmd = [sys.executable, __file__, "--json", f"--images={args.images}",
+        cmd = [sys.executable, __file__, "--json", f"--images={args.images}", f"--jit={args.jit}",
                f"--steps={args.steps}", f"--repeats={args.repeats}"]  # fmt: skip
         env = {**os.environ, "KERAS_BACKEND": backend.strip()}
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        # stderr passes through: each timed run is reported as it ends
+        proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True)
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("ROWS ")]
         if proc.returncode != 0 or not lines:
-            print(f"FAIL: {backend} did not run:\n{proc.stderr[-2000:]}")
+            print(f"FAIL: {backend} did not run (exit code {proc.returncode})")
             continue
         rows += json.loads(lines[-1][len("ROWS ") :])
     report(rows, args.repeats)
