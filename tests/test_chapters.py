@@ -162,3 +162,15 @@ def test_chapter_code_fits_the_site_column(chapter):
         if len(line) > width
     ]
     assert not too_long, f"{chapter.name} code wider than {width}:\n" + "\n".join(too_long)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
+def test_chapter_text_has_no_control_characters(chapter):
+    """A control character in a chapter is a typo's trace: `"\\beta"` written through a
+    Python string becomes a backspace and `eta`, and the formula fails on the site."""
+    bad = [
+        f"line {number}: {line.strip()[:60]!r}"
+        for number, line in enumerate(chapter.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"[\x00-\x08\x0b-\x1f\x7f]", line)
+    ]
+    assert not bad, f"{chapter.name} holds control characters:\n" + "\n".join(bad)
