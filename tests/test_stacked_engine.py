@@ -29,8 +29,9 @@ Equivalence, and why it is tested the way it is (it must hold on any x86-64 CPU)
    inequality stacked-vs-fit is at most the sum of the two spreads, so it must stay
    within twice the envelope plus the summation bound of (2). (Measured on an AMD EPYC
    over seeds 0-4 with the stacked spread alone, the ratio of the stacked-vs-fit
-   difference to it was at most 1.3 wherever it exceeded the summation bound.) A wrong update rule or a wrong batch order differs from fit by orders
-   of magnitude more than its envelope (test_the_envelope_rejects_a_wrong_rule).
+   difference to it was at most 1.3 wherever it exceeded the summation bound.) A wrong
+   update rule or a wrong batch order differs from fit by orders of magnitude more than
+   its envelope (test_the_envelope_rejects_a_wrong_rule).
 """
 
 from __future__ import annotations
