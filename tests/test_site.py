@@ -1287,6 +1287,8 @@ const codeBlock = document.querySelector('article .highlight pre > code');
 return Array.from(document.querySelectorAll('article .lr-output, article .lr-output-table'))
   .map(block => {
     const text = block.querySelector('pre > code') || block;
+    // a table scrolls inside Material's wrapper (which overhangs the block by design)
+    const scroller = block.querySelector('pre > code, .md-typeset__scrollwrap') || block;
     const prev = block.previousElementSibling;
     const style = getComputedStyle(text);
     return {
@@ -1297,7 +1299,7 @@ return Array.from(document.querySelectorAll('article .lr-output, article .lr-out
       contrast: contrast(rgb(style.color).slice(0, 3), background(text)),
       unlikeCode: !codeBlock
         || background(text).join() !== background(codeBlock).join(),
-      sideways: text.scrollWidth > text.clientWidth + 1,
+      sideways: scroller.scrollWidth > scroller.clientWidth + 1,
       scrollsWhenLong: block.classList.contains('lr-output-table')
         || (style.maxHeight !== 'none' && ['auto', 'scroll'].includes(style.overflowY)),
       copyButton: !!block.querySelector('.md-clipboard'),
