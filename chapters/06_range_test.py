@@ -782,8 +782,8 @@ table
 # 1. **Ramp long enough, from low enough.** A few hundred batches, starting where the
 #    loss is still flat. If the curve already falls at its first points (Adam here),
 #    the rules cannot place the fall: start the ramp lower.
-# 2. **Mind the smoothing.** The moving average lags by about $1/(1-eta)$ batches,
-#    which moves every marker to larger rates; a smaller $eta$ or a longer ramp
+# 2. **Mind the smoothing.** The moving average lags by about $1/(1-\beta)$ batches,
+#    which moves every marker to larger rates; a smaller $\beta$ or a longer ramp
 #    keeps the lag small.
 # 3. **Look at more than one seed when you can.** The seeds' spread tells you which
 #    readings measure the curve and which measure one run's noise.
