@@ -91,6 +91,18 @@ def select_chapters(chapters: list[Path], wanted: Sequence[str] | None) -> list[
 SLOWEST_CELLS = 3
 
 
+def _free_memory() -> None:
+    """Release what a finished chapter held: Keras' global state (models, layer names,
+    compiled functions) and the chapter's namespace, so that chapters run one after the
+    other need no more memory than the largest of them."""
+    import gc
+
+    import keras
+
+    keras.backend.clear_session()
+    gc.collect()
+
+
 def run_chapter(path: Path, figures_dir: Path | None = None) -> float:
     """Run one chapter cell by cell and record each cell's output; returns its wall time.
 
@@ -120,6 +132,7 @@ def run_chapter(path: Path, figures_dir: Path | None = None) -> float:
     finally:
         os.chdir(cwd)
         plt.close("all")
+        _free_memory()
     seconds = time.perf_counter() - start
     cells.save_outputs(figures_dir, path.stem, records)
     slowest = sorted(records, key=lambda r: -r.seconds)[:SLOWEST_CELLS]
@@ -213,7 +226,20 @@ def figures(args: argparse.Namespace) -> int:
     for name, seconds in times.items():
         print(f"  {name:<28} {seconds:8.1f} s")
     print(f"  {'total':<28} {sum(times.values()):8.1f} s")
+    trained = [e for e in runner.EVENTS if e["how"] != "read from cache"]
+    print(
+        f"training: {len(trained)} studies trained in {sum(e['seconds'] for e in trained):.1f} s;"
+        f" peak memory {peak_memory_gb():.2f} GB (max resident set size)"
+    )
     return 0
+
+
+def peak_memory_gb() -> float:
+    """This process's peak resident memory so far, in GB (`getrusage`'s max RSS)."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak * (1 if sys.platform == "darwin" else 1024) / 1e9  # bytes on macOS, else KiB
 
 
 def main(argv: Sequence[str] | None = None) -> int:
