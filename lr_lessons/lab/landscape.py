@@ -1,17 +1,17 @@
 """Chapter 9's grids: learning rate x momentum, x batch size, x optimizer, and their analysis.
 
-A :class:`Grid` is a :class:`~lr_lessons.lab.studies.Study` laid out as rows (a momentum, an
+A `Grid` is a `Study` laid out as rows (a momentum, an
 optimizer) x learning rates, so results come back as arrays of shape
-``(rows, rates, seeds, epochs)`` instead of a list of setting names. The analysis
+`(rows, rates, seeds, epochs)` instead of a list of setting names. The analysis
 functions below are plain numpy on such arrays (nothing here trains):
 
-- :func:`best_rate`: the rate of the highest score per row and seed, refined between grid
+- `best_rate`: the rate of the highest score per row and seed, refined between grid
   points by a parabola in log rate;
-- :func:`good_region`: the interval of rates whose score is within a tolerance of the
+- `good_region`: the interval of rates whose score is within a tolerance of the
   best, with its width in decades (edges interpolated between grid points);
-- :func:`fit_slope` and :func:`hinge_fit`: straight lines (and a line that turns flat at
+- `fit_slope` and `hinge_fit`: straight lines (and a line that turns flat at
   a break point) through log-log points, e.g. best rate against batch size;
-- :func:`divergence` and :func:`spread`: the cells to mark on a heatmap.
+- `divergence` and `spread`: the cells to mark on a heatmap.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class Grid:
 
     Args:
         study: The study; its settings are ordered row by row, rate by rate.
-        rows: One label per row (e.g. ``"momentum=0.9"`` or ``"Adam"``).
+        rows: One label per row (e.g. `"momentum=0.9"` or `"Adam"`).
         rates: The learning rates of every row.
     """
 
@@ -85,15 +85,15 @@ class Grid:
             )
 
     def setting_name(self, row: str, rate: float) -> str:
-        """The name of the setting in ``row`` at ``rate``."""
+        """The name of the setting in `row` at `rate`."""
         return f"{row} {_rate_name(rate)}"
 
     def values(self, results: Results, metric: str) -> np.ndarray:
-        """``metric`` of every cell: shape ``(rows, rates, seeds, epochs)``.
+        """`metric` of every cell: shape `(rows, rates, seeds, epochs)`.
 
         Args:
-            results: What :func:`lr_lessons.lab.runner.run_study` returned for this grid.
-            metric: A metric of the results (``"val_accuracy"``, ``"loss"``, ...).
+            results: What `lr_lessons.lab.runner.run_study` returned for this grid.
+            metric: A metric of the results (`"val_accuracy"`, `"loss"`, ...).
 
         Returns:
             The per-epoch values, rows first, then rates, seeds and epochs.
@@ -109,7 +109,7 @@ class Grid:
 
 
 def _grid(name: str, title: str, rows, rates, epochs: int, batch_size: int) -> Grid:
-    """``rows`` is a sequence of (label, optimizer, options)."""
+    """`rows` is a sequence of (label, optimizer, options)."""
     rates = tuple(float(r) for r in rates)
     settings = tuple(
         Setting(f"{label} {_rate_name(rate)}", optimizer, rate, options)
@@ -126,7 +126,7 @@ def momentum_grid(
     epochs: int = 200,
     batch_size: int = 32,
 ) -> Grid:
-    """SGD at every learning rate x momentum (Keras' heavy-ball ``SGD(momentum=...)``).
+    """SGD at every learning rate x momentum (Keras' heavy-ball `SGD(momentum=...)`).
 
     Args:
         rates: Learning rates.
@@ -135,7 +135,7 @@ def momentum_grid(
         batch_size: Batch size (chapters 1-5 use 32).
 
     Returns:
-        The :class:`Grid` with rows ``"momentum=<mu>"``.
+        The `Grid` with rows `"momentum=<mu>"`.
     """
     for m in momenta:
         if not 0 <= m < 1:
@@ -155,16 +155,16 @@ def batch_grid(
     """Every optimizer (Keras defaults but the rate) x learning rate at one batch size.
 
     The number of epochs is fixed, so a larger batch takes fewer updates:
-    ``epochs * ceil(500 / batch_size)`` on the blobs problem.
+    `epochs * ceil(500 / batch_size)` on the blobs problem.
 
     Args:
         batch_size: Examples per update.
-        optimizers: Optimizer names of :data:`lr_lessons.lab.studies.OPTIMIZERS`.
+        optimizers: Optimizer names of `lr_lessons.lab.studies.OPTIMIZERS`.
         rates: Learning rates.
         epochs: Epochs of every run.
 
     Returns:
-        The :class:`Grid` with one row per optimizer, named like the optimizer.
+        The `Grid` with one row per optimizer, named like the optimizer.
     """
     rows = [(name, name, {}) for name in optimizers]
     return _grid(
@@ -187,14 +187,14 @@ def optimizer_grid(
     """Adaptive optimizers (Keras defaults but the rate) x learning rate.
 
     Args:
-        rows: ``(label, optimizer, options)`` per row.
+        rows: `(label, optimizer, options)` per row.
         rates: Learning rates.
         epochs: Epochs of every run.
         batch_size: Batch size.
         name: The study's name (its results file).
 
     Returns:
-        The :class:`Grid`.
+        The `Grid`.
     """
     return _grid(name, "learning rate x optimizer", rows, rates, epochs, batch_size)
 
@@ -206,10 +206,10 @@ def momentum_decay_study(
 
     Args:
         momenta: Momentum values (momentum 0 is chapter 3's own study).
-        decays: ``decay_rate`` of ``InverseTimeDecay(0.01, decay_steps=1, ...)``.
+        decays: `decay_rate` of `InverseTimeDecay(0.01, decay_steps=1, ...)`.
 
     Returns:
-        A study with settings ``"momentum=<mu> decay <d>"``.
+        A study with settings `"momentum=<mu> decay <d>"`.
     """
     settings = tuple(
         Setting(
@@ -227,14 +227,14 @@ def momentum_decay_study(
 def momentum_plateau_study(
     momenta: Sequence[float] = MOMENTA, patiences: Sequence[int] = PATIENCES
 ) -> Study:
-    """Chapter 4's ``ReduceLROnPlateau`` patiences at rate 0.01, now with momentum.
+    """Chapter 4's `ReduceLROnPlateau` patiences at rate 0.01, now with momentum.
 
     Args:
         momenta: Momentum values (momentum 0 is chapter 4's own study).
-        patiences: Patience of ``ReduceLROnPlateau(factor=0.1, min_delta=1e-7)``.
+        patiences: Patience of `ReduceLROnPlateau(factor=0.1, min_delta=1e-7)`.
 
     Returns:
-        A study with settings ``"momentum=<mu> patience=<p>"``.
+        A study with settings `"momentum=<mu> patience=<p>"`.
     """
     settings = tuple(
         Setting(
@@ -256,7 +256,7 @@ def chapter_studies(batch_sizes: Sequence[int] = BATCH_SIZES) -> list[Study]:
     The rate x momentum grid, the optimizer grids (Keras' adaptive optimizers and the
     hypergradient ones), one rate x optimizer grid per batch size other than 32 (whose
     SGD and Adam rows are the momentum and optimizer grids' own), and chapter 3's decays
-    and chapter 4's plateaus with momentum. ``benchmarks/bench_engines.py`` times them.
+    and chapter 4's plateaus with momentum. `benchmarks/bench_engines.py` times them.
 
     Args:
         batch_sizes: The batch sizes of the batch-size grids.
@@ -278,25 +278,25 @@ def chapter_studies(batch_sizes: Sequence[int] = BATCH_SIZES) -> list[Study]:
 
 
 def cell_final(values: np.ndarray) -> np.ndarray:
-    """The 'final' value (:func:`lr_lessons.views.claims.final`) of every run of a grid.
+    """The 'final' value (`lr_lessons.views.claims.final`) of every run of a grid.
 
     Args:
-        values: Shape ``(..., seeds, epochs)``.
+        values: Shape `(..., seeds, epochs)`.
 
     Returns:
-        Shape ``(..., seeds)``.
+        Shape `(..., seeds)`.
     """
     return final(values)
 
 
 def divergence(loss: np.ndarray) -> np.ndarray:
-    """Which runs diverged (:func:`lr_lessons.views.claims.diverged`), for a whole grid.
+    """Which runs diverged (`lr_lessons.views.claims.diverged`), for a whole grid.
 
     Args:
-        loss: Training loss, shape ``(..., seeds, epochs)``.
+        loss: Training loss, shape `(..., seeds, epochs)`.
 
     Returns:
-        Boolean array ``(..., seeds)``; a cell is marked when any of its seeds is True.
+        Boolean array `(..., seeds)`; a cell is marked when any of its seeds is True.
     """
     return diverged(loss)
 
@@ -324,15 +324,15 @@ def best_rate(rates: Sequence[float], scores: np.ndarray, refine: bool = True) -
     """The learning rate with the highest score, per curve.
 
     Args:
-        rates: Increasing learning rates (the last axis of ``scores``).
-        scores: Shape ``(..., rates)``, e.g. final test accuracy per seed; NaN (a
+        rates: Increasing learning rates (the last axis of `scores`).
+        scores: Shape `(..., rates)`, e.g. final test accuracy per seed; NaN (a
             diverged run) counts as the worst score.
         refine: Place the peak between grid points: the vertex of the parabola in
             log10(rate) through the best point and its two neighbours (kept within
             those neighbours). A peak at either end of the grid is not refined.
 
     Returns:
-        Shape ``(...)``: the best rate, NaN for a curve with no finite score.
+        Shape `(...)`: the best rate, NaN for a curve with no finite score.
     """
     logr, s = _scores(scores, rates)
     flat = s.reshape(-1, logr.size)
@@ -356,9 +356,9 @@ def best_rate(rates: Sequence[float], scores: np.ndarray, refine: bool = True) -
 class Region(NamedTuple):
     """The good region of each curve: rates within a tolerance of the curve's best.
 
-    ``low``/``high`` are its edges (interpolated in log rate where the score crosses
-    ``best - tol`` between grid points), ``width`` its width in decades, and
-    ``censored`` says whether it reaches an end of the grid (then the true region is
+    `low`/`high` are its edges (interpolated in log rate where the score crosses
+    `best - tol` between grid points), `width` its width in decades, and
+    `censored` says whether it reaches an end of the grid (then the true region is
     wider than measured).
     """
 
@@ -369,8 +369,8 @@ class Region(NamedTuple):
 
 
 def _cross(logr: np.ndarray, row: np.ndarray, level: float, inside: int, outside: int) -> float:
-    """Log rate where ``row`` falls to ``level`` between grid points ``inside`` and
-    ``outside`` (linear in log rate); at ``inside`` if the outside score is not finite."""
+    """Log rate where `row` falls to `level` between grid points `inside` and
+    `outside` (linear in log rate); at `inside` if the outside score is not finite."""
     y_in, y_out = row[inside], row[outside]
     if not np.isfinite(y_out):
         return float(logr[inside])
@@ -384,18 +384,18 @@ def good_region(
     tol: float = GOOD_TOLERANCE,
     level: float | None = None,
 ) -> Region:
-    """The contiguous range of rates around the best whose score is >= best - ``tol``.
+    """The contiguous range of rates around the best whose score is >= best - `tol`.
 
     Args:
-        rates: Increasing learning rates (the last axis of ``scores``).
-        scores: Shape ``(..., rates)``; NaN (diverged) counts as below any threshold.
+        rates: Increasing learning rates (the last axis of `scores`).
+        scores: Shape `(..., rates)`; NaN (diverged) counts as below any threshold.
         tol: How far below the best a score may be and still count as good.
-        level: Instead of ``best - tol``, a fixed score to stay at or above (e.g. 0.75:
+        level: Instead of `best - tol`, a fixed score to stay at or above (e.g. 0.75:
             the rates that learn at all). A curve whose best is below it gets NaN edges
             and width 0.
 
     Returns:
-        A :class:`Region` of arrays of shape ``(...)``.
+        A `Region` of arrays of shape `(...)`.
     """
     if not tol >= 0:
         raise ValueError(f"tol must be >= 0, got {tol!r}")
@@ -428,7 +428,7 @@ def good_region(
 
 
 class Line(NamedTuple):
-    """A straight line ``log10(y) = intercept + slope * log10(x)``."""
+    """A straight line `log10(y) = intercept + slope * log10(x)`."""
 
     slope: float
     intercept: float
@@ -442,7 +442,7 @@ def fit_slope(x: Sequence[float], y: Sequence[float]) -> Line:
         y: Positive y values (e.g. best learning rates).
 
     Returns:
-        The :class:`Line`; NaN slope and intercept with fewer than two usable points.
+        The `Line`; NaN slope and intercept with fewer than two usable points.
     """
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if x.shape != y.shape:
@@ -455,7 +455,7 @@ def fit_slope(x: Sequence[float], y: Sequence[float]) -> Line:
 
 
 class Hinge(NamedTuple):
-    """``log10(y) = intercept + slope * log10(min(x, knee))``: a line that turns flat."""
+    """`log10(y) = intercept + slope * log10(min(x, knee))`: a line that turns flat."""
 
     slope: float
     intercept: float
@@ -469,7 +469,7 @@ class Hinge(NamedTuple):
 def hinge_fit(x: Sequence[float], y: Sequence[float], min_points: int = 3) -> Hinge:
     """Least-squares fit of a line in log-log that may stop rising at a knee.
 
-    Each observed x (from the ``min_points``-th smallest on) is tried as the knee; the
+    Each observed x (from the `min_points`-th smallest on) is tried as the knee; the
     line is fitted to all points with x clipped at the knee. The best knee is kept only
     if it beats the straight line by the Bayesian information criterion (one parameter
     more: the knee), so noise alone does not make a knee; otherwise the knee is the
@@ -481,7 +481,7 @@ def hinge_fit(x: Sequence[float], y: Sequence[float], min_points: int = 3) -> Hi
         min_points: Distinct x values the rising part must span at least.
 
     Returns:
-        The :class:`Hinge`.
+        The `Hinge`.
     """
     x, y = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
     ok = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
@@ -512,16 +512,16 @@ def hinge_fit(x: Sequence[float], y: Sequence[float], min_points: int = 3) -> Hi
 
 
 def epochs_to_target(values: np.ndarray, target: float = TARGET) -> np.ndarray:
-    """First epoch (1-based) at which each run reaches ``target``; NaN if it never does.
+    """First epoch (1-based) at which each run reaches `target`; NaN if it never does.
 
-    The grid version of :func:`lr_lessons.views.claims.epochs_to_reach`.
+    The grid version of `lr_lessons.views.claims.epochs_to_reach`.
 
     Args:
-        values: Shape ``(..., seeds, epochs)``, e.g. test accuracy per epoch.
+        values: Shape `(..., seeds, epochs)`, e.g. test accuracy per epoch.
         target: The level to reach.
 
     Returns:
-        Shape ``(..., seeds)``.
+        Shape `(..., seeds)`.
     """
     v = np.asarray(values, dtype=float)
     hit = v >= target
@@ -531,14 +531,14 @@ def epochs_to_target(values: np.ndarray, target: float = TARGET) -> np.ndarray:
 
 
 def median_epochs_to_target(epochs: np.ndarray) -> np.ndarray:
-    """Median over seeds (last axis) of :func:`epochs_to_target`, "never" counted as
+    """Median over seeds (last axis) of `epochs_to_target`, "never" counted as
     infinitely late; NaN where the median seed never got there.
 
     Args:
-        epochs: Shape ``(..., seeds)``.
+        epochs: Shape `(..., seeds)`.
 
     Returns:
-        Shape ``(...)``.
+        Shape `(...)`.
     """
     e = np.asarray(epochs, dtype=float)
     med = np.median(np.where(np.isnan(e), np.inf, e), axis=-1)
@@ -546,7 +546,11 @@ def median_epochs_to_target(epochs: np.ndarray) -> np.ndarray:
 
 
 def slope_per_seed(x: Sequence[float], y: np.ndarray) -> np.ndarray:
-    """:func:`fit_slope` of every seed: ``y`` has shape ``(len(x), seeds)``.
+    """`fit_slope` of every seed.
+
+    Args:
+        x: The positions, one per row of `y`.
+        y: The values, shape `(len(x), seeds)`.
 
     Returns:
         One slope per seed.

@@ -1,14 +1,14 @@
 """The study runner: every setting x seed of a study through an engine, cached on disk.
 
-``run_study`` is the one place where training happens. Its results are saved to
-``<output>/results/<study>.npz`` together with a key over everything that shapes the
+`run_study` is the one place where training happens. Its results are saved to
+`<output>/results/<study>.npz` together with a key over everything that shapes the
 numbers (settings, seeds, epochs, engine, quick mode, data source, library code and
 versions); a second call with the same key reads the file instead of training, and a
 file whose key differs (stale) or that cannot be read (corrupt) is recomputed.
 
 Results of different study *definitions* (settings, epochs, seeds, data, batch order)
-never overwrite each other: ``<study>.npz`` belongs to the definition saved in it, and
-another definition under the same study name is saved as ``<study>-<definition>.npz``
+never overwrite each other: `<study>.npz` belongs to the definition saved in it, and
+another definition under the same study name is saved as `<study>-<definition>.npz`
 (a warning says so). Recomputing the same definition (new code or versions) replaces
 its file. Before training, the results folder is checked to be writable; if a save
 still fails, the results are returned and written to a fallback file the warning names.
@@ -94,13 +94,13 @@ def code_text(source: str) -> str:
 
 
 def code_fingerprint(engine: str | None = None) -> str:
-    """A hash of the code that shapes results: :data:`TRAINING_CODE` plus ``engine``'s files.
+    """A hash of the code that shapes results: `TRAINING_CODE` plus `engine`'s files.
 
-    Each file counts through :func:`code_text`, so editing a docstring or a comment keeps
+    Each file counts through `code_text`, so editing a docstring or a comment keeps
     cached results.
 
     Args:
-        engine: ``"fit"``, ``"stacked"``, ``"range_test"`` or None (the shared code only).
+        engine: `"fit"`, `"stacked"`, `"range_test"` or None (the shared code only).
 
     Returns:
         16 hex digits.
@@ -185,15 +185,15 @@ def _definition(study: dict, seeds: list, source: str, quick: bool, reshuffle: b
 def definition_key(study: Study, seeds: Sequence[int], source: str, reshuffle: bool = True) -> str:
     """A short key of what a study's results are: its settings, epochs, seeds, data, batch order.
 
-    Unlike :func:`cache_key` it leaves out the code, versions and engine, which change
+    Unlike `cache_key` it leaves out the code, versions and engine, which change
     how (not what) a result is computed; it tells apart results that must not overwrite
     each other.
 
     Args:
         study: The study (with the epochs it runs).
         seeds: Its seeds.
-        source: The data's source (``Dataset.source``).
-        reshuffle: The batch order (see :func:`run_study`).
+        source: The data's source (`Dataset.source`).
+        reshuffle: The batch order (see `run_study`).
 
     Returns:
         8 hex digits.
@@ -202,7 +202,7 @@ def definition_key(study: Study, seeds: Sequence[int], source: str, reshuffle: b
 
 
 def saved_definition(meta: dict) -> str | None:
-    """The definition key in a results file's ``meta`` (computed from it for older files)."""
+    """The definition key in a results file's `meta` (computed from it for older files)."""
     if isinstance(meta.get("definition"), str):
         return meta["definition"]
     try:
@@ -225,19 +225,19 @@ def results_path(
     seeds: Sequence[int] | None = None,
     source: str | None = None,
 ) -> Path:
-    """Where ``study``'s results are saved.
+    """Where `study`'s results are saved.
 
     Args:
         study: The study.
         reshuffle: False for the one-permutation batch order, saved apart
-            (``<study>_one_permutation.npz``).
-        seeds: With ``source``: the file of exactly this definition. ``<study>.npz``
-            if it is free or holds this definition, else ``<study>-<definition>.npz``.
-        source: The data's source (``Dataset.source``).
+            (`<study>_one_permutation.npz`).
+        seeds: With `source`: the file of exactly this definition. `<study>.npz`
+            if it is free or holds this definition, else `<study>-<definition>.npz`.
+        source: The data's source (`Dataset.source`).
 
     Returns:
-        The path; without ``seeds`` and ``source``, the study's own name
-        ``<results>/<study>.npz``.
+        The path; without `seeds` and `source`, the study's own name
+        `<results>/<study>.npz`.
     """
     suffix = "" if reshuffle else "_one_permutation"
     base = config.results_dir() / f"{study.name}{suffix}.npz"
@@ -251,7 +251,7 @@ def results_path(
 
 
 def _owner(path: Path) -> str | None:
-    """The definition key of the results in ``path``; None if absent or unreadable."""
+    """The definition key of the results in `path`; None if absent or unreadable."""
     if not path.exists():
         return None
     try:
@@ -263,7 +263,7 @@ def _owner(path: Path) -> str | None:
 def load_cached(
     study: Study, key: str, reshuffle: bool = True, *, path: Path | None = None
 ) -> Results | None:
-    """The saved results of ``study`` if their key is ``key``; None if absent, stale or corrupt."""
+    """The saved results of `study` if their key is `key`; None if absent, stale or corrupt."""
     path = path if path is not None else results_path(study, reshuffle)
     if not path.exists():
         return None
@@ -280,7 +280,7 @@ class OutputNotWritable(PermissionError):
 
 
 def check_writable(folder: Path) -> None:
-    """Raise :class:`OutputNotWritable` unless files can be created in ``folder``.
+    """Raise `OutputNotWritable` unless files can be created in `folder`.
 
     Args:
         folder: The folder (created if missing).
@@ -332,11 +332,11 @@ with ``how`` one of ``"read from cache"``, ``"trained"``, ``"trained, not cached
 
 
 def record(study: str, how: str, path: Path | None = None, seconds: float | None = None) -> None:
-    """Add an entry to :data:`EVENTS` (for other cached computations, e.g. range tests).
+    """Add an entry to `EVENTS` (for other cached computations, e.g. range tests).
 
     Args:
         study: The name of what was computed.
-        how: ``"read from cache"``, ``"trained"`` or ``"trained, not cached"``.
+        how: `"read from cache"`, `"trained"` or `"trained, not cached"`.
         path: The file read or written.
         seconds: The training time.
     """
@@ -353,30 +353,30 @@ def run_study(
     progress: bool = True,
     reshuffle: bool = True,
 ) -> Results:
-    """Train every setting of ``study`` from every seed and return the :class:`Results`.
+    """Train every setting of `study` from every seed and return the `Results`.
 
-    ``seeds`` defaults to :func:`lr_lessons.config.seeds`, ``engine`` to
-    :func:`lr_lessons.config.engine` (falling back to ``"fit"`` for studies the chosen
-    engine cannot train; ``meta["engine"]`` says which ran); quick mode shortens the
-    study. With ``cache``, unchanged studies are read from disk instead of trained again
-    (unless ``LR_LESSONS_RETRAIN`` is on: then they are trained and saved over).
-    ``reshuffle=False`` trains in the batch order Keras 3's ``model.fit(shuffle=True)``
-    uses after ``keras.utils.set_random_seed`` (one permutation repeated every epoch)
+    `seeds` defaults to `lr_lessons.config.seeds`, `engine` to
+    `lr_lessons.config.engine` (falling back to `"fit"` for studies the chosen
+    engine cannot train; `meta["engine"]` says which ran); quick mode shortens the
+    study. With `cache`, unchanged studies are read from disk instead of trained again
+    (unless `LR_LESSONS_RETRAIN` is on: then they are trained and saved over).
+    `reshuffle=False` trains in the batch order Keras 3's `model.fit(shuffle=True)`
+    uses after `keras.utils.set_random_seed` (one permutation repeated every epoch)
     instead of a fresh shuffle per epoch; its results are saved apart
-    (``<study>_one_permutation.npz``). An engine without a ``reshuffle`` option (fit)
+    (`<study>_one_permutation.npz`). An engine without a `reshuffle` option (fit)
     trains in its own batch order.
 
     Args:
         study: The study to run.
-        seeds: The seeds (whole numbers, at most ``config.MAX_SEEDS`` of them).
-        engine: ``"stacked"`` or ``"fit"``.
+        seeds: The seeds (whole numbers, at most `config.MAX_SEEDS` of them).
+        engine: `"stacked"` or `"fit"`.
         data: The data set (default: the study's problem, loaded).
         cache: Read current saved results instead of training, and save new ones.
         progress: Show a progress bar.
         reshuffle: A fresh batch order every epoch (True) or one permutation (False).
 
     Returns:
-        The results; ``meta`` says how they were made.
+        The results; `meta` says how they were made.
     """
     config.validate()
     if not isinstance(study, Study):

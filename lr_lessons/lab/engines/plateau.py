@@ -1,15 +1,15 @@
-"""Keras' ``ReduceLROnPlateau`` decision rule on tensors, for many runs at once.
+"""Keras' `ReduceLROnPlateau` decision rule on tensors, for many runs at once.
 
 The stacked engine trains every setting and seed of a study inside one TensorFlow
 program, so it cannot call a Keras callback between epochs. This module restates the
-callback's ``on_epoch_end`` as tensor operations, one entry per run, down to Keras'
+callback's `on_epoch_end` as tensor operations, one entry per run, down to Keras'
 floating-point details: the monitored value arrives as a Python float made from a
-float32 metric, ``current -/+ min_delta`` is formed in float64 and then compared with the
-best value in float32 (Keras' ``ops.less``/``ops.greater`` turn Python floats into
-float32 tensors), and the new rate ``max(old * factor, min_lr)`` is formed in float64
+float32 metric, `current -/+ min_delta` is formed in float64 and then compared with the
+best value in float32 (Keras' `ops.less`/`ops.greater` turn Python floats into
+float32 tensors), and the new rate `max(old * factor, min_lr)` is formed in float64
 and stored in the optimizer's float32 variable. The rule's parameters are read from a real
-``keras.callbacks.ReduceLROnPlateau`` built from the setting, so Keras' defaults and checks
-apply. ``tests/test_plateau.py`` drives the real callback and this rule with the same
+`keras.callbacks.ReduceLROnPlateau` built from the setting, so Keras' defaults and checks
+apply. `tests/test_plateau.py` drives the real callback and this rule with the same
 recorded sequences and compares the learning-rate trajectories.
 """
 
@@ -28,7 +28,7 @@ MONITORED = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 @dataclass(frozen=True)
 class PlateauRule:
-    """The parameters of one ``ReduceLROnPlateau`` callback, as Keras holds them."""
+    """The parameters of one `ReduceLROnPlateau` callback, as Keras holds them."""
 
     monitor: str
     factor: float
@@ -40,7 +40,7 @@ class PlateauRule:
 
     @classmethod
     def from_callback(cls, callback: keras.callbacks.ReduceLROnPlateau) -> PlateauRule:
-        """Read the rule off a Keras callback (its ``mode="auto"`` resolved as Keras does)."""
+        """Read the rule off a Keras callback (its `mode="auto"` resolved as Keras does)."""
         if callback.monitor not in MONITORED:
             raise ValueError(
                 f"ReduceLROnPlateau monitors {callback.monitor!r}; the stacked engine "
@@ -63,12 +63,12 @@ class PlateauRule:
 
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, Any]) -> PlateauRule:
-        """The rule of ``keras.callbacks.ReduceLROnPlateau(**kwargs)``."""
+        """The rule of `keras.callbacks.ReduceLROnPlateau(**kwargs)`."""
         return cls.from_callback(keras.callbacks.ReduceLROnPlateau(**kwargs))
 
 
 class PlateauState(NamedTuple):
-    """Per-run state of the callback plus the rate it controls (all shape ``(n_runs,)``)."""
+    """Per-run state of the callback plus the rate it controls (all shape `(n_runs,)`)."""
 
     learning_rate: tf.Tensor  # float32, as the optimizer's variable holds it
     best: tf.Tensor  # float64, Keras' Python float
@@ -78,7 +78,7 @@ class PlateauState(NamedTuple):
 
 
 class PlateauRules:
-    """Several runs' rules as vectors; runs without a rule (``None``) keep their rate."""
+    """Several runs' rules as vectors; runs without a rule (`None`) keep their rate."""
 
     def __init__(self, rules: Sequence[PlateauRule | None]) -> None:
         self.n = len(rules)
@@ -99,7 +99,7 @@ class PlateauRules:
         self.minimize = tf.constant([r.minimize for r in filled])
 
     def initial_state(self, learning_rate: Any) -> PlateauState:
-        """The state at ``on_train_begin``: no best value yet, counters at zero."""
+        """The state at `on_train_begin`: no best value yet, counters at zero."""
         lr = tf.convert_to_tensor(np.asarray(learning_rate, dtype="float32").reshape(self.n))
         zeros = tf.zeros([self.n], tf.int32)
         return PlateauState(
@@ -112,7 +112,7 @@ class PlateauRules:
         return tf.gather(stacked, self.monitor_index[:, None], batch_dims=1)[:, 0]
 
     def step(self, state: PlateauState, current: tf.Tensor) -> PlateauState:
-        """``on_epoch_end`` for every run: ``current`` (float32) is the monitored value."""
+        """`on_epoch_end` for every run: `current` (float32) is the monitored value."""
         current = tf.cast(current, tf.float64)
         in_cooldown = state.cooldown_counter > 0
         counter = tf.where(in_cooldown, state.cooldown_counter - 1, state.cooldown_counter)

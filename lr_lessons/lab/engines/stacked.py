@@ -1,52 +1,52 @@
 """The stacked engine: every setting and seed of a study trained at once, in one TF program.
 
-The blobs MLP has 303 weights, so ``model.fit`` spends nearly all its time on per-step
+The blobs MLP has 303 weights, so `model.fit` spends nearly all its time on per-step
 framework overhead. Here the weights of all runs (setting x seed) are stacked on a leading
-axis, each step is one batched forward and backward pass, and a ``tf.function`` runs a
+axis, each step is one batched forward and backward pass, and a `tf.function` runs a
 chunk of epochs (batches, validation, learning-rate drops) without returning to Python.
-With more than one run that program is compiled by XLA (``jit_compile``): every step is a
-handful of fused kernels. :func:`train_studies` trains several studies (same model, batch
+With more than one run that program is compiled by XLA (`jit_compile`): every step is a
+handful of fused kernels. `train_studies` trains several studies (same model, batch
 size and epochs) as one program, so a suite pays for one compilation; a grid of rates x
 momenta is one study, hence one program, because every hyperparameter is a per-run vector.
 
-What stays the same as ``model.fit`` (tests/test_stacked_engine.py and
+What stays the same as `model.fit` (tests/test_stacked_engine.py and
 tests/test_stacked_hypergradient.py check it against Keras):
 
-- initial weights: seed ``k`` gives exactly the weights ``keras.utils.set_random_seed(k)``
+- initial weights: seed `k` gives exactly the weights `keras.utils.set_random_seed(k)`
   followed by building the Keras model gives (the fit engine's convention);
 - the forward pass uses the Keras model's own activations, the loss is
-  ``keras.losses.categorical_crossentropy`` (its clipping epsilon, or the logits path Keras
-  takes for a softmax output, exactly as in ``model.fit``),
-  averaged over the batch; accuracy is ``keras.metrics.categorical_accuracy``;
-- batches of ``study.batch_size`` with a last partial batch; reported train loss and
+  `keras.losses.categorical_crossentropy` (its clipping epsilon, or the logits path Keras
+  takes for a softmax output, exactly as in `model.fit`),
+  averaged over the batch; accuracy is `keras.metrics.categorical_accuracy`;
+- batches of `study.batch_size` with a last partial batch; reported train loss and
   accuracy are the batch-size weighted means over the epoch's batches, computed during
   training as Keras reports them; validation on the test set after every epoch;
-- the optimizers' update rules restate Keras 3's ``update_step`` of SGD (momentum,
+- the optimizers' update rules restate Keras 3's `update_step` of SGD (momentum,
   nesterov), RMSprop (momentum, centered), Adagrad and Adam (amsgrad), and the
-  ``_backend_update_step`` of :mod:`lr_lessons.tools.hypergradient`'s SGD-HD and Adam-HD (the
-  rate of each run is state, moved once per update by ``beta`` times the dot product of
+  `_backend_update_step` of `lr_lessons.tools.hypergradient`'s SGD-HD and Adam-HD (the
+  rate of each run is state, moved once per update by `beta` times the dot product of
   the run's gradient with its previous step's direction), with every hyperparameter read
-  from ``Setting.make_optimizer().get_config()``; a ``LearningRateSchedule`` is called on
-  the step counter as the optimizer calls it; ``ReduceLROnPlateau`` is
-  :mod:`lr_lessons.lab.engines.plateau`, applied at epoch end.
+  from `Setting.make_optimizer().get_config()`; a `LearningRateSchedule` is called on
+  the step counter as the optimizer calls it; `ReduceLROnPlateau` is
+  `lr_lessons.lab.engines.plateau`, applied at epoch end.
 
-Numerics: a run trained alone (one setting, one seed, ``shuffle=False``) runs TensorFlow's
-own kernels and reproduces ``model.fit`` bit for bit. Stacked runs differ from fit in the
+Numerics: a run trained alone (one setting, one seed, `shuffle=False`) runs TensorFlow's
+own kernels and reproduces `model.fit` bit for bit. Stacked runs differ from fit in the
 last bit now and then: XLA's kernels add in another order (the small layers are a fused
-multiply-and-sum, see :func:`_dense_xla`) and round exp and log differently, and without
+multiply-and-sum, see `_dense_xla`) and round exp and log differently, and without
 XLA TensorFlow's element-wise kernels take a vectorised or a scalar path depending on
 where a number sits in the tensor. Training amplifies such differences as it would any
 float32 perturbation: hardly at all for Adam, strongly in chaotic settings (plain SGD at
 learning rate 1). The tests bound them by each setting's measured rounding envelope.
 
-Batch order (the one convention that differs): in epoch ``e`` seed ``k`` visits the training
-set in the order ``numpy.random.default_rng([k, e]).permutation(n)``, shared by all settings
-of that seed: a fresh shuffle every epoch, as ``shuffle=True`` promises and as the originals
-(Keras 2) trained. Keras 3's ``model.fit(shuffle=True)`` after ``keras.utils.set_random_seed``
-(the fit engine) in fact repeats one permutation in every epoch; ``reshuffle=False`` does the
+Batch order (the one convention that differs): in epoch `e` seed `k` visits the training
+set in the order `numpy.random.default_rng([k, e]).permutation(n)`, shared by all settings
+of that seed: a fresh shuffle every epoch, as `shuffle=True` promises and as the originals
+(Keras 2) trained. Keras 3's `model.fit(shuffle=True)` after `keras.utils.set_random_seed`
+(the fit engine) in fact repeats one permutation in every epoch; `reshuffle=False` does the
 same with each seed's first permutation. Per-epoch reshuffling makes the end-of-epoch
 val_loss noisier, so ReduceLROnPlateau with a tiny min_delta fires earlier than under fit.
-``shuffle=False`` keeps the data order, as ``model.fit(shuffle=False)`` does, and then the
+`shuffle=False` keeps the data order, as `model.fit(shuffle=False)` does, and then the
 per-epoch numbers agree with fit's to float32 rounding. Validation loss and accuracy are
 means over the whole test set; Keras' batch-weighted means over batches of 32 equal them
 up to float32 rounding.
@@ -109,15 +109,15 @@ def _per_run(vector: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
 
 
 def _sum_per_run(values: tf.Tensor) -> tf.Tensor:
-    """Each run's sum over all its elements (``ops.sum`` of one run's tensor)."""
+    """Each run's sum over all its elements (`ops.sum` of one run's tensor)."""
     return tf.reduce_sum(tf.reshape(values, [tf.shape(values)[0], -1]), axis=1)
 
 
 class _Rule:
     """One optimizer kind for a group of runs; hyperparameters are per-run vectors.
 
-    ``adapts_rate`` rules (the hypergradient ones) change each run's learning rate at every
-    update; the rate they return from :meth:`update_all` is both the rate applied and the
+    `adapts_rate` rules (the hypergradient ones) change each run's learning rate at every
+    update; the rate they return from `update_all` is both the rate applied and the
     new value of the run's rate variable.
     """
 
@@ -134,16 +134,16 @@ class _Rule:
         raise NotImplementedError
 
     def update_all(self, grads, params, slots, lr, step):
-        """One update of every parameter tensor: Keras' ``apply`` for each run.
+        """One update of every parameter tensor: Keras' `apply` for each run.
 
         Args:
             grads, params: lists of stacked tensors, one per weight of the model.
             slots: slot name -> list of stacked tensors (one per weight).
-            lr: the rate of each run for this update, shape ``(runs,)``.
-            step: the optimizer's ``iterations`` before this update.
+            lr: the rate of each run for this update, shape `(runs,)`.
+            step: the optimizer's `iterations` before this update.
 
         Returns:
-            ``(params, slots, rate)``: the new weights and slots, and the rate applied.
+            `(params, slots, rate)`: the new weights and slots, and the rate applied.
         """
         new_params, new_slots = [], {name: [] for name in self.slots}
         for k, (g, p) in enumerate(zip(grads, params)):
@@ -248,8 +248,8 @@ class _Adam(_Rule):
 
 
 class _SGDHD(_Rule):
-    """:class:`~lr_lessons.tools.hypergradient.SGDHD`:
-    ``alpha += beta * g_t . g_{t-1}``, then SGD."""
+    """`SGDHD`:
+    `alpha += beta * g_t . g_{t-1}`, then SGD."""
 
     slots = ("previous_gradient",)
     adapts_rate = True
@@ -270,8 +270,8 @@ class _SGDHD(_Rule):
 
 
 class _AdamHD(_Adam):
-    """:class:`~lr_lessons.tools.hypergradient.AdamHD`:
-    ``alpha += beta * g_t . d_{t-1}``, then Adam."""
+    """`AdamHD`:
+    `alpha += beta * g_t . d_{t-1}`, then Adam."""
 
     adapts_rate = True
 
@@ -373,9 +373,18 @@ def _check_study(study: Study) -> list[tuple]:
 
 
 def supports(study: Study) -> bool:
-    """True if this engine can train ``study``: a Dense MLP with categorical cross-entropy,
-    SGD/RMSprop/Adagrad/Adam or the hypergradient SGD-HD/Adam-HD without clipping, weight
-    decay or EMA, any schedule, and ReduceLROnPlateau on a recorded metric."""
+    """True if this engine can train `study`.
+
+    It can train a Dense MLP with categorical cross-entropy, SGD/RMSprop/Adagrad/Adam or
+    the hypergradient SGD-HD/Adam-HD without clipping, weight decay or EMA, any schedule,
+    and ReduceLROnPlateau on a recorded metric.
+
+    Args:
+        study: The study to train.
+
+    Returns:
+        Whether this engine supports every setting of `study`.
+    """
     try:
         _check_study(study)
     except (Unsupported, ValueError):
@@ -393,11 +402,11 @@ def _initial_weights(model_name: str, seed: int) -> tuple[np.ndarray, ...]:
 
 
 def initial_weights(model_name: str, seed: int) -> list[np.ndarray]:
-    """The weights ``model.fit`` starts from for ``seed`` (the fit engine's convention).
+    """The weights `model.fit` starts from for `seed` (the fit engine's convention).
 
     Args:
-        model_name: a model of :data:`lr_lessons.lab.models.BUILDERS`.
-        seed: the seed given to ``keras.utils.set_random_seed`` before building it.
+        model_name: a model of `lr_lessons.lab.models.BUILDERS`.
+        seed: the seed given to `keras.utils.set_random_seed` before building it.
 
     Returns:
         The model's weights in Keras' order (copies; built once per process and seed).
@@ -408,7 +417,7 @@ def initial_weights(model_name: str, seed: int) -> list[np.ndarray]:
 def batch_orders(
     seed: int, n_samples: int, epochs: Sequence[int], shuffle: bool = True
 ) -> np.ndarray:
-    """Sample order of each listed epoch for ``seed``: one permutation per epoch."""
+    """Sample order of each listed epoch for `seed`: one permutation per epoch."""
     if not shuffle:
         return np.tile(np.arange(n_samples, dtype="int32"), (len(epochs), 1))
     # One generator per (seed, epoch) so any chunk of epochs can be drawn on its own.
@@ -419,9 +428,9 @@ def batch_orders(
 
 @tf.custom_gradient
 def _add_bias(z: tf.Tensor, bias: tf.Tensor):
-    """``z + bias`` for every run (z: runs, batch, units; bias: runs, units).
+    """`z + bias` for every run (z: runs, batch, units; bias: runs, units).
 
-    Keras' Dense adds its bias with ``bias_add``, whose gradient is ``BiasAddGrad``; a
+    Keras' Dense adds its bias with `bias_add`, whose gradient is `BiasAddGrad`; a
     broadcasting add would sum the batch in another order and differ in the last bit,
     which momentum amplifies to ~1e-4 within a few epochs. So the biases' gradient is
     that same kernel, run on (batch, runs * units): bit for bit Keras' gradient.
@@ -442,7 +451,7 @@ def _dense(h: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor) -> tf.Tensor:
 
 
 def _dense_xla(h: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor) -> tf.Tensor:
-    """:func:`_dense` as XLA runs it fastest (measured on the blobs MLP, 120 runs): a layer
+    """`_dense` as XLA runs it fastest (measured on the blobs MLP, 120 runs): a layer
     with at most TINY_INPUTS inputs as a sum of that many products (no reduction at all:
     11% less time per epoch, at any batch size), another small layer as one fused
     multiply-and-sum (XLA's CPU matmul is a loop of tiny matrix products over the runs), a
@@ -460,7 +469,7 @@ def _dense_xla(h: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor) -> tf.Tensor:
 
 
 def _chunk_size(epochs: int) -> int:
-    """Epochs per call of the TF program: a divisor of ``epochs`` (so one traced shape fits
+    """Epochs per call of the TF program: a divisor of `epochs` (so one traced shape fits
     all calls), at most MAX_CHUNK_EPOCHS, and small enough for about four calls or more
     (the progress bar moves, and TF does not warn about one trace per few calls)."""
     limit = max(1, min(MAX_CHUNK_EPOCHS, epochs // 4))
@@ -468,7 +477,7 @@ def _chunk_size(epochs: int) -> int:
 
 
 def _repeat(n: int, body: Callable, state: tuple) -> tuple:
-    """``for i in range(n): state = body(i, *state)`` as one ``tf.while_loop``."""
+    """`for i in range(n): state = body(i, *state)` as one `tf.while_loop`."""
 
     def step(i, *state):
         return (i + 1, *body(i, *state))
@@ -477,10 +486,10 @@ def _repeat(n: int, body: Callable, state: tuple) -> tuple:
 
 
 class _StackedRun:
-    """Everything one call of :func:`train` builds: constants, state and the TF program.
+    """Everything one call of `train` builds: constants, state and the TF program.
 
-    ``settings`` may come from several studies that share the model, loss, batch size and
-    number of epochs (:func:`train_studies`): they all become runs of one program.
+    `settings` may come from several studies that share the model, loss, batch size and
+    number of epochs (`train_studies`): they all become runs of one program.
     """
 
     def __init__(
@@ -591,7 +600,7 @@ class _StackedRun:
         return tf.where(self.scheduled, tf.gather(values, self.schedule_of_run), base)
 
     def _train_step(self, state, metrics, index, weight=None):
-        """One update of every run on the batch ``index`` (runs, batch); ``weight`` (batch,)
+        """One update of every run on the batch `index` (runs, batch); `weight` (batch,)
         marks real samples (1) and padding (0) when a short last batch is padded."""
         x = tf.gather(self.x_train, index)
         y = tf.gather(self.y_train, index)
@@ -637,7 +646,7 @@ class _StackedRun:
         return new_state, (loss_sum + loss * size, accurate_sum + accurate, lr_used)
 
     def _epoch(self, state, order):
-        """One epoch for every run; ``order`` is (seeds, n_train) sample indices."""
+        """One epoch for every run; `order` is (seeds, n_train) sample indices."""
         per_run = tf.gather(order, self.seed_index)  # (runs, n_train)
         zeros = tf.zeros([self.n_runs], tf.float32)
         metrics = (zeros, zeros, zeros)
@@ -695,7 +704,7 @@ class _StackedRun:
         return state, row
 
     def _chunk(self, state, orders):
-        """Several epochs; ``orders`` is (epochs, seeds, n_train). Returns (epochs, 5, runs)."""
+        """Several epochs; `orders` is (epochs, seeds, n_train). Returns (epochs, 5, runs)."""
         n = orders.shape[0]
         rows = tf.TensorArray(tf.float32, size=n, element_shape=[len(METRICS), self.n_runs])
 
@@ -756,7 +765,7 @@ def train_studies(
 ) -> list[dict[str, np.ndarray]]:
     """Train several studies in one program: every setting x seed of all of them at once.
 
-    Each study's numbers are those :func:`train` gives it alone (up to float32 rounding,
+    Each study's numbers are those `train` gives it alone (up to float32 rounding,
     see the module docstring); one program means one compilation and one batched step for
     all runs, which is what makes a suite of small studies fast.
 
@@ -765,13 +774,13 @@ def train_studies(
         seeds: the seeds every study is trained from.
         data: the dataset they all train on.
         progress: called with the number of setting-seed-epochs just finished.
-        shuffle, reshuffle, jit_compile: as for :func:`train`.
+        shuffle, reshuffle, jit_compile: as for `train`.
 
     Returns:
-        One result dict per study, in order, shaped as :func:`train`'s.
+        One result dict per study, in order, shaped as `train`'s.
 
     Raises:
-        Unsupported: (a ``ValueError``) for a study :func:`supports` rejects.
+        Unsupported: (a `ValueError`) for a study `supports` rejects.
         ValueError: for studies that differ in model, loss, batch size or epochs.
     """
     studies = list(studies)
@@ -817,28 +826,28 @@ def train(
     reshuffle: bool = True,
     jit_compile: bool | None = None,
 ) -> dict[str, np.ndarray]:
-    """Train every setting x seed of ``study`` together; same result shape as the fit engine.
+    """Train every setting x seed of `study` together; same result shape as the fit engine.
 
     Args:
-        study: the study (see :func:`supports` for what this engine trains).
+        study: the study (see `supports` for what this engine trains).
         seeds: the seeds; each fixes initial weights and batch order.
         data: the dataset.
         progress: called with the number of setting-seed-epochs just finished.
         shuffle: False visits the data in order.
         reshuffle: False keeps each seed's first permutation for every epoch, which is
-            what Keras 3's ``model.fit(shuffle=True)`` does after
-            ``keras.utils.set_random_seed`` (see the module docstring).
+            what Keras 3's `model.fit(shuffle=True)` does after
+            `keras.utils.set_random_seed` (see the module docstring).
         jit_compile: True compiles the program with XLA (fast: one fused program for
-            all runs); False runs TensorFlow's own kernels, which reproduce ``model.fit``
+            all runs); False runs TensorFlow's own kernels, which reproduce `model.fit`
             bit for bit for a run trained alone. None (the default) uses XLA whenever
             more than one run trains, and TensorFlow's kernels for a single run.
 
     Returns:
-        Per metric of :data:`lr_lessons.lab.results.METRICS`, an array of shape
-        ``(n_settings, n_seeds, n_epochs)``.
+        Per metric of `lr_lessons.lab.results.METRICS`, an array of shape
+        `(n_settings, n_seeds, n_epochs)`.
 
     Raises:
-        Unsupported: (a ``ValueError``) for a study :func:`supports` rejects.
+        Unsupported: (a `ValueError`) for a study `supports` rejects.
     """
     return train_studies(
         [study],

@@ -90,8 +90,14 @@ class RampSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
 
 def rate_optimizer(optimizer: Any) -> Any:
-    """The optimizer that holds the learning rate: `inner_optimizer` of a
-    `LossScaleOptimizer` (mixed precision), else `optimizer` itself."""
+    """The optimizer that holds the learning rate.
+
+    Args:
+        optimizer: A Keras optimizer, possibly a `LossScaleOptimizer` (mixed precision).
+
+    Returns:
+        The `inner_optimizer` of a `LossScaleOptimizer`, else `optimizer` itself.
+    """
     while hasattr(optimizer, "inner_optimizer"):
         optimizer = optimizer.inner_optimizer
     return optimizer
@@ -100,9 +106,13 @@ def rate_optimizer(optimizer: Any) -> Any:
 def chance_level_loss(model: keras.Model) -> float | None:
     """The loss of a constant uniform guess, when the model's loss says what it is.
 
-    `ln(C)` for (sparse) categorical cross-entropy with `C` outputs, `ln(2)` for
-    binary cross-entropy with one output; None otherwise (regression, custom losses,
-    several outputs).
+    Args:
+        model: A compiled Keras model.
+
+    Returns:
+        `ln(C)` for (sparse) categorical cross-entropy with `C` outputs, `ln(2)` for
+        binary cross-entropy with one output; None otherwise (regression, custom
+        losses, several outputs).
     """
     loss = getattr(model, "loss", None)
     if isinstance(loss, str):
@@ -132,6 +142,9 @@ def _snapshot(variables) -> list[np.ndarray]:
 def check_compiled(model: Any) -> None:
     """Check that `model` is a compiled, built `keras.Model`.
 
+    Args:
+        model: The object to check.
+
     Raises:
         InputError: If it is not a model, not compiled or not built.
     """
@@ -155,6 +168,12 @@ def _is_validation_pair(data: Any) -> bool:
 def check_validation_data(data: Any) -> Any:
     """`data` if it is `(x, y)`, `(x, y, sample_weight)`, a `tf.data.Dataset` or a
     `keras.utils.PyDataset`.
+
+    Args:
+        data: The validation data to check.
+
+    Returns:
+        `data`, unchanged.
 
     Raises:
         InputError: Naming what was given otherwise.

@@ -36,6 +36,14 @@ STOP_REASONS = {
 def check_range(start_lr: Any, end_lr: Any, mode: Any) -> tuple[float, float]:
     """Checked `(start_lr, end_lr)` of a ramp in `mode`.
 
+    Args:
+        start_lr: The first rate of the ramp.
+        end_lr: The last rate of the ramp.
+        mode: How the rate grows, one of `MODES`.
+
+    Returns:
+        `(start_lr, end_lr)` as floats.
+
     Raises:
         InputError: If a rate is not a positive number, `end_lr <= start_lr`, or the
             mode is not one of `MODES`.
@@ -52,6 +60,13 @@ def check_range(start_lr: Any, end_lr: Any, mode: Any) -> tuple[float, float]:
 
 def check_steps(steps: Any, window: int) -> int:
     """Checked number of ramp steps: a whole number above the smoothing `window`.
+
+    Args:
+        steps: The number of steps to check.
+        window: The smoothing window, in steps.
+
+    Returns:
+        `steps` as an int.
 
     Raises:
         InputError: If `steps` is not a whole number above `window`.

@@ -116,9 +116,16 @@ class RangeTestResult:
     def max_usable_lr(self, metric: str = "accuracy", validation: bool | None = None) -> float:
         """Smith's "maximum rate": where the (smoothed) metric stops improving.
 
-        `validation=None` reads the validation points when the test recorded the metric
-        there (validation mode), else the smoothed per-point training metric. A metric
-        whose name contains `loss` is best when lowest, any other when highest.
+        A metric whose name contains `loss` is best when lowest, any other when highest.
+
+        Args:
+            metric: The metric to read, e.g. `"accuracy"`.
+            validation: Read the validation points (True) or the smoothed per-point
+                training metric (False); None reads the validation points when the
+                test recorded the metric there (validation mode).
+
+        Returns:
+            The rate at which the metric stops improving.
         """
         use_val = metric in self.validation if validation is None else validation
         higher = "loss" not in metric
@@ -208,8 +215,15 @@ class RangeTestResult:
 
 
 def save_npz(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> Path:
-    """Write `arrays` to `path` as a compressed `.npz`, atomically (`files.write_npz`,
-    the writer of study results too)."""
+    """Write `arrays` to `path` as a compressed `.npz`, atomically (`files.write_npz`).
+
+    Args:
+        path: The `.npz` file to write.
+        arrays: Name -> array.
+
+    Returns:
+        `Path(path)`.
+    """
     return write_npz(path, arrays)
 
 
@@ -276,7 +290,13 @@ class RangeTestRepeats:
         """`(lrs, values)`: values of shape (seeds, points) over the points all runs reached.
 
         Every run follows the same ramp, so point `k` has the same rate in each; the
-        curves are cut where the first run stopped. `kind`: "smoothed", "raw", "delta".
+        curves are cut where the first run stopped.
+
+        Args:
+            kind: `"smoothed"`, `"raw"` or `"delta"` (the loss change).
+
+        Returns:
+            The rates and the values of every run.
         """
         n = min(len(r) for r in self.runs)
         if kind == "smoothed":

@@ -161,7 +161,13 @@ def ema(values: Sequence[float] | np.ndarray, beta: float = 0.98) -> np.ndarray:
 def loss_delta(losses: Sequence[float] | np.ndarray, window: int = 20) -> np.ndarray:
     """The original's moving-window change `(loss[i] - loss[i - window]) / window`.
 
-    The first `window` entries have no partner and are NaN (plots skip them).
+    Args:
+        losses: The loss at every point.
+        window: The distance, in points, between the two losses compared.
+
+    Returns:
+        The change at every point; the first `window` entries have no partner and are
+        NaN (plots skip them).
     """
     window = whole_number(window, "window", minimum=1)
     v = np.asarray(losses, dtype="float64")
@@ -234,6 +240,15 @@ def valley(lrs, losses, skip_start: float = 0.1, skip_end: int = 5) -> int:
     `run[i]` is the length of the longest strictly decreasing subsequence ending at
     point `i`; the valley ends at the first point with the longest run and starts that
     many points earlier. The suggestion sits a third plus a sixth of the way in.
+
+    Args:
+        lrs: The rate at every point.
+        losses: The smoothed loss at every point.
+        skip_start: The share of points at the start left unread.
+        skip_end: The number of points at the end left unread.
+
+    Returns:
+        The index of the suggested point.
     """
     lrs, losses = _prepare(lrs, losses)
     lo, hi = span(len(lrs), skip_start, skip_end)
@@ -264,6 +279,17 @@ def slide(
     left from the end of the read span; the first `l <= m` where the slopes
     `d loss / d log10(lr)` at `l` and `r` differ by at most `thresh` is returned
     (the start of the span if none does).
+
+    Args:
+        lrs: The rate at every point.
+        losses: The smoothed loss at every point.
+        skip_start: The share of points at the start left unread.
+        skip_end: The number of points at the end left unread.
+        window_decades: The distance between `l` and `r`, in decades of rate.
+        thresh: The largest difference of the two slopes accepted.
+
+    Returns:
+        The index of the suggested point.
     """
     lrs, losses = _prepare(lrs, losses)
     lo, hi = span(len(lrs), skip_start, skip_end)
@@ -301,7 +327,13 @@ SOURCES = {
 
 
 def check_names(names: Sequence[str] | str) -> list[str]:
-    """The given suggestion names.
+    """The given suggestion names, checked.
+
+    Args:
+        names: One name or a sequence of names.
+
+    Returns:
+        The names as a list.
 
     Raises:
         InputError: Naming the first unknown name and the known ones.
