@@ -29,6 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lr_lessons import checks
+
 __all__ = ["Fall", "accuracy_peak", "fall_tolerance", "first_fall", "usable_rates"]
 
 
@@ -43,10 +45,8 @@ def fall_tolerance(n: int, sigmas: float = 3.0) -> float:
     Returns:
         `sigmas * sqrt(0.25 / n)` (0.047 for 1,000 examples and 3 sigmas).
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive whole number of examples, got {n!r}")
-    if not math.isfinite(sigmas) or sigmas <= 0:
-        raise ValueError(f"sigmas must be a positive number, got {sigmas!r}")
+    n = checks.whole_number(n, "n (a number of examples)", minimum=1)
+    sigmas = checks.positive_number(sigmas, "sigmas")
     return float(sigmas * math.sqrt(0.25 / n))
 
 
@@ -95,8 +95,7 @@ def first_fall(values: Sequence[float] | np.ndarray, tol: float) -> Fall:
     v = np.asarray(values, dtype="float64")
     if v.ndim != 1 or not np.isfinite(v).any():
         raise ValueError("values must be a 1-D curve with at least one finite value")
-    if not math.isfinite(tol) or tol <= 0:
-        raise ValueError(f"tol must be a positive number, got {tol!r}")
+    tol = checks.positive_number(tol, "tol")
     best, peak = -math.inf, None
     for i, x in enumerate(v):
         if not math.isfinite(x):
