@@ -344,7 +344,13 @@ def test_docstrings_and_comments_keep_cached_results(tmp_path, monkeypatch):
     path = package / "lab" / "engines" / "stacked.py"
     source = path.read_text()
     documented = source.replace('"""', '"""Edited. ', 1) + "\n# a comment\n\n"
+    documented += '_NAMED = 1\n"""A docstring under a variable."""\n'
     path.write_text(documented)
+    named = runner.code_fingerprint("stacked")
+    assert named != before  # the new variable is code
+    path.write_text(documented.replace("under a variable", "edited under a variable"))
+    assert runner.code_fingerprint("stacked") == named  # its docstring is not
+    path.write_text(source.replace('"""', '"""Edited. ', 1) + "\n# a comment\n\n")
     assert runner.code_fingerprint("stacked") == before
     path.write_text(documented.replace("def ", "def _unused():\n    return 0\n\n\ndef ", 1))
     assert runner.code_fingerprint("stacked") != before

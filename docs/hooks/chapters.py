@@ -67,9 +67,6 @@ CHAPTER_LINK_RE = re.compile(r"\]\((?:\./)?(\d\d_[a-z0-9_]+)\.py(#[^)\s]*)?\)")
 IMAGE_SUFFIXES = (".png", ".svg")
 CHAPTERS_NAV, API_NAV = "Chapters", "API reference"
 CHAPTER_TABLE_MARK = "<!-- chapter-table -->"
-SPHINX_ROLE_RE = re.compile(
-    r":(?:py:)?(?:func|class|meth|mod|attr|data|obj|exc|const):<code>(~?)([\w.]+)</code>"
-)
 HIDDEN_TAGS = {"remove-cell", "remove_cell", "hide-cell", "docs-hide"}
 WIDGET_RE = re.compile(r"^<!--\s*widget:\s*([\w-]+)\s*-->[ \t]*$", re.MULTILINE)
 # the interactive figures docs/src/javascripts/ provides
@@ -580,20 +577,6 @@ def on_page_markdown(markdown: str, page, config: MkDocsConfig, files: Files) ->
     if CHAPTER_TABLE_MARK in markdown:
         markdown = markdown.replace(CHAPTER_TABLE_MARK, chapter_table(_state["pages"]))
     return markdown
-
-
-def strip_sphinx_roles(html: str) -> str:
-    """Show the library's Sphinx-style roles (``:func:`~a.b.f```) as plain code (``f``)."""
-
-    def code(match: re.Match) -> str:
-        target = match.group(2)
-        return f"<code>{target.rsplit('.', 1)[-1] if match.group(1) else target}</code>"
-
-    return SPHINX_ROLE_RE.sub(code, html)
-
-
-def on_page_content(html: str, page, config: MkDocsConfig, files: Files) -> str:
-    return strip_sphinx_roles(html) if page.file.src_uri.startswith("api/") else html
 
 
 # -- formulas in the search index: readable text instead of raw TeX -------------------------

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from lr_lessons import config
-from lr_lessons.checks import InputError, whole_number
+from lr_lessons.checks import InputError, boolean, whole_number
 from lr_lessons.files import remove_stale_temporaries, temporary_name
 from lr_lessons.lab.data import Dataset
 from lr_lessons.lab.data import load as load_data
@@ -74,22 +74,34 @@ ENGINE_CODE = {
 def code_text(source: str) -> str:
     """What of a module's source shapes results: its syntax tree without docstrings.
 
-    Comments, docstrings, formatting and blank lines change no number a module computes,
-    so editing them keeps cached results; any change to the code itself does not.
+    Comments, docstrings (of modules, classes, functions and the ones written under a
+    variable), formatting and blank lines change no number a module computes, so editing
+    them keeps cached results; any change to the code itself does not.
 
     Args:
         source: A Python module's source.
 
     Returns:
-        A canonical dump of the module's syntax tree with every docstring removed.
+        A canonical dump of the module's syntax tree with every bare string statement
+        (a docstring: it computes nothing) removed.
     """
     tree = ast.parse(source)
     for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-            body = node.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-                if isinstance(body[0].value.value, str):
-                    node.body = body[1:] or [ast.Pass()]
+        for field in ("body", "orelse", "finalbody"):
+            body = getattr(node, field, None)
+            if not isinstance(body, list) or not body:
+                continue
+            kept = [
+                s
+                for s in body
+                if not (
+                    isinstance(s, ast.Expr)
+                    and isinstance(s.value, ast.Constant)
+                    and isinstance(s.value.value, str)
+                )
+            ]
+            if len(kept) != len(body):
+                setattr(node, field, kept or [ast.Pass()])
     return ast.dump(tree, annotate_fields=False, include_attributes=False)
 
 
@@ -326,9 +338,9 @@ def _save_or_fall_back(results: Results, path: Path) -> Path | None:
 
 
 EVENTS: list[dict] = []
-"""What each :func:`run_study` call did, in order: ``{"study", "how", "path", "seconds"}``
-with ``how`` one of ``"read from cache"``, ``"trained"``, ``"trained, not cached"``.
-``lr-lessons figures`` prints them per chapter."""
+"""What each `run_study` call did, in order: `{"study", "how", "path", "seconds"}` with
+`how` one of `"read from cache"`, `"trained"`, `"trained, not cached"`.
+`lr-lessons figures` prints them per chapter."""
 
 
 def record(study: str, how: str, path: Path | None = None, seconds: float | None = None) -> None:
@@ -381,8 +393,7 @@ def run_study(
     config.validate()
     if not isinstance(study, Study):
         raise InputError(f"study must be a Study, got {type(study).__name__}")
-    if not isinstance(reshuffle, bool):
-        raise InputError(f"reshuffle must be True or False, got {reshuffle!r}")
+    reshuffle = boolean(reshuffle, "reshuffle")
     seeds = _check_seeds(config.seeds() if seeds is None else seeds)
     study = study.with_epochs(config.epochs(study.epochs))
     engine = choose_engine(engine or config.engine(), study)
