@@ -268,7 +268,7 @@ fig
 # the edge of the read window, marked unreliable): that is where the initial repair is
 # fastest, a rate far too small for a 200-epoch run on this problem, as the study below
 # shows. Smith's accuracy reading is steadier: accuracy climbs with the rate and peaks
-# between about 0.5 and 0.8, depending on the seed. We take the peak of the seed-mean
+# between about 0.4 and 0.65, depending on the seed. We take the peak of the seed-mean
 # accuracy curve as `max_lr` (the red line above is one seed's own peak) and a quarter
 # of it as `base_lr`. For the single rate "the range test picks" we use the steepest
 # descent read on each seed's own curve, and its median over the seeds, as chapter 6

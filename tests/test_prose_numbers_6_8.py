@@ -223,12 +223,12 @@ def test_ch6_explorer_sentence_on_smoothing_as_quoted():
 
 def test_ch7_blobs_range_test_readings_as_quoted():
     quoted("07_schedules", "so all of them point at a few times $10^{-3}$ or less here")
-    quoted("07_schedules", "accuracy climbs with the rate and peaks between about 0.5 and 0.8")
+    quoted("07_schedules", "accuracy climbs with the rate and peaks between about 0.4 and 0.65")
     rt = RangeTestRepeats.load(full_size(RESULTS / "07_schedules" / "range_test_blobs.npz"))
     for rule in rt.rule_summaries().values():
         assert 10**-3.6 <= rule.median <= 7e-3, rule  # "a few times 1e-3 or less"
     peaks = [accuracy_peak([r]) for r in rt.runs]  # each seed's peak, as the chapter prints
-    assert 0.45 <= min(peaks) and max(peaks) <= 0.85, peaks
+    assert 0.35 <= min(peaks) <= 0.45 and 0.6 <= max(peaks) <= 0.7, peaks  # about 0.4, 0.65
 
 
 def test_ch7_conclusions_as_quoted():
