@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_prose_numbers_6_8 import quoted, results
 
 from lr_lessons.lab import landscape
 from lr_lessons.views import landscape_tables as tables
-from tests.test_prose_numbers_6_8 import quoted, results
 
 pytestmark = pytest.mark.slow
 
