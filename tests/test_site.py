@@ -379,25 +379,15 @@ SPHINX_ROLE = re.compile(r":(?:py:)?(?:func|class|meth|mod|attr|data|obj|exc|con
 
 
 def test_api_pages_show_no_sphinx_roles(hook):
-    """The API pages show no ``:func:`x``` markup: while the hook still strips the roles
-    (``strip_sphinx_roles``) it must turn them into plain code; once the docstrings are
-    converted to Markdown backticks and the stripping is gone, no module may hold one."""
-    if hasattr(hook, "strip_sphinx_roles"):
-        html = (
-            "<p>returns :class:<code>~lr_lessons.lab.results.Results</code>, see "
-            ":func:<code>lr_lessons.config.seeds</code> and :meth:<code>save</code>.</p>"
-        )
-        assert hook.strip_sphinx_roles(html) == (
-            "<p>returns <code>Results</code>, see <code>lr_lessons.config.seeds</code> and "
-            "<code>save</code>.</p>"
-        )
-    else:
-        holding = [
-            p.relative_to(ROOT).as_posix()
-            for p in sorted((ROOT / "lr_lessons").rglob("*.py"))
-            if SPHINX_ROLE.search(p.read_text(encoding="utf-8"))
-        ]
-        assert not holding, f"Sphinx roles left (use `name`): {holding}"
+    """The API pages show no ``:func:`x``` markup: the docstrings use Markdown backticks
+    (the hook no longer rewrites roles), so no module may hold one."""
+    assert not hasattr(hook, "strip_sphinx_roles")
+    holding = [
+        p.relative_to(ROOT).as_posix()
+        for p in sorted((ROOT / "lr_lessons").rglob("*.py"))
+        if SPHINX_ROLE.search(p.read_text(encoding="utf-8"))
+    ]
+    assert not holding, f"Sphinx roles left (use `name`): {holding}"
 
 
 def test_package_page_links_the_exported_names_it_can_find(hook, tmp_path):
