@@ -78,7 +78,22 @@ class PlateauState(NamedTuple):
 
 
 class PlateauRules:
-    """Several runs' rules as vectors; runs without a rule (`None`) keep their rate."""
+    """Several runs' rules as vectors; runs without a rule (`None`) keep their rate.
+
+    `vectors` names the per-run attributes (a stacked program takes them as inputs).
+    """
+
+    vectors = (
+        "active",
+        "monitor_index",
+        "factor",
+        "patience",
+        "signed_delta",
+        "cooldown",
+        "min_lr",
+        "min_lr32",
+        "minimize",
+    )
 
     def __init__(self, rules: Sequence[PlateauRule | None]) -> None:
         self.n = len(rules)

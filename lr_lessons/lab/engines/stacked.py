@@ -55,7 +55,10 @@ up to float32 rounding.
 from __future__ import annotations
 
 import functools
+import json
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import keras
@@ -79,6 +82,8 @@ MAX_CHUNK_EPOCHS = 10
 SMALL_LAYER = 4096
 SMALL_BATCH = 64
 TINY_INPUTS = 4
+# Runs per shard at least (see _shard_count).
+MIN_SHARD_RUNS = 8
 # Base-optimizer options the update rules below do not implement, with their neutral values.
 _NEUTRAL_OPTIONS = {
     "weight_decay": (None, 0, 0.0),
@@ -118,10 +123,13 @@ class _Rule:
 
     `adapts_rate` rules (the hypergradient ones) change each run's learning rate at every
     update; the rate they return from `update_all` is both the rate applied and the
-    new value of the run's rate variable.
+    new value of the run's rate variable. `vectors` names the per-run attributes, which a
+    program takes as inputs (see `_StackedRun`) so that one compiled program serves any
+    runs of the same make-up.
     """
 
     slots: tuple[str, ...] = ()
+    vectors: tuple[str, ...] = ()
     adapts_rate = False
 
     def __init__(self, configs: list[dict[str, Any]]) -> None:
@@ -160,6 +168,7 @@ class _SGD(_Rule):
         super().__init__(configs)
         self.has_momentum, self.nesterov = momentum, nesterov
         self.slots = ("momentum",) if momentum else ()
+        self.vectors = ("momentum",)
         self.momentum = _f32([c["momentum"] for c in configs])
 
     def update(self, g, p, slots, lr, step):
@@ -178,6 +187,7 @@ class _RMSprop(_Rule):
         self.has_momentum, self.centered = momentum, centered
         self.slots = ("velocity",) + (("momentum",) if momentum else ())
         self.slots += ("average_gradient",) if centered else ()
+        self.vectors = ("rho", "one_minus_rho", "momentum", "epsilon")
         self.rho = _f32([c["rho"] for c in configs])
         self.one_minus_rho = _f32([1 - c["rho"] for c in configs])
         self.momentum = _f32([c["momentum"] for c in configs])
@@ -205,6 +215,7 @@ class _RMSprop(_Rule):
 
 class _Adagrad(_Rule):
     slots = ("accumulator",)
+    vectors = ("initial", "epsilon")
 
     def __init__(self, configs) -> None:
         super().__init__(configs)
@@ -225,6 +236,7 @@ class _Adam(_Rule):
         super().__init__(configs)
         self.amsgrad = amsgrad
         self.slots = ("momentum", "velocity") + (("velocity_hat",) if amsgrad else ())
+        self.vectors = ("beta_1", "beta_2", "one_minus_beta_1", "one_minus_beta_2", "epsilon")
         self.beta_1 = _f32([c["beta_1"] for c in configs])
         self.beta_2 = _f32([c["beta_2"] for c in configs])
         self.one_minus_beta_1 = _f32([1 - c["beta_1"] for c in configs])
@@ -252,6 +264,7 @@ class _SGDHD(_Rule):
     `alpha += beta * g_t . g_{t-1}`, then SGD."""
 
     slots = ("previous_gradient",)
+    vectors = ("beta",)
     adapts_rate = True
 
     def __init__(self, configs) -> None:
@@ -277,6 +290,7 @@ class _AdamHD(_Adam):
 
     def __init__(self, configs, amsgrad: bool) -> None:
         super().__init__(configs, amsgrad)
+        self.vectors += ("beta",)
         self.beta = _f32([c["hypergrad_lr"] for c in configs])
 
     def update_all(self, grads, params, slots, lr, step):
@@ -462,7 +476,9 @@ def _dense_xla(h: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor) -> tf.Tensor:
         for i in range(1, inputs):
             z = z + h[..., i : i + 1] * kernel[:, None, i, :]
     elif inputs * units <= SMALL_LAYER and h.shape[-2] <= SMALL_BATCH:
-        z = tf.reduce_sum(h[..., None] * kernel[:, None], axis=2)
+        # Summed along the last axis, where the inputs sit next to each other in memory.
+        k_t = tf.transpose(kernel, [0, 2, 1])  # (runs, units, inputs)
+        z = tf.reduce_sum(h[:, :, None, :] * k_t[:, None], axis=-1)
     else:
         z = tf.matmul(h, kernel)
     return z + bias[:, None, :]
@@ -485,11 +501,33 @@ def _repeat(n: int, body: Callable, state: tuple) -> tuple:
     return tuple(tf.while_loop(lambda i, *_: i < n, step, (tf.constant(0), *state))[1:])
 
 
+def _cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def _shard_count(n_runs: int, jit_compile: bool) -> int:
+    """Programs run side by side, one per core: XLA runs one program's small kernels on one
+    core at a time (a 120-run program takes as long with two threads as with one), so
+    two shards of 60 runs on two cores take half the time of one of 120."""
+    if not jit_compile:
+        return 1
+    return max(1, min(_cores(), n_runs // MIN_SHARD_RUNS))
+
+
 class _StackedRun:
     """Everything one call of `train` builds: constants, state and the TF program.
 
     `settings` may come from several studies that share the model, loss, batch size and
-    number of epochs (`train_studies`): they all become runs of one program.
+    number of epochs (`train_studies`): they all become runs of one program. The runs are
+    split into equal shards (the last one padded with copies of its last run) that run on
+    separate cores. The shards share one traced and compiled program: everything that
+    differs between runs (each rule's hyperparameters and which runs it updates, the seed,
+    schedule and plateau rule of each run) is a per-run vector the program takes as
+    input.
     """
 
     def __init__(
@@ -507,21 +545,24 @@ class _StackedRun:
         self.seeds, self.data = list(seeds), data
         self.layers = _dense_stack(model)
         n_seeds = len(self.seeds)
-        # Runs grouped by update rule so each rule sees one contiguous slice.
-        groups: dict[tuple, list[int]] = {}
-        for i, key in enumerate(keys):
-            groups.setdefault(key, []).append(i)
-        self.setting_order = [i for members in groups.values() for i in members]
-        self.runs = [(i, j) for i in self.setting_order for j in range(n_seeds)]
+        self.runs = [(i, j) for i in range(len(self.settings)) for j in range(n_seeds)]
         self.n_runs = len(self.runs)
+        # One rule per optimizer kind, with vectors over all runs (a run of another kind
+        # carries the rule's first member's values, which it never uses): every rule
+        # updates every run and `member` selects the updates that count.
         config_of = [s.make_optimizer().get_config() for s in self.settings]
-        self.rules, self.bounds, start = [], [], 0
-        for key, members in groups.items():
-            configs = [config_of[i] for i in members for _ in seeds]
-            self.rules.append(_make_rule(key, configs))
-            self.bounds.append((start, start + len(configs)))
-            start += len(configs)
+        run_keys = [keys[i] for i, _ in self.runs]
+        self.rules = []
+        for key in dict.fromkeys(run_keys):
+            member = np.array([k == key for k in run_keys])
+            first = config_of[self.runs[int(np.argmax(member))][0]]
+            configs = [config_of[i] if m else first for (i, _), m in zip(self.runs, member)]
+            rule = _make_rule(key, configs)
+            rule.member = tf.constant(member)
+            rule.vectors = (*rule.vectors, "member")
+            self.rules.append(rule)
         self.adapts_rate = any(rule.adapts_rate for rule in self.rules)
+        self.slot_names = tuple(dict.fromkeys(n for rule in self.rules for n in rule.slots))
         self.seed_index = tf.constant([j for _, j in self.runs], tf.int32)
 
         # Learning rates: a float32 variable per run (ReduceLROnPlateau or a hypergradient
@@ -547,6 +588,19 @@ class _StackedRun:
         self.schedule_of_run = tf.constant(np.maximum(schedule_of_run, 0), tf.int32)
         self.scheduled = tf.constant(np.asarray(schedule_of_run) >= 0)
         self.plateau = PlateauRules(plateaus)
+        self.per_run = [
+            (self, ("seed_index", "schedule_of_run", "scheduled")),
+            (self.plateau, PlateauRules.vectors),
+            *((rule, rule.vectors) for rule in self.rules),
+        ]
+
+        n_shards = _shard_count(self.n_runs, jit_compile)
+        self.width = -(-self.n_runs // n_shards)  # runs per program
+        order = np.arange(n_shards * self.width)
+        self.shards = [
+            np.minimum(order[k * self.width : (k + 1) * self.width], self.n_runs - 1)
+            for k in range(n_shards)
+        ]
 
         self.x_train = tf.constant(data.x_train, tf.float32)
         self.y_train = tf.constant(data.y_train, tf.float32)
@@ -562,27 +616,56 @@ class _StackedRun:
         self.jit_compile = jit_compile
         # No autograph: the loops are explicit (_repeat), and autograph's conversion of the
         # Keras functions the program calls costs seconds of tracing.
-        self.program = tf.function(self._chunk, jit_compile=jit_compile, autograph=False)
+        self.program = tf.function(self._bound_chunk, jit_compile=jit_compile, autograph=False)
+
+    # -- per-run inputs --------------------------------------------------------------------
+
+    def inputs(self, runs: np.ndarray) -> dict[str, tf.Tensor]:
+        """The per-run vectors of `runs` (indices into `self.runs`), as program inputs."""
+        return {
+            f"{k}/{name}": tf.gather(getattr(owner, name), runs)
+            for k, (owner, names) in enumerate(self.per_run)
+            for name in names
+        }
+
+    def _bound_chunk(self, state, orders, inputs):
+        """`_chunk` with every per-run vector read from `inputs` while it is traced."""
+        saved = []
+        try:
+            for k, (owner, names) in enumerate(self.per_run):
+                for name in names:
+                    saved.append((owner, name, getattr(owner, name)))
+                    setattr(owner, name, inputs[f"{k}/{name}"])
+            return self._chunk(state, orders)
+        finally:
+            for owner, name, value in saved:
+                setattr(owner, name, value)
 
     # -- state ---------------------------------------------------------------------------
 
     def initial_state(self) -> dict[str, Any]:
+        """The state of every run before training (weights, slots, step, plateau)."""
         per_seed = [_initial_weights(self.model, s) for s in self.seeds]
         params = [
             tf.constant(np.stack([per_seed[j][k] for _, j in self.runs]).astype("float32"))
             for k in range(len(per_seed[0]))
         ]
-        slots = []
-        for rule, (a, b) in zip(self.rules, self.bounds):
-            slots.append(
-                {name: [rule.init_slot(name, p[a:b]) for p in params] for name in rule.slots}
-            )
+        slots = {}
+        for name in self.slot_names:
+            owner = next(rule for rule in self.rules if name in rule.slots)
+            slots[name] = [owner.init_slot(name, p) for p in params]
         return {
             "params": params,
             "slots": slots,
             "step": tf.constant(0, tf.int64),
             "plateau": self.plateau.initial_state(self.initial_rates),
         }
+
+    def shard_state(self, state: dict[str, Any], runs: np.ndarray) -> dict[str, Any]:
+        """The part of `state` that belongs to `runs`."""
+        return tf.nest.map_structure(
+            lambda t: t if t.shape.rank == 0 else tf.gather(t, runs), state
+        )
 
     # -- the program ---------------------------------------------------------------------
 
@@ -598,6 +681,33 @@ class _StackedRun:
             return base
         values = tf.stack([tf.cast(s(step), tf.float32) for s in self.schedules])
         return tf.where(self.scheduled, tf.gather(values, self.schedule_of_run), base)
+
+    def _update(self, grads, params, slots, lr, base, step):
+        """Every rule's update of every run, each run keeping its own rule's: returns
+        the new weights and slots, the rate applied and the new base rate."""
+        if len(self.rules) == 1:
+            rule = self.rules[0]
+            mine = {name: slots[name] for name in rule.slots}
+            new_params, new_slots, rate = rule.update_all(grads, params, mine, lr, step)
+            return new_params, new_slots, rate, rate if rule.adapts_rate else base
+        new_params, new_slots = list(params), dict(slots)
+        used, new_base = lr, base
+        for rule in self.rules:
+            mine = {name: slots[name] for name in rule.slots}
+            p_rule, s_rule, rate = rule.update_all(grads, params, mine, lr, step)
+            member = rule.member
+            new_params = [
+                tf.where(_per_run(member, p), q, n) for p, q, n in zip(params, p_rule, new_params)
+            ]
+            for name in rule.slots:
+                new_slots[name] = [
+                    tf.where(_per_run(member, s), q, s)
+                    for s, q in zip(new_slots[name], s_rule[name])
+                ]
+            used = tf.where(member, rate, used)
+            if rule.adapts_rate:
+                new_base = tf.where(member, rate, new_base)
+        return new_params, new_slots, used, new_base
 
     def _train_step(self, state, metrics, index, weight=None):
         """One update of every run on the batch `index` (runs, batch); `weight` (batch,)
@@ -620,43 +730,27 @@ class _StackedRun:
         correct = keras.metrics.categorical_accuracy(y, y_pred)
         accurate = tf.reduce_sum(correct if weight is None else correct * weight, axis=1)
 
-        single = len(self.rules) == 1
-        new_params = [[] for _ in params]
-        new_slots, used, new_base = [], [], []
-        for rule, (a, b), slots in zip(self.rules, self.bounds, state["slots"]):
-
-            def mine(t, a=a, b=b):
-                return t if single else t[a:b]
-
-            p_new, s_new, rate = rule.update_all(
-                [mine(g) for g in grads], [mine(p) for p in params], slots, mine(lr), step
-            )
-            for k, p in enumerate(p_new):
-                new_params[k].append(p)
-            new_slots.append(s_new)
-            used.append(rate)
-            new_base.append(rate if rule.adapts_rate else mine(base))
-        new_params = [ps[0] if single else tf.concat(ps, 0) for ps in new_params]
+        new_params, new_slots, lr_used, new_base = self._update(
+            grads, params, state["slots"], lr, base, step
+        )
         new_state = dict(state, params=new_params, slots=new_slots, step=step + 1)
         if self.adapts_rate:  # the rate variable of hypergradient runs holds the new rate
-            base = new_base[0] if single else tf.concat(new_base, 0)
-            new_state["plateau"] = state["plateau"]._replace(learning_rate=base)
-        lr_used = used[0] if single else tf.concat(used, 0)
+            new_state["plateau"] = state["plateau"]._replace(learning_rate=new_base)
         loss_sum, accurate_sum, _ = metrics
         return new_state, (loss_sum + loss * size, accurate_sum + accurate, lr_used)
 
     def _epoch(self, state, order):
         """One epoch for every run; `order` is (seeds, n_train) sample indices."""
         per_run = tf.gather(order, self.seed_index)  # (runs, n_train)
-        zeros = tf.zeros([self.n_runs], tf.float32)
+        zeros = tf.zeros([self.width], tf.float32)
         metrics = (zeros, zeros, zeros)
         if self.jit_compile and self.rest:
             # One step body for all batches (half the program to trace and compile): the
             # short last batch is padded with sample 0, whose weight is 0.
             steps = self.n_full + 1
-            pad = tf.zeros([self.n_runs, steps * self.batch - self.n_train], tf.int32)
+            pad = tf.zeros([self.width, steps * self.batch - self.n_train], tf.int32)
             batches = tf.transpose(
-                tf.reshape(tf.concat([per_run, pad], 1), [self.n_runs, steps, self.batch]),
+                tf.reshape(tf.concat([per_run, pad], 1), [self.width, steps, self.batch]),
                 [1, 0, 2],
             )
             state, metrics = _repeat(
@@ -671,7 +765,7 @@ class _StackedRun:
     def _epoch_steps(self, state, metrics, per_run):
         if self.n_full:
             full = tf.reshape(
-                per_run[:, : self.n_full * self.batch], [self.n_runs, self.n_full, self.batch]
+                per_run[:, : self.n_full * self.batch], [self.width, self.n_full, self.batch]
             )
             full = tf.transpose(full, [1, 0, 2])
             state, metrics = _repeat(
@@ -706,7 +800,7 @@ class _StackedRun:
     def _chunk(self, state, orders):
         """Several epochs; `orders` is (epochs, seeds, n_train). Returns (epochs, 5, runs)."""
         n = orders.shape[0]
-        rows = tf.TensorArray(tf.float32, size=n, element_shape=[len(METRICS), self.n_runs])
+        rows = tf.TensorArray(tf.float32, size=n, element_shape=[len(METRICS), self.width])
 
         def epoch(e, state, rows):
             state, row = self._epoch(state, orders[e])
@@ -722,17 +816,34 @@ class _StackedRun:
     ) -> dict[str, np.ndarray]:
         epochs = self.epochs
         chunk = _chunk_size(epochs)
-        state = self.initial_state()
+        full = self.initial_state()
+        states = [self.shard_state(full, runs) for runs in self.shards]
+        inputs = [self.inputs(runs) for runs in self.shards]
         out = np.full((len(METRICS), self.n_runs, epochs), np.nan)
-        for start in range(0, epochs, chunk):
-            span = range(start, start + chunk) if reshuffle else [0] * chunk
-            orders = np.stack(
-                [batch_orders(s, self.n_train, span, shuffle) for s in self.seeds], axis=1
-            )
-            state, rows = self.program(state, tf.constant(orders))
-            out[:, :, start : start + chunk] = np.transpose(rows.numpy(), (1, 2, 0))
-            if progress is not None:
-                progress(self.n_runs * chunk)
+        with ThreadPoolExecutor(len(self.shards)) as pool:
+            for start in range(0, epochs, chunk):
+                span = range(start, start + chunk) if reshuffle else [0] * chunk
+                orders = tf.constant(
+                    np.stack(
+                        [batch_orders(s, self.n_train, span, shuffle) for s in self.seeds],
+                        axis=1,
+                    )
+                )
+                if start == 0:  # trace once, here, before the shards run side by side
+                    self.program.get_concrete_function(states[0], orders, inputs[0])
+                done = list(
+                    pool.map(
+                        lambda k, orders=orders: self.program(states[k], orders, inputs[k]),
+                        range(len(self.shards)),
+                    )
+                )
+                for k, (runs, (state, rows)) in enumerate(zip(self.shards, done)):
+                    states[k] = state
+                    real = k * self.width + np.arange(self.width) < self.n_runs  # not padding
+                    rows = np.transpose(rows.numpy(), (1, 2, 0))
+                    out[:, runs[real], start : start + chunk] = rows[:, real]
+                if progress is not None:
+                    progress(self.n_runs * chunk)
         n_settings, n_seeds = len(self.settings), len(self.seeds)
         result = {m: np.full((n_settings, n_seeds, epochs), np.nan) for m in METRICS}
         for r, (i, j) in enumerate(self.runs):
@@ -751,6 +862,13 @@ def _check_data(study: Study, data: Dataset) -> None:
                 f"targets (n, {n_classes}); the {split} split of {data.source!r} has "
                 f"{x.shape} and {y.shape}"
             )
+
+
+def _identity(setting: Setting) -> str:
+    """What a setting trains with, without its name: two settings of equal identity
+    give the same run for a seed."""
+    config = dict(setting.make_optimizer().get_config(), name=None)
+    return json.dumps([config, setting.schedule, setting.plateau], sort_keys=True, default=str)
 
 
 def train_studies(
@@ -804,10 +922,30 @@ def train_studies(
     settings = [s for study in studies for s in study.settings]
     if jit_compile is None:
         jit_compile = len(settings) * len(seeds) > 1
+    # A setting that trains exactly as an earlier one (the same optimizer config, schedule
+    # and plateau rule, whatever its name) is trained once and its numbers shared.
+    first_of: dict[str, int] = {}
+    copy_of = [first_of.setdefault(_identity(s), i) for i, s in enumerate(settings)]
+    unique = sorted(first_of.values())
+    counted = progress
+    if progress is not None and len(unique) < len(settings):
+
+        def counted(done: int) -> None:  # in settings x seeds x epochs, duplicates included
+            progress(done // len(unique) * len(settings))
+
     run = _StackedRun(
-        settings, first.model, first.epochs, first.batch_size, seeds, data, keys, jit_compile
+        [settings[i] for i in unique],
+        first.model,
+        first.epochs,
+        first.batch_size,
+        seeds,
+        data,
+        [keys[i] for i in unique],
+        jit_compile,
     )
-    merged = run.run(progress, shuffle, reshuffle)
+    trained = run.run(counted, shuffle, reshuffle)
+    place = [unique.index(i) for i in copy_of]
+    merged = {m: values[place] for m, values in trained.items()}
     out, start = [], 0
     for study in studies:
         stop = start + len(study.settings)
