@@ -7,9 +7,12 @@ trains the same batches from the same weights: plain `model.fit`, `fit` with the
 run stops early. A warm-up run of each variant compiles the train step first, so
 neither side pays a compilation in the timed runs, and the timed runs count the traces
 of `train_step` (the finder must cause none: a retrace under XLA is a recompilation).
-Runs alternate in a rotating order and the median of each is compared. Wall time is
-what a user waits; on a shared machine it also measures the neighbours' load, so the
-CPU time of the process is compared as well, each with its own verdict. This is done
+Runs alternate in a rotating order. Wall time is what a user waits; on a shared machine
+it also measures the neighbours' load and the host's stalls (on the 2-core VM this was
+written on, single runs took 38-50 s instead of 6 s with no more CPU time), which only
+ever add time, so the wall-time verdict compares the fastest run of each variant (as
+`timeit` advises) and the median is printed beside it. The median CPU time of the
+process is compared as well, with its own verdict. This is done
 with `jit_compile=False` and `jit_compile=True` (XLA) under TensorFlow, and under JAX
 (always compiled), each backend in its own process (Keras fixes the backend at
 import); the range-test curves with and without XLA are compared (same seed, same
@@ -120,6 +123,7 @@ def measure(images: int, steps: int, repeats: int, jit_mode: str = "both") -> li
                       f"CPU {cpu[name][-1]:.2f} s",
                       file=sys.stderr, flush=True)  # fmt: skip
         base = statistics.median(times["plain fit"])
+        fastest = min(times["plain fit"])
         base_cpu = statistics.median(cpu["plain fit"])
         for name, values in times.items():
             med = statistics.median(values)
@@ -132,6 +136,7 @@ def measure(images: int, steps: int, repeats: int, jit_mode: str = "both") -> li
                     "spread": [min(values), max(values)],
                     "images_per_s": steps * BATCH / med,
                     "ratio": med / base,
+                    "fastest_ratio": min(values) / fastest,
                     "cpu_seconds": statistics.median(cpu[name]),
                     "cpu_ratio": statistics.median(cpu[name]) / base_cpu,
                     "retraces": retraces[name],
@@ -152,19 +157,20 @@ def report(rows: list[dict], repeats: int) -> bool:
     timed = [r for r in rows if "seconds" in r]
     if timed:
         print(f"{timed[0]['batches']} batches of 250 ({timed[0]['data']}); "
-              f"median of {repeats} alternating runs")  # fmt: skip
+              f"median (and fastest) of {repeats} alternating runs")  # fmt: skip
     for r in timed:
         lo, hi = r["spread"]
         print(f"  {r['backend']:10s} jit_compile={str(r['jit_compile']):5s} {r['variant']:15s} "
               f"{r['seconds']:6.2f} s ({lo:.2f}-{hi:.2f})  {r['images_per_s']:7.0f} images/s  "
-              f"ratio {r['ratio']:5.3f}  CPU {r['cpu_seconds']:6.2f} s ratio "
-              f"{r['cpu_ratio']:5.3f}  retraces {r['retraces']}")  # fmt: skip
+              f"ratio {r['ratio']:5.3f} (fastest {r['fastest_ratio']:5.3f})  "
+              f"CPU {r['cpu_seconds']:6.2f} s ratio {r['cpu_ratio']:5.3f}  "
+              f"retraces {r['retraces']}")  # fmt: skip
     # Wall time is what a user waits; on a shared machine it also measures the
     # neighbours, so the CPU time this process used is judged as well.
     for r in timed:
         if r["variant"] == "plain fit":
             continue
-        for what, key in (("wall time", "ratio"), ("CPU time", "cpu_ratio")):
+        for what, key in (("wall time, fastest runs", "fastest_ratio"), ("CPU time", "cpu_ratio")):
             passed = r[key] <= TARGET and r["retraces"] == 0
             ok &= passed
             print(f"{'PASS' if passed else 'FAIL'}: {r['backend']} "

@@ -11,11 +11,13 @@
 4. Peak memory (max RSS) of this process and of the range-test benchmark's processes,
    below 2 GB.
 
-The re-plot target of ``lr-lessons figures`` (60 s with current results) is measured by
-running that command; its own output prints per chapter what was read and what was trained.
+5. ``lr-lessons figures`` with the current results (a copy of ``results/`` in a scratch
+   output folder, so nothing committed is touched): at most 60 s for all chapters, and
+   its peak memory; with ``--full-retrain`` also ``lr-lessons figures --retrain`` in an
+   empty scratch folder (about 10 minutes): its time and its peak memory below 2 GB.
 
 Run: ``python benchmarks/run_all.py [--seeds 5] [--fit-runs 2] [--skip-range-test]
-[--skip-chapters]``.
+[--skip-chapters] [--skip-figures] [--full-retrain]``.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def _peak_rss_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
+                return int(line.split()[1]) * 1024 / 1e6
     except OSError:
         pass
     return 0.0
@@ -87,6 +89,59 @@ def run_range_test_benchmark() -> tuple[bool, float]:
     return True, peak
 
 
+REPLOT_TARGET_S = 60.0  # lr-lessons figures with current results, all chapters
+
+
+def run_figures(retrain: bool) -> dict[str, float]:
+    """Run ``lr-lessons figures`` (``--retrain``: from scratch) into a scratch output folder
+    and print its target lines; the re-plot starts from a copy of the current results."""
+    import re
+    import shutil
+    import tempfile
+
+    what = "lr-lessons figures --retrain" if retrain else "lr-lessons figures"
+    print(f"--- {what} (scratch output folder) ---", flush=True)
+    with tempfile.TemporaryDirectory(prefix="lr-lessons-bench-") as scratch:
+        if not retrain:
+            shutil.copytree(config.results_dir(), Path(scratch) / "results")
+        env = dict(os.environ, LR_LESSONS_OUTPUT=scratch)
+        command = [sys.executable, "-m", "lr_lessons.cli", "figures"]
+        start = time.perf_counter()
+        done = subprocess.run(
+            command + (["--retrain"] if retrain else []),
+            env=env,
+            cwd=config.project_root(),
+            capture_output=True,
+            text=True,
+        )
+        wall = time.perf_counter() - start
+    if done.returncode != 0:
+        print(done.stdout[-3000:] + done.stderr[-3000:], flush=True)
+        print(f"TARGET {what} ran: exit code {done.returncode} FAIL", flush=True)
+        return {}
+    total = re.search(r"^\s+total\s+([\d.]+) s", done.stdout, re.M)
+    peak = re.search(r"peak memory ([\d.]+) GB", done.stdout)
+    trained = re.search(r"^training: .*$", done.stdout, re.M)
+    chapters = float(total.group(1)) if total else float("nan")
+    peak_gb = float(peak.group(1)) if peak else float("nan")
+    print(f"{what}: {trained.group(0) if trained else ''} (wall {wall:.1f} s)", flush=True)
+    if not retrain:
+        print(
+            f"TARGET {what} with current results <= {REPLOT_TARGET_S:.0f} s for all chapters: "
+            f"{chapters:.1f} s {bench_engines.verdict(chapters <= REPLOT_TARGET_S)}",
+            flush=True,
+        )
+    else:
+        print(f"{what}: {chapters:.1f} s of chapters", flush=True)
+    limit = bench_engines.RSS_TARGET_MB / 1000
+    print(
+        f"TARGET peak memory of {what} (max RSS) < {limit:.0f} GB: {peak_gb:.2f} GB "
+        f"{bench_engines.verdict(peak_gb < limit)}",
+        flush=True,
+    )
+    return {"chapters_s": chapters, "peak_gb": peak_gb}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5, help="seeds per study (default 5)")
@@ -100,6 +155,14 @@ def main() -> None:
         "--skip-chapters",
         action="store_true",
         help="leave out chapter 9's studies and the blobs studies of chapters 0-8",
+    )
+    parser.add_argument(
+        "--skip-figures", action="store_true", help="leave out the lr-lessons figures run"
+    )
+    parser.add_argument(
+        "--full-retrain",
+        action="store_true",
+        help="also run lr-lessons figures --retrain from scratch (about 10 minutes)",
     )
     args = parser.parse_args()
     if args.seeds < 1 or args.fit_runs < 1:
@@ -117,6 +180,10 @@ def main() -> None:
     child_peak = 0.0
     if not args.skip_range_test:
         _, child_peak = run_range_test_benchmark()
+    if not args.skip_figures:
+        run_figures(retrain=False)
+    if args.full_retrain:
+        run_figures(retrain=True)
     print("--- memory ---", flush=True)
     print(
         f"peak RSS: this process {bench_engines.peak_rss_mb():,.0f} MB, "
