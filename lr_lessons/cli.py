@@ -1,21 +1,27 @@
 """The `lr-lessons` command: `lr-lessons figures` regenerates every figure.
 
-The chapters are the single source of every figure, so the command runs
-`chapters/NN_*.py` (in this process, so TensorFlow is imported once) cell by cell
-(`lr_lessons.cells`), passing seeds, quick mode, retraining and engine through the
-environment variables that `lr_lessons.config` reads. What each code cell prints is shown
-on the terminal and recorded in `figures/NN_topic/outputs.json`, which the docs site shows
-under each cell. Studies whose saved results are current are re-plotted from disk without
-training (`--retrain` trains them all again); after each chapter the command says which
-studies were read from the cache and which were trained, and which cells took longest.
+The chapters are the single source of every figure, so the command runs `chapters/NN_*.py`
+cell by cell (`lr_lessons.cells`), passing seeds, quick mode, retraining and engine
+through the environment variables that `lr_lessons.config` reads. Each chapter runs in a
+fresh Python process, so that what one chapter leaves in memory never adds to the next
+one's peak (the cost: TensorFlow is imported once per chapter). What each code cell prints
+is shown on the terminal and recorded in `figures/NN_topic/outputs.json`, which the docs
+site shows under each cell. Studies whose saved results are current are re-plotted from
+disk without training (`--retrain` trains them all again); after each chapter the command
+says which studies were read from the cache and which were trained, which cells took
+longest and how much memory its process used; the last line gives the peak over all of
+them.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -97,9 +103,8 @@ def _free_memory() -> None:
     other need no more memory than the largest of them."""
     import gc
 
-    import keras
-
-    keras.backend.clear_session()
+    if "keras" in sys.modules:  # a chapter without Keras does not import it here
+        sys.modules["keras"].backend.clear_session()
     gc.collect()
 
 
@@ -142,6 +147,92 @@ def run_chapter(path: Path, figures_dir: Path | None = None) -> float:
         flush=True,
     )
     return seconds
+
+
+class ChapterFailed(RuntimeError):
+    """A chapter's own process ended with an error other than bad input (its traceback
+    is printed above)."""
+
+
+_CHILD_CODE = "import sys; from lr_lessons.cli import _child; sys.exit(_child(sys.argv[1:]))"
+
+
+def _child(argv: Sequence[str]) -> int:
+    """Run one chapter in this (child) process and write what it did as JSON.
+
+    Args:
+        argv: The chapter script and the JSON file to write: its wall time (`seconds`),
+            the studies it read or trained (`events`), this process's resident memory
+            at the end (`now_gb`) and at its peak (`peak_gb`), or
+            the one-line message of an `InputError` (`error`).
+
+    Returns:
+        The exit status: 0, or 2 after bad input.
+    """
+    chapter, out = Path(argv[0]), Path(argv[1])
+    try:
+        seconds = run_chapter(chapter)
+    except (InputError, OSError) as err:
+        runner = sys.modules.get("lr_lessons.lab.runner")  # imported by the chapter, if at all
+        unwritable = runner is not None and isinstance(err, runner.OutputNotWritable)
+        if isinstance(err, OSError) and not unwritable:
+            raise
+        out.write_text(json.dumps({"error": str(err)}), encoding="utf-8")
+        return 2
+    runner = sys.modules.get("lr_lessons.lab.runner")
+    done = [] if runner is None else runner.EVENTS
+    events = [{**e, "path": None if e["path"] is None else str(e["path"])} for e in done]
+    now, peak = memory_gb()
+    result = {"seconds": seconds, "events": events, "now_gb": now, "peak_gb": peak}
+    out.write_text(json.dumps(result), encoding="utf-8")
+    return 0
+
+
+def run_chapter_in_child(chapter: Path) -> dict:
+    """Run one chapter (`run_chapter`) in a fresh Python process, and wait for it.
+
+    Each chapter starts from an empty process, so what one chapter leaves in memory
+    (TensorFlow's caches, the allocator's free lists) never adds to the next one's
+    peak. The child inherits the environment (the switches `figures` set) and the
+    terminal: what its cells print appears as it runs.
+
+    Args:
+        chapter: The chapter script.
+
+    Returns:
+        `{"seconds": wall time, the process's start included, "events": the
+        `runner.EVENTS` of its studies,
+        "now_gb", "peak_gb": the child's resident memory at its end (`None` where
+        unknown) and at its peak, in GB}`.
+
+    Raises:
+        InputError: The chapter stopped on bad input (its one-line message, prefixed with
+            the chapter's name), or its results folder cannot be written.
+        ChapterFailed: The chapter's process failed otherwise.
+    """
+    import lr_lessons
+
+    package_parent = str(Path(lr_lessons.__file__).resolve().parents[1])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="lr-lessons-") as folder:
+        out = Path(folder) / "chapter.json"
+        done = subprocess.run(
+            [sys.executable, "-c", _CHILD_CODE, str(chapter), str(out)], env=env, check=False
+        )
+        result = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}
+    seconds = time.perf_counter() - start
+    if "error" in result:
+        raise InputError(f"chapter {chapter.stem}: {result['error']}")
+    if done.returncode != 0 or "seconds" not in result:
+        raise ChapterFailed(
+            f"chapter {chapter.stem} failed (exit status {done.returncode}); see the "
+            "traceback above"
+        )
+    return {**result, "seconds": seconds}
 
 
 def _report(events: list[dict], root: Path) -> list[str]:
@@ -206,39 +297,73 @@ def figures(args: argparse.Namespace) -> int:
         f"engine {switches['engine']}, {reuse}, writing to {config.output_root()}"
     )
     from lr_lessons.files import remove_stale_temporaries
-    from lr_lessons.lab import runner
 
     for folder in (config.results_dir(), config.figures_dir()):
         remove_stale_temporaries(folder)
-    times = {}
+    times, events, peaks = {}, [], []
     for chapter in chapters:
         print(f"\n== {chapter.stem} ==", flush=True)
-        first = len(runner.EVENTS)
-        try:
-            times[chapter.stem] = run_chapter(chapter)
-        except (InputError, OSError) as err:
-            if isinstance(err, OSError) and not isinstance(err, runner.OutputNotWritable):
-                raise
-            raise InputError(f"chapter {chapter.stem}: {err}") from None
-        print(f"{chapter.stem}: {times[chapter.stem]:.1f} s; studies:", flush=True)
-        print("\n".join(_report(runner.EVENTS[first:], config.output_root())), flush=True)
+        run = run_chapter_in_child(chapter)
+        times[chapter.stem] = run["seconds"]
+        events += run["events"]
+        peaks.append(run["peak_gb"])
+        now = "" if run["now_gb"] is None else f"{run['now_gb']:.2f} GB at its end, "
+        print(
+            f"{chapter.stem}: {run['seconds']:.1f} s; memory of its process: {now}"
+            f"peak {run['peak_gb']:.2f} GB (largest so far {max(peaks):.2f} GB); studies:",
+            flush=True,
+        )
+        print("\n".join(_report(run["events"], config.output_root())), flush=True)
     print("\nwall time per chapter:")
     for name, seconds in times.items():
         print(f"  {name:<28} {seconds:8.1f} s")
     print(f"  {'total':<28} {sum(times.values()):8.1f} s")
-    trained = [e for e in runner.EVENTS if e["how"] != "read from cache"]
+    trained = [e for e in events if e["how"] != "read from cache"]
     print(
         f"training: {len(trained)} studies trained in {sum(e['seconds'] for e in trained):.1f} s;"
-        f" peak memory {peak_memory_gb():.2f} GB (max resident set size)"
+        f" peak memory {peak_memory_gb(children=True):.2f} GB (max resident set size of this "
+        "process and of each chapter's)"
     )
     return 0
 
 
-def peak_memory_gb() -> float:
-    """This process's peak resident memory so far, in GB (`getrusage`'s max RSS)."""
+def memory_gb() -> tuple[float | None, float]:
+    """This process's resident memory now and its peak so far, in GB.
+
+    On Linux both come from `/proc/self/status` (`VmRSS`, `VmHWM`); elsewhere the
+    current size is unknown (`None`) and the peak is `getrusage`'s max RSS.
+
+    Returns:
+        `(current, peak)`.
+    """
+    try:
+        fields = dict(
+            line.split(":", 1)
+            for line in Path("/proc/self/status").read_text().splitlines()
+            if ":" in line
+        )
+        current = int(fields["VmRSS"].split()[0]) * 1024 / 1e9  # kB
+        peak = int(fields["VmHWM"].split()[0]) * 1024 / 1e9
+    except (OSError, KeyError, ValueError, IndexError):
+        return None, peak_memory_gb()
+    return current, max(peak, peak_memory_gb())
+
+
+def peak_memory_gb(children: bool = False) -> float:
+    """The peak resident memory so far, in GB (`getrusage`'s max RSS).
+
+    Args:
+        children: Also count the finished child processes (each chapter's): the result
+            is the larger of this process's peak and the largest child's.
+
+    Returns:
+        The peak in GB.
+    """
     import resource
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if children:
+        peak = max(peak, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     return peak * (1 if sys.platform == "darwin" else 1024) / 1e9  # bytes on macOS, else KiB
 
 
@@ -280,6 +405,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as err:
         print(f"lr-lessons: error: {err}", file=sys.stderr)
         return 2
+    except ChapterFailed as err:
+        print(f"lr-lessons: error: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,139 @@
+"""`lr-lessons figures` runs each chapter in a fresh process and reports the peak memory
+of the command as the larger of its own and its chapters' (no training here)."""
+
+from __future__ import annotations
+
+import os
+import re
+import resource
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from lr_lessons import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CHAPTER = """# %% [markdown]
+# # A fake chapter
+
+# %%
+import os
+
+import numpy as np
+
+print(f"pid {{os.getpid()}} parent {{os.getppid()}}")
+block = np.ones({megabytes} * 2**20 // 8)  # touched, so resident
+print(f"held {{block.nbytes / 1e9:.2f}} GB")
+{tail}
+"""
+
+
+def checkout(tmp_path: Path, chapters: dict[str, str]) -> Path:
+    """A folder `lr-lessons figures` takes for a checkout: `chapters/` and `pyproject.toml`."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'fake'\n")
+    folder = tmp_path / "chapters"
+    folder.mkdir()
+    for name, text in chapters.items():
+        (folder / f"{name}.py").write_text(text)
+    return tmp_path
+
+
+def figures(root: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "LR_LESSONS_OUTPUT": str(root / "out"), "MPLBACKEND": "Agg"}
+    env.pop("PYTHONPATH", None)  # the child must find the package by itself
+    return subprocess.run(
+        [sys.executable, "-m", "lr_lessons.cli", "figures", *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def gigabytes(pattern: str, text: str) -> list[float]:
+    return [float(x) for x in re.findall(pattern, text)]
+
+
+def test_each_chapter_runs_in_a_fresh_process_and_the_peak_is_the_largest(tmp_path):
+    root = checkout(
+        tmp_path,
+        {
+            "97_small": CHAPTER.format(megabytes=50, tail=""),
+            "98_large": CHAPTER.format(megabytes=400, tail=""),
+        },
+    )
+    done = figures(root)
+    assert done.returncode == 0, done.stderr[-3000:]
+    pids = re.findall(r"pid (\d+) parent (\d+)", done.stdout)
+    assert len(pids) == 2
+    (small, parent_a), (large, parent_b) = pids
+    assert small != large, "both chapters ran in the same process"
+    assert parent_a == parent_b, "the chapters were not started by the command itself"
+    assert int(parent_a) != os.getpid()
+    # each chapter's own peak, then the largest so far
+    peaks = gigabytes(
+        r"memory of its process: [0-9.]+ GB at its end, peak ([0-9.]+) GB", done.stdout
+    )
+    largest = gigabytes(r"\(largest so far ([0-9.]+) GB\)", done.stdout)
+    assert len(peaks) == len(largest) == 2
+    assert peaks[1] >= 400 * 2**20 / 1e9  # the block it held
+    assert peaks[1] - peaks[0] >= 0.3  # 350 MiB more than the small chapter held
+    assert largest == [peaks[0], max(peaks)]
+    # the command's own process never held the large block: the total is the child's peak
+    (total,) = gigabytes(r"peak memory ([0-9.]+) GB \(max resident set size", done.stdout)
+    assert abs(total - max(peaks)) <= 0.011
+    assert "97_small: slowest cells: cell 1" in done.stdout
+    assert (root / "out" / "figures" / "98_large" / "outputs.json").is_file()
+
+
+def test_bad_input_in_a_chapter_is_one_line_and_other_errors_show_their_traceback(tmp_path):
+    bad_input = (
+        "from lr_lessons.checks import InputError\nraise InputError('x=3 is odd: give an even x')"
+    )
+    root = checkout(
+        tmp_path,
+        {
+            "97_fine": CHAPTER.format(megabytes=1, tail=""),
+            "98_bad": CHAPTER.format(megabytes=1, tail=bad_input),
+        },
+    )
+    done = figures(root)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "lr-lessons: error: chapter 98_bad: x=3 is odd: give an even x"
+    ]
+    assert "97_fine: " in done.stdout and "wall time per chapter" not in done.stdout
+
+    (root / "chapters" / "98_bad.py").write_text(
+        CHAPTER.format(megabytes=1, tail="raise ValueError('cell one broke')")
+    )
+    failed = figures(root, "--chapters", "98")
+    assert failed.returncode == 1
+    assert "Traceback" in failed.stderr and "ValueError: cell one broke" in failed.stderr
+    assert failed.stderr.strip().splitlines()[-1] == (
+        "lr-lessons: error: chapter 98_bad failed (exit status 1); see the traceback above"
+    )
+    assert not (root / "out" / "figures" / "98_bad" / "outputs.json").exists()
+
+
+@pytest.mark.parametrize("own, children", [(300_000, 2_000_000), (2_000_000, 300_000)])
+def test_the_peak_is_the_larger_of_this_process_and_its_children(monkeypatch, own, children):
+    def usage(who):
+        return SimpleNamespace(ru_maxrss=own if who == resource.RUSAGE_SELF else children)
+
+    monkeypatch.setattr(resource, "getrusage", usage)
+    unit = 1 if sys.platform == "darwin" else 1024
+    assert cli.peak_memory_gb() == own * unit / 1e9
+    assert cli.peak_memory_gb(children=True) == max(own, children) * unit / 1e9
+
+
+def test_the_memory_now_and_at_peak_are_read_for_this_process():
+    current, peak = cli.memory_gb()
+    assert peak >= cli.peak_memory_gb() > 0
+    if sys.platform.startswith("linux"):
+        assert current is not None and 0 < current <= peak
