@@ -327,11 +327,21 @@ def figures(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rusage_gb(who: int) -> float:
+    import resource
+
+    peak = resource.getrusage(who).ru_maxrss
+    return peak * (1 if sys.platform == "darwin" else 1024) / 1e9  # bytes on macOS, else KiB
+
+
 def memory_gb() -> tuple[float | None, float]:
     """This process's resident memory now and its peak so far, in GB.
 
-    On Linux both come from `/proc/self/status` (`VmRSS`, `VmHWM`); elsewhere the
-    current size is unknown (`None`) and the peak is `getrusage`'s max RSS.
+    On Linux both come from `/proc/self/status` (`VmRSS`, `VmHWM`). Elsewhere the
+    current size is unknown (`None`) and the peak is `getrusage`'s max RSS, which on
+    Linux would also count the process that started this one: the kernel keeps the
+    larger max RSS across `fork` and `exec`, so a command started from a large Python
+    process would report that process's size.
 
     Returns:
         `(current, peak)`.
@@ -345,26 +355,29 @@ def memory_gb() -> tuple[float | None, float]:
         current = int(fields["VmRSS"].split()[0]) * 1024 / 1e9  # kB
         peak = int(fields["VmHWM"].split()[0]) * 1024 / 1e9
     except (OSError, KeyError, ValueError, IndexError):
-        return None, peak_memory_gb()
-    return current, max(peak, peak_memory_gb())
+        import resource
+
+        return None, _rusage_gb(resource.RUSAGE_SELF)
+    return current, peak
 
 
 def peak_memory_gb(children: bool = False) -> float:
-    """The peak resident memory so far, in GB (`getrusage`'s max RSS).
+    """The peak resident memory so far, in GB (see `memory_gb`).
 
     Args:
-        children: Also count the finished child processes (each chapter's): the result
-            is the larger of this process's peak and the largest child's.
+        children: Also count the finished child processes (each chapter's, by
+            `getrusage`'s max RSS): the result is the larger of this process's peak and
+            the largest child's.
 
     Returns:
         The peak in GB.
     """
-    import resource
-
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = memory_gb()[1]
     if children:
-        peak = max(peak, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    return peak * (1 if sys.platform == "darwin" else 1024) / 1e9  # bytes on macOS, else KiB
+        import resource
+
+        peak = max(peak, _rusage_gb(resource.RUSAGE_CHILDREN))
+    return peak
 
 
 def main(argv: Sequence[str] | None = None) -> int:
