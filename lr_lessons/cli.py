@@ -2,15 +2,15 @@
 
 The chapters are the single source of every figure, so the command runs `chapters/NN_*.py`
 cell by cell (`lr_lessons.cells`), passing seeds, quick mode, retraining and engine
-through the environment variables that `lr_lessons.config` reads. Each chapter runs in a
-fresh Python process, so that what one chapter leaves in memory never adds to the next
-one's peak (the cost: TensorFlow is imported once per chapter). What each code cell prints
-is shown on the terminal and recorded in `figures/NN_topic/outputs.json`, which the docs
-site shows under each cell. Studies whose saved results are current are re-plotted from
-disk without training (`--retrain` trains them all again); after each chapter the command
-says which studies were read from the cache and which were trained, which cells took
-longest and how much memory its process used; the last line gives the peak over all of
-them.
+through the environment variables that `lr_lessons.config` reads. The chapters run in a
+child process, and a chapter that trained anything is followed by a fresh one, so that
+what training leaves in memory never adds to the next chapter's peak (see
+`ChapterProcess`). What each code cell prints is shown on the terminal and recorded in
+`figures/NN_topic/outputs.json`, which the docs site shows under each cell. Studies whose
+saved results are current are re-plotted from disk without training (`--retrain` trains
+them all again); after each chapter the command says which studies were read from the
+cache and which were trained, which cells took longest and how much memory its process
+used; the last line gives the peak over all processes.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -150,89 +149,135 @@ def run_chapter(path: Path, figures_dir: Path | None = None) -> float:
 
 
 class ChapterFailed(RuntimeError):
-    """A chapter's own process ended with an error other than bad input (its traceback
-    is printed above)."""
+    """A chapter's process ended with an error other than bad input (its traceback is
+    printed above)."""
 
 
-_CHILD_CODE = "import sys; from lr_lessons.cli import _child; sys.exit(_child(sys.argv[1:]))"
+_WORKER_CODE = "import sys; from lr_lessons.cli import _worker; sys.exit(_worker(int(sys.argv[1])))"
 
 
-def _child(argv: Sequence[str]) -> int:
-    """Run one chapter in this (child) process and write what it did as JSON.
+def _worker(result_fd: int) -> int:
+    """Run the chapters named on standard input, one a line, in this (child) process.
+
+    After each chapter one JSON line goes to `result_fd`: the studies it read or
+    trained (`events`), this process's resident memory at the chapter's end (`now_gb`)
+    and at its peak so far (`peak_gb`), or the one-line message of an `InputError`
+    (`error`, after which the worker stops). Any other error ends the process with its
+    traceback.
 
     Args:
-        argv: The chapter script and the JSON file to write: its wall time (`seconds`),
-            the studies it read or trained (`events`), this process's resident memory
-            at the end (`now_gb`) and at its peak (`peak_gb`), or
-            the one-line message of an `InputError` (`error`).
+        result_fd: The file descriptor the results are written to.
 
     Returns:
-        The exit status: 0, or 2 after bad input.
+        The exit status: 0 when standard input ends, or 2 after bad input.
     """
-    chapter, out = Path(argv[0]), Path(argv[1])
-    try:
-        seconds = run_chapter(chapter)
-    except (InputError, OSError) as err:
-        runner = sys.modules.get("lr_lessons.lab.runner")  # imported by the chapter, if at all
-        unwritable = runner is not None and isinstance(err, runner.OutputNotWritable)
-        if isinstance(err, OSError) and not unwritable:
-            raise
-        out.write_text(json.dumps({"error": str(err)}), encoding="utf-8")
-        return 2
-    runner = sys.modules.get("lr_lessons.lab.runner")
-    done = [] if runner is None else runner.EVENTS
-    events = [{**e, "path": None if e["path"] is None else str(e["path"])} for e in done]
-    now, peak = memory_gb()
-    result = {"seconds": seconds, "events": events, "now_gb": now, "peak_gb": peak}
-    out.write_text(json.dumps(result), encoding="utf-8")
+    with os.fdopen(result_fd, "w", encoding="utf-8") as results:
+        for line in sys.stdin:
+            chapter = Path(line.rstrip("\n"))
+            runner = sys.modules.get("lr_lessons.lab.runner")  # imported by a chapter
+            first = 0 if runner is None else len(runner.EVENTS)
+            try:
+                run_chapter(chapter)
+            except (InputError, OSError) as err:
+                runner = sys.modules.get("lr_lessons.lab.runner")
+                unwritable = runner is not None and isinstance(err, runner.OutputNotWritable)
+                if isinstance(err, OSError) and not unwritable:
+                    raise
+                results.write(json.dumps({"error": str(err)}) + "\n")
+                return 2
+            runner = sys.modules.get("lr_lessons.lab.runner")
+            done = [] if runner is None else runner.EVENTS[first:]
+            events = [{**e, "path": None if e["path"] is None else str(e["path"])} for e in done]
+            now, peak = memory_gb()
+            results.write(json.dumps({"events": events, "now_gb": now, "peak_gb": peak}) + "\n")
+            results.flush()
     return 0
 
 
-def run_chapter_in_child(chapter: Path) -> dict:
-    """Run one chapter (`run_chapter`) in a fresh Python process, and wait for it.
+class ChapterProcess:
+    """A fresh Python process that runs chapters (`run_chapter`) one after the other.
 
-    Each chapter starts from an empty process, so what one chapter leaves in memory
-    (TensorFlow's caches, the allocator's free lists) never adds to the next one's
-    peak. The child inherits the environment (the switches `figures` set) and the
-    terminal: what its cells print appears as it runs.
+    `lr-lessons figures` runs a chapter in a new process whenever the chapter before it
+    trained anything, so that what training leaves in memory (TensorFlow's caches, the
+    allocator's free lists) never adds to the next chapter's peak; chapters that only
+    re-plot saved results share one process and import TensorFlow once. The process
+    inherits the environment (the switches `figures` set) and the terminal: what the
+    cells print appears as they run.
 
-    Args:
-        chapter: The chapter script.
-
-    Returns:
-        `{"seconds": wall time, the process's start included, "events": the
-        `runner.EVENTS` of its studies,
-        "now_gb", "peak_gb": the child's resident memory at its end (`None` where
-        unknown) and at its peak, in GB}`.
-
-    Raises:
-        InputError: The chapter stopped on bad input (its one-line message, prefixed with
-            the chapter's name), or its results folder cannot be written.
-        ChapterFailed: The chapter's process failed otherwise.
+    Attributes:
+        number: Which process of the command this is (from 1).
     """
-    import lr_lessons
 
-    package_parent = str(Path(lr_lessons.__file__).resolve().parents[1])
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="lr-lessons-") as folder:
-        out = Path(folder) / "chapter.json"
-        done = subprocess.run(
-            [sys.executable, "-c", _CHILD_CODE, str(chapter), str(out)], env=env, check=False
-        )
-        result = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}
-    seconds = time.perf_counter() - start
-    if "error" in result:
-        raise InputError(f"chapter {chapter.stem}: {result['error']}")
-    if done.returncode != 0 or "seconds" not in result:
-        raise ChapterFailed(
-            f"chapter {chapter.stem} failed (exit status {done.returncode}); see the "
-            "traceback above"
-        )
-    return {**result, "seconds": seconds}
+    def __init__(self, number: int) -> None:
+        import lr_lessons
+
+        self.number = number
+        package_parent = str(Path(lr_lessons.__file__).resolve().parents[1])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
+        read, write = os.pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", _WORKER_CODE, str(write)],
+                stdin=subprocess.PIPE,
+                env=env,
+                pass_fds=(write,),
+                text=True,
+            )
+        finally:
+            os.close(write)
+        self.results = os.fdopen(read, "r", encoding="utf-8")
+
+    def run(self, chapter: Path) -> dict:
+        """Run one chapter in this process and wait for it.
+
+        Args:
+            chapter: The chapter script.
+
+        Returns:
+            `{"seconds": wall time, "events": the `runner.EVENTS` of its studies,
+            "now_gb", "peak_gb": the process's resident memory at the chapter's end
+            (`None` where unknown) and its peak so far, in GB}`.
+
+        Raises:
+            InputError: The chapter stopped on bad input (its one-line message, prefixed
+                with the chapter's name), or its results folder cannot be written.
+            ChapterFailed: The chapter's process failed otherwise.
+        """
+        assert self.process.stdin is not None
+        sys.stdout.flush()
+        sys.stderr.flush()
+        start = time.perf_counter()
+        try:
+            self.process.stdin.write(f"{chapter}\n")
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            pass  # the process has ended: reported below
+        line = self.results.readline()
+        seconds = time.perf_counter() - start
+        result = json.loads(line) if line.strip() else {}
+        if "error" in result:
+            self.close()
+            raise InputError(f"chapter {chapter.stem}: {result['error']}")
+        if "events" not in result:
+            status = self.close()
+            raise ChapterFailed(
+                f"chapter {chapter.stem} failed (exit status {status}); see the traceback above"
+            )
+        return {**result, "seconds": seconds}
+
+    def close(self) -> int:
+        """End the process (it finishes when its input ends) and return its exit status."""
+        if self.process.stdin is not None and not self.process.stdin.closed:
+            try:
+                self.process.stdin.close()
+            except BrokenPipeError:
+                pass
+        status = self.process.wait()
+        self.results.close()
+        return status
 
 
 def _report(events: list[dict], root: Path) -> list[str]:
@@ -301,19 +346,32 @@ def figures(args: argparse.Namespace) -> int:
     for folder in (config.results_dir(), config.figures_dir()):
         remove_stale_temporaries(folder)
     times, events, peaks = {}, [], []
-    for chapter in chapters:
-        print(f"\n== {chapter.stem} ==", flush=True)
-        run = run_chapter_in_child(chapter)
-        times[chapter.stem] = run["seconds"]
-        events += run["events"]
-        peaks.append(run["peak_gb"])
-        now = "" if run["now_gb"] is None else f"{run['now_gb']:.2f} GB at its end, "
-        print(
-            f"{chapter.stem}: {run['seconds']:.1f} s; memory of its process: {now}"
-            f"peak {run['peak_gb']:.2f} GB (largest so far {max(peaks):.2f} GB); studies:",
-            flush=True,
-        )
-        print("\n".join(_report(run["events"], config.output_root())), flush=True)
+    process: ChapterProcess | None = None
+    started = 0
+    try:
+        for chapter in chapters:
+            print(f"\n== {chapter.stem} ==", flush=True)
+            if process is None:
+                started += 1
+                process = ChapterProcess(started)
+            run = process.run(chapter)
+            times[chapter.stem] = run["seconds"]
+            events += run["events"]
+            peaks.append(run["peak_gb"])
+            now = "" if run["now_gb"] is None else f"{run['now_gb']:.2f} GB at its end, "
+            print(
+                f"{chapter.stem}: {run['seconds']:.1f} s; memory of its process "
+                f"(#{process.number}): {now}peak {run['peak_gb']:.2f} GB (largest so far "
+                f"{max(peaks):.2f} GB); studies:",
+                flush=True,
+            )
+            print("\n".join(_report(run["events"], config.output_root())), flush=True)
+            if any(e["how"] != "read from cache" for e in run["events"]):
+                process.close()  # the next chapter starts afresh
+                process = None
+    finally:
+        if process is not None:
+            process.close()
     print("\nwall time per chapter:")
     for name, seconds in times.items():
         print(f"  {name:<28} {seconds:8.1f} s")

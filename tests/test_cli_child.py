@@ -1,5 +1,6 @@
-"""`lr-lessons figures` runs each chapter in a fresh process and reports the peak memory
-of the command as the larger of its own and its chapters' (no training here)."""
+"""`lr-lessons figures` runs the chapters in child processes, a fresh one after a chapter
+that trained, and reports the peak memory of the command as the larger of its own and its
+chapters' (no training here)."""
 
 from __future__ import annotations
 
@@ -59,36 +60,44 @@ def gigabytes(pattern: str, text: str) -> list[float]:
     return [float(x) for x in re.findall(pattern, text)]
 
 
-def test_each_chapter_runs_in_a_fresh_process_and_the_peak_is_the_largest(tmp_path):
+TRAINS = """from lr_lessons.lab import runner
+
+runner.record("fake_study", "trained, not cached", seconds=0.5)
+"""
+
+
+def test_a_chapter_that_trained_is_followed_by_a_fresh_process(tmp_path):
     root = checkout(
         tmp_path,
         {
-            "97_small": CHAPTER.format(megabytes=50, tail=""),
+            "96_reads": CHAPTER.format(megabytes=1, tail=""),
+            "97_trains": CHAPTER.format(megabytes=50, tail=TRAINS),
             "98_large": CHAPTER.format(megabytes=400, tail=""),
         },
     )
     done = figures(root)
     assert done.returncode == 0, done.stderr[-3000:]
     pids = re.findall(r"pid (\d+) parent (\d+)", done.stdout)
-    assert len(pids) == 2
-    (small, parent_a), (large, parent_b) = pids
-    assert small != large, "both chapters ran in the same process"
-    assert parent_a == parent_b, "the chapters were not started by the command itself"
+    assert len(pids) == 3
+    (reads, parent_a), (trains, parent_b), (large, parent_c) = pids
+    assert reads == trains, "a chapter that only read results was not followed in its process"
+    assert large != trains, "the chapter after one that trained ran in the same process"
+    assert parent_a == parent_b == parent_c, "the chapters were not started by the command"
     assert int(parent_a) != os.getpid()
-    # each chapter's own peak, then the largest so far
-    peaks = gigabytes(
-        r"memory of its process: [0-9.]+ GB at its end, peak ([0-9.]+) GB", done.stdout
-    )
+    assert "  fake_study: trained in 0.5 s, not saved" in done.stdout
+    processes = re.findall(r"memory of its process \(#(\d)\)", done.stdout)
+    assert processes == ["1", "1", "2"]
+    # each chapter's process peak, then the largest so far
+    peaks = gigabytes(r"GB at its end, peak ([0-9.]+) GB", done.stdout)
     largest = gigabytes(r"\(largest so far ([0-9.]+) GB\)", done.stdout)
-    assert len(peaks) == len(largest) == 2
-    assert peaks[1] >= 400 * 2**20 / 1e9  # the block it held
-    assert peaks[1] - peaks[0] >= 0.3  # 350 MiB more than the small chapter held
-    assert largest == [peaks[0], max(peaks)]
-    # the command's own process never held the large block: the total is the child's peak
-    # (and not the size of this test's process, which started the command)
+    assert len(peaks) == len(largest) == 3
+    assert peaks[2] >= 400 * 2**20 / 1e9  # the block it held
+    assert largest == [max(peaks[: i + 1]) for i in range(3)]
+    # the command's own process holds neither block nor Keras: the total is the largest
+    # child's peak (and not the size of this test's process, which started the command)
     (total,) = gigabytes(r"peak memory ([0-9.]+) GB \(max resident set size", done.stdout)
     assert max(peaks) - 0.005 <= total <= max(peaks) + 0.1, (total, peaks)
-    assert "97_small: slowest cells: cell 1" in done.stdout
+    assert "96_reads: slowest cells: cell 1" in done.stdout
     assert (root / "out" / "figures" / "98_large" / "outputs.json").is_file()
 
 
@@ -136,7 +145,11 @@ def test_the_peak_is_the_larger_of_this_process_and_its_children(monkeypatch, ow
 
 
 def test_the_memory_now_and_at_peak_are_read_for_this_process():
+    import numpy as np
+
+    _, before = cli.memory_gb()
+    block = np.ones(300 * 2**20 // 8)  # touched, so resident
     current, peak = cli.memory_gb()
-    assert peak == cli.peak_memory_gb() > 0
+    assert before <= peak <= cli.peak_memory_gb()
     if sys.platform.startswith("linux"):
-        assert current is not None and 0 < current <= peak
+        assert current is not None and block.nbytes / 1e9 <= current <= peak
