@@ -380,7 +380,7 @@ def figures(args: argparse.Namespace) -> int:
     print(
         f"training: {len(trained)} studies trained in {sum(e['seconds'] for e in trained):.1f} s;"
         f" peak memory {peak_memory_gb(children=True):.2f} GB (max resident set size of this "
-        "process and of each chapter's)"
+        "process and of the chapters' processes)"
     )
     return 0
 
