@@ -488,9 +488,7 @@ def _dense_xla(h: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor) -> tf.Tensor:
         for i in range(1, inputs):
             z = z + h[..., i : i + 1] * kernel[:, None, i, :]
     elif inputs * units <= SMALL_LAYER and h.shape[-2] <= SMALL_BATCH:
-        # Summed along the last axis, where the inputs sit next to each other in memory.
-        k_t = tf.transpose(kernel, [0, 2, 1])  # (runs, units, inputs)
-        z = tf.reduce_sum(h[:, :, None, :] * k_t[:, None], axis=-1)
+        z = tf.reduce_sum(h[..., None] * kernel[:, None], axis=2)
     else:
         z = tf.matmul(h, kernel)
     return z + bias[:, None, :]
