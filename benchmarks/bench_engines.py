@@ -87,6 +87,13 @@ def suite_benchmark(seeds: list[int], fit_runs: int, data: Dataset) -> dict[str,
     suite = [make() for make in studies.BLOBS_STUDIES.values()]
     n_runs = sum(len(s.settings) for s in suite) * len(seeds)
     epochs = suite[0].epochs
+    # Warm-up: one epoch of one setting on each engine, so that neither side's timing
+    # includes what a process pays once (TensorFlow's and XLA's start-up, Keras' first
+    # model); the suite's own tracing and compilation stay in its time.
+    tiny = suite[0].with_epochs(1)
+    warm = timed(lambda: stacked.train(tiny, seeds[:2], data))
+    warm += timed(lambda: fit.fit_one(tiny, tiny.settings[0], 0, data))
+    print(f"warm-up (one epoch on each engine, not counted): {warm:.1f} s", flush=True)
     together = timed(lambda: stacked.train_studies(suite, seeds, data))
     print(
         f"stacked engine, one program: {len(suite)} blobs studies x {len(seeds)} seeds = "
