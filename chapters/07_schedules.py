@@ -16,7 +16,7 @@
 # The classic ways to change the rate during training (linear, step, exponential and
 # inverse-time decay; dropping it on a plateau), Smith's cyclical and one-cycle
 # schedules with bounds read from a range test, and a coarse-to-fine grid search set
-# against the range test. About 75 seconds from scratch on a 2-core CPU (measured, 10k
+# against the range test. About 80 seconds from scratch on a 2-core CPU (measured, 10k
 # MNIST subset); re-plotting from the saved results takes seconds.
 #
 # A *schedule* makes the learning rate a function of the update count $t$ instead of

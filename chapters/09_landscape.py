@@ -14,8 +14,8 @@
 # # 9. The learning-rate landscape
 #
 # Where the good learning rate sits when you change momentum, batch size or optimizer,
-# and how wide the good region is: maps over two thousand runs. About 55 seconds
-# from scratch on a 2-core CPU (measured; 45 s of it training 2,310 runs), saved, so
+# and how wide the good region is: maps over two thousand runs. About 40 seconds
+# from scratch on a 2-core CPU (measured; 29 s of it training 2,310 runs), saved, so
 # re-plotting takes seconds.
 #
 # Chapters 1 to 5 varied one thing at a time at one learning rate: momentum at 0.01,
