@@ -249,6 +249,58 @@ def test_progress_counts_every_setting_seed_epoch(blobs):
     assert sum(ticks) == 8 * 2 * 12 and len(ticks) > 1
 
 
+def test_identical_settings_train_once_and_share_their_numbers(blobs, monkeypatch):
+    """Settings that differ only in name (and an option at its default) give the same run:
+    it is trained once, both get its numbers, and progress still counts both."""
+    study = Study(
+        "twins",
+        "twins",
+        (
+            Setting("plain", "sgd", 0.05),
+            Setting("momentum 0", "sgd", 0.05, {"momentum": 0.0}),
+            Setting("other", "sgd", 0.5),
+        ),
+        3,
+    )
+    built: list[int] = []
+    original = stacked._StackedRun.__init__
+
+    def counting(self, settings, *args, **kwargs):
+        built.append(len(settings))
+        original(self, settings, *args, **kwargs)
+
+    monkeypatch.setattr(stacked._StackedRun, "__init__", counting)
+    ticks: list[int] = []
+    got = stacked.train(study, [0, 1], blobs, progress=ticks.append)
+    assert built == [2]  # the twins became one setting
+    assert sum(ticks) == 3 * 2 * 3
+    for metric in METRICS:
+        np.testing.assert_array_equal(got[metric][0], got[metric][1])
+    assert not np.allclose(got["loss"][0], got["loss"][2])
+
+
+def test_one_shard_per_core_with_enough_runs(monkeypatch):
+    monkeypatch.setattr(stacked, "_cores", lambda: 2)
+    assert stacked._shard_count(120, jit_compile=True) == 2
+    assert stacked._shard_count(2 * stacked.MIN_SHARD_RUNS - 1, jit_compile=True) == 1
+    assert stacked._shard_count(120, jit_compile=False) == 1  # TF's kernels: one program
+    monkeypatch.setattr(stacked, "_cores", lambda: 64)
+    assert stacked._shard_count(40, jit_compile=True) == 40 // stacked.MIN_SHARD_RUNS
+
+
+def test_results_do_not_depend_on_the_number_of_shards(blobs, monkeypatch):
+    """Five shards of 3 runs (the last padded) give each run the numbers one program gives it, up
+    to the float32 rounding of test_results_do_not_depend_on_the_company_a_run_keeps."""
+    study = studies.adaptive_study().with_epochs(3)
+    monkeypatch.setattr(stacked, "_shard_count", lambda n_runs, jit_compile: 1)
+    one = stacked.train(study, [0, 1, 2], blobs)
+    monkeypatch.setattr(stacked, "_shard_count", lambda n_runs, jit_compile: 5)  # 12 runs
+    five = stacked.train(study, [0, 1, 2], blobs)
+    for metric in METRICS:
+        assert not np.isnan(five[metric]).any()
+        np.testing.assert_allclose(five[metric], one[metric], atol=1e-5)
+
+
 def test_supports_blobs_studies_and_rejects_the_rest():
     for make in studies.BLOBS_STUDIES.values():
         assert stacked.supports(make())
