@@ -6,17 +6,17 @@ original's threshold, giving `k` passing seeds out of `n`. The verdict is read o
 `binomtest(k, n).proportion_ci(method="wilson")`), with thresholds fixed here, before
 any data, and used by every chapter:
 
-| interval | word | reads as |
-|---|---|---|
-| `low >= 0.8` | `confirmed` | holds in nearly every seed (at least 80%, 95% confidence) |
-| `0.5 <= low < 0.8` | `mostly holds` | holds in most seeds, but not nearly all |
-| `low < 0.5 < high`, `k = n` | `too few seeds, all hold` | every seed passes, but too few to say more |
-| `low < 0.5 < high`, `k/n > 0.5` | `seed-dependent, mostly holds` | the seeds split; more pass than fail |
-| `low < 0.5 < high`, `k/n = 0.5` | `seed-dependent` | the seeds split evenly |
-| `low < 0.5 < high`, `k/n < 0.5` | `seed-dependent, mostly fails` | the seeds split; more fail than pass |
-| `low < 0.5 < high`, `k = 0` | `too few seeds, none hold` | no seed passes, but too few to say more |
-| `0.2 < high <= 0.5` | `mostly fails` | fails in most seeds, but not nearly all |
-| `high <= 0.2` | `not reproduced` | fails in nearly every seed |
+| interval | word |
+|---|---|
+| `low >= 0.8` | `confirmed`: holds in nearly every seed |
+| `0.5 <= low < 0.8` | `mostly holds`: holds in most seeds, not nearly all |
+| `low < 0.5 < high`, `k = n` | `too few seeds, all hold` |
+| `low < 0.5 < high`, `k/n > 0.5` | `seed-dependent, mostly holds`: the seeds split |
+| `low < 0.5 < high`, `k/n = 0.5` | `seed-dependent`: the seeds split evenly |
+| `low < 0.5 < high`, `k/n < 0.5` | `seed-dependent, mostly fails`: the seeds split |
+| `low < 0.5 < high`, `k = 0` | `too few seeds, none hold` |
+| `0.2 < high <= 0.5` | `mostly fails`: fails in most seeds, not nearly all |
+| `high <= 0.2` | `not reproduced`: fails in nearly every seed |
 
 So no word covers both 1 of 5 and 4 of 5, and a claim is `confirmed` only on enough
 seeds: 5 of 5 gives `[0.57, 1]` (`mostly holds`), 16 of 16 or 29 of 30 reach
@@ -70,7 +70,8 @@ POLICY = (
     f"[low, high] is the {CONFIDENCE:.0%} Wilson interval of the pass rate. "
     f"confirmed: low >= {NEARLY_ALL:.0%}; mostly holds: low >= {MOST:.0%}; "
     f"seed-dependent: the interval contains {MOST:.0%} (mostly holds/fails: more seeds "
-    f"pass/fail; too few seeds: all or none pass, but the interval still contains it); mostly fails: high <= {MOST:.0%}; not reproduced: high <= {NEARLY_NONE:.0%}."
+    f"pass/fail; too few seeds: all or none pass, but the interval still contains it); "
+    f"mostly fails: high <= {MOST:.0%}; not reproduced: high <= {NEARLY_NONE:.0%}."
 )
 
 
