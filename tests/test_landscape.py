@@ -202,13 +202,13 @@ def test_hinge_fit_without_a_knee_keeps_rising():
 
 
 def test_epochs_to_target_matches_the_claims_helper_per_row():
-    from lr_lessons.views.claims import epochs_to_reach
+    from lr_lessons.lab.measures import epochs_to_sustain
 
     rng = np.random.default_rng(1)
     v = np.cumsum(rng.uniform(0, 0.05, size=(3, 4, 40)), axis=-1)  # rising curves
     e = L.epochs_to_target(v, 0.75)
     for i in range(3):
-        np.testing.assert_array_equal(e[i], epochs_to_reach(v[i], 0.75))
+        np.testing.assert_array_equal(e[i], epochs_to_sustain(v[i], 0.75))
     assert np.isnan(L.epochs_to_target(np.zeros((2, 5)), 0.75)).all()
     med = L.median_epochs_to_target(np.array([[3.0, 5.0, np.nan], [np.nan, np.nan, 4.0]]))
     assert med[0] == 5.0 and np.isnan(med[1])

@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from lr_lessons.lab import studies
+from lr_lessons.lab import measures, studies
 from lr_lessons.lab.measures import diverged, final
 from lr_lessons.lab.results import Results
 from lr_lessons.lab.studies import Setting, Study
@@ -512,9 +512,10 @@ def hinge_fit(x: Sequence[float], y: Sequence[float], min_points: int = 3) -> Hi
 
 
 def epochs_to_target(values: np.ndarray, target: float = TARGET) -> np.ndarray:
-    """First epoch (1-based) at which each run reaches `target`; NaN if it never does.
+    """First epoch (1-based) whose 5-epoch trailing mean reaches `target`; NaN if never.
 
-    The grid version of `lr_lessons.views.claims.epochs_to_reach`.
+    The one definition of every chapter (`lr_lessons.lab.measures.epochs_to_sustain`),
+    on a grid.
 
     Args:
         values: Shape `(..., seeds, epochs)`, e.g. test accuracy per epoch.
@@ -523,11 +524,7 @@ def epochs_to_target(values: np.ndarray, target: float = TARGET) -> np.ndarray:
     Returns:
         Shape `(..., seeds)`.
     """
-    v = np.asarray(values, dtype=float)
-    hit = v >= target
-    first = np.argmax(hit, axis=-1).astype(float) + 1
-    first[~hit.any(axis=-1)] = np.nan
-    return first
+    return measures.epochs_to_sustain(values, target)
 
 
 def median_epochs_to_target(epochs: np.ndarray) -> np.ndarray:

@@ -8,6 +8,18 @@ Measures read from saved results, one definition each, shared by the lab's analy
   a run shorter than 100 epochs uses its last tenth (at least one epoch).
 - **diverged** (`diverged`): a run whose loss became non-finite, or whose final
   loss is above its first epoch's loss (training made it worse).
+- **epochs to a level** (`epochs_to_sustain`): the first epoch whose trailing mean
+  over `SUSTAIN_EPOCHS` (5) epochs reaches the level. A single epoch that touches it
+  does not count: with a new batch order every epoch, the first touch measures the
+  noise of one epoch more than the speed of learning.
+- **floor epoch** (`floor_epoch`): the first epoch whose learning rate is below
+  `RATE_FLOOR` (1E-6, four tenfold drops below a start of 0.01): the rate has become
+  too small to move the weights.
+- **drops** (`rate_drops`, `first_drop`): how often, and first when, the learning
+  rate fell from one epoch to the next.
+
+Every chapter that states a claim about one of these quantities, including a later
+chapter restating an earlier one, calls the same function at the same threshold.
 
 Pure NumPy; arrays are `(seeds, epochs)` unless a docstring says otherwise.
 """
@@ -20,6 +32,11 @@ FINAL_EPOCHS = 10
 
 
 FINAL_DEFINITION = "final = mean of the last 10 epochs"
+SUSTAIN_EPOCHS = 5
+SUSTAIN_DEFINITION = (
+    "epochs to a level = the first epoch whose mean over the last 5 epochs reaches it"
+)
+RATE_FLOOR = 1e-6
 
 
 def final_epochs(epochs: int) -> int:
@@ -66,6 +83,54 @@ def epochs_to_reach(runs: np.ndarray, threshold: float) -> np.ndarray:
     first = np.argmax(hit, axis=1).astype(float) + 1
     first[~hit.any(axis=1)] = np.nan
     return first
+
+
+def epochs_to_sustain(
+    runs: np.ndarray, threshold: float, window: int = SUSTAIN_EPOCHS
+) -> np.ndarray:
+    """Per run: the first epoch (1-based) whose trailing `window`-epoch mean reaches `threshold`.
+
+    The trailing mean at epoch `e` averages epochs `e - window + 1` to `e`, so the
+    earliest possible answer is epoch `window`. A NaN epoch (a diverged run) makes every
+    window holding it fail.
+
+    Args:
+        runs: Array of shape `(seeds, epochs)` (or `(..., seeds, epochs)`), e.g. test
+            accuracy per epoch.
+        threshold: The level to reach (a mean `>= threshold` counts).
+        window: Epochs in the trailing mean (`SUSTAIN_EPOCHS`, 5, everywhere).
+
+    Returns:
+        Array of shape `(seeds,)` (the leading shape of `runs`): the epoch, or NaN for a
+        run whose trailing mean never reaches it (or that is shorter than `window`).
+    """
+    runs = np.asarray(runs, dtype=float)
+    if runs.ndim < 1:
+        raise ValueError("runs is a single number: pass epochs along the last axis")
+    if not (isinstance(window, int | np.integer) and window >= 1):
+        raise ValueError(f"window={window!r}: must be a whole number of epochs, at least 1")
+    out = np.full(runs.shape[:-1], np.nan)
+    if runs.shape[-1] < window:
+        return out
+    trailing = np.lib.stride_tricks.sliding_window_view(runs, window, axis=-1).mean(axis=-1)
+    with np.errstate(invalid="ignore"):
+        hit = trailing >= threshold
+    found = hit.any(axis=-1)
+    first = np.argmax(hit, axis=-1) + window
+    return np.where(found, first, out)
+
+
+def floor_epoch(rates: np.ndarray, floor: float = RATE_FLOOR) -> np.ndarray:
+    """Per run: the first epoch (1-based) whose learning rate is below `floor`.
+
+    Args:
+        rates: The rate in force during each epoch, shape `(seeds, epochs)`.
+        floor: The floor (`RATE_FLOOR`, 1E-6, everywhere).
+
+    Returns:
+        Array of shape `(seeds,)`: the epoch, or NaN for a run that never gets there.
+    """
+    return first_epoch_below(rates, floor)
 
 
 def median_epochs(epochs: np.ndarray) -> float:

@@ -20,7 +20,7 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FixedLocator, LogFormatterMathtext, NullFormatter
 
 from lr_lessons.lab.landscape import Hinge, Region
-from lr_lessons.views.plotting import add_footer, new_figure
+from lr_lessons.views.plotting import add_footer, band_range, new_figure
 
 THEORY = "#e8175d"  # theory lines: a red-magenta that stands out on viridis and cividis
 NEVER = "0.82"  # cells that never reached the target
@@ -289,7 +289,8 @@ def collapse(
     Args:
         x: Row label -> its x values (e.g. `rate / (1 - mu)`), increasing.
         panels: Panel title -> {row label -> values of shape (len(x[row]), seeds)},
-            drawn as the mean over seeds (NaN seeds left out) with a min-max band.
+            drawn as the mean over seeds (NaN seeds left out) with a seed band
+            (`plotting.band_range`).
         xlabel: The x axis label (log axis).
         logy: Per panel, a log y axis.
         ylabels: Per panel, the y label.
@@ -310,7 +311,7 @@ def collapse(
             v = np.asarray(values, dtype=float)
             with np.errstate(all="ignore"), _quiet():
                 mean = np.nanmean(v, axis=1)
-                lo, hi = np.nanmin(v, axis=1), np.nanmax(v, axis=1)
+                lo, hi = band_range(v, axis=1)
             ax.plot(x[row], mean, "-o", ms=3, color=color, lw=1.4, label=row)
             if v.shape[1] > 1:
                 ax.fill_between(x[row], lo, hi, color=color, alpha=0.15, lw=0)
@@ -437,7 +438,7 @@ def accuracy_vs_rate(
     Args:
         rates: The learning rates (log x).
         curves: Optimizer -> values of shape (rates, seeds), drawn as the seed mean with
-            a min-max band.
+            a seed band (`plotting.band_range`).
         regions: Optimizer -> good region of the seed-mean curve, drawn as a thick bar
             under the curves.
         ylabel: The y label.
@@ -458,7 +459,7 @@ def accuracy_vs_rate(
         v = np.asarray(values, dtype=float)
         with _quiet():
             mean = np.nanmean(v, axis=1)
-            lo, hi = np.nanmin(v, axis=1), np.nanmax(v, axis=1)
+            lo, hi = band_range(v, axis=1)
         ax.plot(rates, mean, "-o", ms=3, color=color, lw=1.5, label=name)
         ax.fill_between(rates, lo, hi, color=color, alpha=0.15, lw=0)
         if bars is not None:

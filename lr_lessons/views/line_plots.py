@@ -2,7 +2,8 @@
 
 Nothing here trains: every function draws numbers it is given (saved `Results`,
 schedule values, search trials) and returns a figure for `plotting.save_figure`.
-Runs over several seeds are drawn as a line (mean or median) with a min-max band.
+Runs over several seeds are drawn as a line (mean or median) with a band: the 10-90th
+percentile of the seeds from 10 seeds on, min-max below (`plotting.band_range`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from lr_lessons.lab.results import Results
-from lr_lessons.views.plotting import add_footer, band, caption, new_figure
+from lr_lessons.views.plotting import add_footer, band, band_range, caption, new_figure
 
 LABELS = {
     "accuracy": "train",
@@ -61,7 +62,7 @@ def metric_grid(
     ylim: tuple[float, float] | None = None,
 ) -> Figure:
     """One panel per setting, titled with it: each metric over epochs, a line (mean or
-    median over seeds) with a min-max band.
+    median over seeds) with a seed band.
 
     The originals' figures are `metrics=("accuracy", "val_accuracy")` (train vs test).
 
@@ -127,7 +128,7 @@ def metric_lines(
     title: str | None = None,
     zoom: tuple[float, float] | None = None,
 ) -> Figure:
-    """One metric of several settings on one axes: mean over seeds and a min-max band
+    """One metric of several settings on one axes: mean over seeds and a seed band
     (the classic "loss per epoch for high / good / low learning rates" picture).
 
     Args:
@@ -176,7 +177,7 @@ def train_val_loss(
     title: str | None = None,
     restored: Mapping[str, int] | None = None,
 ) -> Figure:
-    """Per setting, a panel of train and validation loss (mean, min-max band) with the
+    """Per setting, a panel of train and validation loss (mean, seed band) with the
     epoch of the lowest mean validation loss marked.
 
     Args:
@@ -239,7 +240,7 @@ def rate_panels(
     A panel whose rates span more than a factor of 20 gets a log axis limited to the
     rates it shows; any other panel a linear axis from 0 to a little above its largest
     rate, so a constant rate, a cycle between two bounds and a decay over twenty orders
-    of magnitude are all readable at once. Line: median over seeds, band: min-max.
+    of magnitude are all readable at once. Line: median over seeds, band: `plotting.band_range`.
 
     Args:
         results: The study's saved results.
@@ -299,7 +300,7 @@ def trajectory_panels(
     first: int = 1,
 ) -> Figure:
     """Curves over training, one panel per title, each label drawn as the mean over
-    runs with a min-max band (one run: just the line).
+    runs with a seed band (one run: just the line).
 
     On a log y axis, values <= 0 (a rate driven below zero) cannot be shown; they are
     counted in the panel instead of silently dropped.
@@ -490,9 +491,9 @@ def final_vs_rate(
 ) -> Figure:
     """Sensitivity to the initial learning rate: one panel per group of optimizers.
 
-    Each label is drawn as the mean over seeds against the rate (log x) with a min-max
-    band; runs that diverged (NaN) are left out of mean and band. The first label of a
-    panel is dashed (the baseline).
+    Each label is drawn as the mean over seeds against the rate (log x) with a seed
+    band (`plotting.band_range`); runs that diverged (NaN) are left out of mean and
+    band. The first label of a panel is dashed (the baseline).
 
     Args:
         rates: The initial learning rates.
@@ -512,7 +513,7 @@ def final_vs_rate(
             values = np.asarray(values, dtype=float)
             with np.errstate(all="ignore"):
                 mean = np.nanmean(values, axis=1)
-                lo, hi = np.nanmin(values, axis=1), np.nanmax(values, axis=1)
+            lo, hi = band_range(values, axis=1)
             style = "--" if i == 0 else "-"
             ax.plot(rates, mean, style, marker="o", ms=4, color=f"C{i}", label=label, lw=1.6)
             if values.shape[1] > 1:

@@ -6,21 +6,89 @@ kind: `line_plots` (lines over epochs, steps or learning rates), `bar_plots`,
 (heatmaps over learning rate x another knob). Each figure a chapter shows is written by
 `save_figure` into `figures/NN_topic/name.png`, so a notebook and the `lr-lessons figures`
 command make the same picture.
+
+Figures are designed for the page they are shown on: the site's content column is
+`PAGE_WIDTH_PX` CSS pixels wide (a 1280 px window), and a wider PNG is scaled down to it.
+`save_figure` records each PNG's smallest text (its height in the PNG's pixels) in the
+PNG's metadata (`SMALLEST_TEXT_KEY`), and `shown_text_px` says how tall that text is on
+the page; the site's browser test holds every figure to `SMALLEST_TEXT_PX` there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from lr_lessons import config
 from lr_lessons.files import atomic_path
 from lr_lessons.lab.results import Results
+
+PAGE_WIDTH_PX = 688  # the site's content column in CSS px, in a 1280 px wide window
+SMALLEST_TEXT_PX = 9.0  # no text smaller than this (font size, CSS px) where it is shown
+SMALLEST_TEXT_KEY = "Smallest text"  # PNG metadata: the smallest font size, in PNG pixels
+DPI = 110
+
+
+def shown_text_px(smallest_px: float, width_px: float, shown_width: float = PAGE_WIDTH_PX) -> float:
+    """How tall a PNG's smallest text is where the page shows it.
+
+    A PNG wider than its place is scaled down to `shown_width`; a narrower one is shown
+    at its own size.
+
+    Args:
+        smallest_px: The smallest font size in the PNG's pixels (`SMALLEST_TEXT_KEY`).
+        width_px: The PNG's width in pixels.
+        shown_width: The width it is shown at, in CSS pixels (the content column).
+
+    Returns:
+        The font size in CSS pixels as shown.
+    """
+    return smallest_px * min(1.0, shown_width / width_px)
+
+
+@contextmanager
+def _drawn_text_sizes() -> Iterator[list[float]]:
+    """The font sizes (points) of the texts drawn while the block runs.
+
+    Only what is drawn counts: hidden texts, empty ones and tick labels outside the axis
+    limits are not. (`Text.draw` is wrapped for the duration of the block.)
+    """
+    sizes: list[float] = []
+    original = Text.draw
+
+    def draw(self: Text, renderer) -> None:
+        if self.get_visible() and self.get_text().strip():
+            sizes.append(float(self.get_fontsize()))
+        return original(self, renderer)
+
+    draw._supports_rasterization = True  # as matplotlib's own draw methods say
+    Text.draw = draw
+    try:
+        yield sizes
+    finally:
+        Text.draw = original
+
+
+def smallest_text_pt(fig: Figure) -> float:
+    """The font size in points of the smallest text `fig` draws (`inf` if it draws none).
+
+    Args:
+        fig: The figure.
+
+    Returns:
+        The smallest font size of a visible, non-empty text (titles, labels, tick
+        labels, legends, annotations, footers).
+    """
+    with _drawn_text_sizes() as sizes:
+        fig.draw_without_rendering()
+    return min(sizes, default=float("inf"))
 
 
 def new_figure(size: tuple[float, float]) -> Figure:
@@ -41,11 +109,12 @@ def new_figure(size: tuple[float, float]) -> Figure:
     return fig
 
 
-def save_figure(fig: Figure, name: str, dpi: int = 110) -> Path:
+def save_figure(fig: Figure, name: str, dpi: int = DPI) -> Path:
     """Write `fig` to `<figures>/<name>.png` atomically.
 
     The PNG carries no timestamp or version, so drawing the same figure again writes
-    the same bytes.
+    the same bytes. It carries the size of its smallest text (`SMALLEST_TEXT_KEY`, in
+    the PNG's pixels), from which the site checks the figure is legible where it stands.
 
     Args:
         fig: The figure.
@@ -58,16 +127,59 @@ def save_figure(fig: Figure, name: str, dpi: int = 110) -> Path:
     path = config.figures_dir() / name
     if path.suffix not in {".png", ".svg"}:
         path = path.with_suffix(".png")
+    smallest = smallest_text_pt(fig) * dpi / 72
     with atomic_path(path) as tmp:
         fig.savefig(
-            tmp, format=path.suffix[1:], dpi=dpi, bbox_inches="tight", metadata=_png_metadata(path)
+            tmp,
+            format=path.suffix[1:],
+            dpi=dpi,
+            bbox_inches="tight",
+            metadata=_png_metadata(path, smallest),
         )
     return path
 
 
-def _png_metadata(path: Path) -> dict[str, str] | None:
+def _png_metadata(path: Path, smallest_px: float) -> dict[str, str | None]:
     # Fixed metadata keeps re-rendered PNGs byte-identical (no timestamps, no versions).
-    return {"Software": None} if path.suffix == ".png" else {"Date": None, "Creator": None}
+    if path.suffix != ".png":
+        return {"Date": None, "Creator": None}
+    meta: dict[str, str | None] = {"Software": None}
+    if np.isfinite(smallest_px):
+        meta[SMALLEST_TEXT_KEY] = f"{smallest_px:.2f}"
+    return meta
+
+
+BAND_PERCENTILES = (10, 90)  # the seed band, from `PERCENTILE_SEEDS` seeds on
+PERCENTILE_SEEDS = 10  # fewer seeds: the band is min-max (percentiles of 3 are not)
+
+
+def band_name(n: int) -> str:
+    """What the seed band of `n` seeds shows: `"10-90th percentile"` or `"min-max"`."""
+    if n >= PERCENTILE_SEEDS:
+        return f"{BAND_PERCENTILES[0]}-{BAND_PERCENTILES[1]}th percentile"
+    return "min-max"
+
+
+def band_range(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The seed band along `axis`: the 10th and 90th percentiles, or min and max.
+
+    With many seeds (30 for the blobs) a min-max band is as wide as the two most
+    extreme seeds; the 10-90th percentile band shows where most seeds lie. Below
+    `PERCENTILE_SEEDS` seeds it is min-max. NaN values are left out.
+
+    Args:
+        values: The runs' values.
+        axis: The seeds' axis.
+
+    Returns:
+        `(low, high)`.
+    """
+    values = np.asarray(values, dtype=float)
+    with np.errstate(all="ignore"):
+        if values.shape[axis] >= PERCENTILE_SEEDS:
+            lo, hi = np.nanpercentile(values, BAND_PERCENTILES, axis=axis)
+            return lo, hi
+        return np.nanmin(values, axis=axis), np.nanmax(values, axis=axis)
 
 
 def caption(
@@ -75,7 +187,7 @@ def caption(
     extra: str = "",
     *,
     center: str = "mean",
-    band: str | None = "min-max",
+    band: str | None = "auto",
 ) -> str:
     """A figure's footer text: data, seeds, epochs, batch size, engine, runs and speed.
 
@@ -84,8 +196,9 @@ def caption(
             size); data source, seeds and quick mode are read from the first.
         extra: Text appended at the end (e.g. how a "final" value is defined).
         center: What the line shows over seeds (`"mean"` or `"median"`).
-        band: What the band around the line shows; `None` when the figure draws no
-            seed band (then the seeds are only counted).
+        band: What the band around the line shows (`"auto"`: `band_name` of the seed
+            count, as `band_range` draws it); `None` when the figure draws no seed band
+            (then the seeds are only counted).
 
     Returns:
         One line, e.g. `"data: blobs; line: mean of 5 seeds, band: min-max; 200 epochs;
@@ -104,7 +217,8 @@ def caption(
     elif band is None:
         spread = f"{n} seeds"
     else:
-        spread = f"line: {center} of {n} seeds, band: {band}"
+        shown = band_name(n) if band == "auto" else band
+        spread = f"line: {center} of {n} seeds, band: {shown}"
     epochs = "/".join(str(e) for e in sorted({r.epochs for r in every}))
     batches = sorted({r.meta.get("study", {}).get("batch_size") for r in every} - {None})
     batch = f"batch {', '.join(str(b) for b in batches)}; " if batches else ""
@@ -141,7 +255,9 @@ def add_footer(fig: Figure, note: str | None) -> None:
 def band(
     ax: Axes, epochs: np.ndarray, runs: np.ndarray, color: str, label: str, center: str = "mean"
 ) -> None:
-    """Draw the mean (or median) over runs as a line and their min-max as a band.
+    """Draw the mean (or median) over runs as a line and their spread as a band.
+
+    The band is `band_range`: the 10-90th percentile from 10 runs on, min-max below.
 
     The median suits values spread over orders of magnitude (learning rates on a log
     axis), where the mean is just the largest run. One run: just the line.
@@ -161,7 +277,7 @@ def band(
         raise ValueError(f"center must be 'mean' or 'median', got {center!r}")
     with np.errstate(all="ignore"):
         mid = np.nanmean(runs, axis=0) if center == "mean" else np.nanmedian(runs, axis=0)
-        lo, hi = np.nanmin(runs, axis=0), np.nanmax(runs, axis=0)
+    lo, hi = band_range(runs, axis=0)
     ax.plot(epochs, mid, color=color, label=label, lw=1.4)
     if runs.shape[0] > 1:
         ax.fill_between(epochs, lo, hi, color=color, alpha=0.22, lw=0)

@@ -25,7 +25,10 @@ seeds: 5 of 5 gives `[0.57, 1]` (`mostly holds`), 16 of 16 or 29 of 30 reach
 
 Two words stand outside the seed count: `measured` (a reference row: the original
 claimed nothing, we show a number) and `superseded` (advice a tool of this library makes
-unnecessary; the row says why). A composite claim reports each part's verdict.
+unnecessary; the row says why). A claim about a formula or an exact computation, with no
+seed involved (chapter 3's decay rule), is `checked`: `confirmed` or `not reproduced`
+with the words `checked exactly, no seeds`. A composite claim reports each part's
+verdict.
 """
 
 from __future__ import annotations
@@ -214,6 +217,21 @@ def composite(parts: Mapping[str, Verdict]) -> Verdict:
             )
     weakest = max(parts.values(), key=lambda v: SEED_WORDS.index(v.word))
     return Verdict(weakest.word, parts=tuple(parts.items()))
+
+
+def checked(holds: bool, how: str = "checked exactly, no seeds") -> Verdict:
+    """The verdict of a claim about a formula or an exact computation (no seed involved).
+
+    Args:
+        holds: Does the claim hold?
+        how: How it was checked (shown after the word).
+
+    Returns:
+        `confirmed` or `not reproduced`, without a seed count.
+    """
+    if not isinstance(holds, bool | np.bool_):
+        raise ValueError(f"holds={holds!r}: pass True or False (one exact check)")
+    return Verdict(CONFIRMED if holds else NOT_REPRODUCED, reason=how)
 
 
 def measured(reason: str = "") -> Verdict:
