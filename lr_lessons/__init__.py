@@ -16,8 +16,45 @@ no side effects; everything else is reached through its module.
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import sys
+from pathlib import Path
 
 __version__ = "0.1.0"
+
+# TensorFlow is no dependency of the package (pyproject.toml says why: pip would put a second
+# TensorFlow distribution over the user's own), so its absence is reported here, in one line.
+_NO_TENSORFLOW = (
+    "lr_lessons needs TensorFlow 2.16 or newer and none is installed in {prefix}: from the "
+    'lr_lessons checkout run `pip install ".[cpu]"` (CPU build) or `pip install ".[gpu]"` '
+    "(NVIDIA GPUs), or install the TensorFlow build you want (see the README's Quickstart)"
+)
+
+
+def _require_tensorflow() -> None:
+    """Stop with a one-line message when no TensorFlow is installed.
+
+    Finds the `tensorflow` package without importing it (so `import lr_lessons` stays
+    quick); a bare `tensorflow/` folder left by an uninstall counts as none. The
+    `lr-lessons` command prints `lr-lessons: error: ...` and exits with status 2, like
+    its other errors; everything else gets an `ImportError`.
+
+    Raises:
+        ImportError: No TensorFlow is installed.
+        SystemExit: The same, in the `lr-lessons` command.
+    """
+    spec = importlib.util.find_spec("tensorflow")
+    if spec is not None and spec.origin is not None:
+        return
+    message = _NO_TENSORFLOW.format(prefix=sys.prefix)
+    argv = getattr(sys, "argv", None) or [""]
+    if Path(argv[0]).name in ("lr-lessons", "lr-lessons.exe"):
+        print(f"lr-lessons: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+    raise ImportError(message)
+
+
+_require_tensorflow()
 
 _PUBLIC = {
     "LearningRateMonitor": "lr_lessons.tools.callbacks",
