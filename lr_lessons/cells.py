@@ -9,6 +9,10 @@ per code cell and `save_outputs` writes them, atomically, to
 `figures/NN_topic/outputs.json`, keyed by the cell's index in the notebook with a hash of
 its source (`cell_hash`): the docs site shows each output under its cell and drops it
 once the cell's source no longer matches.
+
+The file is committed, so it holds only what the same code prints again from the same
+results: each cell's wall time is measured (the `lr-lessons figures` report names the
+slowest cells) but not written, and a re-plot of a clean checkout leaves it unchanged.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from lr_lessons.files import write_text
 
 OUTPUTS_NAME = "outputs.json"
 OUTPUTS_FORMAT = 1
+_NOT_SAVED = {"index", "seconds"}  # the key, and what changes on every run
 _FUTURE_FLAGS = 0
 for _name in future.all_feature_names:
     _FUTURE_FLAGS |= getattr(future, _name).compiler_flag
@@ -128,7 +133,7 @@ class CellOutput:
         stdout: Its standard output, as the terminal showed it.
         files: Markdown files it wrote, relative to the figures folder
             (`07_schedules/study_table.md`).
-        seconds: Its wall time.
+        seconds: Its wall time (reported on the terminal, not saved by `save_outputs`).
     """
 
     index: int
@@ -266,6 +271,8 @@ def outputs_path(figures_dir: Path, chapter: str) -> Path:
 def save_outputs(figures_dir: Path, chapter: str, records: list[CellOutput]) -> Path:
     """Write a chapter's cell records to `outputs.json` (atomically).
 
+    Wall times are left out: they change on every run, and the file is committed.
+
     Args:
         figures_dir: The figures folder.
         chapter: The chapter's stem (`07_schedules`).
@@ -278,7 +285,8 @@ def save_outputs(figures_dir: Path, chapter: str, records: list[CellOutput]) -> 
         "format": OUTPUTS_FORMAT,
         "chapter": chapter,
         "cells": {
-            str(r.index): {k: v for k, v in asdict(r).items() if k != "index"} for r in records
+            str(r.index): {k: v for k, v in asdict(r).items() if k not in _NOT_SAVED}
+            for r in records
         },
     }
     text = json.dumps(data, indent=1, ensure_ascii=False) + "\n"

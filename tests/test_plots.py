@@ -143,7 +143,7 @@ def test_add_footer_writes_small_grey_wrapped_text_below_the_axes_or_nothing():
     plotting.add_footer(fig, "data: x")
     (text,) = fig.texts
     assert text.get_text() == "data: x" and text.get_position()[1] < 0
-    assert text.get_wrap() and text.get_fontsize() == 7
+    assert text.get_wrap() and text.get_fontsize() == plotting.SMALL_PT
 
 
 def test_band_draws_the_center_over_runs_and_their_min_max():

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 import numpy as np
 from matplotlib.figure import Figure
 
-from lr_lessons.views.plotting import add_footer, new_figure
+from lr_lessons.views.plotting import SMALL_PT, add_footer, new_figure
 
 
 def summary_bars(
@@ -83,7 +83,7 @@ def summary_bars(
         inside = np.isfinite(mean) and mean - lo > 0.3 * span
         right = max(float(ok.max()), mean) if ok.size else lo  # clear of the seeds' dots
         x = lo + 0.01 * span if inside else right + 0.015 * span
-        ax.text(x, i, text, va="center", ha="left", fontsize=8)  # at the bar's base
+        ax.text(x, i, text, va="center", ha="left", fontsize=SMALL_PT)  # at the bar's base
     ax.set_yticks(range(n), list(values))
     ax.invert_yaxis()
     ax.set_xlim(lo, hi)
@@ -91,7 +91,11 @@ def summary_bars(
     ax.grid(alpha=0.3, axis="x")
     if kinds:
         ax.legend(
-            fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="kind", title_fontsize=8
+            fontsize=SMALL_PT,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            title="kind",
+            title_fontsize=SMALL_PT,
         )
     if title:
         ax.set_title(title, fontsize=10)
@@ -148,14 +152,14 @@ def grouped_bars(
                     textcoords="offset points",
                     ha="center",
                     va="bottom",
-                    fontsize=7,
+                    fontsize=SMALL_PT,
                 )
                 top = max(top, high)
         ax.set_xticks(range(len(settings)), settings)
         ax.set_ylim(0, top * (1.15 + 0.1 * n_groups) if top > 0 else 1)
         ax.set_title(panel, fontsize=10)
         ax.grid(alpha=0.3, axis="y")
-    axes[0].legend(fontsize=8, loc="upper right")  # in the head room ylim leaves free
+    axes[0].legend(fontsize=SMALL_PT, loc="upper right")  # in the head room ylim leaves free
     if title:
         fig.suptitle(title)
     add_footer(fig, note)

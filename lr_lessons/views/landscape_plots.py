@@ -20,7 +20,7 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FixedLocator, LogFormatterMathtext, NullFormatter
 
 from lr_lessons.lab.landscape import Hinge, Region
-from lr_lessons.views.plotting import add_footer, band_range, new_figure
+from lr_lessons.views.plotting import SMALL_PT, add_footer, band_range, new_figure
 
 THEORY = "#e8175d"  # theory lines: a red-magenta that stands out on viridis and cividis
 NEVER = "0.82"  # cells that never reached the target
@@ -115,11 +115,23 @@ def heatmap(
             v = values[i, j]
             x = np.sqrt(xe[j] * xe[j + 1]) if columns is None else j
             if np.isfinite(v):
-                color = _text_color(mesh.cmap(mesh.norm(v)))
-                text = fmt.format(v)
+                fill = mesh.cmap(mesh.norm(v))
+                color, text = _text_color(fill), fmt.format(v)
             else:
-                color, text = "0.3", "–"
-            ax.text(x, i, text, ha="center", va="center", fontsize=6.5, color=color)
+                fill, color, text = NEVER, "0.3", "–"
+            # on a patch of the cell's own colour, above the marks: a guide line or a
+            # star passing through the cell never crosses its number
+            ax.text(
+                x,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=SMALL_PT,
+                color=color,
+                zorder=6,
+                bbox={"boxstyle": "square,pad=0.12", "fc": fill, "ec": "none"},
+            )
     if diverged is not None:
         for i, j in zip(*np.nonzero(np.asarray(diverged))):
             ax.add_patch(
@@ -214,7 +226,7 @@ def marks_legend(
         loc="upper center",
         bbox_to_anchor=(0.5, -0.16),
         ncol=min(3, len(handles)),
-        fontsize=7,
+        fontsize=SMALL_PT,
         frameon=False,
     )
 
@@ -323,7 +335,7 @@ def collapse(
         ax.set_ylabel(ylabel)
         ax.set_title(name, fontsize=10)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
+    axes[0].legend(fontsize=SMALL_PT)
     if title:
         fig.suptitle(title)
     add_footer(fig, note)
@@ -417,7 +429,7 @@ def best_rate_vs_batch(
     handles, labels = ax.get_legend_handles_labels()
     handles.append(Patch(facecolor="0.6", alpha=0.3, label="good region (within 0.01)"))
     handles.append(Line2D([], [], ls="", marker=".", color="0.3", label="each seed"))
-    ax.legend(handles=handles, fontsize=7, loc="upper left")
+    ax.legend(handles=handles, fontsize=SMALL_PT, loc="upper left")
     if title:
         ax.set_title(title, fontsize=10)
     add_footer(fig, note)
@@ -468,12 +480,12 @@ def accuracy_vs_rate(
     ax.set_xlim(rates[0] / 1.3, rates[-1] * 1.3)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.legend(fontsize=SMALL_PT, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     if bars is not None:
-        bars.set_yticks(range(len(curves)), list(curves), fontsize=7)
+        bars.set_yticks(range(len(curves)), list(curves), fontsize=SMALL_PT)
         bars.set_ylim(len(curves) - 0.5, -0.5)
         bars.set_title(
-            "good region of the seed mean (within 0.01 of its best)", fontsize=8, loc="left"
+            "good region of the seed mean (within 0.01 of its best)", fontsize=SMALL_PT, loc="left"
         )
         bars.grid(alpha=0.3, axis="x")
         rate_axis(bars)
@@ -532,7 +544,7 @@ def width_bars(
         Line2D([], [], ls="", marker="o", mfc="white", mec="black", label="reaches the grid's end"),
         Line2D([], [], color="black", label="seeds' min-max"),
     ]
-    ax.legend(handles=handles, fontsize=7, loc="upper left")
+    ax.legend(handles=handles, fontsize=SMALL_PT, loc="upper left")
     if title:
         ax.set_title(title, fontsize=10)
     add_footer(fig, note)

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from lr_lessons.lab.results import Results
-from lr_lessons.views.plotting import add_footer, band, band_range, caption, new_figure
+from lr_lessons.views.plotting import SMALL_PT, add_footer, band, band_range, caption, new_figure
 
 LABELS = {
     "accuracy": "train",
@@ -97,7 +97,7 @@ def metric_grid(
     for ax in axes[:, 0]:
         ax.set_ylabel(ylabel)
     if len(metrics) > 1:
-        axes.flat[0].legend(loc="lower right", fontsize=8)
+        axes.flat[0].legend(loc="lower right", fontsize=SMALL_PT)
     if title:
         fig.suptitle(title)
     add_footer(fig, caption(results, center=center))
@@ -158,7 +158,7 @@ def metric_lines(
             if logy:
                 ax.set_yscale("log")
             ax.set_ylabel(ylabel + (" (log scale)" if logy else ""))
-            ax.legend(fontsize=8)
+            ax.legend(fontsize=SMALL_PT)
         else:
             ax.set_ylim(*zoom)
             ax.set_ylabel(f"{ylabel} (linear, zoomed)")
@@ -219,7 +219,7 @@ def train_val_loss(
         ax.set_title(s, fontsize=10)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=SMALL_PT)
     if np.isfinite(top) and top > 0:
         axes[0].set_ylim(0, 1.1 * top)
     axes[0].set_ylabel("loss (categorical cross-entropy)")
@@ -279,7 +279,7 @@ def rate_panels(
             scale = "no positive rate"
         ax.set_title(s, fontsize=9)
         ax.grid(alpha=0.3, which="major")
-        ax.set_ylabel(f"rate ({scale})", fontsize=8)
+        ax.set_ylabel(f"rate ({scale})", fontsize=SMALL_PT)
         if i >= n - ncols:
             ax.set_xlabel("epoch")
             ax.xaxis.set_tick_params(labelbottom=True)
@@ -342,13 +342,13 @@ def trajectory_panels(
             ax.set_yscale("log")
         if hidden:
             text = f"{hidden} value{'s' if hidden > 1 else ''} <= 0 not shown (log axis)"
-            ax.text(0.02, 0.02, text, transform=ax.transAxes, fontsize=7, color="0.35")
+            ax.text(0.02, 0.02, text, transform=ax.transAxes, fontsize=SMALL_PT, color="0.35")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(panel, fontsize=10)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=SMALL_PT)
     if title:
         fig.suptitle(title)
     add_footer(fig, note)
@@ -408,7 +408,7 @@ def curves(
         ax.set_visible(False)
     first = list(next(iter(panels.values())))
     shared = n > 1 and all(list(lines) == first for lines in panels.values())
-    fontsize = 9 if single else 7
+    fontsize = 9 if single else SMALL_PT
     for ax, log, (name, lines) in zip(axes, logs, panels.items()):
         for i, (label, y) in enumerate(lines.items()):
             y = np.asarray(y, dtype=float)
@@ -477,7 +477,7 @@ def threshold_curves(
     ax.set_ylabel(f"loss after {steps} steps (log scale, clipped)")
     ax.set_title("Gradient descent on $f(w) = a\\,w^2/2$: dashed lines at $2/a$", fontsize=10)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=SMALL_PT)
     add_footer(fig, note)
     return fig
 
@@ -522,7 +522,7 @@ def final_vs_rate(
         ax.set_xlabel("initial learning rate")
         ax.set_title(panel, fontsize=10)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="lower center")
+        ax.legend(fontsize=SMALL_PT, loc="lower center")
     axes[0].set_ylabel(ylabel)
     if title:
         fig.suptitle(title)
@@ -569,7 +569,7 @@ def search_trials(
     ax.set_xlabel("learning rate")
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=SMALL_PT)
     if title:
         ax.set_title(title, fontsize=10)
     add_footer(fig, note)

@@ -34,6 +34,10 @@ PAGE_WIDTH_PX = 688  # the site's content column in CSS px, in a 1280 px wide wi
 SMALLEST_TEXT_PX = 9.0  # no text smaller than this (font size, CSS px) where it is shown
 SMALLEST_TEXT_KEY = "Smallest text"  # PNG metadata: the smallest font size, in PNG pixels
 DPI = 110
+# The smallest text a figure draws (footers, legends, numbers in cells), in points: 9 CSS
+# px on the page for a figure up to `MAX_WIDTH_IN` wide (wider ones are scaled down more).
+SMALL_PT = 8.5
+MAX_WIDTH_IN = 8.5
 
 
 def shown_text_px(smallest_px: float, width_px: float, shown_width: float = PAGE_WIDTH_PX) -> float:
@@ -92,11 +96,13 @@ def smallest_text_pt(fig: Figure) -> float:
 
 
 def new_figure(size: tuple[float, float]) -> Figure:
-    """A new figure that pyplot no longer tracks.
+    """A new figure that pyplot no longer tracks, no wider than the page.
 
     Made through pyplot, so a notebook's inline backend is set up and shows the figure
     when a cell ends with it; closed at once, so it is not shown a second time at the
-    end of the cell and loops do not pile figures up.
+    end of the cell and loops do not pile figures up. The width is capped at
+    `MAX_WIDTH_IN`: a wider figure would be scaled down on the site until its small
+    text (`SMALL_PT`) fell under `SMALLEST_TEXT_PX`; the panels get narrower instead.
 
     Args:
         size: Width and height in inches.
@@ -104,7 +110,8 @@ def new_figure(size: tuple[float, float]) -> Figure:
     Returns:
         The figure, with constrained layout.
     """
-    fig = plt.figure(figsize=size, layout="constrained")
+    width, height = size
+    fig = plt.figure(figsize=(min(width, MAX_WIDTH_IN), height), layout="constrained")
     plt.close(fig)
     return fig
 
@@ -249,7 +256,9 @@ def add_footer(fig: Figure, note: str | None) -> None:
         note: The footer text, usually from `caption`.
     """
     if note:
-        fig.text(0.5, -0.01, note, ha="center", va="top", fontsize=7, color="0.35", wrap=True)
+        fig.text(
+            0.5, -0.01, note, ha="center", va="top", fontsize=SMALL_PT, color="0.35", wrap=True
+        )
 
 
 def band(

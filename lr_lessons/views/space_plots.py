@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from lr_lessons.lab.gradient_descent import Bowl
-from lr_lessons.views.plotting import add_footer, new_figure
+from lr_lessons.views.plotting import SMALL_PT, add_footer, new_figure
 
 _TINY = 1e-12  # the smallest loss a log axis shows (a loss of 0 has no logarithm)
 
@@ -41,7 +41,7 @@ def blobs_scatter(x: np.ndarray, labels: np.ndarray, n_train: int = 500) -> Figu
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     ax.set_title("make_blobs(1000, centers=3, cluster_std=2, random_state=2)", fontsize=9)
-    ax.legend(fontsize=7, ncol=2, loc="upper left")
+    ax.legend(fontsize=SMALL_PT, ncol=2, loc="upper left")
     ax.grid(alpha=0.3)
     return fig
 
@@ -94,8 +94,9 @@ def descent_paths(
         left.set_ylim(-0.05 * top, 1.1 * top)
         left.grid(alpha=0.3)
     else:
-        fig = new_figure((3.0 * n, 6.4))
-        grid = fig.add_gridspec(2, n, height_ratios=[1, 1.05])
+        # the paths' panels share the page's width; the loss panel below takes the rest
+        fig = new_figure((3.0 * n, 5.2))
+        grid = fig.add_gridspec(2, n, height_ratios=[1, 1.6])
         tracks = [fig.add_subplot(grid[0, i]) for i in range(n)]
         right = fig.add_subplot(grid[1, :])
         gx = np.linspace(-half[0], half[0], 300)
@@ -125,9 +126,9 @@ def descent_paths(
             np.arange(len(path)), np.maximum(losses, _TINY), color=color, lw=1.5, label=label
         )
     if bowl.dim == 1:  # not on the parabola: a diverging path fills its top
-        right.legend(fontsize=7, loc="lower right")
+        right.legend(fontsize=SMALL_PT, loc="lower right")
     else:
-        right.legend(fontsize=8, loc="lower left")
+        right.legend(fontsize=SMALL_PT, loc="lower left")
     right.set_yscale("log")
     start = float(bowl.loss(first[0]))
     right.set_ylim(max(_TINY, start * 1e-8), start * 1e3)
