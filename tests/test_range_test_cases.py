@@ -338,7 +338,7 @@ def test_reset_optimizer_runs_on_fresh_slots_and_restores_the_old_ones(data):
 def test_suggestion_apply_and_cyclical_bounds(data):
     x, y = data
     model = regressor(keras.optimizers.SGD(0.01))
-    r = range_test(model, x, y, batch_size=BATCH, start_lr=1e-4, end_lr=10.0, steps=60)
+    r = range_test(model, x, y, batch_size=BATCH, start_lr=1e-4, end_lr=10.0, steps=60, beta=0.9)
     s = r.suggestion("valley")
     assert s.apply(model) == s.lr
     assert float(model.optimizer.learning_rate) == pytest.approx(s.lr, rel=1e-6)

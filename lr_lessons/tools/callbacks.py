@@ -14,16 +14,21 @@ def learning_rate_used(optimizer: keras.optimizers.Optimizer) -> float:
     rate of the last update is `schedule(iterations - 1)`; reading
     `optimizer.learning_rate` instead would give the rate of the *next* update.
 
+    Under mixed precision the rate and the update counter are those of the
+    `LossScaleOptimizer`'s inner optimizer, which makes the updates.
+
     Args:
         optimizer: A Keras optimizer (built or not).
 
     Returns:
         The rate, as a float.
     """
+    while hasattr(optimizer, "inner_optimizer"):
+        optimizer = optimizer.inner_optimizer
     rate = getattr(optimizer, "_learning_rate", None)
     if isinstance(rate, keras.optimizers.schedules.LearningRateSchedule):
-        step = max(int(optimizer.iterations.numpy()) - 1, 0)
-        return float(keras.ops.convert_to_numpy(rate(step)))
+        done = int(keras.ops.convert_to_numpy(optimizer.iterations))
+        return float(keras.ops.convert_to_numpy(rate(max(done - 1, 0))))
     return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
 
 
@@ -38,6 +43,17 @@ class LearningRateMonitor(keras.callbacks.Callback):
 
     Args:
         per_batch: Also keep the rate of every update, in `batch_rates`.
+
+    Example:
+
+    ```python
+    from lr_lessons import LearningRateMonitor
+
+    monitor = LearningRateMonitor(per_batch=True)
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="sparse_categorical_crossentropy")
+    history = model.fit(x_train, y_train, epochs=2, callbacks=[monitor], verbose=0)
+    print(monitor.rates, history.history["learning_rate"])  # one rate per epoch
+    ```
     """
 
     def __init__(self, per_batch: bool = False) -> None:

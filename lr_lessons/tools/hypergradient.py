@@ -62,6 +62,27 @@ def _check_initial_rate(value: Any, name: str) -> float:
     return checks.positive_number(value, f"{name}: learning_rate")
 
 
+# Keras' common optimizer options and what each accepts (None always means "off").
+_OPTIONS = {
+    "weight_decay": dict(at_least=0),
+    "clipnorm": dict(above=0),
+    "clipvalue": dict(above=0),
+    "global_clipnorm": dict(above=0),
+    "loss_scale_factor": dict(above=0),
+    "ema_momentum": dict(at_least=0, at_most=1),
+}
+
+
+def _check_options(options: dict[str, Any], name: str) -> None:
+    """Refuse Keras' common optimizer options that would fail later or train wrong."""
+    for key, bounds in _OPTIONS.items():
+        if options.get(key) is not None:
+            checks.number_in(options[key], f"{name}: {key}", **bounds)
+    steps = options.get("gradient_accumulation_steps")
+    if steps is not None:
+        checks.whole_number(steps, f"{name}: gradient_accumulation_steps", minimum=2)
+
+
 class _HypergradientMixin:
     """The shared part: one global hypergradient step on the rate before every update."""
 
@@ -104,7 +125,21 @@ class SGDHD(_HypergradientMixin, keras.optimizers.Optimizer):
 
     Raises:
         InputError: If `learning_rate` is not a positive number (a schedule is refused:
-            the rate is what hypergradient descent adapts) or `hypergrad_lr` is negative.
+            the rate is what hypergradient descent adapts), `hypergrad_lr` is negative,
+            or one of Keras' common options is out of range (`weight_decay` < 0, a
+            clipping bound or `loss_scale_factor` <= 0, `gradient_accumulation_steps`
+            not a whole number >= 2, `ema_momentum` outside [0, 1]).
+
+    Example:
+
+    ```python
+    from lr_lessons import SGDHD
+
+    optimizer = SGDHD(learning_rate=0.01, hypergrad_lr=1e-3)
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
+    model.fit(x_train, y_train, epochs=2, verbose=0)
+    print(float(optimizer.learning_rate))  # the rate it has learned
+    ```
     """
 
     def __init__(
@@ -112,6 +147,7 @@ class SGDHD(_HypergradientMixin, keras.optimizers.Optimizer):
     ) -> None:
         rate = _check_initial_rate(learning_rate, "SGDHD")
         beta = checks.positive_number(hypergrad_lr, "SGDHD: hypergrad_lr", allow_zero=True)
+        _check_options(kwargs, "SGDHD")
         super().__init__(learning_rate=rate, **kwargs)
         self.hypergrad_lr = beta
 
@@ -161,7 +197,19 @@ class AdamHD(_HypergradientMixin, keras.optimizers.Adam):
         **kwargs: Keras' common optimizer options (`clipnorm`, `weight_decay`, ...).
 
     Raises:
-        InputError: As for `SGDHD`.
+        InputError: As for `SGDHD`, and if `beta_1` or `beta_2` is not in [0, 1),
+            `epsilon` is not a positive number or `amsgrad` is not True or False.
+
+    Example:
+
+    ```python
+    from lr_lessons import AdamHD
+
+    optimizer = AdamHD(learning_rate=1e-3, hypergrad_lr=1e-7)
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
+    model.fit(x_train, y_train, epochs=2, verbose=0)
+    print(float(optimizer.learning_rate))  # the rate it has learned
+    ```
     """
 
     def __init__(
@@ -176,6 +224,11 @@ class AdamHD(_HypergradientMixin, keras.optimizers.Adam):
     ) -> None:
         rate = _check_initial_rate(learning_rate, "AdamHD")
         beta = checks.positive_number(hypergrad_lr, "AdamHD: hypergrad_lr", allow_zero=True)
+        beta_1 = checks.probability(beta_1, "AdamHD: beta_1")
+        beta_2 = checks.probability(beta_2, "AdamHD: beta_2")
+        epsilon = checks.positive_number(epsilon, "AdamHD: epsilon")
+        amsgrad = checks.boolean(amsgrad, "AdamHD: amsgrad")
+        _check_options(kwargs, "AdamHD")
         super().__init__(
             learning_rate=rate,
             beta_1=beta_1,

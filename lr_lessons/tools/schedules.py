@@ -62,11 +62,23 @@ class CyclicalLearningRate(keras.optimizers.schedules.LearningRateSchedule):
         max_lr: The highest rate.
         step_size: Updates from `base_lr` to `max_lr` (half a cycle; at least 1).
         mode: `"triangular"`, `"triangular2"` or `"exp_range"`.
-        gamma: The decay factor per update of `"exp_range"`, in (0, 1].
+        gamma: The decay factor per update of `"exp_range"`, in (0, 1] (checked in
+            every mode; only `"exp_range"` uses it).
         name: The name scope of the computation.
 
     Raises:
         InputError: Naming the bad argument and value.
+
+    Example:
+
+    ```python
+    from lr_lessons import CyclicalLearningRate
+
+    # 8 updates from 0.01 up to 0.1, 8 back down, and again
+    clr = CyclicalLearningRate(base_lr=0.01, max_lr=0.1, step_size=8)
+    model.compile(optimizer=keras.optimizers.SGD(clr), loss="sparse_categorical_crossentropy")
+    model.fit(x_train, y_train, batch_size=32, epochs=2, verbose=0)
+    ```
     """
 
     def __init__(
@@ -85,9 +97,7 @@ class CyclicalLearningRate(keras.optimizers.schedules.LearningRateSchedule):
             raise InputError(f"base_lr must be below max_lr, got base_lr={base_lr!r} >= {max_lr!r}")
         self.step_size = _steps(step_size, "step_size")
         self.mode = checks.one_of(mode, CLR_MODES, "mode")
-        if mode == "exp_range":
-            checks.number_in(gamma, "gamma (mode 'exp_range')", above=0, at_most=1)
-        self.gamma = float(gamma)
+        self.gamma = checks.number_in(gamma, "gamma", above=0, at_most=1)
         self.name = name
 
     def __call__(self, step):
@@ -139,6 +149,18 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
 
     Raises:
         InputError: Naming the bad argument and value.
+
+    Example:
+
+    ```python
+    from lr_lessons import OneCycle
+
+    epochs, batch_size = 3, 32
+    total_steps = epochs * -(-len(x_train) // batch_size)  # every update of the fit
+    schedule = OneCycle(base_lr=0.01, max_lr=0.1, total_steps=total_steps)
+    model.compile(optimizer=keras.optimizers.SGD(schedule), loss="sparse_categorical_crossentropy")
+    model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, verbose=0)
+    ```
     """
 
     def __init__(

@@ -13,88 +13,31 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from lr_lessons.tools.range_test import RangeTestRepeats, RangeTestResult
+from lr_lessons.tools.range_test import RangeTestRepeats, RangeTestResult, plot
+from lr_lessons.tools.range_test.plot import MARKER_LABELS, MARKERS
 from lr_lessons.tools.range_test.rules import SUGGESTIONS
-from lr_lessons.views.plotting import add_footer
+from lr_lessons.views.plotting import SMALL_PT, add_footer
 
-MARKERS = {"steepest": "v", "minimum": "s", "valley": "o", "slide": "D"}
-MARKER_LABELS = {
-    "steepest": "steepest descent",
-    "minimum": "minimum / 10",
-    "valley": "valley (fastai)",
-    "slide": "slide (fastai)",
-}
+__all__ = [
+    "MARKERS",
+    "MARKER_LABELS",
+    "plot_delta",
+    "plot_linear_reading",
+    "plot_loss",
+    "plot_metric",
+]
 
 Curve = RangeTestResult | RangeTestRepeats
-
-
-def _axes(ax, size=(6.6, 4.2)):
-    if ax is not None:
-        return ax.figure, ax
-    fig, ax = plt.subplots(figsize=size, layout="constrained")
-    return fig, ax
+_axes = plot.axes
 
 
 def _finish(fig: Figure, ax, title: str | None, note: str | None, xlabel: str) -> None:
-    ax.set_xlabel(xlabel)
-    ax.grid(alpha=0.3, which="major")
-    ax.grid(alpha=0.08, which="minor")
-    if title:
-        ax.set_title(title, fontsize=10)
+    plot.finish(ax, title, xlabel)
     add_footer(fig, note)
-
-
-def _loss_limits(values: list[np.ndarray]) -> tuple[float, float] | None:
-    """y-limits that show the descent and the start of the blow-up, not the explosion."""
-    finite = np.concatenate([v[np.isfinite(v)] for v in values]) if values else np.array([])
-    if finite.size == 0:
-        return None
-    low = float(finite.min())
-    start = float(np.median([v[np.isfinite(v)][:5].mean() for v in values if np.isfinite(v).any()]))
-    top = max(start, low) * 1.25
-    pad = 0.05 * (top - low)
-    return low - pad, top
-
-
-def _mark(ax, curve: Curve, name: str, color: str) -> None:
-    """One rule's marker: for repeats at the median over seeds with a min-max bar, for one
-    run at its suggestion. A suggestion the rule marks unreliable (any seed) is hollow."""
-    if isinstance(curve, RangeTestRepeats):
-        rule = curve.rule_summary(name)
-        mid, lo, hi = rule.median, rule.low, rule.high
-        reliable = all(rule.reliable)
-        lrs, mean, _, _ = curve.mean_curve()
-        y = float(np.interp(np.log10(mid), np.log10(lrs), mean))
-        ax.errorbar(
-            mid,
-            y,
-            xerr=[[max(mid - lo, 0.0)], [max(hi - mid, 0.0)]],
-            fmt=MARKERS[name],
-            color=color,
-            mfc=color if reliable else "none",
-            mec="k",
-            ms=7,
-            capsize=3,
-            lw=1,
-            zorder=5,
-        )
-    else:
-        s = curve.suggestion(name)
-        ax.plot(
-            s.lr,
-            s.loss,
-            MARKERS[name],
-            color=color,
-            mec="k",
-            ms=7,
-            zorder=5,
-            mfc=color if getattr(s, "reliable", True) else "none",
-        )
 
 
 def plot_loss(
@@ -108,9 +51,8 @@ def plot_loss(
 ) -> Figure:
     """Loss against learning rate on a log x axis, several runs or optimizers on one axes.
 
-    A single run is drawn as its faint raw losses and the smoothed line; repeats as the
-    seed-mean smoothed line with a min-max band. Each rule's suggestion is a marker
-    (see the module docstring).
+    The drawing of `lr_lessons.tools.range_test.plot.plot_loss` (what
+    `RangeTestResult.plot` shows) with the lessons' footer under it.
 
     Args:
         curves: Label -> `RangeTestResult` or `RangeTestRepeats`.
@@ -124,35 +66,8 @@ def plot_loss(
     Returns:
         The figure.
     """
-    fig, ax = _axes(ax)
-    shown = []
-    for i, (label, curve) in enumerate(curves.items()):
-        color = f"C{i}"
-        if isinstance(curve, RangeTestRepeats):
-            lrs, mean, lo, hi = curve.mean_curve()
-            n = len(curve.seeds)
-            ax.plot(lrs, mean, color=color, lw=1.8, label=f"{label} (mean of {n} seeds)")
-            if n > 1:
-                ax.fill_between(lrs, lo, hi, color=color, alpha=0.2, lw=0)
-            shown += [mean, lo, hi]
-        else:
-            if raw:
-                ax.plot(curve.lrs, curve.losses, color=color, lw=0.6, alpha=0.3)
-            ax.plot(curve.lrs, curve.smoothed, color=color, lw=1.8, label=f"{label} (smoothed)")
-            shown.append(curve.smoothed)
-        for name in suggestions or ():
-            _mark(ax, curve, name, color)
-    ax.set_xscale("log")
-    ax.set_ylabel("training loss")
-    limits = _loss_limits(shown)
-    if limits is not None:
-        ax.set_ylim(*limits)
-    handles, labels = ax.get_legend_handles_labels()
-    for name in suggestions or ():
-        handles.append(Line2D([], [], ls="", marker=MARKERS[name], color="0.6", mec="k", ms=7))
-        labels.append(MARKER_LABELS[name])
-    ax.legend(handles, labels, fontsize=8, loc="lower left")
-    _finish(fig, ax, title, note, xlabel)
+    fig = plot.plot_loss(curves, ax, suggestions, raw, title, xlabel)
+    add_footer(fig, note)
     return fig
 
 
@@ -201,7 +116,7 @@ def plot_delta(
     if lim:
         top = max(lim) * 1.1
         ax.set_ylim(-top, top)
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=SMALL_PT, loc="lower left")
     _finish(fig, ax, title, note, "learning rate (log scale)")
     return fig
 
@@ -270,7 +185,7 @@ def plot_metric(
     if log_x:
         ax.set_xscale("log")
     ax.set_ylabel(metric)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=SMALL_PT, loc="lower right")
     _finish(fig, ax, title, note, "learning rate" + (" (log scale)" if log_x else " (linear ramp)"))
     return fig
 
@@ -340,7 +255,7 @@ def plot_linear_reading(
         Line2D([], [], ls="", marker="X", color="0.6", mec="k", ms=9),
     ]
     labels += ["best point before the first fall", "first fall"]
-    ax.legend(handles, labels, fontsize=7, loc="best", framealpha=0.85)
+    ax.legend(handles, labels, fontsize=SMALL_PT, loc="best", framealpha=0.85)
     ax.set_ylabel(f"validation {metric}")
     _finish(fig, ax, title, note, "learning rate (linear ramp)")
     return fig

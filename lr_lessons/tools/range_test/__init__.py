@@ -23,11 +23,14 @@ What this version does that the other Keras finders do not:
 
 Modules: `ramp` (the rates, stop reasons, checks), `rules` (pure NumPy reading of a
 curve), `result` (results and their file format), `finder` (the callback), `run`
-(the one-call functions). Drawing is in `lr_lessons.views.range_test_plots`.
+(the one-call functions), `plot` (the loss curve with the suggestions, matplotlib
+only; `result.plot()` draws with it). The package imports nothing of the lab or the
+views: copy it with `lr_lessons/checks.py` and `lr_lessons/files.py`.
 """
 
 from lr_lessons.tools.range_test.finder import LRFinder, RampSchedule, chance_level_loss
 from lr_lessons.tools.range_test.ramp import (
+    MAX_STEPS,
     MODES,
     STOP_CHANCE,
     STOP_DATA,
@@ -38,14 +41,21 @@ from lr_lessons.tools.range_test.ramp import (
     STOP_REASONS,
     ramp,
 )
-from lr_lessons.tools.range_test.result import RangeTestRepeats, RangeTestResult, RuleSummary
+from lr_lessons.tools.range_test.result import (
+    RangeTestFileError,
+    RangeTestRepeats,
+    RangeTestResult,
+    RuleSummary,
+)
 from lr_lessons.tools.range_test.rules import SOURCES, SUGGESTIONS, Suggestion
 from lr_lessons.tools.range_test.run import range_test, range_test_repeats
 
 __all__ = [
     "LRFinder",
+    "MAX_STEPS",
     "MODES",
     "RampSchedule",
+    "RangeTestFileError",
     "RangeTestRepeats",
     "RangeTestResult",
     "RuleSummary",

@@ -25,6 +25,7 @@ running sum. Other logged metrics are de-averaged the same way from their runnin
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import keras
@@ -63,6 +64,15 @@ class RampSchedule(keras.optimizers.schedules.LearningRateSchedule):
         first_step: The optimizer's iteration count when the test began.
         accumulation: The optimizer's `gradient_accumulation_steps` (or 1).
         dtype: The dtype of the rate the optimizer expects.
+
+    Example:
+
+    ```python
+    from lr_lessons.tools.range_test import RampSchedule, ramp
+
+    schedule = RampSchedule(ramp(1e-4, 1.0, steps=100), first_step=0)
+    print(float(schedule(0)), float(schedule(99)))  # 1e-4 and 1.0
+    ```
     """
 
     def __init__(
@@ -103,32 +113,77 @@ def rate_optimizer(optimizer: Any) -> Any:
     return optimizer
 
 
-def chance_level_loss(model: keras.Model) -> float | None:
-    """The loss of a constant uniform guess, when the model's loss says what it is.
-
-    Args:
-        model: A compiled Keras model.
-
-    Returns:
-        `ln(C)` for (sparse) categorical cross-entropy with `C` outputs, `ln(2)` for
-        binary cross-entropy with one output; None otherwise (regression, custom
-        losses, several outputs).
-    """
+def loss_name(model: keras.Model) -> str:
+    """The compiled loss's name, lower case ("" when it has none)."""
     loss = getattr(model, "loss", None)
     if isinstance(loss, str):
         name = loss
     else:
         name = getattr(loss, "name", None) or getattr(loss, "__name__", "")
-    name = str(name).lower()
+    return str(name).lower()
+
+
+def output_size(model: keras.Model) -> int | None:
+    """The size of the last axis of the model's single output, when the model says it.
+
+    A subclassed model has no `outputs` (None): `range_test` then reads the size
+    from the model's predictions on the first batch.
+    """
     outputs = getattr(model, "outputs", None)
     if not outputs or len(outputs) != 1:
         return None
-    classes = outputs[0].shape[-1]
-    if "categorical_crossentropy" in name and classes and classes > 1:
+    size = outputs[0].shape[-1]
+    return None if size is None else int(size)
+
+
+def chance_level_loss(model: keras.Model, classes: int | None = None) -> float | None:
+    """The loss of a constant uniform guess, when the model's loss says what it is.
+
+    Args:
+        model: A compiled Keras model.
+        classes: The size of the model's output (the last axis of its predictions);
+            default: read from `model.outputs` (a subclassed model has none).
+
+    Returns:
+        `ln(C)` for (sparse) categorical cross-entropy with `C` outputs, `ln(2)` for
+        binary cross-entropy with one output; None otherwise (regression, custom
+        losses, several outputs, or the output size unknown).
+    """
+    name = loss_name(model)
+    if classes is None:
+        classes = output_size(model)
+    if not classes:
+        return None
+    if "categorical_crossentropy" in name and classes > 1:
         return math.log(classes)
     if "binary_crossentropy" in name and classes == 1:
         return math.log(2.0)
     return None
+
+
+def check_optimizer(optimizer: Any) -> int:
+    """Refuse optimizer options that would defeat a range test; return its accumulation.
+
+    Args:
+        optimizer: The model's optimizer (a `LossScaleOptimizer` is unwrapped).
+
+    Returns:
+        The rate optimizer's gradient accumulation steps (1 without accumulation).
+
+    Raises:
+        InputError: If `loss_scale_factor` is not None or a positive finite number
+            (0 makes every gradient NaN), or `gradient_accumulation_steps` is not
+            None or a positive whole number.
+    """
+    opts = [optimizer, rate_optimizer(optimizer)]
+    for opt in opts:
+        factor = getattr(opt, "loss_scale_factor", None)
+        if factor is not None:
+            positive_number(factor, "the optimizer's loss_scale_factor (None or > 0)")
+    steps = getattr(opts[1], "gradient_accumulation_steps", None)
+    if steps is None:
+        return 1
+    return whole_number(steps, "the optimizer's gradient_accumulation_steps", minimum=1)
 
 
 def _value(variable) -> Any:
@@ -213,14 +268,8 @@ class LRFinder(keras.callbacks.Callback):
     `restore=False` keeps the weights and optimizer state the test left (the rate
     still goes back). If `fit` is interrupted (Ctrl-C, an error), Keras does not end
     the callback: use the finder as a context manager, which restores on exit and
-    keeps the curve so far (`stop_reason == "interrupted"`), or call
-    `restore_model` yourself:
-
-    ```python
-    with LRFinder(1e-6, 1.0) as finder:
-        model.fit(x, y, epochs=3, callbacks=[finder])
-    finder.result.suggestion("valley")
-    ```
+    keeps the curve so far (`stop_reason == "interrupted"`), as in the example
+    below, or call `restore_model` yourself.
 
     Args:
         start_lr: The first rate of the ramp.
@@ -250,6 +299,17 @@ class LRFinder(keras.callbacks.Callback):
             old momentum otherwise pushes the test to diverge early.
         skip_start: Points the suggestion rules skip at the start (a fraction if < 1).
         skip_end: Points the rules skip at the end.
+
+    Example:
+
+    ```python
+    from lr_lessons import LRFinder
+
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    with LRFinder(start_lr=1e-6, end_lr=1.0) as finder:  # restores the model on exit
+        model.fit(x_train, y_train, epochs=4, callbacks=[finder], verbose=0)
+    print(finder.result.stop_reason, finder.result.suggestion("valley"))
+    ```
     """
 
     def __init__(
@@ -281,7 +341,7 @@ class LRFinder(keras.callbacks.Callback):
             )
         self.diverge = diverge
         self.window = whole_number(window, "window", minimum=1)
-        self.steps = None if steps is None else check_steps(steps, self.window)
+        self.steps = None if steps is None else check_steps(steps)
         self.restore = bool(restore)
         self.monitor = one_of(monitor, MONITORS, "monitor")
         self.validation_data = check_validation_data(validation_data)
@@ -377,7 +437,7 @@ class LRFinder(keras.callbacks.Callback):
         if not optimizer.built:  # what its first update would do: zeroed slots
             optimizer.build(model.trainable_variables)
         self._rate_opt = rate_optimizer(optimizer)
-        self._accumulation = int(getattr(self._rate_opt, "gradient_accumulation_steps", 0) or 1)
+        self._accumulation = a = check_optimizer(optimizer)
         total = self.steps
         if total is None:
             epochs, per_epoch = self.params.get("epochs"), self.params.get("steps")
@@ -387,9 +447,29 @@ class LRFinder(keras.callbacks.Callback):
                     "epoch): pass steps=... to LRFinder"
                 )
             batches = (int(epochs) - int(epoch)) * int(per_epoch)
-            total = check_steps(batches // self._accumulation, self.window)
-        self._total = total
-        self._chance = chance_level_loss(model) if self.chance_loss == "auto" else self.chance_loss
+            if a > 1 and batches // a < 2:
+                raise InputError(
+                    f"the optimizer's gradient_accumulation_steps={a} leaves {batches // a} "
+                    f"updates in the {batches} batches of this fit: the range test needs "
+                    "hundreds of updates; accumulate over fewer batches or fit longer"
+                )
+            total = batches // a
+        self._total = total = check_steps(total, self.beta, a)
+        self._chance = self.chance_loss
+        if self.chance_loss == "auto":
+            self._chance = chance_level_loss(model)
+            if (
+                self._chance is None
+                and "crossentropy" in loss_name(model)
+                and not getattr(model, "outputs", None)
+            ):
+                warnings.warn(
+                    f"the chance-level stop and its reliability check are off: model "
+                    f"{model.name!r} has no `outputs` (a subclassed model), so its number of "
+                    "classes is unknown; pass chance_loss=math.log(classes) to LRFinder (or "
+                    "use range_test, which reads it from the first batch's predictions)",
+                    stacklevel=2,
+                )
         self._model_vars = list(model.variables)
         self._opt_vars = list(optimizer.variables)
         self._model_state = _snapshot(self._model_vars) if self.restore else None

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
-from lr_lessons.checks import InputError, one_of, positive_number, whole_number
+from lr_lessons.checks import InputError, is_whole, one_of, positive_number, whole_number
+from lr_lessons.tools.range_test.rules import too_short
 
 MODES = ("exponential", "linear")
 STOP_END = "end_lr reached"
@@ -15,6 +17,10 @@ STOP_NONFINITE = "non-finite loss"
 STOP_CHANCE = "loss back at chance level"
 STOP_DATA = "training ended before end_lr"
 STOP_INTERRUPTED = "interrupted"
+
+# The longest ramp accepted (in updates, and in batches with gradient accumulation): a
+# range test reads a few hundred updates; a million is a mistake, refused before any work.
+MAX_STEPS = 1_000_000
 
 STOP_REASONS = {
     STOP_END: "every rate of the ramp was used: the last batch ran at end_lr.",
@@ -58,24 +64,42 @@ def check_range(start_lr: Any, end_lr: Any, mode: Any) -> tuple[float, float]:
     return start_lr, end_lr
 
 
-def check_steps(steps: Any, window: int) -> int:
-    """Checked number of ramp steps: a whole number above the smoothing `window`.
+def check_steps(steps: Any, beta: float | None = None, accumulation: int = 1) -> int:
+    """Checked number of ramp steps: a whole number from 2 to `MAX_STEPS`.
+
+    A ramp shorter than `MIN_SPANS` times the loss smoothing's span (`1 / (1 - beta)`
+    points, 50 at `beta = 0.98`) is accepted with a warning: its suggestions will be
+    marked unreliable ("too short", see `lr_lessons.tools.range_test.rules`).
 
     Args:
-        steps: The number of steps to check.
-        window: The smoothing window, in steps.
+        steps: The number of steps (optimizer updates) to check.
+        beta: The loss smoothing, for the warning (None: no warning).
+        accumulation: The optimizer's gradient accumulation steps: each update takes
+            that many batches, and `steps * accumulation` batches must not exceed
+            `MAX_STEPS` either.
 
     Returns:
         `steps` as an int.
 
     Raises:
-        InputError: If `steps` is not a whole number above `window`.
+        InputError: If `steps` is not a whole number in `[2, MAX_STEPS]`, or the
+            batches it takes exceed `MAX_STEPS`.
     """
-    steps = whole_number(steps, "steps", minimum=2)
-    if steps <= window:
+    if is_whole(steps) and steps > MAX_STEPS:
         raise InputError(
-            f"steps={steps} is too few for the smoothing window of {window} batches: "
-            f"use more than {window} steps (a range test needs a few hundred) or a smaller window"
+            f"steps={steps} is absurd for a range test (at most {MAX_STEPS:,}; a few "
+            "hundred updates are enough): give steps=300 or so"
+        )
+    steps = whole_number(steps, "steps", minimum=2)
+    if steps * accumulation > MAX_STEPS:
+        raise InputError(
+            f"gradient_accumulation_steps={accumulation} makes the {steps} updates of the "
+            f"ramp take {steps * accumulation:,} batches (at most {MAX_STEPS:,}): compile "
+            "the model with an optimizer that accumulates over a few batches at most"
+        )
+    if beta is not None and (reason := too_short(steps, beta)):
+        warnings.warn(
+            f"steps={steps}: every suggestion will be unreliable ({reason})", stacklevel=3
         )
     return steps
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,19 @@ class RangeTestResult:
     validation points (`step`, `lr`, `loss`, ...). `settings` holds the test's
     settings (`beta`, `window`, `skip_start`, `chance_loss`...), `meta`
     whatever the caller adds (data source, seed...).
+
+    Example:
+
+    ```python
+    from lr_lessons import RangeTestResult, range_test
+
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    result = range_test(model, x_train, y_train, start_lr=1e-4, end_lr=10, steps=200, seed=0)
+    print(result.stop_reason, result.suggestions())
+    result.save("range_test.npz")
+    again = RangeTestResult.load("range_test.npz")
+    again.plot(path="range_test.png")  # returns the matplotlib figure
+    ```
     """
 
     lrs: np.ndarray
@@ -107,6 +121,7 @@ class RangeTestResult:
             s.get("skip_start", 0.1),
             s.get("skip_end", 5),
             chance=s.get("chance_loss"),
+            beta=s.get("beta", 0.98),
         )
 
     def suggestions(self, names: Sequence[str] = SUGGESTIONS) -> dict[str, Suggestion]:
@@ -203,15 +218,78 @@ class RangeTestResult:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> RangeTestResult:
-        """Read a file written by `save`."""
+        """Read a file written by `save`.
+
+        Args:
+            path: The `.npz` file.
+
+        Returns:
+            The result.
+
+        Raises:
+            RangeTestFileError: If the file is missing, truncated, or not a range-test
+                result (e.g. a study's results or a `RangeTestRepeats` file).
+        """
+        with _reading(path, "a RangeTestResult") as arrays:
+            return cls.from_arrays(arrays)
+
+    def plot(
+        self,
+        ax: Any = None,
+        label: str = "range test",
+        *,
+        path: str | os.PathLike | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Loss against rate (log x) with each rule's suggestion marked.
+
+        Draws with matplotlib alone (`lr_lessons.tools.range_test.plot.plot_loss`):
+        faint raw losses, the smoothed line, one marker per rule (hollow when the rule
+        calls its reading unreliable). From a script, give `path` (or call
+        `matplotlib.pyplot.show()`) to see it.
+
+        Args:
+            ax: Axes to draw into (default: a new figure).
+            label: The curve's legend label.
+            path: Save the figure to this file too (e.g. `"range_test.png"`).
+            **kwargs: More options of `plot_loss` (`suggestions`, `raw`, `title`).
+
+        Returns:
+            The matplotlib figure.
+        """
+        from lr_lessons.tools.range_test.plot import plot_loss
+
+        return plot_loss({label: self}, ax=ax, path=path, **kwargs)
+
+
+class RangeTestFileError(InputError):
+    """A file that should hold a range test's result does not (missing, truncated, or
+    another kind of file). A cache can catch it and recompute."""
+
+
+@contextmanager
+def _reading(path: str | os.PathLike, what: str) -> Iterator[dict[str, np.ndarray]]:
+    """The arrays of the `.npz` at `path`; any failure to read them as `what` becomes a
+    `RangeTestFileError` naming the file."""
+    try:
         with np.load(path, allow_pickle=False) as f:
-            return cls.from_arrays({k: f[k] for k in f.files})
-
-    def plot(self, ax=None, label: str = "range test", **kwargs):
-        """Loss against rate (log x) with the suggestions marked; returns the figure."""
-        from lr_lessons.views.range_test_plots import plot_loss
-
-        return plot_loss({label: self}, ax=ax, **kwargs)
+            arrays = {k: f[k] for k in f.files}
+    except FileNotFoundError:
+        raise RangeTestFileError(f"{os.fspath(path)!r} does not exist: no {what} to read") from None
+    except Exception as err:
+        raise RangeTestFileError(
+            f"{os.fspath(path)!r} cannot be read as {what} (truncated or not an .npz: "
+            f"{type(err).__name__}: {err}); delete it and run the range test again"
+        ) from None
+    try:
+        yield arrays
+    except RangeTestFileError:
+        raise
+    except Exception as err:
+        raise RangeTestFileError(
+            f"{os.fspath(path)!r} is not {what} ({type(err).__name__}: {err}; is it a "
+            "study's results or another kind of file?); delete it and run the range test again"
+        ) from None
 
 
 def save_npz(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> Path:
@@ -239,6 +317,16 @@ class RuleSummary:
         low: The smallest rate.
         high: The largest rate.
         reliable: For each seed, whether its suggestion is reliable.
+
+    Example:
+
+    ```python
+    from lr_lessons.tools.range_test import RuleSummary
+
+    # usually from RangeTestRepeats.rule_summary("valley")
+    summary = RuleSummary("valley", (1e-3, 2e-3, 4e-3), 2e-3, 1e-3, 4e-3, (True, True, True))
+    print(summary, summary.ratio, summary.disagree)  # 4x apart: the seeds disagree
+    ```
     """
 
     name: str
@@ -269,7 +357,24 @@ class RuleSummary:
 
 @dataclass
 class RangeTestRepeats:
-    """The same range test from several seeds: a mean curve with a band, and spreads."""
+    """The same range test from several seeds: a mean curve with a band, and spreads.
+
+    Example:
+
+    ```python
+    from lr_lessons import range_test_repeats
+
+    def build(seed):
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        return model
+
+    repeats = range_test_repeats(
+        build, x_train, y_train, seeds=[0, 1, 2], start_lr=1e-4, end_lr=10, steps=200
+    )
+    print(repeats.rule_summary("valley"))  # the median and spread over the seeds
+    ```
+    """
 
     seeds: list[int]
     runs: list[RangeTestResult]
@@ -354,6 +459,7 @@ class RangeTestRepeats:
             s.get("skip_start", 0.1),
             s.get("skip_end", 5),
             chance=s.get("chance_loss"),
+            beta=s.get("beta", 0.98),
         )
 
     def min_loss(self) -> np.ndarray:
@@ -371,15 +477,43 @@ class RangeTestRepeats:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> RangeTestRepeats:
-        """Read a file written by `save`."""
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-        head = json.loads(str(arrays["repeats"]))
-        runs = [RangeTestResult.from_arrays(arrays, f"run{i}_") for i in range(len(head["seeds"]))]
-        return cls(head["seeds"], runs, head["meta"])
+        """Read a file written by `save`.
 
-    def plot(self, ax=None, label: str = "range test", **kwargs):
-        """Mean loss against rate with the min-max band and each rule's spread."""
-        from lr_lessons.views.range_test_plots import plot_loss
+        Args:
+            path: The `.npz` file.
 
-        return plot_loss({label: self}, ax=ax, **kwargs)
+        Returns:
+            The repeats.
+
+        Raises:
+            RangeTestFileError: If the file is missing, truncated, or not a
+                `RangeTestRepeats` file.
+        """
+        with _reading(path, "a RangeTestRepeats") as arrays:
+            head = json.loads(str(arrays["repeats"]))
+            seeds = list(head["seeds"])
+            runs = [RangeTestResult.from_arrays(arrays, f"run{i}_") for i in range(len(seeds))]
+            return cls(seeds, runs, head["meta"])
+
+    def plot(
+        self,
+        ax: Any = None,
+        label: str = "range test",
+        *,
+        path: str | os.PathLike | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Mean loss against rate with the min-max band and each rule's spread.
+
+        Args:
+            ax: Axes to draw into (default: a new figure).
+            label: The curve's legend label.
+            path: Save the figure to this file too.
+            **kwargs: More options of `lr_lessons.tools.range_test.plot.plot_loss`.
+
+        Returns:
+            The matplotlib figure.
+        """
+        from lr_lessons.tools.range_test.plot import plot_loss
+
+        return plot_loss({label: self}, ax=ax, path=path, **kwargs)

@@ -34,6 +34,13 @@ Reliability (`assess`): a suggestion is marked unreliable, with the reason, when
   `edge` points of the read span (2 points or 2% of the curve, whichever is more):
   the loss was already falling where reading starts, so the rule is pinned by the
   skip window, not by the curve; start the ramp lower;
+- **before the fall** (flat start): the rule's point lies where the smoothed loss has
+  not yet fallen by `flat` (5%) of its whole fall from the start of the read span to
+  `m`: the loss has not started to fall there, so the rate is read off the flat start
+  (the slide rule can land there on a long, noisy plateau);
+- **too short**: the curve has fewer points than twice the smoothing's span
+  `1 / (1 - beta)` (50 points at `beta = 0.98`): the smoothed loss lags the raw
+  loss by about one span, so on a shorter curve the rules read the lag, not the loss;
 - **fall after a chance-level plateau** (classification, when the chance-level loss
   `chance` is known, e.g. `ln(10)` for ten classes): the loss starts more than 20%
   above chance, falls to within 5% of chance and stays there for at least 10% of the
@@ -59,9 +66,13 @@ MIN_FALL = 0.1
 EDGE_POINTS, EDGE_FRACTION = 2, 0.02
 CHANCE_ABOVE, CHANCE_NEAR, CHANCE_PLATEAU = 0.2, 0.05, 0.1
 SLIDE_WINDOW_DECADES, SLIDE_THRESH = 1.2, 0.06
+FLAT = 0.05
+MIN_SPANS = 2
 
 NO_FALL = "no fall"
 AT_EDGE = "at window edge"
+BEFORE_FALL = "before the fall"
+TOO_SHORT = "too short"
 CHANCE_PLATEAU_FALL = "fall after chance-level plateau"
 
 
@@ -76,6 +87,21 @@ class Suggestion:
         index: The point of the curve the suggestion is marked at.
         reliable: False when the curve does not support a suggestion (see `reason`).
         reason: Why the suggestion is unreliable ("" when it is reliable).
+
+    Example:
+
+    ```python
+    import numpy as np
+    from lr_lessons.tools.range_test import rules
+
+    # usually from RangeTestResult.suggestion("valley"); here a made-up smoothed curve
+    lrs = np.geomspace(1e-5, 1.0, 200)
+    losses = 2 - np.tanh(2 * (np.log10(lrs) + 3)) + np.exp(3 * (np.log10(lrs) + 0.5))
+    s = rules.suggest("valley", lrs, losses)
+    print(s)  # valley: 0.000723
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    s.apply(model)  # the optimizer's rate is now s.lr
+    ```
     """
 
     name: str
@@ -156,6 +182,42 @@ def ema(values: Sequence[float] | np.ndarray, beta: float = 0.98) -> np.ndarray:
         avg = beta * avg + (1.0 - beta) * x
         out[i] = avg / (1.0 - beta ** (i + 1))
     return out
+
+
+def smoothing_span(beta: float) -> int:
+    """The number of points the loss smoothing averages over: `round(1 / (1 - beta))`.
+
+    The bias-corrected EMA weighs the last `1 / (1 - beta)` points most (50 at
+    `beta = 0.98`, 10 at 0.9); the smoothed loss lags the raw one by about that many.
+
+    Args:
+        beta: The smoothing factor, in [0, 1).
+
+    Returns:
+        The span in points (at least 1).
+    """
+    beta = probability(beta, "beta")
+    return max(1, round(1.0 / (1.0 - beta)))
+
+
+def too_short(n: int, beta: float) -> str:
+    """Why a curve of `n` points smoothed with `beta` is too short to read ("" if not).
+
+    Args:
+        n: The number of points of the curve.
+        beta: The smoothing factor.
+
+    Returns:
+        The reason ("too short: ..."), or "".
+    """
+    span_ = smoothing_span(beta)
+    if n >= MIN_SPANS * span_:
+        return ""
+    return (
+        f"{TOO_SHORT}: the curve has {n} points, fewer than {MIN_SPANS}x the loss "
+        f"smoothing's span of {span_} points (beta={beta:g}); the smoothed loss lags by "
+        f"about a span, so run more steps (a few hundred) or lower beta"
+    )
 
 
 def loss_delta(losses: Sequence[float] | np.ndarray, window: int = 20) -> np.ndarray:
@@ -392,6 +454,7 @@ def suggest(
     skip_start: float = 0.1,
     skip_end: int = 5,
     chance: float | None = None,
+    beta: float | None = None,
 ) -> Suggestion:
     """Apply the rule called `name` (one of `SUGGESTIONS`) to a smoothed curve.
 
@@ -402,10 +465,13 @@ def suggest(
         skip_start: See `span`.
         skip_end: See `span`.
         chance: The chance-level loss, if known (see `assess`).
+        beta: The smoothing the losses went through, if known: a curve shorter than
+            `MIN_SPANS` times its span (`smoothing_span`) is too short to read.
 
     Returns:
         The `Suggestion`, with `reliable=False` and the reason when the curve
-        (`assess`) or the rule's position (window edge) does not support it.
+        (`assess`, `too_short`) or the rule's position (window edge, before the fall)
+        does not support it.
     """
     check_names([name])
     lrs, losses = _prepare(lrs, losses)
@@ -417,15 +483,23 @@ def suggest(
         i = RULES[name](lrs, losses, **kw)
         lr = float(lrs[i])
     s = Suggestion(name, lr, float(losses[i]), i)
-    reason = assess(lrs, losses, chance=chance, **kw)
+    reason = too_short(len(lrs), beta) if beta is not None else ""
+    reason = reason or assess(lrs, losses, chance=chance, **kw)
     if not reason and name != "minimum":
-        lo, _ = span(len(lrs), skip_start, skip_end)
+        lo, hi = span(len(lrs), skip_start, skip_end)
         edge = max(EDGE_POINTS, math.ceil(EDGE_FRACTION * len(lrs)))
+        first, lowest = losses[lo], losses[minimum_index(losses, lo, hi)]
         if i < lo + edge:
             reason = (
                 f"{AT_EDGE}: unreliable; the point is within {edge} points of where reading "
                 f"starts (skip_start), so the loss was already falling there: start the "
                 "ramp lower"
+            )
+        elif not first - losses[i] >= FLAT * (first - lowest):
+            reason = (
+                f"{BEFORE_FALL}: the smoothed loss there ({losses[i]:.4g}) has not yet fallen "
+                f"{FLAT:.0%} of the way from {first:.4g} to its lowest {lowest:.4g}: the rate "
+                "is read off the flat start, before the loss falls"
             )
     return replace(s, reliable=not reason, reason=reason) if reason else s
 
