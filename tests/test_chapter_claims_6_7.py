@@ -13,12 +13,18 @@ import pytest
 from lr_lessons.tools.range_test.rules import Suggestion
 from lr_lessons.views import range_test_claims as rtc
 from lr_lessons.views import schedule_claims as sc
-from lr_lessons.views.claims import (
-    CONFIRMED,
-    NOT_REPRODUCED,
-    PARTLY,
-    WITHIN_NOISE,
-)
+from lr_lessons.views.verdicts import CONFIRMED, NOT_REPRODUCED, SPLIT_HOLDS, Verdict
+
+
+def parts(verdict: Verdict) -> dict[str, tuple]:
+    """A composite's parts as {name: (word, passed, total)}."""
+    return {name: (v.word, v.passed, v.total) for name, v in verdict.parts}
+
+
+def all_parts_hold(verdict: Verdict) -> bool:
+    return all(
+        v.word == CONFIRMED if v.total is None else v.passed == v.total for _, v in verdict.parts
+    )
 
 
 def repeats(steepest, reliable=None, min_loss=(0.1, 0.1, 0.1)):
@@ -41,34 +47,31 @@ def repeats(steepest, reliable=None, min_loss=(0.1, 0.1, 0.1)):
     )
 
 
-def test_all_agree_needs_every_part():
-    assert rtc.all_agree([CONFIRMED, CONFIRMED]) == CONFIRMED
-    assert rtc.all_agree([NOT_REPRODUCED, NOT_REPRODUCED]) == NOT_REPRODUCED
-    assert rtc.all_agree([CONFIRMED, WITHIN_NOISE]) == PARTLY
-
-
 def test_lower_minimum_is_judged_seed_by_seed():
     tests = {
         "SGD": repeats([0.02] * 3, min_loss=(0.3, 0.3, 0.3)),
         "Adam": repeats([2e-4] * 3, min_loss=(0.2, 0.4, 0.2)),
     }
     measured, verdict = rtc.lower_minimum_row(tests)
-    assert verdict == WITHIN_NOISE and "Adam lower in 2/3 seeds" in measured
+    assert (verdict.word, verdict.passed, verdict.total) == (SPLIT_HOLDS, 2, 3)
+    assert "Adam lower in 2/3 seeds" in measured
 
 
-def test_a_position_read_from_unreliable_curves_is_only_partly():
+def test_a_position_read_from_unreliable_curves_shows_the_unreliable_seeds():
     near = {"SGD": -1.95, "Adam": -3.95}
     good = {"SGD": repeats([0.011, 0.012, 0.02]), "Adam": repeats([1e-4, 1.2e-4, 2e-4])}
-    assert rtc.steepest_near_row(good, near)[1] == CONFIRMED
+    assert all_parts_hold(rtc.steepest_near_row(good, near)[1])
     shaky = dict(good, Adam=repeats([1e-4, 1.2e-4, 2e-4], [False, True, True]))
     measured, verdict = rtc.steepest_near_row(shaky, near)
-    assert verdict == PARTLY
+    assert parts(verdict)["Adam reading reliable"][1:] == (2, 3)
+    assert parts(verdict)["Adam within 0.5 decade"][1:] == (3, 3)
     assert "unreliable for 1 of 3 seeds: at window edge" in measured
     far = {"SGD": repeats([0.5, 0.5, 0.5]), "Adam": repeats([0.1, 0.1, 0.1])}
-    assert rtc.steepest_near_row(far, near, decades=0.5)[1] == NOT_REPRODUCED
-    # Adam lower than SGD on every seed, but on unreliable readings: partly
-    assert rtc.steepest_order_row(shaky)[1] == PARTLY
-    assert rtc.steepest_order_row(good)[1] == CONFIRMED
+    assert parts(rtc.steepest_near_row(far, near, decades=0.5)[1])["SGD within 0.5 decade"][1] == 0
+    # Adam lower than SGD on every seed, but on unreliable readings: the part says so
+    order = parts(rtc.steepest_order_row(shaky)[1])
+    assert order["Adam lower"][1:] == (3, 3) and order["both readings reliable"][1:] == (2, 3)
+    assert all_parts_hold(rtc.steepest_order_row(good)[1])
 
 
 def test_the_linear_reading_must_train_and_twice_it_must_not():
@@ -80,7 +83,7 @@ def test_the_linear_reading_must_train_and_twice_it_must_not():
     measured, verdict = rtc.linear_reading_row(
         np.array([0.07, 0.08]), 0.075, np.array([0.07, 0.3]), scores, trains_above=0.5
     )
-    assert verdict == WITHIN_NOISE  # seed 1 does not train at the reading
+    assert (verdict.passed, verdict.total) == (1, 2)  # seed 1 does not train at the reading
     assert "the reading trains (above 0.5) and twice it does worse in 1/2 seeds" in measured
 
 
@@ -88,17 +91,19 @@ def test_early_fall_and_linear_decay():
     linear = np.r_[np.linspace(0.1, 0.001, 76), np.full(25, 0.001)]
     assert sc.early_fall(linear) == pytest.approx(0.1 / 0.75)
     measured, verdict = sc.linear_decay_row(linear, 75)
-    assert verdict == CONFIRMED and "afterwards: True" in measured
+    assert verdict.word == CONFIRMED and "afterwards: True" in measured
     bumpy = linear.copy()
     bumpy[10] += 0.01
-    assert sc.linear_decay_row(bumpy, 75)[1] == PARTLY  # held, but not even
+    held_not_even = parts(sc.linear_decay_row(bumpy, 75)[1])
+    assert held_not_even["the same drop every update"][0] == NOT_REPRODUCED
+    assert held_not_even["held afterwards"][0] == CONFIRMED
 
 
 def test_a_never_reached_target_is_infinitely_late():
     final_acc = {"cyc": np.array([0.9, 0.9]), "c": np.array([0.9, 0.95])}
     reach = {"cyc": np.array([5.0, np.nan]), "c": np.array([10.0, 10.0])}
     measured, verdict = sc.cyclical_row(final_acc, reach, "cyc", "c", 0.8)
-    assert verdict == WITHIN_NOISE and "faster in 1/2 seeds" in measured
+    assert parts(verdict)["sooner"][1:] == (1, 2) and "faster in 1/2 seeds" in measured
 
 
 def test_one_cycle_cannot_be_confirmed_by_a_grid_that_did_not_bracket():
@@ -111,9 +116,10 @@ def test_one_cycle_cannot_be_confirmed_by_a_grid_that_did_not_bracket():
     grid = SimpleNamespace(best=0.3, rates=[0.1, 0.3], interior=True)
     args = ("one-cycle", "no margin", 1.0, 2, 2)
     measured, verdict = sc.mnist_one_cycle_row(acc, div, grid, *args)
-    assert verdict == CONFIRMED and "1 of 2 seeds diverged" in measured
+    assert all_parts_hold(verdict) and "1 of 2 seeds diverged" in measured
     edge = SimpleNamespace(best=0.3, rates=[0.1, 0.3], interior=False)
-    assert sc.mnist_one_cycle_row(acc, div, edge, *args)[1] == PARTLY
+    at_edge = parts(sc.mnist_one_cycle_row(acc, div, edge, *args)[1])
+    assert at_edge["the grid brackets the best constant"][0] == NOT_REPRODUCED
 
 
 def test_study_table_has_a_row_per_setting():
@@ -136,25 +142,27 @@ def test_the_range_test_must_be_cheaper_and_its_rate_close():
     final_acc = {"rt": np.array([0.80, 0.81]), "search": np.array([0.81, 0.82])}
     search = SimpleNamespace(training_epochs=720, wall_time_s=30.0, chosen=0.1)
     args = (final_acc, "rt", "search", 0.05)
-    assert sc.range_test_cost_row(*args, 60, 5.0, search)[1] == CONFIRMED
-    # cheaper in epochs but slower on the clock: only partly
-    assert sc.range_test_cost_row(*args, 60, 50.0, search)[1] == PARTLY
-    # not cheaper in epochs: not reproduced, however close the rate
-    assert sc.range_test_cost_row(*args, 800, 5.0, search)[1] == NOT_REPRODUCED
+    assert all_parts_hold(sc.range_test_cost_row(*args, 60, 5.0, search)[1])
+    # cheaper in epochs but slower on the clock: that part fails
+    slow = parts(sc.range_test_cost_row(*args, 60, 50.0, search)[1])
+    assert slow["less wall time"][0] == NOT_REPRODUCED
+    # not cheaper in epochs: the verdict says not reproduced, however close the rate
+    costly = sc.range_test_cost_row(*args, 800, 5.0, search)[1]
+    assert costly.word == NOT_REPRODUCED
     far = dict(final_acc, rt=np.array([0.70, 0.81]))
     measured, verdict = sc.range_test_cost_row(far, "rt", "search", 0.05, 60, 5.0, search)
-    assert verdict == WITHIN_NOISE and "within 0.02 of the search's rate in 1/2 seeds" in measured
+    assert parts(verdict)["within 0.02 of the search's rate"][1:] == (1, 2)
+    assert "within 0.02 of the search's rate in 1/2 seeds" in measured
 
 
 def test_a_subset_search_must_cost_fewer_updates():
     final_acc = {"sub": np.array([0.81, 0.82]), "full": np.array([0.81, 0.82])}
     full = SimpleNamespace(updates=1000, chosen=0.1)
     cheap = SimpleNamespace(updates=250, chosen=0.158)
-    assert sc.subset_search_row(final_acc, "sub", "full", cheap, full, 125, 500)[1] == CONFIRMED
+    assert all_parts_hold(sc.subset_search_row(final_acc, "sub", "full", cheap, full, 125, 500)[1])
     costly = SimpleNamespace(updates=1000, chosen=0.158)
-    assert sc.subset_search_row(final_acc, "sub", "full", costly, full, 125, 500)[1] == (
-        NOT_REPRODUCED
-    )
+    verdict = sc.subset_search_row(final_acc, "sub", "full", costly, full, 125, 500)[1]
+    assert verdict.word == NOT_REPRODUCED
 
 
 def test_suggestion_check_row_needs_every_optimizer_on_every_seed():
@@ -173,7 +181,8 @@ def test_suggestion_check_row_needs_every_optimizer_on_every_seed():
         won_seeds=np.array([False, False]),
     )
     measured, verdict = rtc.suggestion_check_row({"SGD": won, "Adam": lost})
-    assert verdict == PARTLY
+    assert parts(verdict)["SGD best of the three"][1:] == (2, 2)
+    assert parts(verdict)["Adam best of the three"][1:] == (0, 2)
     assert measured.startswith("SGD 0.600 at 0.02 (beat /10, x10: 0.200, 0.500; best of")
     assert "Adam 0.800 at 0.001 (lost to /10, x10: 0.900, 0.100" in measured
-    assert rtc.suggestion_check_row({"SGD": won})[1] == CONFIRMED
+    assert all_parts_hold(rtc.suggestion_check_row({"SGD": won})[1])

@@ -1,23 +1,12 @@
-"""The claims module: one definition of 'final', per-seed verdicts, diverged seeds."""
+"""The claims module: one definition of 'final', tables of `Verdict`s, diverged seeds."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from lr_lessons.views import claims
-from lr_lessons.views.claims import (
-    CONFIRMED,
-    NOT_REPRODUCED,
-    PARTLY,
-    WITHIN_NOISE,
-    ClaimsTable,
-    combine,
-    diverged,
-    final,
-    seed_verdict,
-    summary,
-)
+from lr_lessons.views import claims, verdicts
+from lr_lessons.views.claims import Claim, ClaimsTable, diverged, final, summary
 
 
 def test_final_is_the_mean_of_the_last_10_epochs_or_last_tenth():
@@ -28,22 +17,6 @@ def test_final_is_the_mean_of_the_last_10_epochs_or_last_tenth():
     assert final(np.array([[0.2, 0.7]]))[0] == 0.7
     assert final(runs, last=1)[1] == 399
     assert claims.FINAL_EPOCHS == 10 and "10" in claims.FINAL_DEFINITION
-
-
-def test_seed_verdict_says_within_noise_when_seeds_disagree():
-    assert seed_verdict([True, True, True]) == CONFIRMED
-    assert seed_verdict([True, False, True]) == WITHIN_NOISE
-    assert seed_verdict([False, False]) == NOT_REPRODUCED
-    assert seed_verdict([False, False], partly=True) == PARTLY
-    with pytest.raises(ValueError, match="at least one"):
-        seed_verdict([])
-
-
-def test_combine_parts():
-    assert combine(CONFIRMED, CONFIRMED) == CONFIRMED
-    assert combine(CONFIRMED, WITHIN_NOISE) == WITHIN_NOISE
-    assert combine(CONFIRMED, NOT_REPRODUCED) == PARTLY
-    assert combine(NOT_REPRODUCED, NOT_REPRODUCED) == NOT_REPRODUCED
 
 
 def test_diverged_runs_are_found_and_named_apart_in_the_summary():
@@ -60,21 +33,44 @@ def test_diverged_runs_are_found_and_named_apart_in_the_summary():
         summary([1.0, 2.0], diverged=[True])
 
 
-def test_table_rejects_unknown_verdicts():
-    table = ClaimsTable()
-    table.add("a", "b", CONFIRMED)
-    table.add("a", "b", "superseded: LRFinder restores the weights")
-    with pytest.raises(ValueError, match="not one of"):
-        table.add("a", "b", "sort of")
-    assert table.verdicts() == [CONFIRMED, "superseded: LRFinder restores the weights"]
+def test_table_takes_verdicts_and_shows_each_with_its_count():
+    table = ClaimsTable(note="the note")
+    table.add("a|b", "0.9", verdicts.decide(np.ones(30, bool)))
+    table.add("c", "d", verdicts.superseded("LRFinder restores the weights"))
+    table.add("e", "f", verdicts.measured())
+    with pytest.raises(TypeError, match="verdicts.Verdict"):
+        table.add("a", "b", "confirmed")
+    assert [v.word for v in table.verdicts()] == ["confirmed", "superseded", "measured"]
+    md = table.markdown()
+    assert "| a\\|b | 0.9 | confirmed: 30/30 seeds, 95% CI [89%, 100%] |" in md
+    assert "| c | d | superseded: LRFinder restores the weights |" in md
+    assert md.rstrip().endswith("the note")
 
 
-def test_a_seed_dependent_row_says_so():
-    table = ClaimsTable()
-    table.add("a", "0.5 [0.4, 0.6]", WITHIN_NOISE, seed_dependent=True)
-    table.add("b", "0.5", CONFIRMED)
-    assert table.rows[0].measured.endswith(claims.SEED_DEPENDENT)
-    assert claims.SEED_DEPENDENT not in table.rows[1].measured
+def test_a_two_column_table_needs_two_verdicts_per_row():
+    one, other = verdicts.decide(np.ones(5, bool)), verdicts.decide(np.zeros(5, bool))
+    table = ClaimsTable(columns=("new order", "repeated order"))
+    table.add("a", "b", one, other)
+    with pytest.raises(ValueError, match="2 verdict"):
+        table.add("c", "d", one)
+    with pytest.raises(ValueError, match="1 verdict"):
+        ClaimsTable([Claim("a", "b", one, other)])
+    header = table.markdown().splitlines()[0]
+    assert header.endswith("| new order | repeated order |")
+    assert "mostly holds: 5/5 seeds" in table.markdown()
+    assert "mostly fails: 0/5 seeds, 95% CI [0%, 43%]" in table.markdown()
+
+
+def test_numbers_note_names_the_seeds_the_measures_and_the_policy():
+    from lr_lessons.lab.results import Results
+
+    r = Results(
+        "s", ["a"], list(range(30)), {"loss": np.zeros((1, 30, 3))}, {"data_source": "blobs"}
+    )
+    note = claims.numbers_note(r, "extra words")
+    assert "30 seeds (0-29)" in note and "last 5 epochs" in note and "Wilson" in note
+    assert note.endswith("extra words") and "blobs; 3 epochs" in note
+    assert claims.seed_range([0, 2]) == "2 seeds (0, 2)"
 
 
 def test_per_setting_keys_by_setting_and_applies_a_per_seed_measure():

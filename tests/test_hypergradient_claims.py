@@ -10,9 +10,22 @@ from lr_lessons.checks import InputError
 from lr_lessons.lab import hypergradient_study as hd
 from lr_lessons.lab.results import Results
 from lr_lessons.views import hypergradient_claims as hc
-from lr_lessons.views.claims import CONFIRMED, PARTLY, WITHIN_NOISE
+from lr_lessons.views.verdicts import CONFIRMED, NOT_REPRODUCED, Verdict
 
 RATES = (1e-3, 1e-1)
+
+
+def part(verdict: Verdict, name: str) -> tuple:
+    """One part of a composite verdict as (word, passed, total)."""
+    v = dict(verdict.parts)[name]
+    return v.word, v.passed, v.total
+
+
+def holds(verdict: Verdict) -> bool:
+    """Every part holds on every seed (or, checked exactly, is confirmed)."""
+    return all(
+        v.word == CONFIRMED if v.total is None else v.passed == v.total for _, v in verdict.parts
+    )
 
 
 def test_setting_names_and_beta_checks():
@@ -90,29 +103,32 @@ def test_less_sensitive_needs_half_the_range_and_the_best_level():
     flat_and_good = finals_for(
         sgd=[[0.4, 0.5], [0.9, 0.9]], sgd_hd=[[0.85, 0.88], [0.9, 0.89]], adam=0, adam_hd=0
     )
-    assert hc.less_sensitive(flat_and_good, "sgd", "sgd_hd", RATES).verdict == CONFIRMED
+    assert holds(hc.less_sensitive(flat_and_good, "sgd", "sgd_hd", RATES).verdict)
     flat_and_low = dict(flat_and_good, sgd_hd=np.array([[0.6, 0.6], [0.6, 0.6]]))
     row = hc.less_sensitive(flat_and_low, "sgd", "sgd_hd", RATES)
-    assert row.verdict == PARTLY and "0/2 seeds" in row.measured
+    assert part(row.verdict, "best start as good")[1:] == (0, 2) and "0/2 seeds" in row.measured
     one_seed = dict(flat_and_good, sgd_hd=np.array([[0.85, 0.5], [0.9, 0.89]]))
-    assert hc.less_sensitive(one_seed, "sgd", "sgd_hd", RATES).verdict == WITHIN_NOISE
+    row = hc.less_sensitive(one_seed, "sgd", "sgd_hd", RATES)
+    assert part(row.verdict, "range at most half of SGD's")[1:] == (1, 2)
 
 
 def test_never_worse_is_judged_at_every_rate_per_seed():
     base = np.array([[0.8, 0.8], [0.9, 0.9]])
     ok = finals_for(sgd=base, sgd_hd=base - 0.005, adam=base, adam_hd=base + 0.1)
-    assert hc.never_worse(ok, RATES).verdict == CONFIRMED
+    assert holds(hc.never_worse(ok, RATES).verdict)
     worse = dict(ok, sgd_hd=base - np.array([[0.0, 0.0], [0.02, 0.0]]))
     row = hc.never_worse(worse, RATES)
-    assert row.verdict == WITHIN_NOISE and "0.1: 1" in row.measured
+    assert part(row.verdict, "SGD-HD at every rate")[1:] == (1, 2) and "0.1: 1" in row.measured
 
 
 def test_raised_then_decays():
     rising = np.array([[0.01, 0.5, 0.4], [0.02, 0.3, 0.2]])
-    assert hc.raised_then_decays(rising, 1e-4).verdict == CONFIRMED
-    assert hc.raised_then_decays(rising, 0.01).verdict == PARTLY
+    assert holds(hc.raised_then_decays(rising, 1e-4).verdict)
+    slow = hc.raised_then_decays(rising, 0.01).verdict
+    assert part(slow, "raised 10x in the first epoch")[1:] == (0, 2)
     never_down = np.array([[0.01, 0.5, 0.6]])
-    assert hc.raised_then_decays(never_down, 1e-4).verdict == PARTLY
+    row = hc.raised_then_decays(never_down, 1e-4)
+    assert part(row.verdict, "below its peak at the end")[1:] == (0, 1)
 
 
 def sweep_with(harmed: bool, wide: bool) -> hd.BetaSweep:
@@ -127,9 +143,11 @@ def sweep_with(harmed: bool, wide: bool) -> hd.BetaSweep:
 
 
 def test_little_tuning_verdicts():
-    assert hc.little_tuning({"sgd_hd": sweep_with(False, False)}, [0, 1]).verdict == CONFIRMED
+    calm = hc.little_tuning({"sgd_hd": sweep_with(False, False)}, [0, 1])
+    assert calm.verdict.word == CONFIRMED
     row = hc.little_tuning({"sgd_hd": sweep_with(True, False)}, [0, 1])
-    assert row.verdict == PARTLY and "1 negative of 4 runs" in row.measured
+    assert row.verdict.word == NOT_REPRODUCED and "1 negative of 4 runs" in row.measured
+    assert "1 of 2 betas harmless" in str(row.verdict)
     assert hc.harmless_betas(sweep_with(False, True)) == [1e-3]
     curves = sweep_with(False, False).curves()
     assert list(curves) == ["beta = 0.001 (as above)", "beta = 0.01"]
@@ -142,10 +160,11 @@ def test_rescues_mnist_needs_a_gain_of_0_05_for_each_hd():
     }
     accuracy = {"sgd": 0.1, "sgd_hd": 0.6, "adam": 0.5, "adam_hd": 0.52}
     r = fake_results({names[o]: np.full((1, 3), a) for o, a in accuracy.items()})
-    assert hc.rescues_mnist(r, names).verdict == PARTLY
+    v = hc.rescues_mnist(r, names).verdict
+    assert part(v, "SGD-HD rescues")[1:] == (1, 1) and part(v, "Adam-HD rescues")[1:] == (0, 1)
     accuracy["adam_hd"] = 0.56
     r = fake_results({names[o]: np.full((1, 3), a) for o, a in accuracy.items()})
-    assert hc.rescues_mnist(r, names).verdict == CONFIRMED
+    assert holds(hc.rescues_mnist(r, names).verdict)
 
 
 def test_little_extra_cost():
@@ -158,11 +177,12 @@ def test_little_extra_cost():
         "Adam": cost([10, 10], 200),
         "Adam-HD": cost([10, 10], 200),
     }
-    assert hc.little_extra_cost(costs, 40, 2, 128).verdict == CONFIRMED
+    assert holds(hc.little_extra_cost(costs, 40, 2, 128).verdict)
     costs["SGD-HD"] = cost([11, 13], 100)  # one round 1.3x slower
-    assert hc.little_extra_cost(costs, 40, 2, 128).verdict == WITHIN_NOISE
+    v = hc.little_extra_cost(costs, 40, 2, 128).verdict
+    assert part(v, "little extra time")[1:] == (3, 4) and "3/4 rounds" in str(v)
     costs["SGD-HD"] = cost([11, 12], 200)  # two extra copies
-    assert hc.little_extra_cost(costs, 40, 2, 128).verdict == PARTLY
+    assert part(hc.little_extra_cost(costs, 40, 2, 128).verdict, "memory")[0] == NOT_REPRODUCED
 
 
 def test_step_costs_measure_every_optimizer_and_its_state():

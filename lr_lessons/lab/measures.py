@@ -21,7 +21,9 @@ Measures read from saved results, one definition each, shared by the lab's analy
 Every chapter that states a claim about one of these quantities, including a later
 chapter restating an earlier one, calls the same function at the same threshold.
 
-Pure NumPy; arrays are `(seeds, epochs)` unless a docstring says otherwise.
+Pure NumPy; arrays are `(seeds, epochs)` unless a docstring says otherwise (the epoch
+functions also take more leading axes, e.g. `(momenta, seeds, epochs)`: epochs are the
+last axis).
 """
 
 from __future__ import annotations
@@ -189,9 +191,8 @@ def first_epoch_below(runs: np.ndarray, threshold: float) -> np.ndarray:
         Array of shape `(seeds,)`: the epoch, or NaN for a run that never falls below.
     """
     below = np.asarray(runs, dtype=float) < threshold
-    first = np.argmax(below, axis=1).astype(float) + 1
-    first[~below.any(axis=1)] = np.nan
-    return first
+    first = np.argmax(below, axis=-1).astype(float) + 1
+    return np.where(below.any(axis=-1), first, np.nan)
 
 
 def rate_drops(rates: np.ndarray) -> np.ndarray:
@@ -203,7 +204,7 @@ def rate_drops(rates: np.ndarray) -> np.ndarray:
     Returns:
         Integer array of shape `(seeds,)`.
     """
-    return (np.diff(np.asarray(rates, dtype=float), axis=1) < 0).sum(axis=1)
+    return (np.diff(np.asarray(rates, dtype=float), axis=-1) < 0).sum(axis=-1)
 
 
 def first_drop(rates: np.ndarray) -> np.ndarray:
@@ -215,7 +216,6 @@ def first_drop(rates: np.ndarray) -> np.ndarray:
     Returns:
         Array of shape `(seeds,)`: the epoch, or NaN for a run whose rate never fell.
     """
-    fell = np.diff(np.asarray(rates, dtype=float), axis=1) < 0
-    first = np.argmax(fell, axis=1).astype(float) + 1
-    first[~fell.any(axis=1)] = np.nan
-    return first
+    fell = np.diff(np.asarray(rates, dtype=float), axis=-1) < 0
+    first = np.argmax(fell, axis=-1).astype(float) + 1
+    return np.where(fell.any(axis=-1), first, np.nan)

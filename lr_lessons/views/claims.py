@@ -1,13 +1,14 @@
 """Claims tables: what the original reported, what our runs measured, and a verdict.
 
-Every chapter writes its table the same way:
+Every chapter's table is built by one module, `lr_lessons.views.<topic>_claims`, whose
+`table(...)` returns a `ClaimsTable`; the chapter calls it once, in a cell tagged
+`ledger`. A row is written the same way everywhere:
 
     test_acc = per_setting(results, "val_accuracy")  # {setting: (seeds, epochs)}
     acc = final(test_acc["lr=0.1"])  # per seed: mean of the last 10 epochs
     passes = acc >= 0.75  # the original's threshold, per seed
     table = ClaimsTable(note=numbers_note(results))
-    table.add("0.1 performs well.", f"{summary(acc)}; {seeds_passing(passes)}",
-              seed_verdict(passes))
+    table.add("0.1 performs well.", summary(acc), decide(passes))
 
 Definitions, stated once here and used by every chapter:
 
@@ -15,14 +16,16 @@ Definitions, stated once here and used by every chapter:
   a run shorter than 100 epochs uses its last tenth (at least one epoch).
 - **numbers** (`summary`): `mean [min, max]` over seeds. Seeds that never got
   there (NaN) and diverged seeds (`diverged`) are named apart, never averaged in.
-- **verdicts** are decided per seed, at the threshold the original stated
-  (`seed_verdict`): `confirmed` if the claim holds for every seed,
-  `not reproduced` if it holds for none, and `within noise` if the seeds disagree,
-  i.e. the threshold lies inside the seeds' spread, so another set of seeds could tip
-  it either way. `partly` means only part of a composite claim holds (or it holds
-  only under a looser reading than the original's); `superseded` marks advice that
-  a tool of this library makes unnecessary (the row says why); `measured` marks a
-  reference row that the original did not claim.
+- **verdicts** (`lr_lessons.views.verdicts`, the one policy): a claim is tested per
+  seed at the threshold the original stated, `k` of `n` seeds pass, and the word is
+  read off the 95% Wilson interval of the pass rate with thresholds fixed before any
+  data (`verdicts.decide`). Every verdict shows its `k/n` and interval; a composite
+  claim shows each part (`verdicts.composite`); `measured` marks a reference row the
+  original did not claim, `superseded` advice a tool of this library makes
+  unnecessary, and `verdicts.checked` a claim about a formula (no seeds).
+- **epochs to a level** (`epochs_to_sustain`): the first epoch whose 5-epoch
+  trailing mean reaches it; **floor epoch** (`floor_epoch`): the first epoch whose
+  rate is below 1E-6.
 - **diverged** (`diverged`): a run whose loss became non-finite, or whose final
   loss is above its first epoch's loss (training made it worse).
 """
@@ -39,24 +42,29 @@ from lr_lessons.files import write_text
 from lr_lessons.lab.measures import (  # noqa: F401  (re-exported: chapters read them here)
     FINAL_DEFINITION,
     FINAL_EPOCHS,
+    RATE_FLOOR,
+    SUSTAIN_DEFINITION,
+    SUSTAIN_EPOCHS,
     diverged,
     epochs_to_reach,
+    epochs_to_sustain,
     final,
     final_epochs,
     first_drop,
     first_epoch_below,
+    floor_epoch,
     median_epochs,
     never_is_last,
     rate_drops,
     volatility,
 )
-
-CONFIRMED, PARTLY, NOT_REPRODUCED = "confirmed", "partly", "not reproduced"
-WITHIN_NOISE, SUPERSEDED = "within noise", "superseded"
-MEASURED = "measured"  # a reference row: no claim of the original, no verdict
-VERDICTS = (CONFIRMED, PARTLY, WITHIN_NOISE, NOT_REPRODUCED, SUPERSEDED, MEASURED)
-
-SEED_DEPENDENT = "depends on the seed: another set of five seeds gives another verdict"
+from lr_lessons.views.verdicts import (  # noqa: F401  (re-exported)
+    Verdict,
+    checked,
+    composite,
+    decide,
+    superseded,
+)
 
 
 def per_setting(
@@ -175,76 +183,29 @@ def summaries(
     return "; ".join(f"{names.get(k, k)}: {summary(v, fmt)}" for k, v in values.items())
 
 
-def verdict(holds: bool, partly: bool = False) -> str:
-    """The verdict of a claim checked once (not seed by seed), e.g. on exact arithmetic.
-
-    For a claim about one measurement per seed, prefer `seed_verdict`, which says
-    `within noise` when the seeds disagree.
-
-    Args:
-        holds: Does the claim hold?
-        partly: When it does not: does part of it (or a looser reading) hold?
-
-    Returns:
-        `confirmed`, `partly` or `not reproduced`.
-    """
-    return CONFIRMED if holds else (PARTLY if partly else NOT_REPRODUCED)
-
-
-def seed_verdict(passes: Sequence[bool] | np.ndarray, partly: bool = False) -> str:
-    """The verdict of a claim tested seed by seed at the original's threshold.
-
-    Args:
-        passes: Per seed, does the claim hold for that seed (NaN-derived values must
-            already be False).
-        partly: When the claim holds for no seed: True if a looser reading or another
-            part of the claim still holds (then `partly`).
-
-    Returns:
-        `confirmed` (every seed), `within noise` (some seeds but not all: the
-        threshold lies within the seeds' spread) or `not reproduced` / `partly`
-        (no seed).
-    """
-    p = np.asarray(passes, dtype=bool).reshape(-1)
-    if p.size == 0:
-        raise ValueError("seed_verdict needs at least one seed's result")
-    if p.all():
-        return CONFIRMED
-    if p.any():
-        return WITHIN_NOISE
-    return PARTLY if partly else NOT_REPRODUCED
-
-
-def combine(*verdicts: str) -> str:
-    """The verdict of a claim made of several parts, each with its own verdict.
-
-    Args:
-        *verdicts: The parts' verdicts.
-
-    Returns:
-        `confirmed` if every part is; `not reproduced` if none is confirmed, partly
-        or within noise; `within noise` if every part is confirmed or within noise;
-        otherwise `partly`.
-    """
-    if not verdicts:
-        raise ValueError("combine needs at least one verdict")
-    if all(v == CONFIRMED for v in verdicts):
-        return CONFIRMED
-    if all(v == NOT_REPRODUCED for v in verdicts):
-        return NOT_REPRODUCED
-    if all(v in (CONFIRMED, WITHIN_NOISE) for v in verdicts):
-        return WITHIN_NOISE
-    return PARTLY
-
-
 def seeds_passing(passes: Sequence[bool] | np.ndarray) -> str:
     """`"4/5 seeds"`: how many seeds a per-seed test passed."""
     p = np.asarray(passes, dtype=bool).reshape(-1)
     return f"{int(p.sum())}/{p.size} seeds"
 
 
+def seed_range(seeds: Sequence[int]) -> str:
+    """`"30 seeds (0-29)"`, or the seeds listed when they are not consecutive."""
+    seeds = [int(x) for x in seeds]
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"{len(seeds)} seeds ({seeds[0]}-{seeds[-1]})"
+    return f"{len(seeds)} seed{'s' if len(seeds) != 1 else ''} ({', '.join(map(str, seeds))})"
+
+
+VERDICT_NOTE = (
+    "Verdicts: each claim tested per seed at the original's threshold; k/n seeds pass, "
+    "[low, high] is the 95% Wilson interval of the pass rate, and the word comes from "
+    'fixed thresholds on that interval (see "How the verdicts are decided").'
+)
+
+
 def numbers_note(results: Any, extra: str = "") -> str:
-    """The standard note under a table: seeds, the definition of final, data and epochs.
+    """The standard note under a table: seeds, the definitions, the verdicts, the data.
 
     Args:
         results: A `Results` (its seeds, meta and epochs).
@@ -254,69 +215,112 @@ def numbers_note(results: Any, extra: str = "") -> str:
         One paragraph of Markdown.
     """
     text = (
-        f"Numbers: mean [min, max] over seeds {results.seeds}; {FINAL_DEFINITION}; "
-        f"verdicts per seed at the original's threshold (within noise: the seeds "
-        f"disagree). Data: {results.meta.get('data_source', '?')}; {results.epochs} epochs."
+        f"Numbers: mean [min, max] over {seed_range(results.seeds)}; {FINAL_DEFINITION}; "
+        f"{SUSTAIN_DEFINITION}. {VERDICT_NOTE} Data: "
+        f"{results.meta.get('data_source', '?')}; {results.epochs} epochs."
     )
     return f"{text} {extra}".strip()
 
 
 @dataclass
 class Claim:
-    """One row: the original's words, our numbers, and the verdict computed from them."""
+    """One row: the original's words, our numbers, and the verdict computed from them.
+
+    Attributes:
+        original: What the original reported (its words, its threshold).
+        measured: Our numbers (see `summary`).
+        verdict: The `Verdict` (`lr_lessons.views.verdicts`).
+        also: The verdict of a second column, for a table that judges every claim in
+            two regimes (chapter 4: a new batch order every epoch, and one repeated).
+    """
 
     original: str
     measured: str
-    verdict: str
+    verdict: Verdict
+    also: Verdict | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("verdict", "also"):
+            v = getattr(self, name)
+            if not (isinstance(v, Verdict) or (name == "also" and v is None)):
+                raise TypeError(
+                    f"{name}={v!r} for claim {self.original!r}: pass a verdicts.Verdict "
+                    "(from verdicts.decide, composite, checked, measured or superseded)"
+                )
 
     def __str__(self) -> str:
         """The row as plain text (for a printout): the claim, our numbers, the verdict."""
-        return f"{self.original}\n    measured: {self.measured}\n    verdict: {self.verdict}"
+        text = f"{self.original}\n    measured: {self.measured}\n    verdict: {self.verdict}"
+        return text if self.also is None else f"{text}\n    also: {self.also}"
 
 
 @dataclass
 class ClaimsTable:
-    """Rows of claims that print as Markdown in a script and render as a table in a notebook."""
+    """Rows of claims that print as Markdown in a script and render as a table in a notebook.
+
+    Attributes:
+        rows: The claims.
+        note: The paragraph under the table (see `numbers_note`).
+        columns: The verdict columns' headings: one (`"verdict"`), or two for a table
+            that judges every claim in two regimes (each row then has `also`).
+    """
 
     rows: list[Claim] = field(default_factory=list)
     note: str = ""
+    columns: tuple[str, ...] = ("verdict",)
 
-    def add(self, original: str, measured: str, verdict: str, seed_dependent: bool = False) -> None:
+    def __post_init__(self) -> None:
+        if len(self.columns) not in (1, 2):
+            raise ValueError(f"columns={self.columns!r}: give one or two verdict headings")
+        rows, self.rows = list(self.rows), []
+        for row in rows:
+            self.append(row)
+
+    def add(
+        self, original: str, measured: str, verdict: Verdict, also: Verdict | None = None
+    ) -> None:
         """Append a row.
 
         Args:
             original: What the original reported (its words, its threshold).
             measured: Our numbers (see `summary`).
-            verdict: One of `VERDICTS`, optionally followed by `": reason"`.
-            seed_dependent: True for a claim whose verdict a second, disjoint set of
-                seeds changes (found by the slow test that re-runs the chapter on
-                other seeds, which also fails if this flag is set on a row whose
-                verdict does not change). Adds `SEED_DEPENDENT` to the row.
+            verdict: Its `Verdict` (from `verdicts.decide`, `composite`, `checked`,
+                `measured` or `superseded`).
+            also: The second column's verdict, for a two-column table.
         """
-        if verdict.split(":")[0] not in VERDICTS:
+        self.append(Claim(original, measured, verdict, also))
+
+    def append(self, claim: Claim) -> None:
+        """Append a row made elsewhere (a `<topic>_claims` module's function)."""
+        if not isinstance(claim, Claim):
+            raise TypeError(f"append takes a Claim, got {type(claim).__name__}")
+        if (claim.also is not None) != (len(self.columns) == 2):
             raise ValueError(
-                f"verdict {verdict!r} is not one of {VERDICTS} (optionally 'verdict: reason')"
+                f"claim {claim.original!r}: this table has {len(self.columns)} verdict "
+                f"column(s) {self.columns}; give the row {len(self.columns)} verdict(s)"
             )
-        if seed_dependent:
-            measured = f"{measured}; {SEED_DEPENDENT}"
-        self.rows.append(Claim(original, measured, verdict))
+        self.rows.append(claim)
 
     def markdown(self) -> str:
+        """The table as Markdown, with the note under it."""
+        heads = " | ".join(self.columns)
         lines = [
-            "| what the original reported | what we measured | verdict |",
-            "|---|---|---|",
+            f"| what the original reported | what we measured | {heads} |",
+            "|---|---|" + "---|" * len(self.columns),
         ]
         for r in self.rows:
+            verdicts = (r.verdict,) if r.also is None else (r.verdict, r.also)
             cells = (
-                c.replace("|", "\\|").replace("\n", " ")
-                for c in (r.original, r.measured, r.verdict)
+                str(c).replace("|", "\\|").replace("\n", " ")
+                for c in (r.original, r.measured, *verdicts)
             )
             lines.append("| " + " | ".join(cells) + " |")
         if self.note:
             lines += ["", self.note]
         return "\n".join(lines) + "\n"
 
-    def verdicts(self) -> list[str]:
+    def verdicts(self) -> list[Verdict]:
+        """Every row's (first) verdict, in order."""
         return [r.verdict for r in self.rows]
 
     def save(self, name: str) -> None:

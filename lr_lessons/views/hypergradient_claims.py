@@ -3,8 +3,9 @@
 Each function below tests one claim at the threshold stated next to it and returns one
 row (`claims.Claim`: the original's words, our numbers, the verdict). The numbers come
 from the arrays of `lr_lessons.lab.hypergradient_study`; comparisons are made seed
-by seed (runs from the same seed share their initial weights and batch order), so a
-claim that holds for some seeds and not for others is "within noise".
+by seed (runs from the same seed share their initial weights and batch order) and
+decided by the one policy of `lr_lessons.views.verdicts` (`k/n` seeds and the 95%
+interval of the pass rate; a claim with several parts shows each).
 """
 
 from __future__ import annotations
@@ -23,15 +24,15 @@ from lr_lessons.lab.hypergradient_study import (
 from lr_lessons.lab.results import Results
 from lr_lessons.views.claims import (
     FINAL_DEFINITION,
+    VERDICT_NOTE,
     Claim,
-    combine,
     final,
     final_epochs,
-    seed_verdict,
+    seed_range,
     seeds_passing,
     summary,
-    verdict,
 )
+from lr_lessons.views.verdicts import checked, composite, decide
 
 # "Far less sensitive": HD's range over the initial rates is at most half the plain
 # optimizer's, per seed.
@@ -40,7 +41,7 @@ FAR_LESS = 0.5
 AS_WELL = 0.01
 # "Quickly raised to a useful level": at least 10x the tiny start after one epoch.
 RAISED = 10
-# MNIST, one seed: a gain of at least 0.05 test accuracy counts as a rescue.
+# MNIST: a gain of at least 0.05 test accuracy (same seed) counts as a rescue.
 RESCUE_GAIN = 0.05
 # Our reading of "little extra computation": at most 25% more time per step.
 LITTLE = 1.25
@@ -58,12 +59,12 @@ def table_note(results: Results, mnist: Results, rates: Sequence[float]) -> str:
     """The note under chapter 8's table: what the numbers are, the data, the seeds."""
     return (
         f"Numbers: final test accuracy ({FINAL_DEFINITION}; here the last "
-        f"{final_epochs(results.epochs)}), mean [min, max] over seeds "
-        f"{results.seeds}; range = best minus worst final accuracy over the "
-        f"initial rates ({_rates_text(rates)}), per seed. Verdicts per seed (within "
-        f"noise: the seeds disagree). Data: {results.meta['data_source']}, "
-        f"{results.epochs} epochs, engine {results.meta['engine']}; MNIST: "
-        f"{mnist.meta['data_source']}, {mnist.epochs} epochs, 1 seed."
+        f"{final_epochs(results.epochs)}), mean [min, max] over "
+        f"{seed_range(results.seeds)}; range = best minus worst final accuracy over the "
+        f"initial rates ({_rates_text(rates)}), per seed. {VERDICT_NOTE} Data: "
+        f"{results.meta['data_source']}, {results.epochs} epochs, engine "
+        f"{results.meta['engine']}; MNIST: {mnist.meta['data_source']}, {mnist.epochs} "
+        f"epochs, {seed_range(mnist.seeds)}."
     )
 
 
@@ -97,7 +98,9 @@ def less_sensitive(
         f"{AS_WELL} of {p}'s best in {seeds_passing(reaches)} (a flat line below the "
         f"best is not the claim). {p}: {_per_rate(finals[plain], rates)}. "
         f"{h}: {_per_rate(finals[hd], rates)}",
-        combine(seed_verdict(less), seed_verdict(reaches)),
+        composite(
+            {f"range at most half of {p}'s": decide(less), "best start as good": decide(reaches)}
+        ),
     )
 
 
@@ -126,7 +129,7 @@ def never_worse(finals: Mapping[str, np.ndarray], rates: Sequence[float]) -> Cla
             + ")"
             for hd in ok
         ),
-        combine(*(seed_verdict(v) for v in every_rate.values())),
+        composite({f"{LABELS[hd]} at every rate": decide(v) for hd, v in every_rate.items()}),
     )
 
 
@@ -153,7 +156,12 @@ def raised_then_decays(rate: np.ndarray, start: float, label: str = "SGD-HD") ->
         f"{label} from {start:g}: after the first epoch the rate is "
         f"{summary(rise, '.0f')} times the start; at the end it is "
         f"{summary(peak_to_end, '.2f')} of its peak",
-        combine(seed_verdict(rise >= RAISED), seed_verdict(peak_to_end < 1)),
+        composite(
+            {
+                f"raised {RAISED}x in the first epoch": decide(rise >= RAISED),
+                "below its peak at the end": decide(peak_to_end < 1),
+            }
+        ),
     )
 
 
@@ -181,7 +189,8 @@ def harmless_betas(sweep: BetaSweep) -> list[float]:
 def little_tuning(sweeps: Mapping[str, BetaSweep], seeds: Sequence[int]) -> Claim:
     """Beta needs little tuning: every beta tried is harmless (`harmless_betas`).
 
-    `partly` when each optimizer has at least one harmless beta.
+    One part per HD optimizer, checked over all its seeds at once (a beta is harmless
+    only if it harms no seed).
 
     Args:
         sweeps: Per HD optimizer, its beta sweep.
@@ -211,36 +220,39 @@ def little_tuning(sweeps: Mapping[str, BetaSweep], seeds: Sequence[int]) -> Clai
         + ", ".join(f"{plain[o]} {s.plain_best:g}" for o, s in sweeps.items())
         + "), and its range is at most the plain optimizer's for every seed). "
         "Harmless: " + ", ".join(f"{LABELS[o]} {[f'{b:g}' for b in harmless[o]]}" for o in sweeps),
-        verdict(
-            all(len(harmless[o]) == len(s.finals) for o, s in sweeps.items()),
-            partly=all(harmless.values()),
+        composite(
+            {
+                f"{LABELS[o]} every beta harmless": checked(
+                    len(harmless[o]) == len(s.finals),
+                    f"{len(harmless[o])} of {len(s.finals)} betas harmless on every seed",
+                )
+                for o, s in sweeps.items()
+            }
         ),
     )
 
 
 def rescues_mnist(mnist: Results, names: Mapping[str, str]) -> Claim:
-    """On MNIST, HD rescues a too-small initial rate (one seed).
+    """On MNIST, HD rescues a too-small initial rate.
 
-    Each HD optimizer must end at least `RESCUE_GAIN` above its plain optimizer;
-    `partly` if one of them does.
+    One part per HD optimizer, per seed: it ends at least `RESCUE_GAIN` above its plain
+    optimizer from the same seed.
 
     Args:
-        mnist: Results of the MNIST study (one seed).
+        mnist: Results of the MNIST study.
         names: Per optimizer, the name of its setting in `mnist`.
 
     Returns:
         The claims row.
     """
-    finals = {o: float(final(mnist.get("val_accuracy", n))[0]) for o, n in names.items()}
-    gains = [finals[hd] - finals[plain] for plain, hd in PAIRS]
+    finals = {o: final(mnist.get("val_accuracy", n)) for o, n in names.items()}
+    gains = {hd: finals[hd] - finals[plain] for plain, hd in PAIRS}
     return Claim(
         "On MNIST, HD rescues a too-small initial rate (the paper's MNIST experiments).",
-        "; ".join(f"{names[o]}: {v:.3f}" for o, v in finals.items())
-        + f" (one seed: a gain of at least {RESCUE_GAIN} counts)",
-        verdict(
-            all(g >= RESCUE_GAIN for g in gains),
-            partly=any(g >= RESCUE_GAIN for g in gains),
-        ),
+        "; ".join(f"{names[o]}: {summary(v)}" for o, v in finals.items())
+        + f" (a gain of at least {RESCUE_GAIN} over the plain optimizer, same seed, "
+        "counts)",
+        composite({f"{LABELS[hd]} rescues": decide(g >= RESCUE_GAIN) for hd, g in gains.items()}),
     )
 
 
@@ -249,7 +261,7 @@ def little_extra_cost(costs: Mapping[str, Mapping], steps: int, rounds: int, bat
 
     Time: per round (the optimizers took turns, so round k of each ran under the same
     machine load) HD takes at most `LITTLE` times the plain optimizer's time per step;
-    within noise when rounds disagree. Memory: SGD-HD keeps one more copy of the
+    decided like seeds, round by round (`unit="rounds"`). Memory: SGD-HD keeps one more copy of the
     weights (within 1%), Adam-HD less than one more.
 
     Args:
@@ -272,8 +284,11 @@ def little_extra_cost(costs: Mapping[str, Mapping], steps: int, rounds: int, bat
         hd: (c[hd]["optimizer_state"] - c[plain]["optimizer_state"]) / c[hd]["weights"]
         for plain, hd in pairs
     }
-    time_verdict = seed_verdict(np.concatenate([r <= LITTLE for r in per_round.values()]))
-    memory_verdict = verdict(abs(extra["SGD-HD"] - 1) < 0.01 and extra["Adam-HD"] < 1.01)
+    time_verdict = decide(np.concatenate([r <= LITTLE for r in per_round.values()]), unit="rounds")
+    memory_verdict = checked(
+        bool(abs(extra["SGD-HD"] - 1) < 0.01 and extra["Adam-HD"] < 1.01),
+        "counted exactly",
+    )
     return Claim(
         "HD needs little extra computation and, for SGD-HD, one extra copy of the "
         "gradient in memory (Baydin et al., 2018).",
@@ -286,6 +301,6 @@ def little_extra_cost(costs: Mapping[str, Mapping], steps: int, rounds: int, bat
         )
         + f" (MNIST ConvNet, batch {batch}, best of {rounds} interleaved rounds of "
         f"{steps} steps; 'little' read as at most {LITTLE}x the time per step, judged "
-        "round by round: within noise when rounds disagree)",
-        combine(time_verdict, memory_verdict),
+        "round by round)",
+        composite({"little extra time": time_verdict, "memory": memory_verdict}),
     )

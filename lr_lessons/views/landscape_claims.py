@@ -3,7 +3,10 @@
 Each function tests one claim seed by seed at its own statement and returns one row
 (`claims.Claim`). Slopes are read off best rates on a grid of thirds of a decade, so a
 slope within `landscape.SLOPE_TOLERANCE` (0.2) of the claimed value agrees (see
-`lr_lessons.lab.landscape` for the derivation).
+`lr_lessons.lab.landscape` for the derivation). Chapters 3 and 4 restated across the
+momentum row use those chapters' own per-seed tests and thresholds
+(`decay_claims.poorly`, `decay_claims.close_to_none`, `plateau_claims.hits_floor`,
+`plateau_claims.drops_once`, `plateau_claims.worse_model`).
 """
 
 from __future__ import annotations
@@ -14,21 +17,12 @@ import numpy as np
 
 from lr_lessons.lab import landscape
 from lr_lessons.lab.results import Results
-from lr_lessons.views.claims import (
-    Claim,
-    combine,
-    numbers_note,
-    seed_verdict,
-    seeds_passing,
-    summary,
-)
+from lr_lessons.views import decay_claims, plateau_claims
+from lr_lessons.views.claims import Claim, numbers_note, seeds_passing, summary
 from lr_lessons.views.landscape_tables import BatchScaling
+from lr_lessons.views.verdicts import Verdict, composite, decide
 
 TOL_SLOPE = landscape.SLOPE_TOLERANCE
-# Chapter 3: "performs poorly" = more than 5 points below decay 1E-4; "close" = within 2.
-POORLY, CLOSE = 0.05, 0.02
-# Chapter 4: patience 2 reaches its floor rate within a quarter of the run.
-FLOOR = 1e-6
 
 
 def _per(values: Sequence, arrays: np.ndarray, fmt: str = ".2g") -> str:
@@ -50,7 +44,7 @@ def effective_rate(momenta: Sequence[float], best: np.ndarray) -> Claim:
     """The best rates lie along constant eta / (1 - mu).
 
     Per seed, the slope of log best rate against log(1 - mu) must be within
-    `TOL_SLOPE` of 1; `partly` if it is positive for every seed.
+    `TOL_SLOPE` of 1.
 
     Args:
         momenta: The momenta.
@@ -69,7 +63,7 @@ def effective_rate(momenta: Sequence[float], best: np.ndarray) -> Claim:
         f"{_per(mus, best / (1 - mus)[:, None])}; slope of log best rate against "
         f"log(1 - mu): {summary(slope, '.2f')}, within {TOL_SLOPE} of 1 in "
         f"{seeds_passing(proportional)}",
-        seed_verdict(proportional, partly=bool((slope > 0).all())),
+        decide(proportional),
     )
 
 
@@ -100,16 +94,17 @@ def largest_learning_rate(
         "(Not claimed; where the rule stops.) The largest rate that still ends at "
         "75% test accuracy or more scales with 1 - mu too.",
         f"largest such rate per momentum: {_per(mus, top)}; slope against "
-        f"log(1 - mu): {summary(slope, '.2f')}",
-        seed_verdict(np.abs(slope - 1) <= TOL_SLOPE, partly=bool((slope > 0).all())),
+        f"log(1 - mu): {summary(slope, '.2f')}; it falls "
+        f"{summary(top[0] / top[-1], '.0f')} times from momentum {mus[0]:g} to {mus[-1]:g}",
+        decide(np.abs(slope - 1) <= TOL_SLOPE),
     )
 
 
 def linear_scaling(batches: Sequence[int], scaling: BatchScaling) -> Claim:
     """SGD's best rate grows in proportion to the batch size, up to a point.
 
-    Per seed: the fitted slope below the knee is within `TOL_SLOPE` of 1 (`partly` if
-    positive for every seed), and the knee lies inside the batch sizes tried.
+    Two parts, per seed: the fitted slope below the knee is within `TOL_SLOPE` of 1,
+    and the knee lies inside the batch sizes tried.
 
     Args:
         batches: The batch sizes.
@@ -129,7 +124,7 @@ def linear_scaling(batches: Sequence[int], scaling: BatchScaling) -> Claim:
         f"slope below the knee {summary(rise, '.2f')} (within {TOL_SLOPE} of 1 in "
         f"{seeds_passing(linear)}); knee at batch size {summary(knee, '.0f')}, inside "
         f"the range in {seeds_passing(stops)}",
-        combine(seed_verdict(linear, partly=bool((rise > 0).all())), seed_verdict(stops)),
+        composite({"slope 1 below the knee": decide(linear), "a knee inside": decide(stops)}),
     )
 
 
@@ -156,7 +151,7 @@ def adam_scales_slower(batches: Sequence[int], scaling: BatchScaling) -> Claim:
         f"slope below the knee {summary(adam, '.2f')} (SGD: {summary(sgd, '.2f')}); "
         f"below SGD's (same seed) in {seeds_passing(slower)}, within {TOL_SLOPE} of 0.5 "
         f"in {seeds_passing(sqrt)}",
-        combine(seed_verdict(slower), seed_verdict(sqrt)),
+        composite({"below SGD's slope": decide(slower), "slope about 0.5": decide(sqrt)}),
     )
 
 
@@ -169,9 +164,10 @@ def adaptive_wider(
 ) -> Claim:
     """Adaptive optimizers have a wider good region than SGD.
 
-    Per seed, each adaptive optimizer's good region (within `tol` of its best) must be
-    wider than SGD's. `partly` if, under the looser reading (the rates that end at 75%
-    test accuracy or more), every adaptive optimizer is wider for every seed.
+    One part per adaptive optimizer, per seed: its good region (within `tol` of its
+    best) is wider than SGD's. The text also gives the looser reading (the rates that
+    end at 75% test accuracy or more), and flags widths that are lower bounds (the
+    region reaches the grid's end, so the true width is larger).
 
     Args:
         rates: The learning rates.
@@ -187,25 +183,32 @@ def adaptive_wider(
     learning = {
         k: landscape.good_region(rates, v.T, level=landscape.TARGET) for k, v in curves.items()
     }
-    wider_loosely = all((learning[k].width > learning["SGD"].width).all() for k in adaptive)
+
+    def width(r: landscape.Region) -> str:
+        text = summary(r.width, ".2f")
+        if r.censored.any():
+            text += (
+                f" (a lower bound in {seeds_passing(r.censored)}: the region reaches "
+                "the grid's end)"
+            )
+        return text
+
     return Claim(
         "Adaptive optimizers are less sensitive to the learning rate than SGD: "
         "their good region is wider.",
         f"width of the good region (decades within {tol} of the best): "
-        + "; ".join(f"{k}: {summary(r.width, '.2f')}" for k, r in regions.items())
+        + "; ".join(f"{k}: {width(r)}" for k, r in regions.items())
         + "; wider than SGD's (same seed): "
         + "; ".join(f"{k} {seeds_passing(w)}" for k, w in wider.items())
         + ". Looser reading, decades of rate ending at 75% test accuracy or more: "
-        + "; ".join(
-            f"{k}: {summary(r.width, '.2f')}"
-            + (f" ({seeds_passing(r.censored)} reach the grid's end)" if r.censored.any() else "")
-            for k, r in learning.items()
-        ),
-        combine(*(seed_verdict(w, partly=wider_loosely) for w in wider.values())),
+        + "; ".join(f"{k}: {width(r)}" for k, r in learning.items()),
+        composite({f"{k} wider": decide(w) for k, w in wider.items()}),
     )
 
 
-def along_momentum(momenta: Sequence[float], parts: Mapping[str, np.ndarray]) -> tuple[str, str]:
+def along_momentum(
+    momenta: Sequence[float], parts: Mapping[str, np.ndarray]
+) -> tuple[str, Verdict]:
     """Measured text and verdict of a claim tested at every momentum.
 
     Args:
@@ -213,23 +216,16 @@ def along_momentum(momenta: Sequence[float], parts: Mapping[str, np.ndarray]) ->
         parts: Each part of the claim -> its per-seed passes, `(momenta, seeds)`.
 
     Returns:
-        The measured text and the verdict (with the momenta where a part is not
-        confirmed).
+        The measured text and a composite verdict: per part, a composite over the
+        momenta, each decided on its own seeds.
     """
-    texts, verdicts, reasons = [], [], []
+    texts, verdicts = [], {}
     for name, passes in parts.items():
-        at = [seed_verdict(p) for p in passes]
         texts.append(
             f"{name}: " + ", ".join(f"{m:g} {seeds_passing(p)}" for m, p in zip(momenta, passes))
         )
-        verdicts += at
-        failing = [f"{m:g}" for m, v in zip(momenta, at) if v != "confirmed"]
-        if failing:
-            reasons.append(f"{name} not confirmed at momentum {', '.join(failing)}")
-    overall = combine(*verdicts)
-    if reasons:
-        overall += ": " + "; ".join(reasons)
-    return "seeds passing per momentum, " + "; ".join(texts), overall
+        verdicts[name] = composite({f"mu={m:g}": decide(p) for m, p in zip(momenta, passes)})
+    return "seeds passing per momentum, " + "; ".join(texts), composite(verdicts)
 
 
 def chapter3_along_momentum(
@@ -240,8 +236,9 @@ def chapter3_along_momentum(
 ) -> Claim:
     """Chapter 3's conclusions at every momentum.
 
-    Per momentum and seed: decays 0.1 and 0.01 end more than `POORLY` below decay
-    1E-4, and decay 1E-4 ends within `CLOSE` of no decay.
+    Per momentum and seed, chapter 3's own tests: decays 0.1 and 0.01 end more than
+    5 points below decay 1E-4 (`decay_claims.poorly`), and decay 1E-4 ends within 2
+    points of no decay (`decay_claims.close_to_none`).
 
     Args:
         momenta: The momenta.
@@ -262,8 +259,8 @@ def chapter3_along_momentum(
         *along_momentum(
             momenta,
             {
-                "poorly": ((slow[:, None] - fast) > POORLY).all(1),
-                "close to no decay": np.abs(slow - constant) < CLOSE,
+                "poorly": decay_claims.poorly(fast, slow),
+                "close to no decay": decay_claims.close_to_none(slow, constant),
             },
         ),
     )
@@ -277,9 +274,10 @@ def chapter4_along_momentum(
 ) -> Claim:
     """Chapter 4's conclusions at every momentum.
 
-    Per momentum and seed: patience 2 reaches the floor rate (`FLOOR`) within a
-    quarter of the run; patience 15 drops the rate exactly once; patiences 2 and 5 end
-    at a higher training loss than 10 or 15 (and 2 above 5).
+    Per momentum and seed, chapter 4's own tests at its own thresholds: patience 2 is
+    below the floor rate (1E-6) within 25 epochs (`plateau_claims.hits_floor`);
+    patience 15 drops the rate exactly once (`plateau_claims.drops_once`); the final
+    training loss is ordered 2 > 5 > both of 10 and 15 (`plateau_claims.worse_model`).
 
     Args:
         momenta: The momenta.
@@ -291,20 +289,18 @@ def chapter4_along_momentum(
         The claims row.
     """
     at = {p: i for i, p in enumerate(patiences)}
-    below = rate[:, at[2]] < FLOOR
-    floor_epoch = np.where(below.any(-1), np.argmax(below, -1) + 1, np.inf)
     end = {p: loss[:, i] for p, i in at.items()}
     return Claim(
         "Chapter 4 across the momentum row: patience 2 hits its floor (1E-6) "
-        "within a quarter of the run; patience 15 drops the rate only once; small "
-        "patiences end at a higher training loss than large ones.",
+        f"within {plateau_claims.FLOOR_BY} epochs; patience 15 drops the rate only once; "
+        "small patiences converge to a worse model (final training loss 2 > 5 > both of "
+        "10 and 15).",
         *along_momentum(
             momenta,
             {
-                "floor": floor_epoch <= rate.shape[-1] / 4,
-                "one drop": (np.diff(rate[:, at[15]], axis=-1) < 0).sum(-1) == 1,
-                "premature": (np.maximum(end[2], end[5]) > np.minimum(end[10], end[15]))
-                & (end[2] > end[5]),
+                "floor": plateau_claims.hits_floor(rate[:, at[2]]),
+                "one drop": plateau_claims.drops_once(rate[:, at[15]]),
+                "worse model": plateau_claims.worse_model(end),
             },
         ),
     )

@@ -2,9 +2,11 @@
 
 Each function tests one claim of the range test's sources at the source's threshold
 and returns `(measured, verdict)`: the text of the table's "measured" column and the
-verdict, ready for `ClaimsTable.add(claim, *row)`. The chapter states the claim; the
-function says what was measured and how it compares, seed by seed where the seeds
-allow it (`lr_lessons.views.claims.seed_verdict`: "within noise" when they disagree).
+`verdicts.Verdict`, ready for `ClaimsTable.add(claim, *row)`. The chapter states the
+claim; the function says what was measured and how it compares, seed by seed where the
+seeds allow it (`verdicts.decide`: `k/n` seeds and the 95% interval of the pass rate),
+and part by part for a claim with several (`verdicts.composite`). A claim read off one
+range test (no seeds) is `verdicts.checked`.
 
 Nothing here trains: the inputs are `RangeTestRepeats` / `RangeTestResult` objects
 (`lr_lessons.tools.range_test`) and `NeighbourCheck`s (`lr_lessons.lab.rate_checks`).
@@ -17,20 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from lr_lessons.views.claims import (
-    CONFIRMED,
-    NOT_REPRODUCED,
-    PARTLY,
-    SUPERSEDED,
-    seed_verdict,
-    seeds_passing,
-    summary,
-    verdict,
-)
+from lr_lessons.views.claims import seeds_passing, summary
 from lr_lessons.views.range_test_plots import MARKER_LABELS
+from lr_lessons.views.verdicts import Verdict, checked, composite, decide, superseded
 
 __all__ = [
-    "all_agree",
     "fresh_model_row",
     "good_range_row",
     "linear_reading_row",
@@ -44,29 +37,13 @@ __all__ = [
     "unreliable_note",
 ]
 
-Row = tuple[str, str]
+Row = tuple[str, Verdict]
 
 UNRELIABLE_CAVEAT = (
     "; an unreliable reading does not measure where the fall is (at window edge: the "
     "loss already falls where the rule starts reading; no fall: it barely falls in the "
     "read span)"
 )
-
-
-def all_agree(verdicts: Sequence[str]) -> str:
-    """`confirmed` if every part is confirmed, `not reproduced` if none is, else `partly`.
-
-    Args:
-        verdicts: The verdicts of a claim's parts (e.g. one per optimizer).
-
-    Returns:
-        The claim's verdict.
-    """
-    if all(v == CONFIRMED for v in verdicts):
-        return CONFIRMED
-    if all(v == NOT_REPRODUCED for v in verdicts):
-        return NOT_REPRODUCED
-    return PARTLY
 
 
 def unreliable_note(repeats: Any, rule: str = "steepest") -> str:
@@ -102,14 +79,20 @@ def lower_minimum_row(tests: Mapping[str, Any], low: str = "Adam", high: str = "
         f"lowest smoothed loss: {low} {summary(a)}, {high} {summary(b)}; {low} lower in "
         f"{seeds_passing(a < b)}"
     )
-    return measured, seed_verdict(a < b)
+    return measured, decide(a < b)
+
+
+def _reliable(repeats: Any, rule: str = "steepest") -> np.ndarray:
+    """Per seed: is `rule`'s reading reliable (does it measure where the fall is)?"""
+    return np.array([r.suggestion(rule).reliable for r in repeats.runs], dtype=bool)
 
 
 def steepest_order_row(tests: Mapping[str, Any], low: str = "Adam", high: str = "SGD") -> Row:
     """`low`'s steepest descent sits at a lower rate than `high`'s, seed by seed.
 
-    A confirmation that rests on an unreliable reading (one that does not measure where
-    the fall is) is only `partly`.
+    Two parts, each per seed: the order, and both readings reliable (an unreliable
+    reading does not measure where the fall is, so an order between two of them says
+    little).
 
     Args:
         tests: `{optimizer: RangeTestRepeats}`.
@@ -121,14 +104,16 @@ def steepest_order_row(tests: Mapping[str, Any], low: str = "Adam", high: str = 
     """
     a = tests[low].suggestion_spread("steepest")
     b = tests[high].suggestion_spread("steepest")
-    both_reliable = all(all(tests[name].rule_summaries()["steepest"].reliable) for name in tests)
-    order = seed_verdict(a < b)
+    reliable = _reliable(tests[low]) & _reliable(tests[high])
+    both_reliable = bool(reliable.all())
     measured = (
         f"steepest descent at: {low} {summary(a, '.2e')}{unreliable_note(tests[low])}, "
         f"{high} {summary(b, '.2e')}{unreliable_note(tests[high])}; {low} lower in "
         f"{seeds_passing(a < b)}" + ("" if both_reliable else UNRELIABLE_CAVEAT)
     )
-    return measured, order if both_reliable or order != CONFIRMED else PARTLY
+    return measured, composite(
+        {f"{low} lower": decide(a < b), "both readings reliable": decide(reliable)}
+    )
 
 
 def steepest_near_row(
@@ -142,15 +127,17 @@ def steepest_near_row(
         decades: How far (in decades) a seed's reading may lie from the target.
 
     Returns:
-        `(measured, verdict)`: `confirmed` only when every optimizer's seeds all lie
-        within `decades` and every reading is reliable.
+        `(measured, verdict)`: a composite with, per optimizer, the seeds within
+        `decades` and the seeds whose reading is reliable.
     """
     steep = {name: rep.suggestion_spread("steepest") for name, rep in tests.items()}
     rules = {name: rep.rule_summaries()["steepest"] for name, rep in tests.items()}
     near = {name: np.abs(np.log10(steep[name]) - targets[name]) <= decades for name in tests}
-    result = all_agree([seed_verdict(near[name]) for name in tests])
-    if result == CONFIRMED and not all(all(r.reliable) for r in rules.values()):
-        result = PARTLY
+    parts = {}
+    for name in tests:
+        parts[f"{name} within {decades:g} decade"] = decide(near[name])
+        parts[f"{name} reading reliable"] = decide(_reliable(tests[name]))
+    result = composite(parts)
     measured = "; ".join(
         f"{name}: 10^{np.log10(rules[name].median):.2f} (median; seeds "
         + ", ".join(f"10^{np.log10(v):.2f}" for v in steep[name])
@@ -189,13 +176,18 @@ def suggestion_check_row(checks: Mapping[str, Any], budget: str = "2 epochs") ->
         budget: The training budget, for the text.
 
     Returns:
-        `(measured, verdict)`: per optimizer a seed verdict; `confirmed` when all are.
+        `(measured, verdict)`: a composite of one seed verdict per optimizer.
     """
     measured = (
         "; ".join(neighbour_text(c) for c in checks.values())
         + f" (validation accuracy after {budget}, mean over seeds)"
     )
-    return measured, all_agree([seed_verdict(c.won_seeds) for c in checks.values()])
+    return measured, composite(
+        {
+            f"{c.group} best of the three": decide(np.asarray(c.won_seeds, bool))
+            for c in checks.values()
+        }
+    )
 
 
 def linear_reading_row(
@@ -233,7 +225,7 @@ def linear_reading_row(
         f"{seeds_passing(usable)}. The ramp mixes the rate with training progress "
         "(see variant 3)"
     )
-    return measured, seed_verdict(usable)
+    return measured, decide(usable)
 
 
 def good_range_row(
@@ -245,8 +237,9 @@ def good_range_row(
 ) -> Row:
     """Good rates lie in `[low, high]`: where each rule's reading lands.
 
-    `partly` when some rule lands inside, or the smoothed loss is within
-    `near_min` times its minimum somewhere at or below `high`.
+    One range test, no seeds: each rule's reading is a part, checked exactly
+    (`verdicts.checked`); the text also gives where the smoothed loss is within
+    `near_min` times its minimum.
 
     Args:
         result: One `RangeTestResult`.
@@ -265,8 +258,11 @@ def good_range_row(
         + f" (inside: {sum(inside.values())} of {len(inside)}); smoothed loss within "
         f"{near_min - 1:.0%} of its minimum from {near.min():.1e} to {near.max():.1e}"
     )
-    return measured, verdict(
-        all(inside.values()), partly=any(inside.values()) or near.min() <= high
+    return measured, composite(
+        {
+            f"{MARKER_LABELS[r]} inside": checked(bool(ok), "one range test")
+            for r, ok in inside.items()
+        }
     )
 
 
@@ -280,7 +276,7 @@ def ramp_end_row(result: Any, start_lr: float, end_lr: float) -> Row:
 
     Returns:
         `(measured, verdict)`: `confirmed` when the test stopped on its own before
-        `end_lr`, else `partly`.
+        `end_lr`, else `not reproduced` (one range test, checked exactly).
     """
     measured = (
         f"ramp {start_lr:g} to {end_lr:g} (the tutorial's range): stopped at "
@@ -288,7 +284,7 @@ def ramp_end_row(result: Any, start_lr: float, end_lr: float) -> Row:
         f"{result.settings['steps']} batches"
     )
     stopped = result.stop_lr is not None and result.stop_reason != "end_lr reached"
-    return measured, verdict(stopped, partly=True)
+    return measured, checked(bool(stopped), "one range test")
 
 
 def restored_row(result: Any) -> Row:
@@ -307,7 +303,9 @@ def restored_row(result: Any) -> Row:
         "them; LRFinder (restore=True, the default) puts weights and optimizer state "
         f"back: equal bit for bit after the test: {same}"
     )
-    return measured, f"{SUPERSEDED}: LRFinder restores the weights" if same else NOT_REPRODUCED
+    if same:
+        return measured, superseded("LRFinder restores the weights")
+    return measured, checked(False, "LRFinder did not restore the weights bit for bit")
 
 
 def fresh_model_row(first: Any, second: Any, names: tuple[str, str] = ("SGD", "Adam")) -> Row:
@@ -331,4 +329,4 @@ def fresh_model_row(first: Any, second: Any, names: tuple[str, str] = ("SGD", "A
         f"test started from; from fresh weights {names[1]}'s first loss is "
         f"{summary(start)}"
     )
-    return measured, f"{SUPERSEDED}: we rebuild the model"
+    return measured, superseded("we rebuild the model")

@@ -2,10 +2,12 @@
 
 Each `*_row` function tests one claim of the schedules' sources at the source's
 threshold and returns `(measured, verdict)`: the text of the claims table's "measured"
-column and the verdict, ready for `ClaimsTable.add(claim, *row)`. Comparisons are made
-seed by seed (two settings trained from the same seed share their initial weights and
-batch order): a claim that holds for some seeds and not others is "within noise"
-(`lr_lessons.views.claims.seed_verdict`).
+column and the `verdicts.Verdict`, ready for `ClaimsTable.add(claim, *row)`.
+Comparisons are made seed by seed (two settings trained from the same seed share their
+initial weights and batch order) and decided by `verdicts.decide` (`k/n` seeds, the
+95% interval of the pass rate); a claim with several parts shows each
+(`verdicts.composite`); a claim about a formula or one measurement is
+`verdicts.checked`.
 
 `study_table` writes the per-setting summary of a study (final accuracy, epochs to a
 target) as Markdown.
@@ -21,16 +23,13 @@ from typing import Any
 import numpy as np
 
 from lr_lessons.views.claims import (
-    CONFIRMED,
     FINAL_DEFINITION,
-    NOT_REPRODUCED,
-    PARTLY,
-    median_epochs,
-    seed_verdict,
+    SUSTAIN_DEFINITION,
+    seed_range,
     seeds_passing,
     summary,
-    verdict,
 )
+from lr_lessons.views.verdicts import Verdict, checked, composite, decide
 
 __all__ = [
     "best_of",
@@ -46,7 +45,7 @@ __all__ = [
     "subset_search_row",
 ]
 
-Row = tuple[str, str]
+Row = tuple[str, Verdict]
 
 
 def best_of(scores: Mapping[str, np.ndarray], names: Sequence[str] | None = None) -> str:
@@ -93,7 +92,8 @@ def study_table(
     Args:
         results: The study's `Results` (its settings, seeds, epochs and meta).
         final_acc: `{setting: per-seed final test accuracy}`.
-        reach: `{setting: per-seed epoch that first reached target (NaN: never)}`.
+        reach: `{setting: per-seed epochs to target (`claims.epochs_to_sustain`; NaN:
+            never)}`.
         target: The target accuracy.
 
     Returns:
@@ -106,7 +106,8 @@ def study_table(
     for s in results.settings:
         lines.append(f"| {s} | {summary(final_acc[s])} | {summary(reach[s], '.0f')} |")
     return "\n".join(lines) + (
-        f"\n\nmean [min, max] over seeds {results.seeds}; {FINAL_DEFINITION}; "
+        f"\n\nmean [min, max] over {seed_range(results.seeds)}; {FINAL_DEFINITION}; "
+        f"{SUSTAIN_DEFINITION}; "
         f"{results.epochs} epochs; data: {results.meta['data_source']}; engine: "
         f"{results.meta['engine']}\n"
     )
@@ -131,7 +132,12 @@ def linear_decay_row(rates: np.ndarray, decay_steps: int, tol: float = 1e-3) -> 
         f"PolynomialDecay(power=1): per-update drop varies by {even:.1e} (relative std) "
         f"over its {decay_steps} decay steps; held at {rates[-1]:.3g} afterwards: {held}"
     )
-    return measured, verdict(even < tol and held, partly=even < tol or held)
+    return measured, composite(
+        {
+            "the same drop every update": checked(bool(even < tol), "on the schedule"),
+            "held afterwards": checked(held, "on the schedule"),
+        }
+    )
 
 
 def slow_start_row(early: Mapping[str, float], name: str = "time", slow: float = 0.1) -> Row:
@@ -151,7 +157,7 @@ def slow_start_row(early: Mapping[str, float], name: str = "time", slow: float =
         + "; inverse-time falls fastest at the start (it looks slow only with a small "
         "decay rate, as chapter 3's 1E-4, where the rate barely moves at all)"
     )
-    return measured, verdict(early[name] < slow)
+    return measured, checked(bool(early[name] < slow), "on the schedules' formulas")
 
 
 def cyclical_row(
@@ -164,8 +170,8 @@ def cyclical_row(
 ) -> Row:
     """Cyclical rates reach the best fixed rate's accuracy sooner, and end as well.
 
-    A seed passes when the cyclical setting reaches `target` in fewer epochs and ends
-    within `margin` of the constant or above.
+    Two parts, each per seed: the cyclical setting reaches `target` in fewer epochs;
+    and it ends within `margin` of the constant or above.
 
     Args:
         final_acc: `{setting: per-seed final accuracy}`.
@@ -187,7 +193,7 @@ def cyclical_row(
         f"vs {summary(final_acc[best_constant])} (within {margin:g} or above in "
         f"{seeds_passing(as_good)})"
     )
-    return measured, seed_verdict(faster & as_good, partly=bool(faster.any() or as_good.any()))
+    return measured, composite({"sooner": decide(faster), "as good": decide(as_good)})
 
 
 def one_cycle_row(
@@ -210,7 +216,7 @@ def one_cycle_row(
         f"setting {best} {summary(final_acc[best])}; one-cycle within {margin:g} of it "
         f"or above in {seeds_passing(close)}"
     )
-    return measured, seed_verdict(close)
+    return measured, decide(close)
 
 
 def schedule_vs_constant_row(
@@ -220,7 +226,9 @@ def schedule_vs_constant_row(
     constants: Sequence[str],
     target: float,
 ) -> Row:
-    """The best schedule ends above the best constant rate (partly: it gets there sooner).
+    """The best schedule ends above the best constant rate, and gets to `target` sooner.
+
+    Two parts, each per seed.
 
     Args:
         final_acc: `{setting: per-seed final accuracy}`.
@@ -234,14 +242,14 @@ def schedule_vs_constant_row(
     """
     sched, const = best_of(final_acc, schedules), best_of(final_acc, constants)
     wins = final_acc[sched] > final_acc[const]
-    sooner = median_epochs(reach[sched]) < median_epochs(reach[const])
+    sooner = _never_is_late(reach[sched]) < _never_is_late(reach[const])
     measured = (
         f"best final test accuracy of a schedule: {sched} {summary(final_acc[sched])}; "
         f"of a constant: {const} {summary(final_acc[const])} (schedule ahead in "
         f"{seeds_passing(wins)}); epochs to {target:.0%}: {summary(reach[sched], '.0f')} "
         f"vs {summary(reach[const], '.0f')}"
     )
-    return measured, seed_verdict(wins, partly=sooner)
+    return measured, composite({"ends above": decide(wins), "sooner": decide(sooner)})
 
 
 def mnist_one_cycle_row(
@@ -257,10 +265,9 @@ def mnist_one_cycle_row(
 ) -> Row:
     """One-cycle with range-test bounds beats the best constant of a bracketing grid.
 
-    A seed passes when one-cycle ends above the best constant and did not diverge;
-    with no such seed the claim is `partly` when one-cycle stays within `margin` of the
-    constant on every seed that did not diverge. A grid whose best rate sits at its
-    edge cannot confirm the claim (then at most `partly`).
+    Two parts: per seed, one-cycle ends above the best constant and did not diverge;
+    and the grid brackets the best constant (a best rate at the grid's edge may not be
+    the best constant at all). The text also gives the seeds within `margin`.
 
     Args:
         acc: `{setting: per-seed final test accuracy}`.
@@ -279,15 +286,17 @@ def mnist_one_cycle_row(
     oc_acc, oc_div = acc[one_cycle], div[one_cycle]
     best = f"constant {grid.best:g}"
     beats = (oc_acc > acc[best]) & ~oc_div
-    result = seed_verdict(
-        beats, partly=bool(np.all(oc_acc[~oc_div] >= acc[best][~oc_div] - margin))
+    near = (oc_acc >= acc[best] - margin) & ~oc_div
+    result = composite(
+        {
+            "ahead of the best constant": decide(beats),
+            "the grid brackets the best constant": checked(bool(grid.interior), "one grid"),
+        }
     )
-    if not grid.interior and result != NOT_REPRODUCED:
-        result = PARTLY  # the grid did not bracket the best constant
     measured = (
         f"after {epochs} epoch(s): one-cycle (max_lr = range-test accuracy peak "
-        f"{peak:.3g} / {safety}) {summary(oc_acc, diverged=oc_div)}, ahead of the best "
-        f"constant in {seeds_passing(beats)}; best constant of the grid "
+        f"{peak:.3g} / {safety}) {summary(oc_acc, diverged=oc_div)}, within {margin:g} "
+        f"of the best constant or above in {seeds_passing(near)}; best constant of the grid "
         f"{', '.join(f'{r:g}' for r in grid.rates)} ({best}, "
         f"{'inside' if grid.interior else 'at the edge of'} the grid) "
         f"{summary(acc[best], diverged=div[best])}; without the margin (max_lr "
@@ -309,9 +318,9 @@ def range_test_cost_row(
 ) -> Row:
     """The range test finds a good rate at a fraction of a grid search's cost.
 
-    Confirmed when the range test costs fewer training epochs, its rate trains within
-    `margin` of the search's on every seed, and it also took less wall time (else
-    `partly`).
+    Three parts: fewer training epochs than the search, less wall time (each one
+    measurement, `verdicts.checked`), and, per seed, its rate trains within `margin` of
+    the search's.
 
     Args:
         final_acc: `{setting: per-seed final accuracy}` of the full-budget study.
@@ -329,9 +338,13 @@ def range_test_cost_row(
     """
     cheaper = range_epochs < search.training_epochs
     close = final_acc[range_setting] >= final_acc[search_setting] - margin
-    result = seed_verdict(close) if cheaper else NOT_REPRODUCED
-    if result == CONFIRMED and not range_seconds < search.wall_time_s:
-        result = PARTLY
+    result = composite(
+        {
+            "fewer training epochs": checked(bool(cheaper), "one count"),
+            "less wall time": checked(bool(range_seconds < search.wall_time_s), "one timing"),
+            f"within {margin:g} of the search's rate": decide(close),
+        }
+    )
     measured = (
         f"range test: {range_epochs:.0f} epochs, {range_seconds:.0f} s, rate "
         f"{range_rate:.3g} -> 200-epoch test accuracy "
@@ -366,8 +379,8 @@ def subset_search_row(
         margin: How far below the full search's rate still counts as "as well".
 
     Returns:
-        `(measured, verdict)`: per seed; `not reproduced` when the subset search did
-        not cost fewer updates.
+        `(measured, verdict)`: two parts, fewer updates (one count) and, per seed, as
+        good.
     """
     carries = final_acc[subset_setting] >= final_acc[search_setting] - margin
     measured = (
@@ -379,4 +392,9 @@ def subset_search_row(
         f"{seeds_passing(carries)}"
     )
     cheaper = subset_search.updates < search.updates
-    return measured, seed_verdict(carries) if cheaper else NOT_REPRODUCED
+    return measured, composite(
+        {
+            "fewer updates": checked(bool(cheaper), "one count"),
+            "as good": decide(carries),
+        }
+    )

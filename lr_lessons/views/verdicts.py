@@ -139,6 +139,7 @@ class Verdict:
         high: High end of the interval.
         reason: Optional words after the verdict (e.g. why a row is `superseded`).
         parts: For a composite claim, each part's name and verdict.
+        unit: What was counted (`"seeds"`; `"rounds"` for repeated timings).
     """
 
     word: str
@@ -148,6 +149,7 @@ class Verdict:
     high: float = float("nan")
     reason: str = ""
     parts: tuple[tuple[str, Verdict], ...] = ()
+    unit: str = "seeds"
 
     @property
     def rate(self) -> float:
@@ -159,7 +161,7 @@ class Verdict:
         if self.total is None:
             return ""
         return (
-            f"{self.passed}/{self.total} seeds, {CONFIDENCE:.0%} CI "
+            f"{self.passed}/{self.total} {self.unit}, {CONFIDENCE:.0%} CI "
             f"[{self.low:.0%}, {self.high:.0%}]"
         )
 
@@ -176,13 +178,14 @@ class Verdict:
         return text
 
 
-def decide(passes: Sequence[bool] | np.ndarray, reason: str = "") -> Verdict:
+def decide(passes: Sequence[bool] | np.ndarray, reason: str = "", unit: str = "seeds") -> Verdict:
     """The verdict of a claim tested seed by seed.
 
     Args:
         passes: Per seed, did the claim hold at the original's threshold? A seed whose
             measurement is missing (NaN) must already be `False`.
         reason: Optional words shown after the count.
+        unit: What one entry of `passes` is (`"seeds"`, or e.g. `"rounds"`).
 
     Returns:
         A `Verdict` with the word, `k/n` and the Wilson interval.
@@ -193,7 +196,7 @@ def decide(passes: Sequence[bool] | np.ndarray, reason: str = "") -> Verdict:
     p = p.reshape(-1)
     k, n = int(p.sum()), int(p.size)
     low, high = wilson(k, n)
-    return Verdict(word(k, n), k, n, low, high, reason)
+    return Verdict(word(k, n), k, n, low, high, reason, unit=unit)
 
 
 def composite(parts: Mapping[str, Verdict]) -> Verdict:
