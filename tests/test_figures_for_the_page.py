@@ -74,3 +74,17 @@ def test_heatmap_numbers_sit_above_the_marks_on_their_cells_colour():
         patch = t.get_bbox_patch()
         assert patch is not None and patch.get_edgecolor()[3] == 0  # no outline
     assert {t.get_fontsize() for t in numbers} == {plotting.SMALL_PT}
+
+
+def test_a_figure_describes_itself_from_title_panels_and_footer(output_dir):
+    fig = plotting.new_figure((6.0, 3.0))
+    left, right = fig.subplots(1, 2)
+    left.set_title("loss")
+    right.set_title(r"rate $\eta/(1-\mu)$")
+    fig.suptitle("SGD on blobs")
+    plotting.add_footer(fig, "data: blobs; 5 seeds")
+    text = "SGD on blobs. Panels: loss; rate η/(1-μ). data: blobs; 5 seeds"
+    assert plotting.describe(fig) == text
+    path = plotting.save_figure(fig, "00_test/described")
+    assert Image.open(path).info[plotting.DESCRIPTION_KEY] == text
+    assert plotting.describe(plotting.new_figure((2.0, 2.0))) == ""

@@ -17,11 +17,20 @@ format) is read with jupytext and written as one Markdown page:
   since that run (its hash no longer matches) shows no output: the output of older code
   is not passed off as this code's.
 
+Code cells tagged ``ledger`` (``# %% tags=["ledger"]``: the claims-table call, saving
+results, the site's data) exist for the record, not for the learner: a run of them is
+folded under a "How this table is made" toggle (``<details class="ledger">``), their
+printout inside it; the tables and figures they save are shown after it, unfolded. The
+script and the notebook still run them.
+
+A figure's alt text is the description ``save_figure`` stored in the PNG (its title,
+panel titles and footer: `lr_lessons.views.plotting.describe`), else its file name.
+
 A line ``<!-- widget: NAME -->`` in a markdown cell (invisible in a notebook) becomes the
-empty ``<div class="lr-widget" data-widget="NAME">`` that ``docs/src/javascripts/`` fills
-with an interactive figure (:data:`WIDGETS`); without JavaScript it stays empty and the
-chapter's static figure stands alone. The data a widget loads (``figures/**/*.json``) is
-served with the figures.
+``<div class="lr-widget" data-widget="NAME">`` that ``docs/src/javascripts/`` fills
+with an interactive figure (:data:`WIDGETS`); without JavaScript it shows only a
+``<noscript>`` note (:data:`NOSCRIPT`) and the chapter's static figure stands alone. The
+data a widget loads (``figures/**/*.json``) is served with the figures.
 
 The site mirrors the checkout: pages in ``chapters/``, pictures in ``figures/``, so a link
 such as ``../figures/01_learning_rate/x.png`` in a chapter's prose works in both. Each page
@@ -68,10 +77,20 @@ IMAGE_SUFFIXES = (".png", ".svg")
 CHAPTERS_NAV, API_NAV = "Chapters", "API reference"
 CHAPTER_TABLE_MARK = "<!-- chapter-table -->"
 HIDDEN_TAGS = {"remove-cell", "remove_cell", "hide-cell", "docs-hide"}
+LEDGER_TAG = "ledger"  # cells for the record: folded on the page
+LEDGER_SUMMARY = "How this table is made"
+LEDGER_SUMMARY_NO_TABLE = "How the results are recorded"
+DESCRIPTION_KEY = "Description"  # lr_lessons.views.plotting.DESCRIPTION_KEY
 WIDGET_RE = re.compile(r"^<!--\s*widget:\s*([\w-]+)\s*-->[ \t]*$", re.MULTILINE)
 # the interactive figures docs/src/javascripts/ provides
 WIDGETS = {"gd-playground", "range-explorer"}
+# what a widget's box says when JavaScript is off
+NOSCRIPT = (
+    "This interactive figure needs JavaScript, which is off in this browser. "
+    "The static figure above shows the same experiment."
+)
 DATA_SUFFIXES = (".json",)
+TABLE_DIV = '<div class="lr-output-table" markdown>'  # a Markdown table a cell wrote
 
 
 @dataclass
@@ -165,7 +184,19 @@ def _figure_files(figures_dir: Path, pattern: str) -> list[str]:
     return hits
 
 
-def _alt_text(rel: str) -> str:
+def _alt_text(rel: str, figures_dir: Path | None = None) -> str:
+    """A figure's alt text: the description stored in its PNG, else its file name."""
+    if figures_dir is not None and rel.endswith(".png"):
+        try:
+            from PIL import Image
+
+            with Image.open(figures_dir / rel) as image:
+                text = str(image.info.get(DESCRIPTION_KEY, "")).strip()
+        except (ImportError, OSError):
+            text = ""
+        if text:
+            # in Markdown's ![...]: brackets and backslashes escaped, one line
+            return re.sub(r"([\\\[\]])", r"\\\1", " ".join(text.split()))
     stem = rel.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     return stem.replace("_", " ")
 
@@ -189,6 +220,19 @@ def _summary(markdown: str) -> str:
 
 def _hidden(cell) -> bool:
     return bool(HIDDEN_TAGS & set(cell.metadata.get("tags", [])))
+
+
+def _ledger(cell) -> bool:
+    return LEDGER_TAG in cell.metadata.get("tags", [])
+
+
+def ledger_block(inside: list[str], summary: str = LEDGER_SUMMARY) -> str:
+    """Blocks (code, printout) folded under a toggle, closed until the reader opens it."""
+    body = "\n\n".join(inside)
+    return (
+        f'<details class="ledger" markdown="1">\n<summary>{html.escape(summary)}</summary>'
+        f"\n\n{body}\n\n</details>"
+    )
 
 
 def link_chapter_pages(markdown: str, chapters: set[str]) -> str:
@@ -215,7 +259,10 @@ def insert_widgets(markdown: str, page: ChapterPage) -> str:
                 sorted(WIDGETS),
             )
             return match.group(0)
-        return f'<div class="lr-widget" data-widget="{name}" id="{name}"></div>'
+        return (
+            f'<div class="lr-widget" data-widget="{name}" id="{name}">'
+            f'<noscript><p class="lr-noscript">{NOSCRIPT}</p></noscript></div>'
+        )
 
     return WIDGET_RE.sub(div, markdown)
 
@@ -243,10 +290,26 @@ def convert_chapter(
     recorded = load_outputs(figures_dir, stem)
     blocks: list[str] = []
     titled = False
+    folded: list[str] = []  # the current run of ledger cells: code and printout
+    shown: list[str] = []  # and the tables and figures they save, shown after the toggle
+    made_table = False
+
+    def fold() -> None:
+        nonlocal made_table
+        if folded:
+            summary = LEDGER_SUMMARY if made_table else LEDGER_SUMMARY_NO_TABLE
+            blocks.append(ledger_block(folded, summary))
+            blocks.extend(shown)
+        folded.clear()
+        shown.clear()
+        made_table = False
+
     for index, cell in enumerate(notebook.cells):
         text = cell.source.strip("\n")
         if not text.strip() or _hidden(cell):
             continue
+        if not (cell.cell_type == "code" and _ledger(cell)):
+            fold()
         if cell.cell_type == "markdown":
             blocks.append(insert_widgets(link_chapter_pages(text, chapters), page))
             if not titled:
@@ -257,13 +320,21 @@ def convert_chapter(
         elif cell.cell_type == "code":
             longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
             fence = "`" * max(3, longest + 1)  # a fence no backtick run in the code can close
-            blocks.append(f"{fence}python\n{text}\n{fence}")
+            code = f"{fence}python\n{text}\n{fence}"
             record = find_record(recorded, index, cell.source)
             if record is None and recorded:  # changed (or added) since the recording
                 page.stale.append(index)
             tables = {f"{p}.md" for kind, p in saved_outputs(text) if kind == "table"}
-            blocks.extend(printed_outputs(record, figures_dir, page, tables))
-            blocks.extend(_outputs(text, figures_dir, page, exact))
+            printed = printed_outputs(record, figures_dir, page, tables)
+            saved = _outputs(text, figures_dir, page, exact)
+            if _ledger(cell):
+                printout = [b for b in printed if not b.startswith(TABLE_DIV)]
+                folded.extend([code, *printout])
+                shown.extend([b for b in printed if b.startswith(TABLE_DIV)] + saved)
+                made_table = made_table or bool(tables) or len(printout) < len(printed)
+            else:
+                blocks.extend([code, *printed, *saved])
+    fold()
     if not titled:
         blocks.insert(0, f"# {fallback}\n\n{_downloads(stem)}")
     page.markdown = "\n\n".join(blocks) + "\n"
@@ -319,7 +390,7 @@ def printed_outputs(
         table = path.read_text(encoding="utf-8").strip("\n")
         if table and table in stdout:
             stdout = stdout.replace(table, "", 1)
-        tables.append(f'<div class="lr-output-table" markdown>\n\n{table}\n\n</div>')
+        tables.append(f"{TABLE_DIV}\n\n{table}\n\n</div>")
     stdout = re.sub(r"\n{3,}", "\n\n", stdout).strip("\n")
     blocks = [output_block(stdout)] if stdout.strip() else []
     page.outputs += len(blocks) + len(tables)
@@ -363,7 +434,7 @@ def _outputs(
         for rel in files:
             page.figures.append(rel)
             # the image links to itself: a multi-panel figure opens full size on a phone
-            image = f"![{_alt_text(rel)}](../figures/{rel})"
+            image = f"![{_alt_text(rel, figures_dir)}](../figures/{rel})"
             blocks.append(f'[{image}](../figures/{rel} "open the figure full size")')
     return blocks
 
@@ -419,6 +490,13 @@ def api_group(module: str) -> str:
         if first in members:
             return name
     return OTHER_GROUP
+
+
+def nav_title(module: str) -> str:
+    """A module's title in the API navigation, under its group: its name without the
+    package (``lr_lessons.tools.range_test.finder`` -> ``tools.range_test.finder``), so
+    the sidebar shows whole names; the page itself carries the full dotted name."""
+    return module.split(".", 1)[1] if "." in module else module
 
 
 def module_summary(package_dir: Path, module: str) -> str:
@@ -555,7 +633,7 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
     api: list = [{"Overview": "api.md"}, {modules[0]: f"api/{modules[0]}.md"}]
     groups = [n for n, _, _ in API_GROUPS] + [OTHER_GROUP]
     for group in groups:
-        members = [{m: f"api/{m}.md"} for m in modules[1:] if api_group(m) == group]
+        members = [{nav_title(m): f"api/{m}.md"} for m in modules[1:] if api_group(m) == group]
         if members:
             api.append({group: members})
     for key, entries in ((CHAPTERS_NAV, chapters), (API_NAV, api)):

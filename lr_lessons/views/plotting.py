@@ -16,6 +16,7 @@ the page; the site's browser test holds every figure to `SMALLEST_TEXT_PX` there
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,6 +34,14 @@ from lr_lessons.lab.results import Results
 PAGE_WIDTH_PX = 688  # the site's content column in CSS px, in a 1280 px wide window
 SMALLEST_TEXT_PX = 9.0  # no text smaller than this (font size, CSS px) where it is shown
 SMALLEST_TEXT_KEY = "Smallest text"  # PNG metadata: the smallest font size, in PNG pixels
+DESCRIPTION_KEY = "Description"  # PNG metadata: what the figure shows (the site's alt text)
+FOOTER_GID = "footer"  # the `gid` of the text `add_footer` draws
+_TEX_NAMES = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "Delta": "Δ", "epsilon": "ε",
+    "eta": "η", "theta": "θ", "lambda": "λ", "mu": "μ", "sigma": "σ", "infty": "∞",
+    "cdot": "·", "times": "×", "approx": "≈", "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥",
+    "to": "→", "sqrt": "√", "nabla": "∇",
+}  # fmt: skip
 DPI = 110
 # The smallest text a figure draws (footers, legends, numbers in cells), in points: 9 CSS
 # px on the page for a figure up to `MAX_WIDTH_IN` wide (wider ones are scaled down more).
@@ -95,6 +104,44 @@ def smallest_text_pt(fig: Figure) -> float:
     return min(sizes, default=float("inf"))
 
 
+def _plain(text: str) -> str:
+    """Mathtext as plain text: `$\\eta/(1-\\mu)$` -> `η/(1-μ)`."""
+    text = re.sub(r"\\([A-Za-z]+)", lambda m: _TEX_NAMES.get(m.group(1), m.group(1)), text)
+    text = text.replace("$", "").replace("\\,", " ").replace("{", "").replace("}", "")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def describe(fig: Figure) -> str:
+    """What a figure shows, in words, from its own texts: the site's alt text.
+
+    Its title, its panels' titles and its footer (`add_footer`), in that order.
+
+    Args:
+        fig: The figure.
+
+    Returns:
+        E.g. `"SGD on the blobs problem: learning rate x momentum. Panels: final test
+        accuracy; epochs to 75% test accuracy. data: blobs; 5 seeds; 200 epochs"`; empty
+        if the figure has none of these texts.
+    """
+    parts = []
+    title = fig.get_suptitle() if hasattr(fig, "get_suptitle") else ""
+    if title.strip():
+        parts.append(_plain(title).rstrip("."))
+    panels: list[str] = []
+    for ax in fig.axes:
+        for loc in ("left", "center", "right"):
+            name = _plain(ax.get_title(loc))
+            if name and name not in panels:
+                panels.append(name)
+    if panels:
+        label = "Panels" if len(panels) > 1 else "Panel"
+        parts.append(f"{label}: " + "; ".join(panels))
+    footers = [t.get_text() for t in fig.texts if t.get_gid() == FOOTER_GID]
+    parts += [_plain(f) for f in footers if f.strip()]
+    return ". ".join(parts)
+
+
 def new_figure(size: tuple[float, float]) -> Figure:
     """A new figure that pyplot no longer tracks, no wider than the page.
 
@@ -135,24 +182,27 @@ def save_figure(fig: Figure, name: str, dpi: int = DPI) -> Path:
     if path.suffix not in {".png", ".svg"}:
         path = path.with_suffix(".png")
     smallest = smallest_text_pt(fig) * dpi / 72
+    description = describe(fig)
     with atomic_path(path) as tmp:
         fig.savefig(
             tmp,
             format=path.suffix[1:],
             dpi=dpi,
             bbox_inches="tight",
-            metadata=_png_metadata(path, smallest),
+            metadata=_png_metadata(path, smallest, description),
         )
     return path
 
 
-def _png_metadata(path: Path, smallest_px: float) -> dict[str, str | None]:
+def _png_metadata(path: Path, smallest_px: float, description: str) -> dict[str, str | None]:
     # Fixed metadata keeps re-rendered PNGs byte-identical (no timestamps, no versions).
     if path.suffix != ".png":
         return {"Date": None, "Creator": None}
     meta: dict[str, str | None] = {"Software": None}
     if np.isfinite(smallest_px):
         meta[SMALLEST_TEXT_KEY] = f"{smallest_px:.2f}"
+    if description:
+        meta[DESCRIPTION_KEY] = description
     return meta
 
 
@@ -257,7 +307,15 @@ def add_footer(fig: Figure, note: str | None) -> None:
     """
     if note:
         fig.text(
-            0.5, -0.01, note, ha="center", va="top", fontsize=SMALL_PT, color="0.35", wrap=True
+            0.5,
+            -0.01,
+            note,
+            ha="center",
+            va="top",
+            fontsize=SMALL_PT,
+            color="0.35",
+            wrap=True,
+            gid=FOOTER_GID,
         )
 
 
