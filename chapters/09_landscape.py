@@ -53,7 +53,6 @@ from lr_lessons.lab.runner import run_study
 from lr_lessons.views import landscape_claims
 from lr_lessons.views import landscape_plots as lp
 from lr_lessons.views import landscape_tables as tables
-from lr_lessons.views.claims import ClaimsTable
 from lr_lessons.views.plotting import caption, save_figure
 
 # %% [markdown]
@@ -457,76 +456,48 @@ print(
 # %% [markdown]
 # ## What the literature claims, and what we measured
 #
-# The verdicts follow the rules of the other chapters: each claim is tested seed by
-# seed at its own statement (a slope of 1 for proportional, 0.5 for square root), and
-# "within noise" means the seeds disagree. A slope read off best rates on our grid of
-# thirds of a decade is uncertain by about 0.2 (half a grid step at each end of a
-# two-decade span), so slopes within 0.2 of the claimed value count as agreeing. Each
-# claim is one function of `lr_lessons.views.landscape_claims`; each cell prints its
-# row, and the last cell gathers them into the table.
+# The verdicts follow the one policy of every chapter: each claim is tested seed by seed
+# at its own statement (a slope of 1 for proportional, 0.5 for square root), and each
+# verdict counts the seeds that pass, with the 95% interval of the pass rate
+# ([how the verdicts are decided](../verdicts.md)). A slope read off best rates on our
+# grid of thirds of a decade is uncertain by about 0.2 (half a grid step at each end of
+# a two-decade span), so slopes within 0.2 of the claimed value count as agreeing.
 #
-# **Effective learning rate.** Per seed, the best rate of each momentum row; if it
-# scales with $1-\mu$, the slope of log best rate against $\log(1-\mu)$ is 1.
+# **Effective learning rate**: per seed, the best rate of each momentum row; if it
+# scales with $1-\mu$, the slope of log best rate against $\log(1-\mu)$ is 1. **Where
+# the rule stops** (a measurement, not a claim): the largest rate per row that still
+# ends at 75% test accuracy or more, and whether it too scales with $1-\mu$; the
+# stability limit above says it should not. **Linear scaling with batch size, up to a
+# point**: per seed, the fitted slope of SGD's best rate against the batch size below
+# the knee should be 1, and the knee should lie inside the batch sizes we tried.
+# **Adam scales more slowly**: per seed its slope should be below SGD's, and near 0.5
+# (square root). **Adaptive optimizers are less sensitive**: per seed, each adaptive
+# optimizer's good region (within 0.01 of its best) must be wider than SGD's; the row
+# also gives the looser reading (the rates that learn at all) and flags widths that are
+# lower bounds because the region reaches the end of the grid. **Chapters 3 and 4
+# across the momentum row**, each with its chapter's own per-seed tests and thresholds
+# (the same functions, `decay_claims` and `plateau_claims`): chapter 3's fast decays
+# (0.1, 0.01) end more than 5 points below decay $10^{-4}$, which ends within 2 points of
+# no decay; chapter 4's patience 2 hits its floor rate ($10^{-6}$) within 25 epochs,
+# patience 15 drops the rate exactly once, and the final training loss is ordered
+# 2 > 5 > both of 10 and 15. Each part is judged at every momentum, and the verdict
+# shows each. Each claim is one function of `lr_lessons.views.landscape_claims`.
 
-# %%
-effective = landscape_claims.effective_rate(mus, m.best_rate())
-print(effective)
-
-# %% [markdown]
-# **Where the rule stops** (not a claim of the literature, a measurement): the largest
-# rate per row that still ends at 75% test accuracy or more, and whether it too
-# scales with $1-\mu$. The stability limit above says it should not.
-
-# %%
-stops = landscape_claims.largest_learning_rate(mus, rates, m.accuracy)
-print(stops)
-
-# %% [markdown]
-# **Linear scaling with batch size, up to a point.** Per seed, the fitted slope of
-# SGD's best rate against the batch size below the knee should be 1, and the knee
-# should lie inside the batch sizes we tried. **Adam scales more slowly**: per seed its
-# slope should be below SGD's, and near 0.5 (square root).
-
-# %%
-linear = landscape_claims.linear_scaling(BATCHES, scaling)
-adam = landscape_claims.adam_scales_slower(BATCHES, scaling)
-print(linear, adam, sep="\n")
-
-# %% [markdown]
-# **Adaptive optimizers are less sensitive.** Per seed, each adaptive optimizer's good
-# region (within 0.01 of its best) must be wider than SGD's; the looser reading (the
-# rates that learn at all) decides between "partly" and "not reproduced".
-
-# %%
-wider = landscape_claims.adaptive_wider(
-    rates, curves, regions, adaptive=list(optimizers.rows), tol=TOL
-)
-print(wider)
-
-# %% [markdown]
-# **Chapters 3 and 4 across the momentum row**, each with its chapter's own rules:
-# chapter 3's fast decays (0.1, 0.01) end more than 5 points below decay $10^{-4}$,
-# which ends within 2 points of no decay; chapter 4's patience 2 hits its floor rate
-# ($10^{-6}$) within a quarter of the run, patience 15 drops the rate exactly once, and
-# small patiences end at a higher training loss than large ones. Each part is judged
-# at every momentum; the verdict names the momenta where a part fails.
-
-# %%
-chapter3 = landscape_claims.chapter3_along_momentum(
-    mus, decays, d.accuracy, m.accuracy[:, none]
-)
-chapter4 = landscape_claims.chapter4_along_momentum(
-    mus, patiences, p.learning_rate, p.loss
-)
-print(chapter3, chapter4, sep="\n")
-
-# %% [markdown]
-# All of it in one table, saved next to the figures:
-
-# %%
-table = ClaimsTable(
-    [effective, stops, linear, adam, wider, chapter3, chapter4],
-    note=landscape_claims.table_note(m_results, BATCHES, TOL),
+# %% tags=["ledger"]
+table = landscape_claims.table(
+    m_results,
+    mus,
+    rates,
+    m.best_rate(),
+    m.accuracy,
+    BATCHES,
+    scaling,
+    curves,
+    regions,
+    list(optimizers.rows),
+    TOL,
+    decay=(decays, d.accuracy, m.accuracy[:, none]),
+    plateau=(patiences, p.learning_rate, p.loss),
 )
 table.save("09_landscape/claims")
 table

@@ -120,17 +120,39 @@ def test_ch8_rate_bands_after_the_first_epoch():
 
 
 def test_ch8_beta_sweep_paragraph():
-    from lr_lessons.views.claims import diverged
+    from lr_lessons.views.claims import diverged, final
 
-    quoted("08_hypergradient", "SGD-HD with $\\beta = 10^{-2}$ diverged in nearly every run")
-    quoted("08_hypergradient", "(and in some runs drives it *below zero*: a negative rate "
-           "steps uphill)")  # fmt: skip
-    r = results("hypergradient_betas")
+    quoted("08_hypergradient", "SGD-HD with $\\beta = 10^{-2}$ diverges in most runs")
+    quoted("08_hypergradient", "$10^{-4}$ lifts the slow start above plain SGD's, but less "
+           "than the paper's $10^{-3}$ does, and it drives the rate *below zero* in many "
+           "runs")  # fmt: skip
+    quoted("08_hypergradient", "the table at the end finds no beta of Adam-HD harmless")
+    quoted("08_hypergradient", "From a start of $10^0$ only $\\beta = 10^{-3}$ helps Adam-HD: "
+           "it ends above plain Adam, and its rate ends below 1")  # fmt: skip
+    quoted("08_hypergradient", "at the smaller betas the rate stays near 1 and the accuracy "
+           "where plain Adam's is")  # fmt: skip
+    r, blobs = results("hypergradient_betas"), results("hypergradient_blobs")
+
+    def acc(study: Results, name: str) -> float:
+        return float(final(study.get("val_accuracy", name)).mean())
+
     runs = [s for s in r.settings if s.startswith("sgd_hd beta=0.01 ")]
     blew = np.concatenate([diverged(r.get("loss", s)) for s in runs])
-    assert blew.mean() >= 0.75
+    assert blew.mean() > 0.5
     low = [s for s in r.settings if s.startswith("sgd_hd beta=0.0001 ")]
-    assert any(np.nanmin(r.get("learning_rate", s)) < 0 for s in low)
+    negative = np.concatenate([r.get("learning_rate", s).min(axis=1) < 0 for s in low])
+    assert negative.mean() > 0.25  # "many runs"
+    slow_start = acc(r, "sgd_hd beta=0.0001 lr=0.0001")
+    assert acc(blobs, "sgd lr=0.0001") < slow_start < acc(blobs, "sgd_hd beta=0.001 lr=0.0001")
+    claims = (full_size(OUTPUT / "figures" / "08_hypergradient" / "claims.md")).read_text()
+    assert "Harmless: SGD-HD" in claims and "Adam-HD []" in claims
+    plain = acc(blobs, "adam lr=1")
+    big = "adam_hd beta=0.001 lr=1"
+    assert acc(r, big) > plain + 0.05 and np.median(r.get("learning_rate", big)[:, -1]) < 0.9
+    for small in ("adam_hd beta=1e-07 lr=1", "adam_hd beta=1e-05 lr=1"):
+        study = blobs if small in blobs.settings else r
+        assert abs(acc(study, small) - plain) < 0.02
+        assert abs(np.median(study.get("learning_rate", small)[:, -1]) - 1) < 0.05
 
 
 def test_ch8_mnist_paragraph():

@@ -26,6 +26,7 @@ from lr_lessons.views.claims import (
     FINAL_DEFINITION,
     VERDICT_NOTE,
     Claim,
+    ClaimsTable,
     final,
     final_epochs,
     seed_range,
@@ -214,7 +215,7 @@ def little_tuning(sweeps: Mapping[str, BetaSweep], seeds: Sequence[int]) -> Clai
         + ", ".join(
             f"{plain[o]} {summary(range_over_rates(s.plain_finals))}" for o, s in sweeps.items()
         )
-        + f" (initial rates {_rates_text(rates)}, seeds {list(seeds)}; a beta is harmless "
+        + f" (initial rates {_rates_text(rates)}, {seed_range(seeds)}; a beta is harmless "
         "if no run diverged, no rate went to zero or below or collapsed (cut below a "
         "tenth of its start and of the plain optimizer's best rate: "
         + ", ".join(f"{plain[o]} {s.plain_best:g}" for o, s in sweeps.items())
@@ -303,4 +304,49 @@ def little_extra_cost(costs: Mapping[str, Mapping], steps: int, rounds: int, bat
         f"{steps} steps; 'little' read as at most {LITTLE}x the time per step, judged "
         "round by round)",
         composite({"little extra time": time_verdict, "memory": memory_verdict}),
+    )
+
+
+def table(
+    results: Results,
+    finals: Mapping[str, np.ndarray],
+    rates: Sequence[float],
+    beta: Mapping[str, float],
+    sweeps: Mapping[str, BetaSweep],
+    mnist: Results,
+    mnist_names: Mapping[str, str],
+    costs: Mapping[str, Mapping],
+    cost_settings: Mapping[str, int],
+) -> ClaimsTable:
+    """Chapter 8's table, every row decided by its function above.
+
+    Args:
+        results: The blobs study (optimizers x initial rates).
+        finals: Final test accuracy per optimizer, each `(rates, seeds)`.
+        rates: The initial rates.
+        beta: The betas of the blobs study, per HD optimizer.
+        sweeps: Per HD optimizer, its beta sweep.
+        mnist: The MNIST study's results.
+        mnist_names: Per optimizer, its setting's name in `mnist`.
+        costs: What `hypergradient_study.step_costs` measured.
+        cost_settings: Its `steps`, `rounds` and `batch`.
+
+    Returns:
+        The table.
+    """
+    from lr_lessons.lab.hypergradient_study import by_rate
+
+    from_small = by_rate(results, "sgd_hd", rates[:1], beta["sgd_hd"], "learning_rate")[0]
+    return ClaimsTable(
+        [
+            *(less_sensitive(finals, plain, hd, rates) for plain, hd in PAIRS),
+            never_worse(finals, rates),
+            raised_then_decays(from_small, rates[0]),
+            little_tuning(sweeps, results.seeds),
+            rescues_mnist(mnist, mnist_names),
+            little_extra_cost(
+                costs, cost_settings["steps"], cost_settings["rounds"], cost_settings["batch"]
+            ),
+        ],
+        note=table_note(results, mnist, rates),
     )

@@ -18,7 +18,7 @@ import numpy as np
 from lr_lessons.lab import landscape
 from lr_lessons.lab.results import Results
 from lr_lessons.views import decay_claims, plateau_claims
-from lr_lessons.views.claims import Claim, numbers_note, seeds_passing, summary
+from lr_lessons.views.claims import Claim, ClaimsTable, numbers_note, seeds_passing, summary
 from lr_lessons.views.landscape_tables import BatchScaling
 from lr_lessons.views.verdicts import Verdict, composite, decide
 
@@ -303,4 +303,56 @@ def chapter4_along_momentum(
                 "worse model": plateau_claims.worse_model(end),
             },
         ),
+    )
+
+
+def table(
+    momentum: Results,
+    momenta: Sequence[float],
+    rates: Sequence[float],
+    best: np.ndarray,
+    accuracy: np.ndarray,
+    batches: Sequence[int],
+    scaling: BatchScaling,
+    curves: Mapping[str, np.ndarray],
+    regions: Mapping[str, landscape.Region],
+    adaptive: Sequence[str],
+    tol: float,
+    decay: tuple[Sequence[float], np.ndarray, np.ndarray],
+    plateau: tuple[Sequence[int], np.ndarray, np.ndarray],
+) -> ClaimsTable:
+    """Chapter 9's table, every row decided by its function above.
+
+    Args:
+        momentum: The momentum map's results (for the note).
+        momenta: The momenta.
+        rates: The learning rates.
+        best: Best rate per momentum and seed, `(momenta, seeds)`.
+        accuracy: Final test accuracy of the momentum map, `(momenta, rates, seeds)`.
+        batches: The batch sizes.
+        scaling: What `landscape_tables.batch_scaling` found.
+        curves: Final test accuracy per optimizer label, `(rates, seeds)`.
+        regions: The good region per optimizer label.
+        adaptive: The adaptive optimizers' labels.
+        tol: The good region's tolerance.
+        decay: Chapter 3's grid: the decays, final test accuracy `(momenta, decays,
+            seeds)`, and constant 0.01 from the same seeds `(momenta, seeds)`.
+        plateau: Chapter 4's grid: the patiences, the rate per epoch `(momenta,
+            patiences, seeds, epochs)`, and final training loss `(momenta, patiences,
+            seeds)`.
+
+    Returns:
+        The table.
+    """
+    return ClaimsTable(
+        [
+            effective_rate(momenta, best),
+            largest_learning_rate(momenta, rates, accuracy),
+            linear_scaling(batches, scaling),
+            adam_scales_slower(batches, scaling),
+            adaptive_wider(rates, curves, regions, adaptive, tol),
+            chapter3_along_momentum(momenta, *decay),
+            chapter4_along_momentum(momenta, *plateau),
+        ],
+        note=table_note(momentum, batches, tol),
     )

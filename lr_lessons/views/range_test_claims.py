@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from lr_lessons.views.claims import seeds_passing, summary
+from lr_lessons.views.claims import ClaimsTable, seeds_passing, summary
 from lr_lessons.views.range_test_plots import MARKER_LABELS
 from lr_lessons.views.verdicts import Verdict, checked, composite, decide, superseded
 
@@ -34,6 +34,7 @@ __all__ = [
     "steepest_near_row",
     "steepest_order_row",
     "suggestion_check_row",
+    "table",
     "unreliable_note",
 ]
 
@@ -330,3 +331,71 @@ def fresh_model_row(first: Any, second: Any, names: tuple[str, str] = ("SGD", "A
         f"{summary(start)}"
     )
     return measured, superseded("we rebuild the model")
+
+
+# the original's reading of its own curves, as log10 of the rate
+TARGET_LOG = {"SGD": -1.95, "Adam": -3.95}
+CHECK_CLAIMS = {
+    "steepest": "Pick the rate at the steepest descent: it trains well.",
+    "valley": "Pick a rate a little left of the loss minimum (fastai's valley): it trains well.",
+}
+
+
+def table(
+    tests: Mapping[str, Any],
+    checks: Mapping[str, Mapping[str, Any]],
+    linear: Mapping[str, Any],
+    small: Any,
+    ramp: tuple[float, float],
+    note: str,
+) -> ClaimsTable:
+    """Chapter 6's table, every row decided by its function above.
+
+    Args:
+        tests: `{optimizer: RangeTestRepeats}` (SGD and Adam).
+        checks: `{rule: {optimizer: NeighbourCheck}}`, the rules checked by training.
+        linear: Smith's linear ramp: `max_lrs` (per seed), `median`, `naive` (per seed)
+            and `scores` (`{"a quarter" | "the reading" | "twice": per-seed accuracy}`).
+        small: Variant 2's `RangeTestResult` (small ConvNet, Adam, inside `model.fit`).
+        ramp: Variant 2's `(start_lr, end_lr)`.
+        note: The paragraph under the table (seeds, data, ramp).
+
+    Returns:
+        The table.
+    """
+    table = ClaimsTable(note=note)
+    table.add("Adam reaches a lower loss than SGD.", *lower_minimum_row(tests))
+    table.add(
+        "Adam's steepest fall happens at a lower learning rate than SGD's.",
+        *steepest_order_row(tests),
+    )
+    table.add(
+        "The steepest descent sits at about 10^-1.95 for SGD and 10^-3.95 for Adam.",
+        *steepest_near_row(tests, TARGET_LOG, decades=0.5),
+    )
+    for rule, by_optimizer in checks.items():
+        table.add(CHECK_CLAIMS[rule], *suggestion_check_row(by_optimizer))
+    table.add(
+        "Smith (linear ramp): where accuracy turns ragged or falls is the largest usable "
+        "rate; a third to a quarter of it is a good minimum for cyclical rates.",
+        *linear_reading_row(
+            linear["max_lrs"], linear["median"], linear["naive"], linear["scores"], 0.5
+        ),
+    )
+    table.add(
+        "Variant 2 (small ConvNet, Adam): good rates lie in [1E-3, 1E-2].",
+        *good_range_row(small, 1e-3, 1e-2, near_min=1.2),
+    )
+    table.add(
+        "Variant 2: the finder ramps to a very high rate (10+) unless the loss explodes first.",
+        *ramp_end_row(small, *ramp),
+    )
+    table.add(
+        "The test changes the weights, so the model must be rebuilt afterwards.",
+        *restored_row(small),
+    )
+    table.add(
+        "(The original's code) the Adam test runs on the model the SGD test has just trained.",
+        *fresh_model_row(tests["SGD"], tests["Adam"]),
+    )
+    return table

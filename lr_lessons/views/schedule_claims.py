@@ -25,6 +25,7 @@ import numpy as np
 from lr_lessons.views.claims import (
     FINAL_DEFINITION,
     SUSTAIN_DEFINITION,
+    ClaimsTable,
     seed_range,
     seeds_passing,
     summary,
@@ -43,6 +44,7 @@ __all__ = [
     "slow_start_row",
     "study_table",
     "subset_search_row",
+    "table",
 ]
 
 Row = tuple[str, Verdict]
@@ -167,11 +169,14 @@ def cyclical_row(
     best_constant: str,
     target: float,
     margin: float = 0.01,
+    others: Sequence[str] = (),
 ) -> Row:
     """Cyclical rates reach the best fixed rate's accuracy sooner, and end as well.
 
     Two parts, each per seed: the cyclical setting reaches `target` in fewer epochs;
-    and it ends within `margin` of the constant or above.
+    and it ends within `margin` of the constant or above. Each of `others` (e.g. the
+    fastest good constant, when the best by final accuracy is a slow one) adds a part:
+    sooner than it too.
 
     Args:
         final_acc: `{setting: per-seed final accuracy}`.
@@ -180,11 +185,13 @@ def cyclical_row(
         best_constant: The best fixed rate's setting.
         target: The target accuracy (for the text).
         margin: How far below the constant still counts as "as well".
+        others: More constant settings to compare the speed with.
 
     Returns:
         `(measured, verdict)`.
     """
     faster = _never_is_late(reach[cyclical]) < _never_is_late(reach[best_constant])
+    also = {o: _never_is_late(reach[cyclical]) < _never_is_late(reach[o]) for o in others}
     as_good = final_acc[cyclical] >= final_acc[best_constant] - margin
     measured = (
         f"epochs to {target:.0%}: triangular {summary(reach[cyclical], '.0f')}, "
@@ -192,8 +199,18 @@ def cyclical_row(
         f"{seeds_passing(faster)}); final test accuracy {summary(final_acc[cyclical])} "
         f"vs {summary(final_acc[best_constant])} (within {margin:g} or above in "
         f"{seeds_passing(as_good)})"
+        + "".join(
+            f"; {o}: {summary(reach[o], '.0f')} epochs (cyclical faster in {seeds_passing(f)})"
+            for o, f in also.items()
+        )
     )
-    return measured, composite({"sooner": decide(faster), "as good": decide(as_good)})
+    return measured, composite(
+        {
+            "sooner": decide(faster),
+            "as good": decide(as_good),
+            **{f"sooner than {o}": decide(f) for o, f in also.items()},
+        }
+    )
 
 
 def one_cycle_row(
@@ -398,3 +415,105 @@ def subset_search_row(
             "as good": decide(carries),
         }
     )
+
+
+def table(
+    shapes: Mapping[str, Any],
+    blobs: Mapping[str, Any],
+    mnist: Mapping[str, Any],
+    cost: Mapping[str, Any],
+    note: str,
+) -> ClaimsTable:
+    """Chapter 7's table, every row decided by its function above.
+
+    Args:
+        shapes: `linear` (the linear decay's rate per update), `linear_steps` (its
+            `decay_steps`) and `early` (`{kind: share of its fall in the first tenth}`).
+        blobs: `final_acc`, `reach` (`{setting: per-seed}`), `target`, `cyclical`,
+            `best_constant`, `schedules` and `constants` (setting names; the cyclical
+            row also compares with the constant that reaches `target` soonest).
+        mnist: `acc`, `div`, `grid`, `one_cycle`, `no_margin`, `peak`, `safety`,
+            `epochs` (as `mnist_one_cycle_row` takes them).
+        cost: `range_setting`, `search_setting`, `subset_setting`, `range_rate`,
+            `range_epochs`, `range_seconds`, `search`, `subset_search`, `subset`,
+            `total`.
+        note: The paragraph under the table.
+
+    Returns:
+        The table.
+    """
+    acc, reach = blobs["final_acc"], blobs["reach"]
+    table = ClaimsTable(note=note)
+    table.add(
+        "Linear decay lowers the rate by the same amount every update, then holds it at "
+        "the end rate (the explainer).",
+        *linear_decay_row(shapes["linear"], shapes["linear_steps"], tol=1e-3),
+    )
+    table.add(
+        "Time-based decay starts slowly (the explainer).",
+        *slow_start_row(shapes["early"], "time", slow=0.1),
+    )
+    # the constant that gets to the target soonest (median seed): the claim's "best
+    # fixed rate" by final accuracy can be a slow one, so the row compares with both
+    fastest = min(blobs["constants"], key=lambda c: float(np.median(_never_is_late(reach[c]))))
+    others = [fastest] if fastest != blobs["best_constant"] else []
+    table.add(
+        "Smith (2015): cyclical rates reach the accuracy of the best fixed rate in fewer "
+        "iterations, without tuning the rate.",
+        *cyclical_row(
+            acc, reach, blobs["cyclical"], blobs["best_constant"], blobs["target"], 0.01, others
+        ),
+    )
+    table.add(
+        "Smith (2018): one cycle up to a large rate and down again trains as well as or "
+        "better than the usual schedules in the same budget.",
+        *one_cycle_row(acc, "one-cycle", margin=0.01),
+    )
+    table.add(
+        "A static learning rate is a bad idea: change it during training (the explainer).",
+        *schedule_vs_constant_row(
+            acc, reach, blobs["schedules"], blobs["constants"], blobs["target"]
+        ),
+    )
+    table.add(
+        "One-cycle with range-test bounds beats the best constant rate on a short budget (MNIST).",
+        *mnist_one_cycle_row(
+            mnist["acc"],
+            mnist["div"],
+            mnist["grid"],
+            mnist["one_cycle"],
+            mnist["no_margin"],
+            peak=mnist["peak"],
+            safety=mnist["safety"],
+            epochs=mnist["epochs"],
+            margin=0.01,
+        ),
+    )
+    table.add(
+        "The range test finds a good rate at a fraction of the cost of a grid search "
+        "(cost: training epochs and wall time).",
+        *range_test_cost_row(
+            acc,
+            cost["range_setting"],
+            cost["search_setting"],
+            cost["range_rate"],
+            cost["range_epochs"],
+            cost["range_seconds"],
+            cost["search"],
+            margin=0.02,
+        ),
+    )
+    table.add(
+        "Don't start the search on the entire dataset: search on a subset first (the explainer).",
+        *subset_search_row(
+            acc,
+            cost["subset_setting"],
+            cost["search_setting"],
+            cost["subset_search"],
+            cost["search"],
+            cost["subset"],
+            cost["total"],
+            margin=0.01,
+        ),
+    )
+    return table
