@@ -417,12 +417,12 @@ plotting.save_figure(fig, "08_hypergradient/mnist")
 fig
 
 # %% [markdown]
-# In our full run SGD-HD raised its rate from $10^{-3}$ to about 0.03 over the three
-# epochs and reached 0.60 test accuracy where SGD stayed at 0.11; Adam-HD raised
-# $10^{-5}$ to about $5\times10^{-4}$ within the first epoch and reached 0.97 where
-# Adam reached 0.53. On the problem the paper was written for, the rescue of a
-# too-small start is large and needs no tuning of $\beta$ beyond the published values.
-# The printout above the figure gives this run's numbers.
+# In our full run (the printout above the figure gives each setting's seed mean and
+# range) SGD-HD raised its rate from $10^{-3}$ more than tenfold over the three epochs
+# and ended more than 0.2 above SGD in test accuracy; Adam-HD raised $10^{-5}$ more than
+# tenfold within the first epoch and ended more than 0.2 above Adam, in every seed. On
+# the problem the paper was written for, the rescue of a too-small start is large and
+# needs no tuning of $\beta$ beyond the published values.
 #
 # ## What HD costs per step
 #

@@ -158,20 +158,19 @@ def test_ch8_beta_sweep_paragraph():
 def test_ch8_mnist_paragraph():
     quoted(
         "08_hypergradient",
-        "SGD-HD raised its rate from $10^{-3}$ to about 0.03 over the three epochs and "
-        "reached 0.60 test accuracy where SGD stayed at 0.11; Adam-HD raised $10^{-5}$ to "
-        "about $5\\times10^{-4}$ within the first epoch and reached 0.97 where Adam reached 0.53",
+        "SGD-HD raised its rate from $10^{-3}$ more than tenfold over the three epochs and "
+        "ended more than 0.2 above SGD in test accuracy; Adam-HD raised $10^{-5}$ more than "
+        "tenfold within the first epoch and ended more than 0.2 above Adam, in every seed",
     )
     quoted("08_hypergradient", "this ConvNet has about 1,500 times more weights")
     r = results("hypergradient_mnist")
-    acc = {s: r.get("val_accuracy", s)[0, -1] for s in r.settings}
-    lr = {s: r.get("learning_rate", s)[0] for s in r.settings}
-    close(acc["SGD-HD lr=0.001 beta=0.001"], 0.60, 0.01)
-    close(acc["SGD lr=0.001"], 0.11, 0.01)
-    close(acc["Adam-HD lr=1e-05 beta=1e-07"], 0.97, 0.01)
-    close(acc["Adam lr=1e-05"], 0.53, 0.01)
-    assert 0.02 <= lr["SGD-HD lr=0.001 beta=0.001"][-1] <= 0.04
-    assert 3e-4 <= lr["Adam-HD lr=1e-05 beta=1e-07"][0] <= 7e-4
+    assert len(r.seeds) >= 5, "the MNIST rescue is decided on at least 5 seeds"
+    acc = {s: r.get("val_accuracy", s)[:, -1] for s in r.settings}
+    lr = {s: r.get("learning_rate", s) for s in r.settings}
+    assert np.all(acc["SGD-HD lr=0.001 beta=0.001"] - acc["SGD lr=0.001"] > 0.2)
+    assert np.all(acc["Adam-HD lr=1e-05 beta=1e-07"] - acc["Adam lr=1e-05"] > 0.2)
+    assert np.all(lr["SGD-HD lr=0.001 beta=0.001"][:, -1] > 10 * 1e-3)
+    assert np.all(lr["Adam-HD lr=1e-05 beta=1e-07"][:, 0] > 10 * 1e-5)
     cost = record("08_hypergradient/step_cost.json").values
     assert 1400 <= cost["SGD"]["weights"] / 303 <= 1600  # the blobs MLP has 303 weights
 
@@ -189,7 +188,7 @@ def test_ch8_one_beta_does_not_fit_every_model():
     ours = final(blobs.get("val_accuracy", "adam_hd beta=1e-05 lr=0.0001")).mean()
     assert ours - paper > 0.05  # too slow: well below the faster beta from the same start
     mnist = results("hypergradient_mnist")
-    assert mnist.get("learning_rate", "Adam-HD lr=1e-05 beta=1e-07")[0, 0] > 10 * 1e-5
+    assert np.all(mnist.get("learning_rate", "Adam-HD lr=1e-05 beta=1e-07")[:, 0] > 10 * 1e-5)
 
 
 # --- chapter 7 -----------------------------------------------------------------------
