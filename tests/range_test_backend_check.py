@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -114,6 +115,68 @@ def rates_used_and_traces(out: dict) -> None:
     out["rate_back"] = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
 
 
+def draws() -> list[float]:
+    """One draw from each global generator a seeded range test touches."""
+    values = [random.random(), float(np.random.rand()), float(keras.random.uniform(()))]
+    backend = keras.backend.backend()
+    if backend == "torch":
+        import torch
+
+        values.append(float(torch.rand(())))
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        values.append(float(tf.random.uniform(())))
+    return values
+
+
+def seed_and_random_state(out: dict) -> None:
+    """`seed=` repeats the first call on a model; the global random state comes back."""
+    model = regressor(keras.optimizers.SGD(0.01))
+    kw = dict(batch_size=BATCH, start_lr=1e-4, end_lr=1.0, steps=40, seed=3)
+    first, second = range_test(model, X, Y, **kw), range_test(model, X, Y, **kw)
+    out["seed_first_call_repeats"] = bool(np.array_equal(first.losses, second.losses))
+    saved = [keras.ops.convert_to_numpy(v).copy() for v in model.variables]
+    keras.utils.set_random_seed(11)
+    untouched = draws() + [keras.ops.convert_to_numpy(model(X[:8], training=True)).tolist()]
+    for v, value in zip(model.variables, saved):  # the dropout layer's seed state too
+        v.assign(value)
+    keras.utils.set_random_seed(11)
+    range_test(model, X, Y, **kw)
+    after = draws() + [keras.ops.convert_to_numpy(model(X[:8], training=True)).tolist()]
+    out["random_state_restored"] = after == untouched
+
+
+def weights_and_subclassed(out: dict) -> None:
+    """Sample weights give the callback's curve; a subclassed model keeps its chance level."""
+    w = np.linspace(0.2, 3.0, N).astype("float32")
+    finder = LRFinder(1e-4, 1.0, steps=30, diverge=None)
+    regressor(keras.optimizers.SGD(0.01)).fit(
+        X, Y, sample_weight=w, batch_size=BATCH, epochs=4, shuffle=False, callbacks=[finder],
+        verbose=0,
+    )  # fmt: skip
+    r = range_test(regressor(keras.optimizers.SGD(0.01)), X, Y, sample_weight=w,
+                   batch_size=BATCH, start_lr=1e-4, end_lr=1.0, steps=30, diverge=None,
+                   shuffle=False)  # fmt: skip
+    out["sample_weight_exact"] = bool(np.array_equal(r.losses, finder.result.losses))
+
+    class Subclassed(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.out = keras.layers.Dense(4)
+
+        def call(self, x):
+            return self.out(x)
+
+    keras.utils.set_random_seed(0)
+    model = Subclassed()
+    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model(X[:1])
+    labels = (np.abs(X[:, 0]) * 2).astype("int64") % 4
+    r = range_test(model, X, labels, batch_size=BATCH, start_lr=1e-4, end_lr=1.0, steps=30)
+    out["subclassed_chance"] = r.settings["chance_loss"]
+
+
 def main() -> None:
     out: dict = {"backend": keras.backend.backend()}
     rates_used_and_traces(out)
@@ -174,6 +237,8 @@ def main() -> None:
                    validation_data=(X[:64], Y[:64]), validate_every=3)  # fmt: skip
     out["val_points"] = len(r)
     out["val_is_curve"] = bool(np.array_equal(r.losses, r.validation["loss"][: len(r)]))
+    seed_and_random_state(out)
+    weights_and_subclassed(out)
     print("RESULT " + json.dumps(out))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import os
 import subprocess
 import sys
@@ -51,3 +52,10 @@ def test_finder_under_backend(backend):
     assert out["interrupt_points"] == 25 and out["interrupt_reason"]
     assert out["interrupt_restored"]
     assert out["val_points"] == 10 and out["val_is_curve"]
+    # issue 24: seed= repeats the first call; the global random state (Python, NumPy,
+    # Keras, the backend) and dropout draw as if the test had never run; sample weights
+    # give the callback's curve; a subclassed model keeps its chance level
+    assert out["seed_first_call_repeats"]
+    assert out["random_state_restored"]
+    assert out["sample_weight_exact"]
+    assert out["subclassed_chance"] == pytest.approx(math.log(4))
