@@ -269,7 +269,7 @@ plotting.save_figure(fig, "00_concepts/loss_per_epoch")
 fig
 
 # %% [markdown]
-# At the very high rate the first epoch's loss is in the hundreds to millions: the
+# At the very high rate the first epoch's loss is in the tens to tens of millions: the
 # weights are thrown far out, most ReLU units die, and the network ends up predicting the
 # same thing for every point (a loss near $\ln 3 \approx 1.1$, the loss of guessing). The
 # high rate falls quickly and then stalls well above the good rate. The good rate keeps

@@ -177,7 +177,8 @@ fig
 # and then freeze well below the others: the rate reached a tenth of its start within
 # the first 100 updates. Decay 1E-2 climbs for longer but also levels off early. Decays
 # 1E-3 and 1E-4 keep enough of the rate to learn as constant 0.01 does (chapter 2's
-# momentum-0 panel), and the gentler decay steadies the last epochs a little.
+# momentum-0 panel), and both steady the last epochs compared with it, decay 1E-3 the
+# most (it ends at the smaller rate).
 
 # %% [markdown]
 # ## What the original reported, and what we measured

@@ -302,8 +302,9 @@ table
 #   improved by `min_delta` for `patience` epochs; `LearningRateMonitor` (or reading
 #   `model.optimizer.learning_rate` yourself) shows what it did. The cut comes after
 #   the epoch's updates, so the epoch that triggers it still trains at the old rate.
-# - Small patiences fire on noise: patience 2 drives the rate to nothing within a few
-#   dozen epochs and freezes the model at a poor loss. Larger patiences keep learning.
+# - Small patiences fire on noise: patience 2 drives the rate below $10^{-6}$ within 50
+#   epochs in most seeds and freezes the model at a poor loss. Larger patiences keep
+#   learning.
 # - How often the callback fires depends on the batch order: with Keras 3's repeated
 #   order it hardly fires at all. A seeded `fit(x, y, shuffle=True)` and a reshuffling
 #   dataset answer this chapter's question differently.

@@ -31,15 +31,20 @@ def saved(study: str) -> Results:
         pytest.fail(f"{path} is missing: run `lr-lessons figures` at full size and commit it")
     results = Results.load(path)
     assert results.epochs == 200 and not results.meta["quick"], "not a full-size result"
-    assert len(results.seeds) >= 3 and results.meta["data_source"] == "blobs"
+    assert len(results.seeds) >= 30 and results.meta["data_source"] == "blobs"
     return results
+
+
+def confirmed(passes: np.ndarray) -> bool:
+    """The policy's `confirmed`: the 95% Wilson interval of the pass rate starts at 80%."""
+    return wilson(int(np.sum(passes)), int(np.size(passes)))[0] >= 0.8
 
 
 def test_learning_rate_1_oscillates_more_than_0_1():
     r = saved("learning_rate")
     wild = volatility(r.get("val_accuracy", "lr=1"), start=100)
     calm = volatility(r.get("val_accuracy", "lr=0.1"), start=100)
-    assert wild.min() > 2 * calm.max()
+    assert confirmed(wild > 2 * calm)  # seed by seed
 
 
 def test_rates_1e1_to_1e3_learn_each_more_slowly():
@@ -48,7 +53,7 @@ def test_rates_1e1_to_1e3_learn_each_more_slowly():
         median_epochs(epochs_to_sustain(r.get("val_accuracy", s), 0.75))
         for s in ("lr=0.1", "lr=0.01", "lr=0.001")
     ]
-    assert med[0] < med[1] < med[2] < np.inf
+    assert med[0] < med[1] < med[2]  # never (inf) counts as infinitely late
 
 
 def test_learning_rate_0_1_performs_well():
@@ -95,8 +100,9 @@ def test_decayed_rates_after_3200_updates():
 def test_patience_2_collapses_quickly_and_small_patiences_end_worse():
     r = saved("plateau")
     lr2 = r.get("learning_rate", "patience=2")
-    first_tiny = np.argmax(lr2 < 1e-6, axis=1) + 1
-    assert (lr2 < 1e-6).any(axis=1).all() and first_tiny.max() <= 50
+    reached = (lr2 < 1e-6).any(axis=1)
+    first_tiny = np.where(reached, np.argmax(lr2 < 1e-6, axis=1) + 1, np.inf)
+    assert confirmed(reached) and np.mean(first_tiny <= 50) > 0.5  # by epoch 50 in most
     loss = {s: final(r.get("loss", s), 10).mean() for s in r.settings}
     assert loss["patience=2"] > loss["patience=5"]
     assert min(loss["patience=2"], loss["patience=5"]) > max(
@@ -244,9 +250,9 @@ def test_chapter_3_keras_3_accepts_decay_warns_and_ignores_it():
 
 
 def test_chapter_0_prose_on_the_very_high_rate():
-    """Chapter 0's prose: at lr=5 the first epoch's loss is in the hundreds to millions,
-    and the run ends near ln 3 (the loss of guessing among three classes)."""
+    """Chapter 0's prose: at lr=5 the first epoch's loss is in the tens to tens of
+    millions, and the run ends near ln 3 (the loss of guessing among three classes)."""
     r = saved("concepts_loss_shapes")
     first = r.get("loss", "very high (5)")[:, 0]
-    assert 100 <= first.min() and first.max() < 1e8
+    assert 10 <= first.min() < 100 and 1e7 <= first.max() < 1e8
     assert abs(final(r.get("loss", "very high (5)")).mean() - np.log(3)) < 0.1
