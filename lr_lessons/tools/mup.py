@@ -84,6 +84,7 @@ __all__ = [
     "lr_multipliers",
     "scalings",
     "set_base",
+    "variable_key",
 ]
 
 OPTIMIZERS = ("adam", "sgd")
@@ -212,11 +213,16 @@ class Scaling:
         return 1.0 / self.fan_in_mult if self.role == "hidden" else 1.0
 
 
-def _key(variable: Any) -> str:
+def variable_key(variable: Any) -> str:
     """A variable's name in the multipliers: `"<layer name>/<variable name>"`.
 
-    Its full path also names the model (`"sequential/dense/kernel"`), which a saved
-    model does not keep (`"dense/kernel"` after loading); layer names are kept.
+    Args:
+        variable: A Keras variable.
+
+    Returns:
+        The last two parts of its path: the full path also names the model
+        (`"sequential/dense/kernel"`), which a saved model does not keep
+        (`"dense/kernel"` after loading); layer names are kept.
     """
     return "/".join(variable.path.split("/")[-2:])
 
@@ -321,7 +327,7 @@ def scalings(model: keras.Model, base: keras.Model | Sequence[Sequence[int]]) ->
         else:
             fan_in_mult, fan_out_mult = None, mults[0]
             role = "fixed" if fan_out_mult is None else "bias"
-        out.append(Scaling(_key(v), role, shape, base_shape, fan_in_mult, fan_out_mult))
+        out.append(Scaling(variable_key(v), role, shape, base_shape, fan_in_mult, fan_out_mult))
     paths = [s.path for s in out]
     if len(set(paths)) != len(paths):
         raise InputError(
@@ -411,11 +417,11 @@ def set_base(model: keras.Model, base: keras.Model | Sequence[Sequence[int]]) ->
     found = scalings(model, base)
     factors = init_factors(model, base)
     for v in model.trainable_variables:
-        if factors[_key(v)] != 1.0:
-            v.assign(ops.multiply(v, ops.cast(factors[_key(v)], v.dtype)))
+        if factors[variable_key(v)] != 1.0:
+            v.assign(ops.multiply(v, ops.cast(factors[variable_key(v)], v.dtype)))
     for layer in _dense_layers(model):
         if isinstance(layer, Readout):
-            s = next(s for s in found if s.path == _key(layer.kernel))
+            s = next(s for s in found if s.path == variable_key(layer.kernel))
             layer.width_mult = 1.0 if s.fan_in_mult is None else s.fan_in_mult
     model._mup_base_set = True
     return found
@@ -434,14 +440,14 @@ class _PerVariableRates:
 
     def build(self, variables) -> None:
         """The parent's build, then each variable's factor, looked up by its path."""
-        missing = [_key(v) for v in variables if _key(v) not in self.multipliers]
+        missing = [variable_key(v) for v in variables if variable_key(v) not in self.multipliers]
         if missing:
             raise InputError(
                 f"{type(self).__name__} has no rate multiplier for {missing}: build its "
                 f"multipliers from this model (mup.lr_multipliers(model, base, ...))"
             )
         super().build(variables)
-        self._factors = [self.multipliers[_key(v)] for v in variables]
+        self._factors = [self.multipliers[variable_key(v)] for v in variables]
 
     def update_step(self, gradient, variable, learning_rate):
         """The parent's step for `variable` with its rate times its multiplier."""
