@@ -24,7 +24,7 @@
 # learning rate move, and how much room is there around it?* Here we train whole grids,
 # every learning rate from $10^{-5}$ to $4.6$ (18 rates, a third of a decade apart)
 # against every momentum, every batch size from 8 to 500 and seven optimizers, each cell
-# from five seeds, and check three rules of thumb from the literature against them:
+# from 30 seeds, and check three rules of thumb from the literature against them:
 #
 # - **Effective learning rate.** Heavy-ball momentum (Keras' `SGD(momentum=mu)`) adds
 #   up a gradient that keeps its direction over about $1/(1-\mu)$ steps, so in the long
@@ -97,8 +97,9 @@ print(
 )
 
 # %% [markdown]
-# A map needs this 540 times for momentum alone (18 rates x 6 momenta x 5 seeds), and
-# about 1,800 times more for the optimizers, batch sizes and chapters 3-4's settings.
+# A map needs this 3,240 times for momentum alone (18 rates x 6 momenta x 30 seeds),
+# and more than three times as many again for the optimizers, batch sizes and chapters
+# 3-4's settings.
 # The library's stacked engine (chapter 1) trains all the cells of a grid, and all
 # their seeds, as one TensorFlow program. A grid is an ordinary study whose settings
 # are rows x learning rates; `lr_lessons.lab.landscape` builds them and lays their
@@ -162,10 +163,13 @@ fig
 # $1/(1-\mu)$ times further left in a higher-momentum row need about as many epochs.
 #
 # On the fast side (right) the lines are no guide. The largest rate that still learns
-# falls with momentum, but by less than $1-\mu$: heavy-ball momentum is stable up to a
-# rate of about $2(1+\mu)/\lambda$ on a direction of curvature $\lambda$, a limit that
-# barely moves with $\mu$, so in effective-rate terms high momentum tolerates *larger*
-# steps before it fails, and fails by diverging (the hatched cells at $\mu \geq 0.8$).
+# falls with momentum, by more than a factor of two from $\mu = 0$ to $0.99$ but by less
+# than $1-\mu$ (the claims table gives the fall and the slope). On a quadratic,
+# heavy-ball momentum is stable up to a rate of about $2(1+\mu)/\lambda$ on a direction
+# of curvature $\lambda$, a limit that changes by at most a factor of two with $\mu$, so
+# that limit alone does not explain the fall; but in effective-rate terms high momentum
+# does tolerate *larger* steps before it fails, and fails by diverging (the hatched
+# cells at $\mu \geq 0.8$).
 #
 # The same data, with each row's rates divided by $1 - \mu$: if the effective rate
 # were all that mattered, the curves would fall on top of each other.
@@ -429,9 +433,10 @@ fig
 #   too, so "adaptive" does not mean "leave the rate alone when the batch changes".
 # - **Search on a log grid, per optimizer.** Each optimizer's good rates sit in their
 #   own decade (Adam's and RMSprop's one to two decades below SGD's), and the good
-#   region within 0.01 of the best is from about half a decade (RMSprop) to nearly
-#   three (Adam-HD) wide: a grid a third of a decade apart finds it, and a range test
-#   (chapter 6) narrows it down faster.
+#   region within 0.01 of the best is from under a decade (RMSprop) to more than two
+#   decades (Adam-HD, whose region reaches the end of our grid in some seeds, so its
+#   width is a lower bound) wide: a grid a third of a decade apart finds it, and a range
+#   test (chapter 6) narrows it down faster.
 #
 # ## How long it took
 #
