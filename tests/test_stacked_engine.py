@@ -49,6 +49,7 @@ from equivalence import (
 from lr_lessons.lab import studies
 from lr_lessons.lab.data import Dataset, load_blobs
 from lr_lessons.lab.engines import fit, stacked
+from lr_lessons.lab.engines.stacked import run
 from lr_lessons.lab.results import METRICS
 from lr_lessons.lab.studies import Setting, Study
 
@@ -93,9 +94,9 @@ def test_update_rules_match_keras_optimizers(case):
             optimizer.apply([g], [variable])
         expected.append(variable.numpy())
     optimizers = [getattr(keras.optimizers, kind)(**o) for o in configs]
-    keys = {stacked._rule_key(o) for o in optimizers}
+    keys = {stacked.rule_key(o) for o in optimizers}
     assert len(keys) == 1
-    rule = stacked._make_rule(keys.pop(), [o.get_config() for o in optimizers])
+    rule = stacked.make_rule(keys.pop(), [o.get_config() for o in optimizers])
     lr = tf.constant(np.float32([o.get_config()["learning_rate"] for o in optimizers]))
     param = tf.constant(np.stack([start] * len(configs)))
     slots = {name: rule.init_slot(name, param) for name in rule.slots}
@@ -263,13 +264,13 @@ def test_identical_settings_train_once_and_share_their_numbers(blobs, monkeypatc
         3,
     )
     built: list[int] = []
-    original = stacked._StackedRun.__init__
+    original = stacked.StackedRun.__init__
 
     def counting(self, settings, *args, **kwargs):
         built.append(len(settings))
         original(self, settings, *args, **kwargs)
 
-    monkeypatch.setattr(stacked._StackedRun, "__init__", counting)
+    monkeypatch.setattr(stacked.StackedRun, "__init__", counting)
     ticks: list[int] = []
     got = stacked.train(study, [0, 1], blobs, progress=ticks.append)
     assert built == [2]  # the twins became one setting
@@ -280,21 +281,21 @@ def test_identical_settings_train_once_and_share_their_numbers(blobs, monkeypatc
 
 
 def test_one_shard_per_core_with_enough_runs(monkeypatch):
-    monkeypatch.setattr(stacked, "_cores", lambda: 2)
-    assert stacked._shard_count(120, jit_compile=True) == 2
-    assert stacked._shard_count(2 * stacked.MIN_SHARD_RUNS - 1, jit_compile=True) == 1
-    assert stacked._shard_count(120, jit_compile=False) == 1  # TF's kernels: one program
-    monkeypatch.setattr(stacked, "_cores", lambda: 64)
-    assert stacked._shard_count(40, jit_compile=True) == 40 // stacked.MIN_SHARD_RUNS
+    monkeypatch.setattr(run, "cores", lambda: 2)
+    assert run.shard_count(120, jit_compile=True) == 2
+    assert run.shard_count(2 * run.MIN_SHARD_RUNS - 1, jit_compile=True) == 1
+    assert run.shard_count(120, jit_compile=False) == 1  # TF's kernels: one program
+    monkeypatch.setattr(run, "cores", lambda: 64)
+    assert run.shard_count(40, jit_compile=True) == 40 // run.MIN_SHARD_RUNS
 
 
 def test_results_do_not_depend_on_the_number_of_shards(blobs, monkeypatch):
     """Five shards of 3 runs (the last padded) give each run the numbers one program gives it, up
     to the float32 rounding of test_results_do_not_depend_on_the_company_a_run_keeps."""
     study = studies.adaptive_study().with_epochs(3)
-    monkeypatch.setattr(stacked, "_shard_count", lambda n_runs, jit_compile: 1)
+    monkeypatch.setattr(run, "shard_count", lambda n_runs, jit_compile: 1)
     one = stacked.train(study, [0, 1, 2], blobs)
-    monkeypatch.setattr(stacked, "_shard_count", lambda n_runs, jit_compile: 5)  # 12 runs
+    monkeypatch.setattr(run, "shard_count", lambda n_runs, jit_compile: 5)  # 12 runs
     five = stacked.train(study, [0, 1, 2], blobs)
     for metric in METRICS:
         assert not np.isnan(five[metric]).any()
@@ -311,9 +312,9 @@ def test_supports_blobs_studies_and_rejects_the_rest():
         "b",
         (Setting("a", "sgd", schedule=studies.inverse_time_decay(0.1), plateau={}),),
     )
-    mse = Study("m", "m", (Setting("a", "sgd", 0.01),), loss="mse")
+    hinge = Study("m", "m", (Setting("a", "sgd", 0.01),), loss="hinge")
     # SGD-HD and Adam-HD are supported: tests/test_stacked_hypergradient.py
-    for study in (convnet, clipped, both, mse):
+    for study in (convnet, clipped, both, hinge):
         assert not stacked.supports(study)
     with pytest.raises(stacked.Unsupported, match="clipnorm"):
         stacked.train(clipped, [0], load_blobs())
@@ -398,11 +399,27 @@ def test_train_studies_gives_each_study_its_own_results(blobs):
     assert not np.allclose(together[0]["loss"][0], together[1]["loss"][1])
 
 
-def test_train_studies_refuses_studies_that_cannot_share_a_program(blobs):
+def test_train_studies_trains_studies_of_other_shapes_in_their_own_programs(blobs, monkeypatch):
+    """Studies that differ in epochs (or model, loss, batch size) train in one call, one
+    program per group, each with the numbers it gets alone."""
     shorter = studies.momentum_study().with_epochs(2)
     longer = studies.adaptive_study().with_epochs(3)
-    with pytest.raises(ValueError, match="one epochs for all studies"):
-        stacked.train_studies([shorter, longer], [0], blobs)
+    built: list[int] = []
+    original = stacked.StackedRun.__init__
+
+    def counting(self, settings, *args, **kwargs):
+        built.append(len(settings))
+        original(self, settings, *args, **kwargs)
+
+    monkeypatch.setattr(stacked.StackedRun, "__init__", counting)
+    together = stacked.train_studies([shorter, longer], [0, 1], blobs)
+    assert built == [4, 4]
+    monkeypatch.setattr(stacked.StackedRun, "__init__", original)
+    for study, got in zip((shorter, longer), together):
+        alone = stacked.train(study, [0, 1], blobs)
+        for metric in METRICS:
+            assert got[metric].shape == (4, 2, study.epochs)
+            np.testing.assert_allclose(got[metric], alone[metric], atol=1e-5)
     with pytest.raises(ValueError, match="studies is empty"):
         stacked.train_studies([], [0], blobs)
 
@@ -424,7 +441,7 @@ def test_every_xla_form_of_a_dense_layer_is_keras_dense(inputs, units, batch):
     h = rng.normal(size=(runs, batch, inputs)).astype("float32")
     kernel = rng.normal(size=(runs, inputs, units)).astype("float32")
     bias = rng.normal(size=(runs, units)).astype("float32")
-    got = tf.function(stacked._dense_xla, jit_compile=True)(h, kernel, bias).numpy()
+    got = tf.function(stacked.dense_xla, jit_compile=True)(h, kernel, bias).numpy()
     want = np.stack([h[r] @ kernel[r] + bias[r] for r in range(runs)])
     magnitude = np.abs(h)[..., None] * np.abs(kernel)[:, None]  # |h_i * k_iu|
     bound = (inputs + 1) * 2.0**-24 * (magnitude.sum(axis=2) + np.abs(bias)[:, None])

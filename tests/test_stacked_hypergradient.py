@@ -75,9 +75,9 @@ def test_update_rules_match_the_keras_optimizers(case):
         expected_rates.append(rates)
 
     optimizers = [cls(**o) for o in configs]
-    keys = {stacked._rule_key(o) for o in optimizers}
+    keys = {stacked.rule_key(o) for o in optimizers}
     assert len(keys) == 1
-    rule = stacked._make_rule(keys.pop(), [o.get_config() for o in optimizers])
+    rule = stacked.make_rule(keys.pop(), [o.get_config() for o in optimizers])
     assert rule.adapts_rate
     lr = tf.constant(np.float32([o.get_config()["learning_rate"] for o in optimizers]))
     params = [tf.constant(np.stack([s] * len(configs))) for s in starts]
@@ -111,7 +111,7 @@ def test_zero_hypergradient_rate_is_the_base_optimizer():
             keras.optimizers.Adam(),
         ),
     ):
-        rules = [stacked._make_rule(stacked._rule_key(o), [o.get_config()]) for o in (hd, plain)]
+        rules = [stacked.make_rule(stacked.rule_key(o), [o.get_config()]) for o in (hd, plain)]
         ends = []
         for rule, o in zip(rules, (hd, plain)):
             p, slots = [start], {n: [rule.init_slot(n, start)] for n in rule.slots}

@@ -15,7 +15,7 @@ import keras
 
 from lr_lessons import checks
 from lr_lessons.checks import InputError
-from lr_lessons.lab.models import BUILDERS
+from lr_lessons.lab.models import BUILDERS, DenseSpec
 from lr_lessons.tools.hypergradient import SGDHD, AdamHD
 
 OPTIMIZERS: dict[str, type[keras.optimizers.Optimizer]] = {
@@ -251,7 +251,8 @@ class Study:
         epochs: Epochs per run.
         batch_size: Training batch size.
         problem: `"blobs"` or `"mnist"`.
-        model: A key of `lr_lessons.lab.models.BUILDERS`.
+        model: A key of `lr_lessons.lab.models.BUILDERS`, or a `DenseSpec` describing
+            a Dense MLP (its `to_dict()` is accepted too).
         loss: A Keras loss name.
 
     Raises:
@@ -264,7 +265,7 @@ class Study:
     epochs: int = 200
     batch_size: int = 32
     problem: str = "blobs"
-    model: str = "blobs_mlp"
+    model: str | DenseSpec = "blobs_mlp"
     loss: str = "categorical_crossentropy"
 
     def __post_init__(self) -> None:
@@ -286,7 +287,10 @@ class Study:
         for key in ("epochs", "batch_size"):
             object.__setattr__(self, key, checks.whole_number(getattr(self, key), key, minimum=1))
         checks.one_of(self.problem, PROBLEMS, "problem")
-        checks.one_of(self.model, BUILDERS, "model")
+        if isinstance(self.model, Mapping) and self.model.get("dense"):
+            object.__setattr__(self, "model", DenseSpec.from_dict(dict(self.model)))
+        if not isinstance(self.model, DenseSpec):
+            checks.one_of(self.model, BUILDERS, "model")
         if not isinstance(self.loss, str) or not self.loss:
             raise InputError(
                 f"study {self.name!r}: loss must be a Keras loss name, got {self.loss!r}"
@@ -316,7 +320,7 @@ class Study:
             "epochs": self.epochs,
             "batch_size": self.batch_size,
             "problem": self.problem,
-            "model": self.model,
+            "model": self.model.to_dict() if isinstance(self.model, DenseSpec) else self.model,
             "loss": self.loss,
         }
 

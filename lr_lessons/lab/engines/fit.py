@@ -14,6 +14,36 @@ from lr_lessons.lab.studies import Setting, Study
 from lr_lessons.tools.callbacks import LearningRateMonitor
 
 
+def with_rate_multipliers(
+    optimizer: keras.optimizers.Optimizer, multipliers: Sequence[float]
+) -> keras.optimizers.Optimizer:
+    """`optimizer` with each trainable variable updated at the rate times its multiplier.
+
+    The copy is an instance of a subclass of the optimizer's class whose `update_step`
+    passes `learning_rate * multipliers[i]` for the `i`-th trainable variable (in the
+    order `model.trainable_variables` lists them): per-layer learning rates, as muP
+    prescribes them. Multipliers of 1 leave the update unchanged.
+
+    Args:
+        optimizer: A Keras optimizer (not yet built).
+        multipliers: One positive number per trainable variable.
+
+    Returns:
+        A new optimizer with the same configuration.
+    """
+    factors = [float(m) for m in multipliers]
+    base = type(optimizer)
+
+    def update_step(self, gradient, variable, learning_rate):
+        factor = factors[self._get_variable_index(variable)]
+        if factor != 1:
+            learning_rate = learning_rate * np.float32(factor)
+        return base.update_step(self, gradient, variable, learning_rate)
+
+    scaled = type(f"{base.__name__}PerLayerRates", (base,), {"update_step": update_step})
+    return scaled.from_config(optimizer.get_config())
+
+
 class _EpochProgress(keras.callbacks.Callback):
     def __init__(self, progress: Callable[[int], None]) -> None:
         super().__init__()
@@ -46,9 +76,14 @@ def fit_one(
     Returns:
         Keras' history dict, with the rate of every epoch under `learning_rate`.
     """
+    if isinstance(study.model, models.DenseSpec):
+        data = models.dense_data(study.model, data)
     keras.utils.set_random_seed(seed)
     model = models.build(study.model)
-    model.compile(optimizer=setting.make_optimizer(), loss=study.loss, metrics=["accuracy"])
+    optimizer = setting.make_optimizer()
+    if isinstance(study.model, models.DenseSpec) and study.model.lr_multipliers is not None:
+        optimizer = with_rate_multipliers(optimizer, study.model.rate_multipliers())
+    model.compile(optimizer=optimizer, loss=study.loss, metrics=["accuracy"])
     callbacks = [LearningRateMonitor(), *setting.make_callbacks()]
     if progress is not None:
         callbacks.append(_EpochProgress(progress))

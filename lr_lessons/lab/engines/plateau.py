@@ -80,7 +80,8 @@ class PlateauState(NamedTuple):
 class PlateauRules:
     """Several runs' rules as vectors; runs without a rule (`None`) keep their rate.
 
-    `vectors` names the per-run attributes (a stacked program takes them as inputs).
+    `vectors` names the per-run attributes (a stacked program takes them as inputs:
+    `select` and `step` read them from their `values` argument, by default `values()`).
     """
 
     vectors = (
@@ -113,6 +114,10 @@ class PlateauRules:
         self.min_lr32 = tf.constant(np.float32([r.min_lr for r in filled]))
         self.minimize = tf.constant([r.minimize for r in filled])
 
+    def values(self) -> dict[str, tf.Tensor]:
+        """The per-run vectors, by name (`vectors`)."""
+        return {name: getattr(self, name) for name in self.vectors}
+
     def initial_state(self, learning_rate: Any) -> PlateauState:
         """The state at `on_train_begin`: no best value yet, counters at zero."""
         lr = tf.convert_to_tensor(np.asarray(learning_rate, dtype="float32").reshape(self.n))
@@ -121,21 +126,28 @@ class PlateauRules:
             lr, tf.zeros([self.n], tf.float64), tf.zeros([self.n], tf.bool), zeros, zeros
         )
 
-    def select(self, metrics: Mapping[str, tf.Tensor]) -> tf.Tensor:
+    def select(
+        self, metrics: Mapping[str, tf.Tensor], values: Mapping[str, Any] | None = None
+    ) -> tf.Tensor:
         """Each run's monitored value from float32 metric vectors keyed as in MONITORED."""
+        v = self.values() if values is None else values
         stacked = tf.stack([metrics[m] for m in MONITORED], axis=1)
-        return tf.gather(stacked, self.monitor_index[:, None], batch_dims=1)[:, 0]
+        return tf.gather(stacked, v["monitor_index"][:, None], batch_dims=1)[:, 0]
 
-    def step(self, state: PlateauState, current: tf.Tensor) -> PlateauState:
-        """`on_epoch_end` for every run: `current` (float32) is the monitored value."""
+    def step(
+        self, state: PlateauState, current: tf.Tensor, values: Mapping[str, Any] | None = None
+    ) -> PlateauState:
+        """`on_epoch_end` for every run: `current` (float32) is the monitored value;
+        `values` the per-run vectors (default: this object's, `values()`)."""
+        v = self.values() if values is None else values
         current = tf.cast(current, tf.float64)
         in_cooldown = state.cooldown_counter > 0
         counter = tf.where(in_cooldown, state.cooldown_counter - 1, state.cooldown_counter)
         wait = tf.where(in_cooldown, 0, state.wait)
 
-        shifted = tf.cast(current - self.signed_delta, tf.float32)
+        shifted = tf.cast(current - v["signed_delta"], tf.float32)
         best32 = tf.cast(state.best, tf.float32)
-        better = tf.where(self.minimize, shifted < best32, shifted > best32)
+        better = tf.where(v["minimize"], shifted < best32, shifted > best32)
         improved = tf.logical_or(tf.logical_not(state.has_best), better)
         best = tf.where(improved, current, state.best)
         has_best = tf.logical_or(state.has_best, improved)
@@ -143,14 +155,14 @@ class PlateauRules:
 
         waiting = tf.logical_and(tf.logical_not(improved), tf.logical_not(counter > 0))
         wait = tf.where(waiting, wait + 1, wait)
-        due = tf.logical_and(waiting, wait >= self.patience)
-        reduce = tf.logical_and(due, state.learning_rate > self.min_lr32)
-        new_lr = tf.maximum(tf.cast(state.learning_rate, tf.float64) * self.factor, self.min_lr)
+        due = tf.logical_and(waiting, wait >= v["patience"])
+        reduce = tf.logical_and(due, state.learning_rate > v["min_lr32"])
+        new_lr = tf.maximum(tf.cast(state.learning_rate, tf.float64) * v["factor"], v["min_lr"])
         lr = tf.where(reduce, tf.cast(new_lr, tf.float32), state.learning_rate)
-        counter = tf.where(reduce, self.cooldown, counter)
+        counter = tf.where(reduce, v["cooldown"], counter)
         wait = tf.where(reduce, 0, wait)
 
-        keep = tf.logical_not(self.active)
+        keep = tf.logical_not(v["active"])
         return PlateauState(
             tf.where(keep, state.learning_rate, lr),
             tf.where(keep, state.best, best),
