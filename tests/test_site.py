@@ -968,10 +968,21 @@ def test_without_javascript_the_static_figure_stands_in(
         driver.get(server + page)
         assert driver.execute_script("return typeof window.lrLessons") == "undefined"
         root = driver.find_element(By.ID, widget)
-        assert root.size["height"] == 0 and not root.find_elements(By.CSS_SELECTOR, "*")
+        # the box says why it is empty, and nothing else is in it
+        note = root.find_element(By.CSS_SELECTOR, ".lr-noscript")
+        assert note.is_displayed() and "needs JavaScript" in note.text
+        assert root.text.strip() == note.text.strip()
+        assert not root.find_elements(By.CSS_SELECTOR, "svg, input, button")
         image = driver.find_element(By.CSS_SELECTOR, f"img[src$='figures/{figure}']")
         assert image.is_displayed()
         assert driver.execute_script("return arguments[0].naturalWidth", image) > 0
+        # the formulas are typeset at build time: all there without JavaScript
+        math = driver.execute_script(
+            "const m = Array.from(document.querySelectorAll('.arithmatex'));"
+            "return [m.length, m.filter(e => e.querySelector('.katex-html')).length,"
+            " m.filter(e => e.textContent.includes('\\\\(')).length];"
+        )
+        assert math[0] > 0 and math[1] == math[0] and math[2] == 0, math
     finally:
         driver.quit()
 
@@ -1290,6 +1301,12 @@ return Array.from(document.querySelectorAll('article .lr-output, article .lr-out
       unlikeCode: !codeBlock
         || background(text).join() !== background(codeBlock).join(),
       sideways: scroller.scrollWidth > scroller.clientWidth + 1,
+      // a printed line never wraps: the block is as tall as its lines (tables aside)
+      lines: text.textContent.replace(/\\n$/, '').split('\\n').length,
+      lineBoxes: block.classList.contains('lr-output-table') ? 0 : Math.round(
+        (text.scrollHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom))
+        / parseFloat(style.lineHeight)),
+      whiteSpace: style.whiteSpace,
       scrollsWhenLong: block.classList.contains('lr-output-table')
         || (style.maxHeight !== 'none' && ['auto', 'scroll'].includes(style.overflowY)),
       copyButton: !!block.querySelector('.md-clipboard'),
@@ -1302,7 +1319,7 @@ return Array.from(document.querySelectorAll('article .lr-output, article .lr-out
 def test_each_recorded_output_shows_under_its_cell(hook, site, server, browser):
     """The printouts recorded by `lr-lessons figures` (figures/NN_topic/outputs.json) are
     on the pages, under their cells, set apart from code, readable in both colour schemes
-    at desktop and phone widths, not scrolling sideways at desktop width."""
+    at desktop and phone widths; a long printed line scrolls, it never wraps."""
     from selenium.webdriver.common.by import By
 
     pages = dict(_BUILT_CHAPTERS)  # as the site was built (chapters may change meanwhile)
@@ -1317,6 +1334,12 @@ def test_each_recorded_output_shows_under_its_cell(hook, site, server, browser):
             browser.set_window_size(width, height)
             for stem, page in pages.items():
                 browser.get(f"{server}chapters/{stem}/")
+                browser.execute_script(  # the folded ledger cells too; colours settle at once
+                    "document.querySelectorAll('details').forEach(d => d.open = true);"
+                    "const s = document.createElement('style');"
+                    "s.textContent = '*, *::before { transition: none !important; }';"
+                    "document.head.appendChild(s);"
+                )
                 for scheme in ("default", "slate"):
                     browser.execute_script(
                         "document.body.setAttribute('data-md-color-scheme', arguments[0])",
@@ -1336,8 +1359,13 @@ def test_each_recorded_output_shows_under_its_cell(hook, site, server, browser):
                                 ("no rule on the left", b["rule"] >= 2),
                                 ("low contrast", b["contrast"] >= 4.5),
                                 ("looks like code", b["unlikeCode"]),
-                                # a phone scrolls code sideways: printouts keep columns
-                                ("scrolls sideways", where == "phone" or not b["sideways"]),
+                                # printed columns stay aligned: a long line scrolls inside
+                                # its block at any width, it never wraps
+                                (
+                                    "wraps",
+                                    b["table"]
+                                    or (b["whiteSpace"] == "pre" and b["lineBoxes"] == b["lines"]),
+                                ),
                                 ("no scrolling when long", b["scrollsWhenLong"]),
                                 ("a copy button", not b["copyButton"]),
                             )
@@ -1465,3 +1493,147 @@ def test_404_page_under_a_sub_path_finds_its_assets(site, tmp_path, browser):
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+# -- read as a reader: figures, names, colours ------------------------------------------------
+
+FIGURE_STATE = """
+const content = document.querySelector('article.md-content__inner');
+return {
+  column: content.clientWidth - parseFloat(getComputedStyle(content).paddingLeft)
+    - parseFloat(getComputedStyle(content).paddingRight),
+  figures: Array.from(content.querySelectorAll('img[src*="figures/"]')).map(i => ({
+    src: new URL(i.src).pathname, alt: i.alt, natural: i.naturalWidth,
+    shown: i.getBoundingClientRect().width})),
+};
+"""
+
+
+@pytest.mark.browser
+def test_figures_are_legible_at_the_content_width_and_described(site, server, browser):
+    """Each figure's smallest text (recorded in its PNG by `save_figure`) is at least
+    `plotting.SMALLEST_TEXT_PX` tall as shown in the content column of a 1280 px window,
+    and its alt text is the description stored with it, not its file name."""
+    from PIL import Image
+
+    from lr_lessons.views import plotting
+
+    browser.set_window_size(1280, 1000)
+    problems, seen = [], 0
+    for page in [p for p in _built_pages(site) if p.startswith("chapters/")]:
+        browser.get(server + page)
+        _settle(browser)
+        state = browser.execute_script(FIGURE_STATE)
+        assert state["column"] == pytest.approx(plotting.PAGE_WIDTH_PX, abs=2)
+        for f in state["figures"]:
+            seen += 1
+            name = f["src"].split("/figures/", 1)[1]
+            with Image.open(site / "figures" / name) as image:
+                info = dict(image.info)
+            if plotting.SMALLEST_TEXT_KEY not in info:
+                problems.append(f"{name}: no recorded text size (re-plot: lr-lessons figures)")
+                continue
+            shown = float(info[plotting.SMALLEST_TEXT_KEY]) * f["shown"] / f["natural"]
+            if shown < plotting.SMALLEST_TEXT_PX:
+                problems.append(f"{name}: smallest text {shown:.1f} px as shown")
+            if f["shown"] > state["column"] + 1:
+                problems.append(f"{name}: {f['shown']:.0f} px, wider than the column")
+            stem = name.rsplit("/", 1)[1].rsplit(".", 1)[0]
+            if f["alt"] != info.get(plotting.DESCRIPTION_KEY) or f["alt"] == stem.replace("_", " "):
+                problems.append(f"{name}: alt text {f['alt']!r} is not its description")
+    assert seen >= 30
+    assert not problems, f"{len(problems)} of {seen} figures:\n" + "\n".join(problems)
+
+
+NAV_STATE = """
+document.querySelectorAll('.md-sidebar--primary input.md-nav__toggle')
+  .forEach(t => { t.checked = true; });
+return Array.from(document.querySelectorAll('.md-sidebar--primary .md-nav__link .md-ellipsis'))
+  .filter(e => e.getClientRects().length)
+  .map(e => ({text: e.textContent.trim(), cut: e.scrollWidth > e.clientWidth + 1,
+              right: e.getBoundingClientRect().right,
+              sidebar: e.closest('.md-sidebar').getBoundingClientRect().right}));
+"""
+
+
+@pytest.mark.browser
+def test_navigation_shows_whole_names(hook, site, server, browser):
+    """Every entry of the left navigation, the API modules included, is shown whole:
+    nothing is cut with an ellipsis or runs out of the sidebar."""
+    browser.set_window_size(1280, 1000)
+    browser.get(server + "api/")
+    entries = browser.execute_script(NAV_STATE)
+    texts = {e["text"] for e in entries}
+    modules = hook.api_modules(ROOT / "lr_lessons")
+    missing = [hook.nav_title(m) for m in modules[1:] if hook.nav_title(m) not in texts]
+    assert not missing, f"API modules not in the navigation: {missing}"
+    cut = [e["text"] for e in entries if e["cut"] or e["right"] > e["sidebar"] + 1]
+    assert not cut, f"{len(cut)} of {len(entries)} navigation entries cut: {cut}"
+
+
+CONTRAST_STATE = """
+const rgba = c => { const v = (c.match(/[\\d.]+/g) || []).map(Number);
+  return v.length === 3 ? [...v, 1] : v; };
+const over = (top, below) => top.slice(0, 3).map((v, k) => v * top[3] + below[k] * (1 - top[3]));
+const background = e => {  // the colour behind e, its ancestors' translucent layers blended
+  const layers = [];
+  for (; e; e = e.parentElement) {
+    const c = rgba(getComputedStyle(e).backgroundColor);
+    if (c[3] > 0) layers.push(c);
+    if (c[3] === 1) break;
+  }
+  return layers.reverse().reduce((below, top) => over(top, below), [255, 255, 255]);
+};
+const luminance = c => {
+  const [r, g, b] = c.map(v => v / 255).map(
+    v => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+};
+const ratio = (a, b) => { const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p);
+  return (x + 0.05) / (y + 0.05); };
+const out = [];
+for (const e of document.querySelectorAll('.md-container *')) {
+  const own = Array.from(e.childNodes).some(n => n.nodeType === 3 && n.textContent.trim());
+  if (!own || !e.getClientRects().length || e.closest('.highlight, .katex, [aria-hidden=true]'))
+    continue;
+  const style = getComputedStyle(e);
+  if (style.visibility === 'hidden' || parseFloat(style.opacity) === 0) continue;
+  const bg = background(e);
+  const paint = e instanceof SVGElement ? style.fill : style.color;  // SVG text is filled
+  if (!paint.startsWith('rgb')) continue;
+  const fg = over(rgba(paint), bg);
+  const size = parseFloat(style.fontSize), bold = parseInt(style.fontWeight) >= 700;
+  const needed = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+  const r = ratio(fg, bg);
+  if (r < needed) out.push({text: e.textContent.trim().slice(0, 40), tag: e.tagName,
+    cls: String(e.className).slice(0, 40), ratio: Math.round(r * 100) / 100});
+}
+return out;
+"""
+
+
+@pytest.mark.browser
+def test_text_contrast_is_at_least_4_5_in_both_schemes(site, server, browser):
+    """All text outside code highlighting (buttons, links, printouts, tables, the
+    widgets' labels and buttons, navigation) has WCAG AA contrast in light and dark."""
+    pages = ["", "chapters/00_concepts/", "chapters/01_learning_rate/", EXPLORER, "api/"]
+    problems = []
+    browser.set_window_size(1280, 1000)
+    for page in pages:
+        browser.get(server + page)
+        _settle(browser)
+        time.sleep(1.0)  # the widgets build
+        browser.execute_script(
+            "document.querySelectorAll('details').forEach(d => d.open = 1);"
+            "const s = document.createElement('style');"  # colours settle at once
+            "s.textContent = '*, *::before { transition: none !important; }';"
+            "document.head.appendChild(s);"
+        )
+        for scheme in ("default", "slate"):
+            browser.execute_script(
+                "document.body.setAttribute('data-md-color-scheme', arguments[0])", scheme
+            )
+            time.sleep(0.3)
+            for low in browser.execute_script(CONTRAST_STATE):
+                problems.append(f"{page or 'home'} ({scheme}): {low}")
+    assert not problems, f"{len(problems)} texts under 4.5:1:\n" + "\n".join(problems[:30])
