@@ -18,6 +18,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -321,6 +322,107 @@ def test_a_cell_changed_since_its_recording_shows_no_output(hook, tmp_path, monk
     (tmp_path / "figures" / "97_printing" / "outputs.json").unlink()
     page = hook.convert_chapter(source, tmp_path / "figures")
     assert page.outputs == 0 and page.stale == [] and "lr-output" not in page.markdown
+
+
+LEDGER_CHAPTER = """# %% [markdown]
+# # Ledger
+# A chapter with cells for the record.
+
+# %%
+print("the learner's code")
+
+# %% tags=["ledger"]
+print("rows built")
+table = ClaimsTable()
+table.save("96_ledger/claims")
+
+# %% tags=["ledger"]
+print("results saved")
+
+# %% [markdown]
+# After the record.
+
+# %% tags=["ledger"]
+save_results()
+"""
+
+
+def test_ledger_cells_are_folded_and_their_table_shown_after(hook, tmp_path):
+    from lr_lessons.cells import CellOutput, cell_hash, save_outputs
+
+    (tmp_path / "chapters").mkdir()
+    figures = tmp_path / "figures" / "96_ledger"
+    figures.mkdir(parents=True)
+    (figures / "claims.md").write_text("| a | b | c |\n|---|---|---|\n| x | y | confirmed |\n")
+    source = tmp_path / "chapters" / "96_ledger.py"
+    source.write_text(LEDGER_CHAPTER)
+    import jupytext
+
+    cells = jupytext.read(source).cells
+    records = [
+        CellOutput(i, cell_hash(c.source), stdout=text + "\n")
+        for i, c in enumerate(cells)
+        for text in [c.source.split('print("', 1)[-1].split('")', 1)[0]]
+        if c.cell_type == "code" and "print" in c.source
+    ]
+    save_outputs(tmp_path / "figures", "96_ledger", records)
+    md = hook.convert_chapter(source, tmp_path / "figures").markdown
+    html = _html(md)
+    first, second = html.split('<details class="ledger">')[1:]
+    folded, after = first.split("</details>", 1)
+    # the two ledger cells in a row: one toggle, their code and printouts in it
+    assert "<summary>How this table is made</summary>" in folded
+    assert folded.count("<pre>") == 4 and "rows built" in folded and "results saved" in folded
+    # the table they save is shown, after the toggle and before the next prose
+    assert after.index("<td>confirmed</td>") < after.index("After the record.")
+    assert "<summary>How the results are recorded</summary>" in second
+    assert "save_results" in second
+    # the learner's code is not folded
+    assert html.index("the learner&#x27;s code") < html.index("<details")
+    assert md.count("<details") == 2
+
+
+def test_figure_alt_text_is_its_saved_description(hook, tmp_path, monkeypatch):
+    from lr_lessons.views import plotting
+
+    monkeypatch.setenv("LR_LESSONS_OUTPUT", str(tmp_path))
+    fig = plotting.new_figure((3.0, 2.0))
+    fig.subplots().set_title("loss [log]")
+    fig.suptitle("Decay")
+    plotting.save_figure(fig, "03_decay/rule")
+    assert hook._alt_text("03_decay/rule.png", tmp_path / "figures") == (
+        "Decay. Panel: loss \\[log\\]"
+    )
+    (tmp_path / "figures" / "03_decay" / "old.png").write_bytes(b"png")
+    assert hook._alt_text("03_decay/old.png", tmp_path / "figures") == "old"
+
+
+def test_api_navigation_titles_drop_the_package_name(hook):
+    assert hook.nav_title("lr_lessons.tools.range_test.finder") == "tools.range_test.finder"
+    assert hook.nav_title("lr_lessons.cells") == "cells"
+    assert hook.nav_title("lr_lessons") == "lr_lessons"
+
+
+def test_formulas_are_typeset_at_build_time(hook):
+    _require(KATEX.is_file(), f"KaTeX missing ({KATEX}): npm ci --prefix docs")
+    _require(shutil.which("node") is not None, "Node.js missing: apt-get install nodejs")
+    spec = importlib.util.spec_from_file_location("docs_hook_katex", HOOK.with_name("katex.py"))
+    katex = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(katex)
+    page = (
+        '<p>If <span class="arithmatex">\\(a &lt; 2/\\eta\\)</span>:</p>'
+        '<div class="arithmatex">\\[ w \\leftarrow w - \\eta g \\]</div>'
+        '<a href="#x" class="md-nav__link"><span>Choosing \\(\\beta\\)</span></a>'
+        "<pre><code>re.compile(r'\\(')</code></pre>"
+    )
+    out = katex.typeset(page)
+    assert out.count('class="katex"') == 3 and out.count('class="katex-display"') == 1
+    assert "\\(a" not in out and "Choosing \\(" not in out
+    assert '<annotation encoding="application/x-tex">a &lt; 2/\\eta</annotation>' in out
+    assert "re.compile(r'\\(')" in out  # code is left alone
+    assert katex.typeset("<p>no formulas</p>") == "<p>no formulas</p>"
+    with pytest.raises(Exception, match="cannot typeset"):
+        katex.typeset('<span class="arithmatex">\\(\\frac{1}\\)</span>')
 
 
 def test_a_name_pattern_shows_only_figures_no_other_cell_names(hook, tmp_path):
