@@ -453,10 +453,8 @@ everything = [
     decay,
     plateau,
 ]
-print(
-    tables.training_speed(everything)
-    + f"; peak memory of this process: {tables.peak_memory_mb():.0f} MB"
-)
+# (the memory a chapter used: `lr-lessons figures` reports it, it varies from run to run)
+print(tables.training_speed(everything))
 
 # %% [markdown]
 # ## What the literature claims, and what we measured
