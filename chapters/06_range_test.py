@@ -46,11 +46,12 @@
 # rules take from the curve. `result.plot()` draws it.
 #
 # This page trains for about a quarter of an hour, so every result is saved the
-# first time and read back afterwards: `cached_result(name, settings, compute,
-# load)` from `lr_lessons.lab.cache` calls `compute()` only when no result saved
-# under `name` was made with the same settings (here always including the data),
-# the same library training code and the same package versions. The studies that
-# train at fixed rates go through `run_study`, which caches the same way.
+# first time and read back afterwards. Each range test is written down as data, a
+# `RangeTestSpec` (the model, the optimizer, the ramp, the batch size, the seeds),
+# and `run_range_test(spec, data)` from `lr_lessons.lab.range_tests` trains it only
+# when no result of the same spec, the same model code, the same data (by its
+# contents) and the same library code and versions is saved. The studies that train
+# at fixed rates go through `run_study`, which caches the same way.
 
 # %%
 import math
@@ -62,16 +63,10 @@ from keras import layers
 
 from lr_lessons import config
 from lr_lessons.lab import models, rate_checks
-from lr_lessons.lab.cache import cached_result
 from lr_lessons.lab.data import load_mnist
 from lr_lessons.lab.ramp_reading import fall_tolerance, usable_rates
+from lr_lessons.lab.range_tests import RangeTestSpec, run_range_test
 from lr_lessons.lab.runner import run_study
-from lr_lessons.tools.range_test import (
-    LRFinder,
-    RangeTestRepeats,
-    RangeTestResult,
-    range_test_repeats,
-)
 from lr_lessons.views import bar_plots, plotting, range_test_claims
 from lr_lessons.views.claims import ClaimsTable, seeds_passing, summary
 from lr_lessons.views.range_test_explorer import save_explorer_data
@@ -133,26 +128,29 @@ print(f"data: {data.source}\nseeds: {SEEDS}\nramp: {ramp_note}")
 
 # %%
 V2 = {
-    "model": "mnist_small_convnet",
     "optimizer": "adam",
-    "batch": 64 if not QUICK else BATCH,
+    "batch_size": 64 if not QUICK else BATCH,
     "epochs": 5,
     "start_lr": 1e-7,
     "end_lr": 10.0,
     "beta": 0.9,
-    "seed": 0,
+    "seeds": [0],
+    "callback": True,
 }
 
 # %% [markdown]
-# `V2` holds the settings of the test; they are also what the cache keys on. The
-# function below is the code you would write: build and compile the model, create
-# the finder, pass it to `fit`, and read `finder.result`.
+# `V2` holds the settings of the test, and the function below the tutorial's model.
+# `callback=True` asks for the test exactly as you would write it: seed Keras, build
+# the model and compile it with Adam, add `LRFinder(start_lr=..., end_lr=...,
+# beta=...)` to the callbacks of `model.fit(x, y, batch_size=..., epochs=5)` and
+# read `finder.result`. `run_range_test` also notes every variable of the model and
+# of its optimizer before `fit` and checks that each is back to the same bits
+# afterwards.
 
 
 # %%
-def small_convnet_test():
-    keras.utils.set_random_seed(V2["seed"])
-    model = keras.Sequential(
+def small_convnet():
+    return keras.Sequential(
         [
             keras.Input(shape=(28, 28, 1)),
             layers.Conv2D(32, 3, activation="relu"),
@@ -163,46 +161,18 @@ def small_convnet_test():
             layers.Dense(10, activation="softmax"),
         ]
     )
-    model.compile(
-        optimizer=keras.optimizers.Adam(),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    before = [
-        v.numpy().copy() for v in model.variables + model.optimizer.variables
-    ]
-    finder = LRFinder(
-        start_lr=V2["start_lr"], end_lr=V2["end_lr"], beta=V2["beta"]
-    )
-    model.fit(
-        data.x_train,
-        data.y_train,
-        batch_size=V2["batch"],
-        epochs=V2["epochs"],
-        callbacks=[finder],
-        verbose=0,
-    )
-    after = model.variables + model.optimizer.variables
-    finder.result.meta["restored_bitwise"] = all(
-        np.array_equal(a, v.numpy()) for a, v in zip(before, after)
-    )
-    return finder.result
 
 
 # %% [markdown]
-# Besides the tutorial's steps, the function notes every variable of the model and
-# of its optimizer before `fit` and checks that each is back to the same bits
-# afterwards. Running it through the cache, then reading the result: how many
+# Running it (or reading it back from the cache), then reading the result: how many
 # batches the ramp ran, why it stopped, and the rate each rule suggests (with the
 # reason when the curve does not support the rule's reading).
 
 # %%
-small = cached_result(
-    "06_range_test/variant2_small_convnet",
-    {**V2, "data": data.source},
-    small_convnet_test,
-    RangeTestResult.load,
+V2_SPEC = RangeTestSpec(
+    "06_range_test/variant2_small_convnet", small_convnet, **V2
 )
+small = run_range_test(V2_SPEC, data).runs[0]
 print(
     f"{len(small)} batches, stopped: {small.stop_reason} at lr "
     f"{small.stop_lr:.3g}"
@@ -222,7 +192,7 @@ fig = small.plot(
         "Dropout"
     ),
     note=(
-        f"data: {data.source}; 1 seed; batch {V2['batch']}, {len(small)} "
+        f"data: {data.source}; 1 seed; batch {V2['batch_size']}, {len(small)} "
         f"batches ({small.stop_reason}); faint: each batch's own loss, line: "
         f"bias-corrected EMA (beta {V2['beta']})"
     ),
@@ -252,15 +222,14 @@ fig
 #
 # ## Variant 1: the original ConvNet, SGD against Adam, three seeds
 #
-# The full study goes through the library: `range_test_repeats` builds a fresh model
-# for every seed (the seed fixes the initial weights and the batch order), runs the
-# test with `range_test` and keeps every curve. Each optimizer starts from Keras'
+# The full study goes through the library: one spec per optimizer, and
+# `run_range_test` builds a fresh model for every seed (the seed fixes the initial
+# weights and the batch order), runs the test with `range_test` and keeps every curve. Each optimizer starts from Keras'
 # defaults; only its learning rate is driven by the test.
 
 # %%
 V1 = {
-    "model": "mnist_convnet",
-    "batch": BATCH,
+    "batch_size": BATCH,
     "steps": STEPS,
     "start_lr": 1e-4,
     "end_lr": 1.0,
@@ -268,52 +237,30 @@ V1 = {
     "diverge": 4.0,
     "seeds": SEEDS,
 }
-OPTIMIZERS = {"SGD": keras.optimizers.SGD, "Adam": keras.optimizers.Adam}
+OPTIMIZERS = {"SGD": "sgd", "Adam": "adam"}
 V1_BETA = 0.98  # range_test's default smoothing
-
-
-def original_convnet_tests(name):
-    def build(seed):
-        model = models.mnist_convnet()
-        model.compile(
-            optimizer=OPTIMIZERS[name](),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
-        return model
-
-    return range_test_repeats(
-        build,
-        data.x_train,
-        data.y_train,
-        seeds=SEEDS,
-        batch_size=BATCH,
-        start_lr=V1["start_lr"],
-        end_lr=V1["end_lr"],
-        steps=STEPS,
-        diverge=V1["diverge"],
-        meta={"optimizer": name, "data_source": data.source},
+V1_SPECS = {
+    name: RangeTestSpec(
+        f"06_range_test/variant1_{name.lower()}",
+        models.mnist_convnet,
+        optimizer=optimizer,
+        beta=V1_BETA,
+        **V1,
     )
+    for name, optimizer in OPTIMIZERS.items()
+}
 
 
 # %% [markdown]
-# `build(seed)` is all `range_test_repeats` needs to know about the model: it sets
-# the seed, calls `build`, runs the test and moves on to the next seed. The test
-# stops early when the smoothed loss passes 4 times its lowest value
-# (`diverge=4.0`): past that point the curve only says "too large". Each optimizer's
-# repeats are cached under their own name; the printout says how far each seed's
-# ramp got and why it stopped.
+# `models.mnist_convnet` builds the model; `run_range_test` seeds Keras, builds and
+# compiles a fresh model for each seed, runs the test with `range_test` and moves on
+# to the next seed. The test stops early when the smoothed loss passes 4 times its
+# lowest value (`diverge=4.0`): past that point the curve only says "too large".
+# Each optimizer's repeats are cached under their own name; the printout says how far
+# each seed's ramp got and why it stopped.
 
 # %%
-tests = {
-    name: cached_result(
-        f"06_range_test/variant1_{name.lower()}",
-        {**V1, "optimizer": name, "data": data.source},
-        lambda name=name: original_convnet_tests(name),
-        RangeTestRepeats.load,
-    )
-    for name in OPTIMIZERS
-}
+tests = {name: run_range_test(spec, data) for name, spec in V1_SPECS.items()}
 for name, rep in tests.items():
     stops = sorted({r.stop_reason for r in rep.runs})
     print(
@@ -411,64 +358,36 @@ for name, summaries in rules.items():
 
 # %%
 V3 = {
-    "model": "mnist_convnet",
     "optimizer": "sgd",
-    "momentum": 0.9,
-    "batch": BATCH,
+    "options": {"momentum": 0.9},
+    "batch_size": BATCH,
     "steps": 40 if QUICK else 8 * per_epoch,
     "start_lr": 1e-3,
     "end_lr": 1.0,
     "mode": "linear",
     "beta": 0.9,
     "validate_every": 4,
-    "val_images": 1000,
+    "validation_images": 1000,
     "seeds": SEEDS,
 }
-n_val = min(V3["val_images"], len(data.x_test))
-
-
-def linear_ramp_tests():
-    def build(seed):
-        model = models.mnist_convnet()
-        model.compile(
-            optimizer=keras.optimizers.SGD(momentum=V3["momentum"]),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
-        return model
-
-    return range_test_repeats(
-        build,
-        data.x_train,
-        data.y_train,
-        seeds=SEEDS,
-        batch_size=BATCH,
-        start_lr=V3["start_lr"],
-        end_lr=V3["end_lr"],
-        steps=V3["steps"],
-        mode="linear",
-        beta=V3["beta"],
-        validation_data=(data.x_test[:n_val], data.y_test[:n_val]),
-        validate_every=V3["validate_every"],
-    )
+n_val = min(V3["validation_images"], len(data.x_test))
+V3_SPEC = RangeTestSpec(
+    "06_range_test/variant3_linear_accuracy", models.mnist_convnet, **V3
+)
 
 
 # %% [markdown]
-# `validation_data` and `validate_every` switch the test to Smith's validation
-# mode: every few updates the finder scores the model on the held-out images and
-# records the accuracy next to the current rate, in `result.validation`. Then we
+# `validate_every` and `validation_images` switch the test to Smith's validation
+# mode: every few updates the finder scores the model on the first
+# `validation_images` test images and records the accuracy next to the current
+# rate, in `result.validation`. Then we
 # read each seed's curve: `fall_tolerance(n)` is 3 standard errors of an accuracy
 # measured on `n` images, and `usable_rates` (both from
 # `lr_lessons.lab.ramp_reading`) finds each seed's first fall and the rate at the
 # best point before it. The median over the seeds is the reading we check below.
 
 # %%
-linear = cached_result(
-    "06_range_test/variant3_linear_accuracy",
-    {**V3, "data": data.source},
-    linear_ramp_tests,
-    RangeTestRepeats.load,
-)
+linear = run_range_test(V3_SPEC, data)
 TOL = fall_tolerance(n_val)
 readings, max_lrs = usable_rates(linear.runs, TOL)
 # Smith's words read literally: the rate of the highest accuracy overall

@@ -32,7 +32,7 @@
 # the range test; then one study that trains every schedule on the blobs problem
 # for the same 200 epochs, and a short MNIST study of one-cycle; and last the claims
 # table. Every training run is saved the first time and read back afterwards
-# (`run_study` and `lr_lessons.lab.cache.cached_result`).
+# (`run_study` for studies, `run_range_test` for range tests).
 
 # %%
 import math
@@ -43,13 +43,12 @@ import numpy as np
 from lr_lessons import config
 from lr_lessons.files import write_text
 from lr_lessons.lab import constant_rates, models, studies
-from lr_lessons.lab.cache import cached_result
 from lr_lessons.lab.data import load_blobs, load_mnist
 from lr_lessons.lab.ramp_reading import accuracy_peak
+from lr_lessons.lab.range_tests import RangeTestSpec, run_range_test
 from lr_lessons.lab.runner import run_study
 from lr_lessons.lab.search import bracket_best, coarse_to_fine
 from lr_lessons.lab.studies import Setting, Study
-from lr_lessons.tools.range_test import RangeTestRepeats, range_test_repeats
 from lr_lessons.tools.schedules import CyclicalLearningRate, OneCycle, rates
 from lr_lessons.views import bar_plots, line_plots, plotting, schedule_claims
 from lr_lessons.views.claims import (
@@ -168,10 +167,11 @@ fig
 # `lr_lessons.tools.range_test` on the blobs network with SGD (an exponential ramp from
 # $10^{-5}$ to 10 over 20 epochs' worth of batches), from several seeds.
 #
-# `RT` holds the arguments of the test; `blobs_sgd(seed)` builds and compiles the
-# model for one seed, and `range_test_repeats` runs the test from each seed. The
-# result is cached under `07_schedules/range_test_blobs` with `RT` and the data as
-# its settings, so changing one of them trains again and nothing else does.
+# `RT` holds the arguments of the test; the spec adds the model (`models.blobs_mlp`,
+# built afresh for each seed), the optimizer (SGD at Keras' defaults) and the loss,
+# and `run_range_test` runs the test from each seed. The result is cached under
+# `07_schedules/range_test_blobs`, keyed by the spec, the model's code and the data,
+# so changing one of them trains again and nothing else does.
 
 
 # %%
@@ -182,24 +182,15 @@ RT = {
     "batch_size": 32,
     "seeds": SEEDS[:3],
 }
-
-
-def blobs_sgd(seed: int) -> keras.Model:
-    model = models.blobs_mlp()
-    model.compile(
-        optimizer=keras.optimizers.SGD(),
-        loss="categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    return model
-
-
-blobs_rt = cached_result(
+BLOBS_RT = RangeTestSpec(
     "07_schedules/range_test_blobs",
-    {**RT, "data": blobs.source},
-    lambda: range_test_repeats(blobs_sgd, blobs.x_train, blobs.y_train, **RT),
-    RangeTestRepeats.load,
+    models.blobs_mlp,
+    optimizer="sgd",
+    loss="categorical_crossentropy",
+    problem="blobs",
+    **RT,
 )
+blobs_rt = run_range_test(BLOBS_RT, blobs)
 
 
 # %% [markdown]
@@ -655,24 +646,13 @@ MRT = {
     "batch_size": M_BATCH,
     "seeds": M_SEEDS,
 }
-
-
-def mnist_sgd(seed: int) -> keras.Model:
-    model = models.mnist_convnet()
-    model.compile(
-        optimizer=keras.optimizers.SGD(),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    return model
-
-
-mnist_rt = cached_result(
+MNIST_RT = RangeTestSpec(
     "07_schedules/range_test_mnist",
-    {**MRT, "data": mnist.source},
-    lambda: range_test_repeats(mnist_sgd, mnist.x_train, mnist.y_train, **MRT),
-    RangeTestRepeats.load,
+    models.mnist_convnet,
+    optimizer="sgd",
+    **MRT,
 )
+mnist_rt = run_range_test(MNIST_RT, mnist)
 M_PEAK = accuracy_peak(mnist_rt.runs)
 M_MAX = M_PEAK / SAFETY
 M_BASE = M_MAX / 4

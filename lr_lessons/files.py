@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from lr_lessons.checks import InputError
+
 TEMP_SUFFIX = ".lrtmp"
 _TEMP_NAME = re.compile(r"^\..+\.(\d+)-[0-9a-f]+" + re.escape(TEMP_SUFFIX) + "$")
 STALE_AFTER_S = 24 * 3600
@@ -69,6 +71,30 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+class OutputNotWritable(InputError, PermissionError):
+    """An output folder cannot be written: raised before any work, so nothing is lost."""
+
+
+def check_writable(folder: str | os.PathLike, what: str = "results") -> None:
+    """Raise `OutputNotWritable` unless files can be created in `folder`.
+
+    Args:
+        folder: The folder (created if missing).
+        what: What goes there (`"results"`, `"figures"`), for the message.
+    """
+    folder = Path(folder)
+    probe = temporary_name(folder / "write-check")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe.touch(exist_ok=False)
+        probe.unlink()
+    except OSError as err:
+        raise OutputNotWritable(
+            f"cannot write {what} to {folder} ({type(err).__name__}: {err.strerror or err}): "
+            "make it writable, set LR_LESSONS_OUTPUT=DIR to write elsewhere, or pass cache=False"
+        ) from None
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:

@@ -117,7 +117,7 @@ def test_empty_data_is_refused():
         data.Dataset(np.ones((3, 2)), np.ones((2, 3)), np.ones((2, 2)), np.ones((2, 3)), "x")
 
 
-def fake_mnist(n: int = 20, **changes) -> dict[str, np.ndarray]:
+def fake_mnist(n: int = 100, **changes) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(0)
     arrays = {
         "x_train": rng.integers(0, 256, (n, 28, 28)).astype("uint8"),
@@ -133,7 +133,7 @@ def test_a_well_formed_mnist_file_loads(tmp_path):
     path = tmp_path / "ok.npz"
     np.savez(path, **fake_mnist())
     mnist = data.load_mnist(path)
-    assert mnist.x_train.shape == (20, 28, 28, 1) and mnist.x_train.max() <= 1.0
+    assert mnist.x_train.shape == (100, 28, 28, 1) and mnist.x_train.max() <= 1.0
     assert mnist.y_test.dtype == np.int64 and mnist.n_classes == 10
     floats = tmp_path / "floats.npz"  # raw 0..255 values stored as floats are fine
     np.savez(floats, **fake_mnist(x_train=fake_mnist()["x_train"].astype("float32")))
@@ -147,21 +147,38 @@ SCALED = fake_mnist()["x_train"].astype("float32") / 255
     "changes, match",
     [
         ({"x_train": SCALED}, r"x_train ranges 0 .. 1: the images look already scaled"),
-        ({"x_test": np.full((20, 28, 28), np.nan, "float32")}, "x_test holds 15680 NaN"),
-        ({"x_train": np.full((20, 28, 28), 300.0)}, "x_train ranges 300 .. 300"),
-        ({"x_train": np.full((20, 28, 28), -1, "int16")}, r"ranges -1 .. -1; expected raw"),
-        ({"x_test": np.zeros((20, 784), "uint8")}, r"x_test has shape \(20, 784\).*reshape"),
-        ({"x_train": np.zeros((20, 28, 28), "U1")}, "x_train holds <U1"),
-        ({"y_train": np.full(20, np.nan)}, "y_train holds NaN"),
+        ({"x_test": np.full((100, 28, 28), np.nan, "float32")}, "x_test holds 78400 NaN"),
+        ({"x_train": np.full((100, 28, 28), 300.0)}, "x_train ranges 300 .. 300"),
+        ({"x_train": np.full((100, 28, 28), -1, "int16")}, r"ranges -1 .. -1; expected raw"),
+        ({"x_test": np.zeros((100, 784), "uint8")}, r"x_test has shape \(100, 784\).*reshape"),
+        ({"x_train": np.zeros((100, 28, 28), "U1")}, "x_train holds <U1"),
+        ({"y_train": np.full(100, np.nan)}, "y_train holds NaN"),
         (
-            {"y_train": np.arange(20) - 1},
-            r"y_train holds 10 labels that are not class numbers 0..9 \(e.g. -1\)",
+            {"y_train": np.arange(100) - 1},
+            r"y_train holds 90 labels that are not class numbers 0..9 \(e.g. -1\)",
         ),
-        ({"y_test": np.arange(20) + 5}, r"y_test holds 15 labels .*0..9 \(e.g. 10\)"),
-        ({"y_test": np.full(20, 2.5)}, "y_test holds 20 labels"),
-        ({"y_train": np.eye(10)[np.arange(20) % 10]}, r"y_train has shape \(20, 10\).*argmax"),
-        ({"y_test": np.arange(19) % 10}, "20 x_test images but 19 y_test labels"),
+        ({"y_test": np.arange(100) + 5}, r"y_test holds 95 labels .*0..9 \(e.g. 10\)"),
+        ({"y_test": np.full(100, 2.5)}, "y_test holds 100 labels"),
+        ({"y_train": np.eye(10)[np.arange(100) % 10]}, r"y_train has shape \(100, 10\).*argmax"),
+        ({"y_test": np.arange(99) % 10}, "100 x_test images but 99 y_test labels"),
         ({"x_train": np.zeros((0, 28, 28), "uint8"), "y_train": np.zeros(0)}, "no images"),
+        # grey levels lost: binarized, blank, or divided by 255 twice
+        (
+            {"x_train": (fake_mnist()["x_train"] > 127).astype("uint8")},
+            r"bad.npz: x_train holds only the values 0 and 1: the images look binarized.*0..255",
+        ),
+        ({"x_train": np.zeros((100, 28, 28), "uint8")}, "every pixel of x_train is 0: .*blank"),
+        ({"x_test": np.full((100, 28, 28), 255, "uint8")}, "every pixel of x_test is 255"),
+        ({"x_train": SCALED / 255}, r"x_train ranges 0 .. 0.0039.*scaled twice.*raw 0..255"),
+        # too few images is said first, whatever else is wrong
+        (
+            {"x_train": np.zeros((5, 28, 28), "uint8"), "y_train": np.arange(5)},
+            r"bad.npz: the data file holds only 5 images in x_train; .*at least 100",
+        ),
+        (
+            {"x_test": np.zeros((5, 784), "float32"), "y_test": np.zeros(3)},
+            "the data file holds only 5 images in x_test",
+        ),
     ],
 )
 def test_bad_mnist_contents_are_refused_with_what_is_wrong(tmp_path, changes, match):
@@ -188,3 +205,18 @@ def test_limit_must_be_a_positive_whole_number(mnist_file):
     for bad in (0, -3, 2.5, True):
         with pytest.raises(InputError, match="limit"):
             data.load_mnist(mnist_file, limit=bad)
+
+
+def test_the_fingerprint_follows_the_contents_not_the_name():
+    blobs = data.load_blobs()
+    again = data.load_blobs()
+    assert blobs.fingerprint == again.fingerprint and len(blobs.fingerprint) == 16
+    rng = np.random.default_rng(0)
+    shuffled = data.Dataset(
+        blobs.x_train, rng.permutation(blobs.y_train), blobs.x_test, blobs.y_test, "blobs"
+    )
+    assert shuffled.source == blobs.source and shuffled.fingerprint != blobs.fingerprint
+    retyped = data.Dataset(
+        blobs.x_train.astype("float64"), blobs.y_train, blobs.x_test, blobs.y_test, "blobs"
+    )
+    assert retyped.fingerprint != blobs.fingerprint

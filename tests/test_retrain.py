@@ -15,7 +15,7 @@ def test_the_library_cache_computes_again_under_retrain_and_reports(tmp_path, mo
         calls.append(1)
         return Record({"value": len(calls)})
 
-    path = tmp_path / "06_range_test" / "finder.json"
+    path = tmp_path / "results" / "06_range_test" / "finder.json"
     runner.EVENTS.clear()
     cached(path, {"n": 1}, compute, Record.load)
     cached(path, {"n": 1}, compute, Record.load)

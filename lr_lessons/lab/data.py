@@ -7,7 +7,9 @@ result and figure can name its source (`"blobs"`, `"mnist (full, keras loader)"`
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,7 @@ from lr_lessons.checks import InputError, one_of, whole_number
 BLOBS_SPEC = dict(n_samples=1000, centers=3, n_features=2, cluster_std=2, random_state=2)
 N_BLOBS_TRAIN = 500
 MNIST_FULL_TRAIN = 60_000
+MIN_MNIST_IMAGES = 100  # per split: the chapters' batches (up to 250) need a few hundred
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,23 @@ class Dataset:
                 raise InputError(
                     f"{split} inputs and targets differ in length: {len(x)} vs {len(y)}"
                 )
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A hash of the data's contents (every array's dtype, shape and bytes).
+
+        Results are keyed by it, not by the file's name: the same file name holding
+        other images or labels gives other results.
+
+        Returns:
+            16 hex digits.
+        """
+        digest = hashlib.sha256()
+        for name in ("x_train", "y_train", "x_test", "y_test"):
+            array = np.ascontiguousarray(getattr(self, name))
+            digest.update(f"{name} {array.dtype.str} {array.shape}".encode())
+            digest.update(memoryview(array).cast("B"))
+        return digest.hexdigest()[:16]
 
     @property
     def n_classes(self) -> int:
@@ -131,9 +151,11 @@ def check_mnist_arrays(
 ) -> None:
     """Refuse MNIST arrays that would train silently wrong, naming what is wrong and the fix.
 
-    Images must be `(n, 28, 28)` raw pixel values 0..255 (unsigned integers, or floats
-    holding such values); images already scaled to [0, 1] are refused, since the loader
-    divides by 255. Labels must be `(n,)` whole numbers 0..9, as many as the images.
+    Each split must hold at least `MIN_MNIST_IMAGES` images (checked first). Images must
+    be `(n, 28, 28)` grey levels 0..255 (unsigned integers, or floats holding such
+    values); refused are images already scaled to [0, 1] or scaled twice (the loader
+    divides by 255), binarized images (only 0 and 1) and constant images (all pixels
+    alike). Labels must be `(n,)` whole numbers 0..9, as many as the images.
 
     Args:
         x_train: Training images.
@@ -142,6 +164,14 @@ def check_mnist_arrays(
         y_test: Test labels.
         where: The file's name, for the messages.
     """
+    for split, x in (("train", x_train), ("test", x_test)):
+        n = len(x) if np.ndim(x) else 0
+        if 0 < n < MIN_MNIST_IMAGES:
+            raise InputError(
+                f"{where}: the data file holds only {n} images in x_{split}; the chapters need "
+                f"at least {MIN_MNIST_IMAGES} per split: use Keras' MNIST or the 10k offline "
+                "subset (LR_LESSONS_MNIST=/path/to/mnist.npz)"
+            )
     for split, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
         xname, yname = f"x_{split}", f"y_{split}"
         if x.dtype.kind not in "uif":
@@ -158,6 +188,23 @@ def check_mnist_arrays(
         if low < 0 or high > 255:
             raise InputError(
                 f"{where}: {xname} ranges {low:g} .. {high:g}; expected raw pixel values 0..255"
+            )
+        if low == high:
+            raise InputError(
+                f"{where}: every pixel of {xname} is {low:g}: the images are blank; save the "
+                "raw grey levels 0..255 of the MNIST images"
+            )
+        if x.dtype.kind == "f" and high <= 1 / 255 + 1e-6:
+            raise InputError(
+                f"{where}: {xname} ranges {low:g} .. {high:g}: the images look scaled twice "
+                "(divided by 255 more than once), and the loader divides by 255 again; save "
+                "the raw 0..255 values"
+            )
+        if x.dtype.kind in "ui" and high <= 1:
+            raise InputError(
+                f"{where}: {xname} holds only the values 0 and 1: the images look binarized, "
+                "and the chapters train on grey levels; save the raw 0..255 values of the "
+                "MNIST images"
             )
         if x.dtype.kind == "f" and high <= 1:
             raise InputError(

@@ -1,10 +1,11 @@
 """The study runner: every setting x seed of a study through an engine, cached on disk.
 
-`run_study` is the one place where training happens. Its results are saved to
-`<output>/results/<study>.npz` together with a key over everything that shapes the
-numbers (settings, seeds, epochs, engine, quick mode, data source, library code and
-versions); a second call with the same key reads the file instead of training, and a
-file whose key differs (stale) or that cannot be read (corrupt) is recomputed.
+`run_study` is the one place where studies are trained. Its results are kept by the one
+cache (`lr_lessons.lab.cache`): saved to `<output>/results/<study>.npz` with a key over
+everything that shapes the numbers (settings, seeds, epochs, engine, quick mode, the
+data's source and a fingerprint of its contents, the library's code and versions); a
+second call with the same key reads the file instead of training, and a file whose key
+differs (stale) or that cannot be read (corrupt) is recomputed.
 
 Results of different study *definitions* (settings, epochs, seeds, data, batch order)
 never overwrite each other: `<study>.npz` belongs to the definition saved in it, and
@@ -12,137 +13,42 @@ another definition under the same study name is saved as `<study>-<definition>.n
 (a warning says so). Recomputing the same definition (new code or versions) replaces
 its file. Before training, the results folder is checked to be writable; if a save
 still fails, the results are returned and written to a fallback file the warning names.
+Range tests go the same way through `run_range_test` (`lr_lessons.lab.range_tests`).
 """
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import platform
 import sys
-import tempfile
 import time
-import warnings
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from inspect import signature
 from pathlib import Path
 
-import numpy as np
-
 from lr_lessons import config
 from lr_lessons.checks import InputError, boolean, whole_number
-from lr_lessons.files import remove_stale_temporaries, temporary_name
+from lr_lessons.lab import cache as results_cache
+from lr_lessons.lab.cache import (  # noqa: F401  (the runner's names of the one cache)
+    _PACKAGE_DIR,
+    ENGINE_CODE,
+    EVENTS,
+    TRAINING_CODE,
+    OutputNotWritable,
+    check_writable,
+    code_fingerprint,
+    code_text,
+    fallback_dir,
+    record,
+    versions,
+)
 from lr_lessons.lab.data import Dataset
 from lr_lessons.lab.data import load as load_data
 from lr_lessons.lab.engines import choose_engine, get_engine
+from lr_lessons.lab.range_tests import RangeTestSpec, run_range_test  # noqa: F401
 from lr_lessons.lab.results import CorruptResults, Results
 from lr_lessons.lab.studies import Study
-
-_PACKAGE_DIR = Path(__file__).resolve().parents[1]  # lr_lessons/
-# The code that shapes a study's numbers (paths inside lr_lessons/); editing any of it
-# invalidates cached results. Modules that only read results (the views) or pick what to
-# run (cli, config) do not; an engine's own files count only for that engine's results.
-TRAINING_CODE = (
-    "lab/data.py",
-    "lab/models.py",
-    "lab/studies.py",
-    "lab/results.py",
-    "lab/runner.py",
-    "lab/engines/__init__.py",
-    "tools/callbacks.py",
-    "tools/schedules.py",
-    "tools/hypergradient.py",
-)
-# The code of each kind of computation beyond TRAINING_CODE: an engine's own files count
-# only for the results that engine produced, the range test's only for range tests (and
-# the other computations of lr_lessons.lab.cache), so editing a suggestion rule does not
-# throw away the blobs studies.
-ENGINE_CODE = {
-    "fit": ("lab/engines/fit.py",),
-    "stacked": ("lab/engines/stacked.py", "lab/engines/plateau.py"),
-    "range_test": tuple(
-        sorted(
-            str(p.relative_to(_PACKAGE_DIR).as_posix())
-            for p in (_PACKAGE_DIR / "tools" / "range_test").glob("*.py")
-        )
-    ),
-}
-
-
-def code_text(source: str) -> str:
-    """What of a module's source shapes results: its syntax tree without docstrings.
-
-    Comments, docstrings (of modules, classes, functions and the ones written under a
-    variable), formatting and blank lines change no number a module computes, so editing
-    them keeps cached results; any change to the code itself does not.
-
-    Args:
-        source: A Python module's source.
-
-    Returns:
-        A canonical dump of the module's syntax tree with every bare string statement
-        (a docstring: it computes nothing) removed.
-    """
-    tree = ast.parse(source)
-    for node in ast.walk(tree):
-        for field in ("body", "orelse", "finalbody"):
-            body = getattr(node, field, None)
-            if not isinstance(body, list) or not body:
-                continue
-            kept = [
-                s
-                for s in body
-                if not (
-                    isinstance(s, ast.Expr)
-                    and isinstance(s.value, ast.Constant)
-                    and isinstance(s.value.value, str)
-                )
-            ]
-            if len(kept) != len(body):
-                setattr(node, field, kept or [ast.Pass()])
-    return ast.dump(tree, annotate_fields=False, include_attributes=False)
-
-
-def code_fingerprint(engine: str | None = None) -> str:
-    """A hash of the code that shapes results: `TRAINING_CODE` plus `engine`'s files.
-
-    Each file counts through `code_text`, so editing a docstring or a comment keeps
-    cached results.
-
-    Args:
-        engine: `"fit"`, `"stacked"`, `"range_test"` or None (the shared code only).
-
-    Returns:
-        16 hex digits.
-    """
-    digest = hashlib.sha256()
-    for name in (*TRAINING_CODE, *ENGINE_CODE.get(engine or "", ())):
-        path = _PACKAGE_DIR / name
-        if path.is_file():
-            digest.update(name.encode())
-            digest.update(code_text(path.read_text(encoding="utf-8")).encode())
-    return digest.hexdigest()[:16]
-
-
-def versions() -> dict[str, str]:
-    """Versions of the software that produced a result."""
-    import keras
-    import sklearn
-    import tensorflow as tf
-
-    from lr_lessons import __version__
-
-    return {
-        "lr_lessons": __version__,
-        "keras": keras.__version__,
-        "tensorflow": tf.__version__,
-        "numpy": np.__version__,
-        "scikit-learn": sklearn.__version__,
-        "python": platform.python_version(),
-    }
-
 
 MAX_SEED = 2**32 - 1  # NumPy's and Keras' seeding accept 0 .. 2**32 - 1
 
@@ -169,21 +75,20 @@ def _check_seeds(seeds: Sequence[int]) -> list[int]:
     return [int(s) for s in seeds]
 
 
-def cache_key(study: Study, seeds: Sequence[int], engine: str, source: str) -> str:
-    """The key under which a study's results are cached."""
-    payload = {
-        "study": study.to_dict(),
+def _definition_parts(
+    study_dict: dict, seeds: list, source: str, fingerprint: str | None, reshuffle: bool
+) -> dict:
+    return {
+        "study": study_dict,
         "seeds": list(seeds),
-        "engine": engine,
-        "quick": config.quick(),
         "data": source,
-        "code": code_fingerprint(engine),
-        "versions": versions(),
+        "data_fingerprint": fingerprint,
+        "reshuffle": bool(reshuffle),
     }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]
 
 
-def _definition(study: dict, seeds: list, source: str, quick: bool, reshuffle: bool) -> str:
+def _legacy_definition(study: dict, seeds: list, source: str, quick: bool, reshuffle: bool) -> str:
+    """The definition key of results saved before data were fingerprinted (by name only)."""
     payload = {
         "study": study,
         "seeds": list(seeds),
@@ -194,23 +99,34 @@ def _definition(study: dict, seeds: list, source: str, quick: bool, reshuffle: b
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:8]
 
 
-def definition_key(study: Study, seeds: Sequence[int], source: str, reshuffle: bool = True) -> str:
-    """A short key of what a study's results are: its settings, epochs, seeds, data, batch order.
+def definition_key(
+    study: Study,
+    seeds: Sequence[int],
+    source: str | Dataset,
+    reshuffle: bool = True,
+) -> str:
+    """A short key of what a study's results are: settings, epochs, seeds, data, batch order.
 
-    Unlike `cache_key` it leaves out the code, versions and engine, which change
-    how (not what) a result is computed; it tells apart results that must not overwrite
-    each other.
+    Unlike the cache key it leaves out the code, versions and engine, which change how
+    (not what) a result is computed; it tells apart results that must not overwrite each
+    other (`lr_lessons.lab.results_cache.definition_key`).
 
     Args:
         study: The study (with the epochs it runs).
         seeds: Its seeds.
-        source: The data's source (`Dataset.source`).
+        source: The data set (its source and the fingerprint of its contents), or only
+            its source's name.
         reshuffle: The batch order (see `run_study`).
 
     Returns:
         8 hex digits.
     """
-    return _definition(study.to_dict(), list(seeds), source, config.quick(), reshuffle)
+    name, fingerprint = (
+        (source.source, source.fingerprint) if isinstance(source, Dataset) else (source, None)
+    )
+    return results_cache.definition_key(
+        _definition_parts(study.to_dict(), list(seeds), name, fingerprint, reshuffle)
+    )
 
 
 def saved_definition(meta: dict) -> str | None:
@@ -219,15 +135,41 @@ def saved_definition(meta: dict) -> str | None:
         return meta["definition"]
     try:
         reshuffle = meta.get("reshuffle", True)
-        return _definition(
-            meta["study"],
-            meta["seeds"],
-            meta["data_source"],
-            meta["quick"],
-            reshuffle is not False,
+        return _legacy_definition(
+            meta["study"], meta["seeds"], meta["data_source"], meta["quick"], reshuffle is not False
         )
     except (KeyError, TypeError):
         return None
+
+
+def _owner(wanted: str, study: dict, seeds: list, source: str, reshuffle: bool):
+    """Who a saved study file belongs to. Files saved before the data's contents were
+    fingerprinted (no `data_fingerprint` in their meta) belong to this definition when
+    everything else they record matches: they are made again in place, not beside."""
+
+    def owner(meta: dict) -> str | None:
+        found = saved_definition(meta)
+        if found is None or "data_fingerprint" in meta:
+            return found
+        legacy = _legacy_definition(study, seeds, source, config.quick(), reshuffle)
+        return wanted if found == legacy else found
+
+    return owner
+
+
+def _kind(study: Study, seeds: list, data: Dataset | None, source: str | None, reshuffle: bool):
+    source = data.source if data is not None else source
+    wanted = definition_key(study, seeds, data if data is not None else source or "", reshuffle)
+    return wanted, results_cache.Kind(
+        Results.load,
+        corrupt=(CorruptResults,),
+        read_meta=Results.read_meta,
+        owner=_owner(wanted, study.to_dict(), list(seeds), source or "", reshuffle),
+    )
+
+
+def _name(study: Study, reshuffle: bool) -> str:
+    return f"{study.name}{'' if reshuffle else '_one_permutation'}"
 
 
 def results_path(
@@ -236,6 +178,7 @@ def results_path(
     *,
     seeds: Sequence[int] | None = None,
     source: str | None = None,
+    data: Dataset | None = None,
 ) -> Path:
     """Where `study`'s results are saved.
 
@@ -243,33 +186,20 @@ def results_path(
         study: The study.
         reshuffle: False for the one-permutation batch order, saved apart
             (`<study>_one_permutation.npz`).
-        seeds: With `source`: the file of exactly this definition. `<study>.npz`
-            if it is free or holds this definition, else `<study>-<definition>.npz`.
-        source: The data's source (`Dataset.source`).
+        seeds: With `data` (or only its `source`): the file of exactly this definition:
+            `<study>.npz` if it is free or holds this definition, else
+            `<study>-<definition>.npz`.
+        source: The data's source (`Dataset.source`), when `data` is not at hand.
+        data: The data set.
 
     Returns:
-        The path; without `seeds` and `source`, the study's own name
-        `<results>/<study>.npz`.
+        The path; without `seeds` and data, the study's own name `<results>/<study>.npz`.
     """
-    suffix = "" if reshuffle else "_one_permutation"
-    base = config.results_dir() / f"{study.name}{suffix}.npz"
-    if seeds is None or source is None:
-        return base
-    wanted = definition_key(study, seeds, source, reshuffle)
-    owner = _owner(base)
-    if owner is None or owner == wanted:
-        return base
-    return base.with_name(f"{study.name}{suffix}-{wanted}.npz")
-
-
-def _owner(path: Path) -> str | None:
-    """The definition key of the results in `path`; None if absent or unreadable."""
-    if not path.exists():
-        return None
-    try:
-        return saved_definition(Results.read_meta(path))
-    except (CorruptResults, OSError):
-        return None
+    name = _name(study, reshuffle)
+    if seeds is None or (source is None and data is None):
+        return results_cache.result_path(name)
+    wanted, kind = _kind(study, list(seeds), data, source, reshuffle)
+    return results_cache.free_path(name, ".npz", wanted, kind)
 
 
 def load_cached(
@@ -277,82 +207,8 @@ def load_cached(
 ) -> Results | None:
     """The saved results of `study` if their key is `key`; None if absent, stale or corrupt."""
     path = path if path is not None else results_path(study, reshuffle)
-    if not path.exists():
-        return None
-    try:
-        results = Results.load(path)
-    except CorruptResults as err:
-        warnings.warn(f"{err}; recomputing", stacklevel=3)
-        return None
-    return results if results.meta.get("key") == key else None
-
-
-class OutputNotWritable(PermissionError):
-    """The results folder cannot be written: raised before training, so nothing is lost."""
-
-
-def check_writable(folder: Path) -> None:
-    """Raise `OutputNotWritable` unless files can be created in `folder`.
-
-    Args:
-        folder: The folder (created if missing).
-    """
-    probe = temporary_name(folder / "write-check")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe.touch(exist_ok=False)
-        probe.unlink()
-    except OSError as err:
-        raise OutputNotWritable(
-            f"cannot write results to {folder} ({type(err).__name__}: {err.strerror or err}): "
-            "make it writable, set LR_LESSONS_OUTPUT=DIR to write elsewhere, or pass cache=False"
-        ) from None
-
-
-def fallback_dir() -> Path:
-    """Where results go when their folder cannot be written (a folder in the system's temp)."""
-    return Path(tempfile.gettempdir()) / "lr_lessons-results"
-
-
-def _save_or_fall_back(results: Results, path: Path) -> Path | None:
-    try:
-        return results.save(path)
-    except OSError as err:
-        first = f"{type(err).__name__}: {err}"
-    fallback = fallback_dir() / path.name
-    try:
-        results.save(fallback)
-    except OSError as err:
-        warnings.warn(
-            f"could not save the results of study {results.study!r} to {path} ({first}) nor to "
-            f"{fallback} ({type(err).__name__}: {err}); they are only in the returned Results",
-            stacklevel=3,
-        )
-        return None
-    warnings.warn(
-        f"could not save the results of study {results.study!r} to {path} ({first}); "
-        f"saved them to {fallback} instead (copy it to {path} to use it as the cache)",
-        stacklevel=3,
-    )
-    return fallback
-
-
-EVENTS: list[dict] = []
-"""What each `run_study` call did, in order: `{"study", "how", "path", "seconds"}` with
-`how` one of `"read from cache"`, `"trained"`, `"trained, not cached"`.
-`lr-lessons figures` prints them per chapter."""
-
-
-def record(study: str, how: str, path: Path | None = None, seconds: float | None = None) -> None:
-    """Add an entry to `EVENTS` (for other cached computations, e.g. range tests).
-
-    Args:
-        study: The name of what was computed.
-        how: `"read from cache"`, `"trained"` or `"trained, not cached"`.
-        path: The file read or written.
-        seconds: The training time.
-    """
-    EVENTS.append({"study": study, "how": how, "path": path, "seconds": seconds})
+    kind = results_cache.Kind(Results.load, corrupt=(CorruptResults,), read_meta=Results.read_meta)
+    return results_cache.read_current(path, key, kind)
 
 
 def run_study(
@@ -367,7 +223,7 @@ def run_study(
 ) -> Results:
     """Train every setting of `study` from every seed and return the `Results`.
 
-    `seeds` defaults to `lr_lessons.config.seeds`, `engine` to
+    `seeds` defaults to `lr_lessons.config.seeds` of the study's problem, `engine` to
     `lr_lessons.config.engine` (falling back to `"fit"` for studies the chosen
     engine cannot train; `meta["engine"]` says which ran); quick mode shortens the
     study. With `cache`, unchanged studies are read from disk instead of trained again
@@ -394,66 +250,52 @@ def run_study(
     if not isinstance(study, Study):
         raise InputError(f"study must be a Study, got {type(study).__name__}")
     reshuffle = boolean(reshuffle, "reshuffle")
-    seeds = _check_seeds(config.seeds() if seeds is None else seeds)
+    seeds = _check_seeds(config.seeds(study.problem) if seeds is None else seeds)
     study = study.with_epochs(config.epochs(study.epochs))
     engine = choose_engine(engine or config.engine(), study)
     train = get_engine(engine)
     options = {"reshuffle": reshuffle} if "reshuffle" in signature(train).parameters else {}
     data = data if data is not None else load_data(study.problem)
-    key = cache_key(study, seeds, engine, data.source)
-    if not reshuffle:
-        key = hashlib.sha256(f"{key}one_permutation".encode()).hexdigest()[:20]
-    path = None
-    if cache:
-        remove_stale_temporaries(config.results_dir())
-        path = results_path(study, reshuffle, seeds=seeds, source=data.source)
-        if not config.retrain():
-            cached = load_cached(study, key, reshuffle, path=path)
-            if cached is not None:
-                record(study.name, "read from cache", path)
-                return cached
-        check_writable(path.parent)
-        base = results_path(study, reshuffle)
-        if path != base:
-            warnings.warn(
-                f"{base} holds another definition of study {study.name!r}; these results "
-                f"are saved to {path.name} instead, so neither overwrites the other",
-                stacklevel=2,
-            )
+    seeds = list(seeds)
+    wanted, kind = _kind(study, seeds, data, None, reshuffle)
+    parts = _definition_parts(study.to_dict(), seeds, data.source, data.fingerprint, reshuffle)
+    key = results_cache.cache_key(parts, code=f"{engine} {code_fingerprint(engine)}")
 
-    from tqdm import tqdm
+    def compute() -> Results:
+        from tqdm import tqdm
 
-    total = len(study.settings) * len(seeds) * study.epochs
-    with tqdm(
-        total=total,
-        desc=study.name,
-        unit=" epoch",
-        disable=not progress,
-        mininterval=0.5,
-        file=sys.stderr,
-    ) as bar:
-        start = time.perf_counter()
-        metrics = train(study, seeds, data, progress=bar.update, **options)
-        wall = time.perf_counter() - start
-    meta = {
-        "key": key,
-        "definition": definition_key(study, seeds, data.source, reshuffle),
-        "study": study.to_dict(),
-        "seeds": seeds,
-        "epochs": study.epochs,
-        "engine": engine,
-        "reshuffle": options.get("reshuffle", "engine's own batch order"),
-        "quick": config.quick(),
-        "data_source": data.source,
-        "versions": versions(),
-        "machine": f"{platform.machine()}, {platform.system()}",
-        "wall_time_s": round(wall, 3),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-    results = Results(study.name, study.setting_names, seeds, metrics, meta)
-    if path is None:
-        record(study.name, "trained, not cached", None, wall)
-        return results
-    saved = _save_or_fall_back(results, path)
-    record(study.name, "trained" if saved else "trained, not cached", saved, wall)
-    return results
+        total = len(study.settings) * len(seeds) * study.epochs
+        with tqdm(
+            total=total,
+            desc=study.name,
+            unit=" epoch",
+            disable=not progress,
+            mininterval=0.5,
+            file=sys.stderr,
+        ) as bar:
+            start = time.perf_counter()
+            metrics = train(study, seeds, data, progress=bar.update, **options)
+            wall = time.perf_counter() - start
+        meta = {
+            "study": study.to_dict(),
+            "seeds": seeds,
+            "epochs": study.epochs,
+            "engine": engine,
+            "reshuffle": options.get("reshuffle", "engine's own batch order"),
+            "data_source": data.source,
+            "data_fingerprint": data.fingerprint,
+            "machine": f"{platform.machine()}, {platform.system()}",
+            "wall_time_s": round(wall, 3),
+        }
+        return Results(study.name, study.setting_names, seeds, metrics, meta)
+
+    return results_cache.cached_call(
+        _name(study, reshuffle),
+        parts,
+        compute,
+        kind,
+        cache=cache,
+        label=study.name,
+        key=key,
+        what=f"study {study.name!r}",
+    )
