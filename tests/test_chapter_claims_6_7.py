@@ -186,3 +186,55 @@ def test_suggestion_check_row_needs_every_optimizer_on_every_seed():
     assert measured.startswith("SGD 0.600 at 0.02 (beat /10, x10: 0.200, 0.500; best of")
     assert "Adam 0.800 at 0.001 (lost to /10, x10: 0.900, 0.100" in measured
     assert all_parts_hold(rtc.suggestion_check_row({"SGD": won})[1])
+
+
+def test_range_test_table_gathers_every_row():
+    tests = {
+        "SGD": repeats([0.011, 0.012, 0.02], min_loss=(0.3, 0.3, 0.3)),
+        "Adam": repeats([1e-4, 1.2e-4, 2e-4], min_loss=(0.2, 0.2, 0.2)),
+    }
+    for rep in tests.values():  # what fresh_model_row reads
+        for r in rep.runs:
+            r.smoothed, r.losses, r.lrs, r.stop_reason = (
+                np.array([2.0, 1.0]),
+                np.array([2.3, 1.0]),
+                np.array([1e-4, 1.0]),
+                "diverged",
+            )
+    check = SimpleNamespace(
+        group="SGD",
+        rates={"/10": 0.002, "suggested": 0.02, "x10": 0.2},
+        means={"/10": 0.2, "suggested": 0.6, "x10": 0.5},
+        won=True,
+        won_seeds=np.array([True, True, True]),
+    )
+
+    class Small(SimpleNamespace):
+        def __len__(self) -> int:
+            return 50
+
+    small = Small(
+        suggestion=lambda rule: Suggestion(rule, 3e-3, 0.0, 0, True, ""),
+        lrs=np.logspace(-4, 1, 50),
+        smoothed=np.linspace(2, 1, 50),
+        stop_lr=2.0,
+        stop_reason="diverged",
+        settings={"steps": 100},
+        meta={"restored_bitwise": True},
+    )
+    linear = {
+        "max_lrs": np.array([0.07, 0.08, 0.09]),
+        "median": 0.08,
+        "naive": np.array([0.07, 0.3, 0.1]),
+        "scores": {
+            "a quarter": np.full(3, 0.9),
+            "the reading": np.full(3, 0.8),
+            "twice": np.full(3, 0.2),
+        },
+    }
+    table = rtc.table(tests, {"steepest": {"SGD": check}}, linear, small, (1e-7, 10.0), "note")
+    words = [r.verdict.word for r in table.rows]
+    assert len(table.rows) == 9 and words[-2:] == ["superseded", "superseded"]
+    assert table.rows[3].original == rtc.CHECK_CLAIMS["steepest"]
+    assert (table.rows[4].verdict.passed, table.rows[4].verdict.total) == (3, 3)
+    assert table.markdown().rstrip().endswith("note")

@@ -250,6 +250,9 @@ def test_ch7_blobs_range_test_readings_as_quoted():
         assert 10**-3.6 <= rule.median <= 7e-3, rule  # "a few times 1e-3 or less"
     peaks = [accuracy_peak([r]) for r in rt.runs]  # each seed's peak, as the chapter prints
     assert 0.35 <= min(peaks) <= 0.45 and 0.6 <= max(peaks) <= 0.7, peaks  # about 0.4, 0.65
+    quoted("07_schedules", "We take the median seed's peak as `max_lr` (the red line above: "
+           "that seed's own reading)")  # fmt: skip
+    assert len(peaks) % 2 == 1 and np.median(peaks) in peaks  # max_lr is one seed's reading
 
 
 def test_ch7_conclusions_as_quoted():
