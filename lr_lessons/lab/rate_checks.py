@@ -12,6 +12,9 @@ seeds, and compares them seed by seed.
   `lr_lessons.lab.runner.run_study`.
 - `scores_by_tag` and `neighbour_checks` read the trained results back by the
   rates' tags, never by parsing labels.
+- `check_suggestions` does all of it for one reading rule of a range test: names the
+  suggestion and its neighbours per optimizer, trains them (`run_study`, cached) and
+  reads them back as a `SuggestionCheck`.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from lr_lessons.lab.results import Results
+from lr_lessons.lab.runner import run_study
 from lr_lessons.lab.studies import Setting, Study
 
 __all__ = [
@@ -30,6 +34,8 @@ __all__ = [
     "NEIGHBOURS",
     "CheckedRate",
     "NeighbourCheck",
+    "SuggestionCheck",
+    "check_suggestions",
     "check_study",
     "fraction_rates",
     "neighbour_checks",
@@ -247,3 +253,71 @@ def neighbour_checks(
         )
         for g in groups
     }
+
+
+NEIGHBOUR_KINDS = {"/10": "10x lower", "suggested": "the suggested rate", "x10": "10x higher"}
+"""How a bar chart groups the neighbour checks: one colour per kind of rate."""
+
+
+@dataclass(frozen=True)
+class SuggestionCheck:
+    """One reading rule's suggestions, trained next to their neighbours.
+
+    Attributes:
+        rule: The rule (`"steepest"`, `"valley"`, ...).
+        rates: The trained rates (from `neighbour_rates`), by setting label.
+        results: The trained check study.
+        checks: `{optimizer: NeighbourCheck}`.
+    """
+
+    rule: str
+    rates: dict[str, CheckedRate]
+    results: Results
+    checks: dict[str, NeighbourCheck]
+
+    @property
+    def scores(self) -> dict[str, np.ndarray]:
+        """Each setting's last-epoch validation accuracy per seed, by its label."""
+        return {label: self.results.get("val_accuracy", label)[:, -1] for label in self.rates}
+
+    @property
+    def kinds(self) -> dict[str, str]:
+        """Each setting's kind of rate (`NEIGHBOUR_KINDS`), by its label."""
+        return {label: NEIGHBOUR_KINDS[r.tag] for label, r in self.rates.items()}
+
+
+def check_suggestions(
+    tests: Mapping[str, Any],
+    rule: str,
+    name: str,
+    seeds: Sequence[int],
+    data: Any,
+    *,
+    epochs: int = 2,
+    batch_size: int = 32,
+) -> SuggestionCheck:
+    """Train each optimizer's suggestion of `rule`, a tenth of it and ten times it.
+
+    Args:
+        tests: `{optimizer: RangeTestRepeats}`; each one's suggestion is the median of
+            `rule` over its seeds (`suggestion_summary`).
+        rule: The reading rule.
+        name: The check study's name (its results file).
+        seeds: The seeds every rate trains from.
+        data: The data set (`lr_lessons.lab.data`), MNIST for the default ConvNet.
+        epochs: The short budget of every run.
+        batch_size: The batch size.
+
+    Returns:
+        The `SuggestionCheck` (trained with the `fit` engine, or read from the cache).
+    """
+    rates = neighbour_rates({g: rep.suggestion_summary(rule)[0] for g, rep in tests.items()})
+    study = check_study(
+        name,
+        f"Range-test suggestions ({rule}), {epochs} epochs",
+        rates,
+        epochs=epochs,
+        batch_size=batch_size,
+    )
+    results = run_study(study, list(seeds), engine="fit", data=data, progress=False)
+    return SuggestionCheck(rule, dict(rates), results, neighbour_checks(results, rates))
