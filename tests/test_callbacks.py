@@ -102,6 +102,18 @@ def test_per_batch_rates_follow_the_schedule_step_by_step():
     assert learning_rate_used(model.optimizer) == pytest.approx(0.1 * 0.9**7, rel=1e-5)
 
 
+def test_per_batch_rates_under_mixed_precision_are_those_of_the_updates_made():
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.9)
+    monitor = LearningRateMonitor(per_batch=True)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    optimizer = keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(learning_rate=schedule))
+    model.compile(optimizer, loss="mse")
+    model.fit(X, Y, batch_size=16, epochs=2, callbacks=[monitor], verbose=0)
+    np.testing.assert_allclose(monitor.batch_rates, 0.1 * 0.9 ** np.arange(8), rtol=1e-5)
+    assert learning_rate_used(model.optimizer) == pytest.approx(0.1 * 0.9**7, rel=1e-5)
+
+
 def test_works_with_adaptive_optimizers_variable_rate():
     monitor = LearningRateMonitor()
     keras.utils.set_random_seed(0)

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 
+from lr_lessons.checks import InputError
 from lr_lessons.tools.callbacks import LearningRateMonitor
 from lr_lessons.tools.hypergradient import SGDHD, AdamHD
 
@@ -230,6 +231,42 @@ def test_bad_hypergrad_lr_is_rejected(cls, bad):
 def test_bad_initial_rate_is_rejected(cls, bad):
     with pytest.raises(ValueError, match=f"learning_rate.*{bad!r}"):
         cls(learning_rate=bad)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(beta_1=float("nan")), "AdamHD: beta_1 must be a number in \\[0, 1\\), got nan"),
+        (dict(beta_1=1.5), "AdamHD: beta_1 .*got 1.5"),
+        (dict(beta_2=1.0), "AdamHD: beta_2 .*got 1.0"),
+        (dict(epsilon=-1e-7), "AdamHD: epsilon must be a positive number, got -1e-07"),
+        (dict(epsilon="x"), "AdamHD: epsilon must be a positive number, got 'x'"),
+        (dict(amsgrad="yes"), "AdamHD: amsgrad must be True or False"),
+        (dict(weight_decay=-0.1), "AdamHD: weight_decay"),
+        (dict(clipnorm=0.0), "AdamHD: clipnorm"),
+        (dict(loss_scale_factor=0.0), "AdamHD: loss_scale_factor"),
+        (dict(gradient_accumulation_steps=1.5), "AdamHD: gradient_accumulation_steps"),
+    ],
+)
+def test_adam_hd_refuses_bad_hyperparameters_at_construction(kwargs, match):
+    with pytest.raises(InputError, match=match) as err:
+        AdamHD(learning_rate=0.01, **kwargs)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(weight_decay=float("nan")), "SGDHD: weight_decay"),
+        (dict(clipvalue=-1.0), "SGDHD: clipvalue"),
+        (dict(global_clipnorm="big"), "SGDHD: global_clipnorm"),
+        (dict(loss_scale_factor=0.0), "SGDHD: loss_scale_factor"),
+        (dict(ema_momentum=1.5), "SGDHD: ema_momentum"),
+    ],
+)
+def test_sgd_hd_refuses_bad_common_options_at_construction(kwargs, match):
+    with pytest.raises(InputError, match=match):
+        SGDHD(learning_rate=0.01, **kwargs)
 
 
 def test_schedule_is_rejected():

@@ -150,6 +150,9 @@ def test_a_compiled_model_saves_and_loads(tmp_path):
         (dict(base_lr=0.01, max_lr=0.1, step_size=4, mode="cosine"), "mode"),
         (dict(base_lr=0.01, max_lr=0.1, step_size=4, mode="exp_range", gamma=0), "gamma"),
         (dict(base_lr=0.01, max_lr=0.1, step_size=4, mode="exp_range", gamma=1.5), "gamma"),
+        (dict(base_lr=0.01, max_lr=0.1, step_size=4, gamma="abc"), "gamma .*got 'abc'"),
+        (dict(base_lr=0.01, max_lr=0.1, step_size=4, gamma=None), "gamma .*got None"),
+        (dict(base_lr=0.01, max_lr=0.1, step_size=4, mode="exp_range", gamma="x"), "gamma"),
     ],
 )
 def test_cyclical_rejects_bad_input(kwargs, match):

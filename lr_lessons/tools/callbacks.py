@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import keras
 
+__all__ = ["LearningRateMonitor", "learning_rate_used"]
+
 
 def learning_rate_used(optimizer: keras.optimizers.Optimizer) -> float:
     """The learning rate the optimizer applied in its most recent update.

@@ -128,6 +128,12 @@ def output_size(model: keras.Model) -> int | None:
 
     A subclassed model has no `outputs` (None): `range_test` then reads the size
     from the model's predictions on the first batch.
+
+    Args:
+        model: A built Keras model.
+
+    Returns:
+        The size, or None (no `outputs`, several outputs, or an unknown size).
     """
     outputs = getattr(model, "outputs", None)
     if not outputs or len(outputs) != 1:
