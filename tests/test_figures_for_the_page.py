@@ -88,3 +88,9 @@ def test_a_figure_describes_itself_from_title_panels_and_footer(output_dir):
     path = plotting.save_figure(fig, "00_test/described")
     assert Image.open(path).info[plotting.DESCRIPTION_KEY] == text
     assert plotting.describe(plotting.new_figure((2.0, 2.0))) == ""
+
+
+def test_save_table_writes_markdown_next_to_the_figures(output_dir):
+    path = plotting.save_table("| a |\n|---|\n| 1 |\n", "07_test/table")
+    assert path == output_dir / "figures" / "07_test" / "table.md"
+    assert path.read_text() == "| a |\n|---|\n| 1 |\n"

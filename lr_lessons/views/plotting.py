@@ -28,7 +28,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from lr_lessons import config
-from lr_lessons.files import atomic_path
+from lr_lessons.files import atomic_path, write_text
 from lr_lessons.lab.results import Results
 
 PAGE_WIDTH_PX = 688  # the site's content column in CSS px, in a 1280 px wide window
@@ -192,6 +192,22 @@ def save_figure(fig: Figure, name: str, dpi: int = DPI) -> Path:
             metadata=_png_metadata(path, smallest, description),
         )
     return path
+
+
+def save_table(table: str, name: str) -> Path:
+    """Write a Markdown table next to the figures, `<figures>/<name>.md`, atomically.
+
+    The site shows it under the cell that wrote it (`lr_lessons.cells` records it).
+
+    Args:
+        table: The Markdown table.
+        name: `"NN_topic/table_name"`.
+
+    Returns:
+        The path written.
+    """
+    path = config.figures_dir() / f"{name}.md"
+    return write_text(path, table)
 
 
 def _png_metadata(path: Path, smallest_px: float, description: str) -> dict[str, str | None]:
