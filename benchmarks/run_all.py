@@ -11,13 +11,19 @@
 4. Peak memory (max RSS) of this process and of the range-test benchmark's processes,
    below 2 GB.
 
-5. ``lr-lessons figures`` with the current results (a copy of ``results/`` in a scratch
+5. The stacked engine on any Dense MLP (``benchmarks/bench_dense.py``): the blobs suite
+   in a fresh process with an empty XLA cache (cold, >= 600x sequential ``model.fit``)
+   and in a second one whose cache the first filled (warm, >= 1000x); an MNIST MLP grid
+   (784-256-256-10, 8 rates x 3 seeds) >= 20x sequential ``fit``; a width grid like
+   chapter 11's (widths 64-2048): wall time and ratio (MNIST parts need the data).
+
+6. ``lr-lessons figures`` with the current results (a copy of ``results/`` in a scratch
    output folder, so nothing committed is touched): at most 60 s for all chapters, and
    its peak memory; with ``--full-retrain`` also ``lr-lessons figures --retrain`` in an
    empty scratch folder (about 10 minutes): its time and its peak memory below 2 GB.
 
 Run: ``python benchmarks/run_all.py [--seeds 5] [--fit-runs 2] [--skip-range-test]
-[--skip-chapters] [--skip-figures] [--full-retrain]``.
+[--skip-chapters] [--skip-figures] [--skip-dense] [--full-retrain]``.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import bench_dense  # noqa: E402
 import bench_engines  # noqa: E402
 
 from lr_lessons import config  # noqa: E402
@@ -160,6 +167,11 @@ def main() -> None:
         "--skip-figures", action="store_true", help="leave out the lr-lessons figures run"
     )
     parser.add_argument(
+        "--skip-dense",
+        action="store_true",
+        help="leave out bench_dense.py (cold/warm suite, MNIST MLP grid, width grid)",
+    )
+    parser.add_argument(
         "--full-retrain",
         action="store_true",
         help="also run lr-lessons figures --retrain from scratch (about 10 minutes)",
@@ -177,6 +189,14 @@ def main() -> None:
         print("--- chapter 9 and the blobs studies of chapters 0-8, from scratch ---", flush=True)
         bench_engines.chapter9_benchmark(seeds, data)
         bench_engines.retrain_benchmark(config.results_dir())
+    if not args.skip_dense:
+        print("--- stacked engine on Dense MLPs: cold and warm XLA cache, MNIST ---", flush=True)
+        bench_dense.suite_benchmark(args.seeds, args.fit_runs)
+        try:
+            bench_dense.mnist_benchmark(3, args.fit_runs)
+            bench_dense.width_benchmark(2000)
+        except (RuntimeError, OSError, ValueError) as err:
+            print(f"TARGET MNIST MLP grid ran: {err} FAIL", flush=True)
     child_peak = 0.0
     if not args.skip_range_test:
         _, child_peak = run_range_test_benchmark()
