@@ -29,7 +29,7 @@
 # %% [markdown]
 # The imports: Keras, and from this library the gradient-descent arithmetic of the
 # first sections, the blobs data, chapter 1's model and input pipeline, the study
-# runner, the plots and `claims`, the helpers that build the table at the end.
+# runner, the plots and `concepts_claims`, which builds the table at the end.
 
 # %%
 import keras
@@ -41,7 +41,7 @@ from lr_lessons.lab.data import Dataset, load_blobs
 from lr_lessons.lab.gradient_descent import Bowl, closed_form, descend
 from lr_lessons.lab.runner import run_study
 from lr_lessons.lab.studies import Setting, Study
-from lr_lessons.views import claims, line_plots, plotting, space_plots
+from lr_lessons.views import concepts_claims, line_plots, plotting, space_plots
 
 # %% [markdown]
 # ## One weight: a parabola
@@ -411,115 +411,40 @@ fig
 #
 # ## What the sources said, and what we measured
 #
-# The first three rows are exact arithmetic (`claims.checked`); the others are tested
-# seed by seed on the blobs runs, and their verdicts count the seeds that pass, with the
-# 95% interval of the pass rate ([how the verdicts are decided](../verdicts.md)). For the threshold, the crossing found by the sweep must lie within 2% of
-# $2/a$, the spacing of the sweep's rates.
+# The first three rows are exact arithmetic (checked, no seeds): for the threshold, the
+# crossing found by the sweep must lie within 2% of $2/a$, the spacing of the sweep's
+# rates; "converges, but slowly" means that after the same 25 steps the small rate is
+# still on its way (between 0 and 1) while the good rate is a million times closer to
+# the minimum. The others are tested seed by seed on the blobs runs, and their verdicts
+# count the seeds that pass, with the 95% interval of the pass rate
+# ([how the verdicts are decided](../verdicts.md)): the classic picture holds for a seed
+# when the good rate ends with the lowest training loss of the four and the very high
+# rate's first epoch is more than ten times that final loss ("blows the loss up");
+# overfitting holds for a seed when its final validation loss is more than 0.1 above its
+# own minimum while its training loss kept falling after that minimum. Last, the
+# early-stopping run: the epoch it restored must be the epoch of the lowest validation
+# loss in its own history, and evaluating the restored model must give that loss back
+# (to 1 part in 10,000). The rows are built by `lr_lessons.views.concepts_claims`.
 
-# %%
-arithmetic = "Gradient-descent rows: exact arithmetic, no seeds."
-overfitting = f"{overfit_results.epochs} epochs on {N_SMALL} points"
-table = claims.ClaimsTable(
-    note=claims.numbers_note(
-        classic_results, f"Overfitting rows: {overfitting}. {arithmetic}"
-    )
-)
-near_2_over_a = all(
-    abs(crossing[k] / thresholds[k] - 1) < 0.02 for k in crossing
-)
-table.add(
-    "Gradient descent diverges when the learning rate is too large: for a "
-    "quadratic, above 2 / curvature.",
-    "; ".join(f"{k}: {text}" for k, text in crossed.items()),
-    claims.checked(near_2_over_a),
-)
-
-# %% [markdown]
-# "Converges, but slowly": after the same 25 steps the small rate is still on its way
-# (between 0 and 1), while the good rate is a million times closer to the minimum.
-
-# %%
-slow = paths_1d["lr=0.05: too small"][-1, 0]
-good = paths_1d["lr=0.4: good"][-1, 0]
-table.add(
-    "A too-small rate converges, but slowly.",
-    f"after 25 steps on w^2: lr=0.05 leaves w = {slow:.3g}, lr=0.4 leaves "
-    f"{good:.1e}",
-    claims.checked(0 < slow < 1 and abs(good) < 1e-6 * abs(slow)),
-)
-table.add(
-    "A Keras optimizer performs exactly this update.",
-    f"SGD(learning_rate=0.4) on w^2 over 5 steps vs the formula: "
-    f"{'equal' if keras_agrees else 'different'} to float32 rounding",
-    claims.checked(keras_agrees),
-)
-
-# %% [markdown]
-# The classic picture holds for a seed when the good rate ends with the lowest training
-# loss of the four and the very high rate's first epoch is more than ten times that
-# final loss ("blows the loss up").
-
-# %%
-end_loss = claims.per_setting(classic_results, "loss", claims.final)
-first_loss = classic_results.get("loss", "very high (5)")[:, 0]
-good_end = end_loss["good (0.1)"]
-lowest = claims.every(
-    *(good_end < end_loss[k] for k in CLASSIC if k != "good (0.1)")
-)
-shapes = lowest & (first_loss > 10 * good_end)
-table.add(
-    "Loss per epoch: a very high rate blows the loss up, a high rate stalls "
-    "above a good one, a low rate learns slowly; the good rate ends lowest.",
-    f"first-epoch loss at lr=5: {claims.summary(first_loss, '.3g')}; final "
-    "loss: "
-    + ", ".join(f"{k} {claims.summary(v)}" for k, v in end_loss.items())
-    + "; good lowest and lr=5's first epoch above 10 times it in "
-    f"{claims.seeds_passing(shapes)}",
-    claims.decide(shapes),
-)
-
-# %% [markdown]
-# Overfitting holds for a seed when its final validation loss is more than 0.1 above
-# its own minimum while its training loss kept falling after that minimum.
-
-# %%
-seed_train = overfit_results.get("loss", setting)
-seed_rise = claims.final(val_loss) - val_loss.min(axis=1)
-train_at_best = seed_train[np.arange(len(per_seed_best)), per_seed_best - 1]
-still_falls = claims.final(seed_train) < train_at_best
-overfits = (seed_rise > 0.1) & still_falls
-train_loss = np.nanmean(seed_train, axis=0)
-table.add(
-    "Overfitting shows as validation loss rising while training loss still "
-    "falls; the best model is at the validation minimum.",
-    f"mean validation loss: minimum {mean_val.min():.3f} at epoch "
-    f"{best_epoch}, {mean_val[-1]:.3f} at the end; mean training loss "
-    f"{train_loss[best_epoch - 1]:.3f} -> {train_loss[-1]:.3f}; per seed, "
-    "final validation loss more than 0.1 above its minimum while training "
-    f"loss fell in {claims.seeds_passing(overfits)}",
-    claims.decide(overfits),
-)
-
-# %% [markdown]
-# Last, the early-stopping run: the epoch it restored must be the epoch of the lowest
-# validation loss in its own history, and evaluating the restored model must give that
-# loss back (to 1 part in 10,000).
-
-# %%
-table.add(
-    "EarlyStopping(restore_best_weights=True) returns the weights of the best "
-    "epoch.",
-    f"restored epoch {restored_epoch}; lowest validation loss in its history "
-    f"at epoch {history_best}; loss after restoring {after:.4f} vs history "
-    f"minimum {history_min:.4f}; seeds' best epochs "
-    f"{per_seed_best.min()}-{per_seed_best.max()}",
-    claims.checked(
-        bool(
-            restored_epoch == history_best
-            and np.isclose(after, history_min, rtol=1e-4)
-        ),
-        "checked on one run (seed 0): a property of the callback, not a rate",
-    ),
+# %% tags=["ledger"]
+table = concepts_claims.table(
+    {
+        "crossing": crossing,
+        "thresholds": thresholds,
+        "crossed": crossed,
+        "slow": paths_1d["lr=0.05: too small"][-1, 0],
+        "good": paths_1d["lr=0.4: good"][-1, 0],
+        "keras_agrees": keras_agrees,
+    },
+    classic_results,
+    overfit_results,
+    {
+        "restored_epoch": restored_epoch,
+        "history_best": history_best,
+        "after": after,
+        "history_min": history_min,
+    },
+    N_SMALL,
 )
 table.save("00_concepts/claims")
 table
