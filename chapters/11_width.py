@@ -106,9 +106,8 @@ history = model.fit(
 for name, factor in multipliers.items():
     print(f"{name:>16}: rate x {factor:g}")
 print(f"readout reads its input divided by {model.layers[-1].width_mult:g}")
-print(
-    f"training loss after {len(history.history['loss'])} epochs: {history.history['loss'][-1]:.3f}"
-)
+losses = history.history["loss"]
+print(f"training loss after {len(losses)} epochs: {losses[-1]:.3f}")
 
 # %% [markdown]
 # The hidden kernel's rate is divided by 8 (256 units over the base's 32); every other
