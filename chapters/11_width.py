@@ -44,11 +44,12 @@
 # eight training steps from the same weights.
 #
 # **The problem.** Chapter 1's blobs (500 points, 2 features, 3 classes), with two
-# hidden ReLU layers of 32 to 256 units. We tried the 8,000-image MNIST subset first:
-# one epoch of the sweep at width 512 took about 6 minutes on this machine, so MNIST
-# widths up to 2048 do not fit the chapter's 5-minute budget. On the blobs the cost is
-# the hidden `width x width` layer, and the effect shows as well (a pilot of 3 seeds at
-# widths 32, 128 and 512: SP's best Adam rate fell and muP's did not).
+# hidden ReLU layers of 32 to 256 units. We tried the 8,000-image MNIST subset first: in
+# a pilot, one epoch of 10 Adam rates x 3 seeds x 2 parametrizations at width 512 took
+# 6 minutes (with other jobs sharing the 2 cores), so MNIST at widths up to 2048 does
+# not fit the chapter's 5-minute budget. On the blobs the cost is the hidden
+# `width x width` layer; a pilot at widths 32, 128 and 512 showed the effect (SP's large
+# Adam rates failed at the larger widths, muP's did not), and 256 is the widest that fits.
 
 # %% [markdown]
 # The imports: Keras, muP from this library's tools, and the chapter's study code and
