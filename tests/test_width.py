@@ -62,3 +62,14 @@ def test_sweep_best_rate_and_divergence():
     s = width.Sweep(loss, [8], {"adam": [0.1, 0.2, 0.4], "sgd": [1, 2, 3]}, [0])
     assert s.best_rate("sp", "adam").tolist() == [[0.2]]
     assert np.isinf(s.final("sp", "adam")[0, 2, 0])
+
+
+def test_coord_check_base_width_is_the_same_model_and_ratios_are_read_right():
+    data = load_blobs()
+    check = width.coord_check(data, [8, 16], [0], learning_rate=0.01, steps=2, batch_size=20)
+    assert check.size.shape == (2, 2, 1, len(width.LAYERS), 3)
+    # At the base width muP is SP (same weights, every multiplier 1): same sizes, every step.
+    np.testing.assert_allclose(check.size[0, 0], check.size[1, 0], rtol=1e-6)
+    sp = check.size[0, :, :, :, -1]
+    np.testing.assert_allclose(check.growth("sp"), sp[-1] / sp[0])
+    np.testing.assert_allclose(check.spread("sp"), sp.max(axis=0) / sp.min(axis=0))
