@@ -55,7 +55,6 @@
 
 # %%
 import math
-import time
 
 import keras
 import numpy as np
@@ -76,8 +75,6 @@ from lr_lessons.views.range_test_plots import (
     plot_linear_reading,
     plot_loss,
 )
-
-CHAPTER_START = time.perf_counter()
 
 # %% [markdown]
 # ## The data, and how many steps the ramp gets
@@ -191,11 +188,12 @@ fig = small.plot(
         "Variant 2: LRFinder inside model.fit(epochs=5), small ConvNet + "
         "Dropout"
     ),
-    note=(
-        f"data: {data.source}; 1 seed; batch {V2['batch_size']}, {len(small)} "
-        f"batches ({small.stop_reason}); faint: each batch's own loss, line: "
-        f"bias-corrected EMA (beta {V2['beta']})"
-    ),
+)
+plotting.add_footer(
+    fig,
+    f"data: {data.source}; 1 seed; batch {V2['batch_size']}, {len(small)} "
+    f"batches ({small.stop_reason}); faint: each batch's own loss, line: "
+    f"bias-corrected EMA (beta {V2['beta']})",
 )
 plotting.save_figure(fig, "06_range_test/variant2_callback")
 fig
@@ -474,40 +472,28 @@ for tag, acc in lin_acc.items():
 # seed, then compare validation accuracy. We check two rules: the steepest descent (the
 # original's reading) and fastai's valley ("a little left of the minimum").
 #
-# `lr_lessons.lab.rate_checks` names the rates: `neighbour_rates` rounds each
-# optimizer's suggestion to two significant digits and adds a tenth and ten times
-# it, each as a setting labelled with its rate ("SGD x10 (0.22)"); `check_study`
-# makes them one study; `neighbour_checks` reads the trained study back per
-# optimizer and says whether the suggestion had the best mean and on which seeds it
-# beat both neighbours. Quick mode checks only the valley rule.
+# `rate_checks.check_suggestions` does it for one rule: it rounds each optimizer's
+# suggestion to two significant digits, adds a tenth and ten times it (each a setting
+# labelled with its rate, "SGD x10 (0.22)"), trains them as one study and reads it
+# back per optimizer: whether the suggestion had the best mean, and on which seeds
+# it beat both neighbours. Quick mode checks only the valley rule.
 
 
 # %%
 CHECK_RULES = ("valley",) if QUICK else ("steepest", "valley")  # quick: smoke
-KIND = {
-    "/10": "10x lower",
-    "suggested": "the suggested rate",
-    "x10": "10x higher",
-}
-val_acc, checks, checked_by_rule, kinds = {}, {}, {}, {}
-for rule in CHECK_RULES:
-    rates = rate_checks.neighbour_rates(
-        {name: rep.suggestion_summary(rule)[0] for name, rep in tests.items()}
-    )
-    study = rate_checks.check_study(
+suggestion_checks = {
+    rule: rate_checks.check_suggestions(
+        tests,
+        rule,
         "06_range_test_check" + ("" if rule == "steepest" else f"_{rule}"),
-        f"Range-test suggestions ({rule}), 2 epochs",
-        rates,
-        epochs=2,
+        SEEDS,
+        data,
         batch_size=BATCH,
     )
-    checked = run_study(study, SEEDS, engine="fit", data=data, progress=False)
-    checked_by_rule[rule] = checked
-    val_acc[rule] = {
-        label: checked.get("val_accuracy", label)[:, -1] for label in rates
-    }
-    kinds[rule] = {label: KIND[r.tag] for label, r in rates.items()}
-    checks[rule] = rate_checks.neighbour_checks(checked, rates)
+    for rule in CHECK_RULES
+}
+checks = {rule: c.checks for rule, c in suggestion_checks.items()}
+for rule in CHECK_RULES:
     for name, check in checks[rule].items():
         print(
             f"{rule:8s} {name:4s}: the suggested rate "
@@ -526,13 +512,13 @@ for rule in CHECK_RULES:
 # seed; the last figure drawn is the valley rule's.
 
 # %%
-for rule in CHECK_RULES:
+for rule, check in suggestion_checks.items():
     fig = bar_plots.summary_bars(
-        val_acc[rule],
+        check.scores,
         "validation accuracy after 2 epochs (bar: mean, dots: seeds)",
         title=f"Training at the {rule} suggestion, 10x lower and 10x higher",
         note=f"data: {data.source}; seeds {SEEDS}; batch {BATCH}; engine: fit",
-        groups=kinds[rule],
+        groups=check.kinds,
     )
     name = "suggestion_check" + ("" if rule == "steepest" else f"_{rule}")
     plotting.save_figure(fig, f"06_range_test/{name}")
@@ -543,8 +529,8 @@ fig
 # mean [min, max]:
 
 # %%
-for rule in CHECK_RULES:
-    for label, acc in val_acc[rule].items():
+for rule, check in suggestion_checks.items():
+    for label, acc in check.scores.items():
         print(f"{rule:8s} {label:28s} validation accuracy {summary(acc)}")
 
 # %% [markdown]
@@ -571,9 +557,9 @@ for rule in CHECK_RULES:
 #
 # <!-- widget: range-explorer -->
 
-# %%
+# %% tags=["ledger"]
 # the explorer's data, saved next to the figures (figures/06_range_test/)
-save_explorer_data(tests, checked_by_rule)
+save_explorer_data(tests, {r: c.results for r, c in suggestion_checks.items()})
 
 # %% [markdown]
 # ## What the original reported, and what we measured
@@ -652,6 +638,3 @@ table
 #    times more; a rate read while the rate is still climbing tends to be cautious.
 # 5. **Nothing to rebuild.** `LRFinder` and `range_test` put the weights, the optimizer
 #    state and the learning rate back, so you can train the same model right after.
-
-# %%
-print(f"chapter wall time: {time.perf_counter() - CHAPTER_START:.0f} s")
