@@ -11,6 +11,12 @@ saved results are current are re-plotted from disk without training (`--retrain`
 them all again); after each chapter the command says which studies were read from the
 cache and which were trained, which cells took longest and how much memory its process
 used; the last line gives the peak over all processes.
+
+Before any work the results and figures folders are checked to be writable. SIGTERM and
+SIGINT (Ctrl-C) reach the chapter's process: it stops at once, keeps every result and
+figure it finished (each written atomically, so nothing is half-made) and writes no
+`outputs.json`; the command then ends with a one-line message and exit status
+128 + the signal's number.
 """
 
 from __future__ import annotations
@@ -19,8 +25,11 @@ import argparse
 import json
 import os
 import re
+import select
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -148,6 +157,62 @@ def run_chapter(path: Path, figures_dir: Path | None = None) -> float:
     return seconds
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+STOP_GRACE_S = 10.0  # how long a chapter's process may take to stop after the signal
+
+
+class Stopped(KeyboardInterrupt):
+    """A stop signal (SIGTERM or SIGINT) arrived; `signum` says which."""
+
+    def __init__(self, signum: int, chapter: str | None = None) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.chapter = chapter
+
+    def __str__(self) -> str:
+        where = f" during chapter {self.chapter}" if self.chapter else ""
+        return (
+            f"stopped by {signal.Signals(self.signum).name}{where}: the results and figures "
+            "finished before it are kept, nothing half-written"
+        )
+
+
+def _stop_on_signals() -> None:
+    """In a chapter's process: the first SIGTERM or SIGINT raises `Stopped` (so every
+    `finally` runs and atomic writes remove their temporaries); later ones are ignored."""
+
+    def stop(signum: int, frame: object) -> None:
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+        raise Stopped(signum)
+
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, stop)
+
+
+_LIBRARY_DIR = Path(__file__).resolve().parent
+
+
+def raised_by_library(err: BaseException) -> bool:
+    """True if `err` was raised by lr_lessons' own code (not by a chapter or by Keras).
+
+    Args:
+        err: The exception.
+
+    Returns:
+        Whether the innermost frame of its traceback lies in the `lr_lessons` package.
+    """
+    tb = err.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    try:
+        return Path(tb.tb_frame.f_code.co_filename).resolve().is_relative_to(_LIBRARY_DIR)
+    except (OSError, ValueError):
+        return False
+
+
 class ChapterFailed(RuntimeError):
     """A chapter's process ended with an error other than bad input (its traceback is
     printed above)."""
@@ -161,37 +226,61 @@ def _worker(result_fd: int) -> int:
 
     After each chapter one JSON line goes to `result_fd`: the studies it read or
     trained (`events`), this process's resident memory at the chapter's end (`now_gb`)
-    and at its peak so far (`peak_gb`), or the one-line message of an `InputError`
-    (`error`, after which the worker stops). Any other error ends the process with its
-    traceback.
+    and at its peak so far (`peak_gb`), or the one-line message of bad input (an
+    `InputError`, or a `ValueError` raised by the library's own checks) (`error`), or
+    the stop signal that ended it (`stopped`); after either the worker stops. Any other
+    error ends the process with its traceback.
 
     Args:
         result_fd: The file descriptor the results are written to.
 
     Returns:
-        The exit status: 0 when standard input ends, or 2 after bad input.
+        The exit status: 0 when standard input ends, 2 after bad input, 128 + the
+        signal's number after a stop signal.
     """
+    _stop_on_signals()
     with os.fdopen(result_fd, "w", encoding="utf-8") as results:
-        for line in sys.stdin:
-            chapter = Path(line.rstrip("\n"))
-            runner = sys.modules.get("lr_lessons.lab.runner")  # imported by a chapter
-            first = 0 if runner is None else len(runner.EVENTS)
-            try:
-                run_chapter(chapter)
-            except (InputError, OSError) as err:
-                runner = sys.modules.get("lr_lessons.lab.runner")
-                unwritable = runner is not None and isinstance(err, runner.OutputNotWritable)
-                if isinstance(err, OSError) and not unwritable:
-                    raise
-                results.write(json.dumps({"error": str(err)}) + "\n")
-                return 2
-            runner = sys.modules.get("lr_lessons.lab.runner")
-            done = [] if runner is None else runner.EVENTS[first:]
-            events = [{**e, "path": None if e["path"] is None else str(e["path"])} for e in done]
-            now, peak = memory_gb()
-            results.write(json.dumps({"events": events, "now_gb": now, "peak_gb": peak}) + "\n")
-            results.flush()
+        try:
+            return _work(results)
+        except Stopped as stop:  # between chapters
+            _tell(results, {"stopped": stop.signum})
+            return 128 + stop.signum
+
+
+def _work(results: object) -> int:
+    """The loop of `_worker`: one chapter per line of standard input."""
+    for line in sys.stdin:
+        chapter = Path(line.rstrip("\n"))
+        store = sys.modules.get("lr_lessons.lab.cache")  # imported by a chapter
+        first = 0 if store is None else len(store.EVENTS)
+        try:
+            run_chapter(chapter)
+        except Stopped as stop:
+            _tell(results, {"stopped": stop.signum})
+            return 128 + stop.signum
+        except (ValueError, OSError) as err:
+            bad_input = isinstance(err, InputError) or (
+                isinstance(err, ValueError) and raised_by_library(err)
+            )
+            if not bad_input:
+                raise
+            _tell(results, {"error": str(err)})
+            return 2
+        store = sys.modules.get("lr_lessons.lab.cache")
+        done = [] if store is None else store.EVENTS[first:]
+        events = [{**e, "path": None if e["path"] is None else str(e["path"])} for e in done]
+        now, peak = memory_gb()
+        _tell(results, {"events": events, "now_gb": now, "peak_gb": peak})
     return 0
+
+
+def _tell(results: object, message: dict) -> None:
+    """Send one JSON line to the command (gone already after a signal: nothing to tell)."""
+    try:
+        results.write(json.dumps(message) + "\n")
+        results.flush()
+    except (BrokenPipeError, ValueError):
+        pass
 
 
 class ChapterProcess:
@@ -229,6 +318,33 @@ class ChapterProcess:
         finally:
             os.close(write)
         self.results = os.fdopen(read, "r", encoding="utf-8")
+        self.stopped: int | None = None
+
+    def signal(self, signum: int) -> None:
+        """Pass a stop signal on to the chapter's process (which then stops, see `Stopped`)."""
+        self.stopped = signum
+        if self.process.poll() is None:
+            try:
+                self.process.send_signal(signum)
+            except ProcessLookupError:
+                pass
+            # a chapter that does not stop (a signal lost, or a long call into compiled
+            # code) is ended after a grace period; atomic writes leave nothing half-made
+            timer = threading.Timer(STOP_GRACE_S, self._kill)
+            timer.daemon = True
+            timer.start()
+
+    def _read_line(self) -> str:
+        """The chapter's result line. Waits in short slices, so that a stop signal is
+        handled (and passed on) at once, whichever thread of this process received it."""
+        while True:
+            ready, _, _ = select.select([self.results], [], [], 0.25)
+            if ready:
+                return self.results.readline()
+
+    def _kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
 
     def run(self, chapter: Path) -> dict:
         """Run one chapter in this process and wait for it.
@@ -244,6 +360,7 @@ class ChapterProcess:
         Raises:
             InputError: The chapter stopped on bad input (its one-line message, prefixed
                 with the chapter's name), or its results folder cannot be written.
+            Stopped: A stop signal ended the chapter (see `forward_signals`).
             ChapterFailed: The chapter's process failed otherwise.
         """
         assert self.process.stdin is not None
@@ -255,9 +372,12 @@ class ChapterProcess:
             self.process.stdin.flush()
         except BrokenPipeError:
             pass  # the process has ended: reported below
-        line = self.results.readline()
+        line = self._read_line()
         seconds = time.perf_counter() - start
         result = json.loads(line) if line.strip() else {}
+        if "stopped" in result or (self.stopped and "events" not in result):
+            self.close()
+            raise Stopped(result.get("stopped", self.stopped), chapter.stem)
         if "error" in result:
             self.close()
             raise InputError(f"chapter {chapter.stem}: {result['error']}")
@@ -341,13 +461,21 @@ def figures(args: argparse.Namespace) -> int:
         f"lr-lessons figures: {len(chapters)} chapter(s), {switches['seeds']} seeds, {mode}, "
         f"engine {switches['engine']}, {reuse}, writing to {config.output_root()}"
     )
-    from lr_lessons.files import remove_stale_temporaries
+    from lr_lessons.files import check_writable, remove_stale_temporaries
 
-    for folder in (config.results_dir(), config.figures_dir()):
+    for what, folder in (("results", config.results_dir()), ("figures", config.figures_dir())):
+        check_writable(folder, what)  # before any work: nothing trained is lost
         remove_stale_temporaries(folder)
     times, events, peaks = {}, [], []
     process: ChapterProcess | None = None
     started = 0
+
+    def forward(signum: int, frame: object) -> None:
+        if process is None:  # between chapters: stop here
+            raise Stopped(signum)
+        process.signal(signum)  # the chapter stops; `run` then raises Stopped
+
+    previous = {sig: signal.signal(sig, forward) for sig in STOP_SIGNALS}
     try:
         for chapter in chapters:
             print(f"\n== {chapter.stem} ==", flush=True)
@@ -372,6 +500,8 @@ def figures(args: argparse.Namespace) -> int:
     finally:
         if process is not None:
             process.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     print("\nwall time per chapter:")
     for name, seconds in times.items():
         print(f"  {name:<28} {seconds:8.1f} s")
@@ -454,7 +584,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     fig = sub.add_parser("figures", help="regenerate the figures by running the chapters")
     fig.add_argument(
-        "--seeds", metavar="N", help=f"seeds per study, 1 to {MAX_SEEDS} (default 5; quick: 2)"
+        "--seeds",
+        metavar="N",
+        help=f"seeds per study, 1 to {MAX_SEEDS} (default 30 blobs, 5 MNIST; quick: 2)",
     )
     fig.add_argument(
         "--chapters",
@@ -479,6 +611,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ChapterFailed as err:
         print(f"lr-lessons: error: {err}", file=sys.stderr)
         return 1
+    except Stopped as stop:
+        print(f"lr-lessons: {stop}", file=sys.stderr)
+        return 128 + stop.signum
 
 
 if __name__ == "__main__":
