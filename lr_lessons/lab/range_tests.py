@@ -33,6 +33,7 @@ from lr_lessons.lab.data import load as load_data
 from lr_lessons.lab.studies import OPTIMIZERS, PROBLEMS, _check_options
 from lr_lessons.tools.range_test import (
     LRFinder,
+    RangeTestFileError,
     RangeTestRepeats,
     range_test_repeats,
 )
@@ -296,12 +297,7 @@ def run_range_test(
 
 
 def _corrupt_range_test_errors() -> tuple[type[BaseException], ...]:
-    """What `RangeTestRepeats.load` raises for a file that is not a whole result."""
-    import lr_lessons.tools.range_test as rt
-
-    specific = tuple(
-        getattr(rt, name)
-        for name in ("CorruptRangeTest", "CorruptResult", "RangeTestFileError")
-        if isinstance(getattr(rt, name, None), type)
-    )
-    return (*specific, ValueError, KeyError, TypeError, IndexError)
+    """What `RangeTestRepeats.load` raises for a file that is not a whole result (a
+    truncated file, a study's file): only these count as corrupt; any other error is
+    real and propagates."""
+    return (RangeTestFileError,)
