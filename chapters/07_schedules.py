@@ -41,7 +41,6 @@ import keras
 import numpy as np
 
 from lr_lessons import config
-from lr_lessons.files import write_text
 from lr_lessons.lab import constant_rates, models, studies
 from lr_lessons.lab.data import load_blobs, load_mnist
 from lr_lessons.lab.ramp_reading import accuracy_peak
@@ -463,11 +462,9 @@ fig = line_plots.search_trials(
         f"Coarse-to-fine search on blobs (SGD, {search.epochs_per_trial} "
         "epochs per trial)"
     ),
-    note=(
-        f"data: {search.coarse.meta['data_source']}; dots: seeds "
-        f"{search.seeds}; engine: {search.coarse.meta['engine']}"
-    )
-    + (", QUICK MODE" if QUICK else ""),
+    note=plotting.caption(
+        [search.coarse, search.fine], "dots: seeds", band=None
+    ),
 )
 plotting.save_figure(fig, "07_schedules/search")
 fig
@@ -590,9 +587,7 @@ test_acc = {s: results.get("val_accuracy", s) for s in results.settings}
 final_acc = {s: final(test_acc[s]) for s in results.settings}
 reach = {s: epochs_to_sustain(test_acc[s], TARGET) for s in results.settings}
 study_table = schedule_claims.study_table(results, final_acc, reach, TARGET)
-write_text(
-    config.figures_dir() / "07_schedules" / "study_table.md", study_table
-)
+plotting.save_table(study_table, "07_schedules/study_table")
 print(study_table)
 
 # %% [markdown]
@@ -605,11 +600,7 @@ fig = bar_plots.summary_bars(
     final_acc,
     f"final test accuracy ({FINAL_DEFINITION}; bar: mean, dots: seeds)",
     title="Final test accuracy on blobs, equal budget",
-    note=(
-        f"data: {results.meta['data_source']}; seeds {results.seeds}; "
-        f"{results.epochs} epochs; engine: {results.meta['engine']}"
-    )
-    + (", QUICK MODE" if QUICK else ""),
+    note=plotting.caption(results, band=None),
     groups={s: KIND[s] for s in final_acc},
 )
 plotting.save_figure(fig, "07_schedules/study_final")
@@ -739,14 +730,13 @@ fig = bar_plots.summary_bars(
     m_acc,
     f"test accuracy after {M_EPOCHS} epoch(s) (bar: mean, dots: seeds)",
     title="MNIST ConvNet, SGD: one-cycle vs constant rates",
-    note=(
-        f"data: {mnist.source}; seeds {mnist_results.seeds}; batch {M_BATCH}; "
-        f"engine: {mnist_results.meta['engine']}"
-    )
-    + (", QUICK MODE" if QUICK else "")
-    + f"\none-cycle between {M_BASE:.3g} and {M_MAX:.3g} (range-test accuracy "
-    f"peak {M_PEAK:.3g} / {SAFETY}); no margin: {M_PEAK / 4:.3g} to "
-    f"{M_PEAK:.3g}",
+    note=plotting.caption(
+        mnist_results,
+        f"one-cycle between {M_BASE:.3g} and {M_MAX:.3g} (range-test accuracy "
+        f"peak {M_PEAK:.3g} / {SAFETY}); no margin: {M_PEAK / 4:.3g} to "
+        f"{M_PEAK:.3g}",
+        band=None,
+    ),
     groups={
         s: s if s in (ONE_CYCLE.name, NO_MARGIN.name) else "constant rate"
         for s in m_acc
