@@ -219,8 +219,8 @@ fig
 # %% [markdown]
 # Reading the panels from the top: at $\eta = 1$ the steps are so large that accuracy
 # jumps around from epoch to epoch; at $10^{-1}$ and $10^{-2}$ the network learns; at
-# $10^{-3}$ it learns, slowly; below that, 3,200 updates move the weights too little to
-# change most predictions. "Too little" is not "not at all", though: the initial
+# $10^{-3}$ and $10^{-4}$ it learns, slowly, and at $10^{-5}$ only a little; at $10^{-6}$
+# and $10^{-7}$, 3,200 updates move the weights too little to change most predictions. "Too little" is not "not at all", though: the initial
 # losses are large (the inputs reach $\pm 15$), so even tiny rates lower the loss a bit
 # and, for an unlucky initialisation, flip a noticeable share of predictions. The table
 # below checks each of the original's statements against our runs.

@@ -49,9 +49,13 @@ def test_ch1_regimes_and_the_best_rate():
     quoted("01_learning_rate", "each tenfold smaller rate takes longer to reach the same "
            "accuracy; 0.1 gets there first and, on average over the seeds, ends within a point "
            "of the best final test accuracy (seed by seed in most seeds, not all")  # fmt: skip
-    quoted("01_learning_rate", "below that, 3,200 updates move the weights too little to "
-           "change most predictions")  # fmt: skip
+    quoted("01_learning_rate", "at $10^{-3}$ and $10^{-4}$ it learns, slowly, and at "
+           "$10^{-5}$ only a little; at $10^{-6}$ and $10^{-7}$, 3,200 updates move the "
+           "weights too little to change most predictions")  # fmt: skip
     r = blobs("learning_rate")
+    gain = {s: M.final(r.get("accuracy", s)) - r.get("accuracy", s)[:, 0] for s in r.settings}
+    assert gain["lr=0.001"].mean() > 0.2 and gain["lr=0.0001"].mean() > 0.2
+    assert 0.05 < gain["lr=1e-05"].mean() < gain["lr=0.0001"].mean() / 2
     med = [np.median(reach(r, s)) for s in ("lr=0.1", "lr=0.01", "lr=0.001")]
     assert med[0] < med[1] < med[2]
     final = {s: M.final(r.get("val_accuracy", s)) for s in r.settings}
