@@ -246,6 +246,16 @@ def run_study(
     Returns:
         The results; `meta` says how they were made.
     """
+    return _run_study(study, seeds, engine, data, cache, progress, reshuffle, None)
+
+
+class _NotTrained(Exception):
+    """A deferred training (`run_studies`): the study is not current in the cache."""
+
+
+def _run_study(study, seeds, engine, data, cache, progress, reshuffle, trained) -> Results:
+    """`run_study`; `trained(study, seeds, data)` (if given) replaces the engine's training
+    and returns `(metrics, wall seconds)`, or raises `_NotTrained`."""
     config.validate()
     if not isinstance(study, Study):
         raise InputError(f"study must be a Study, got {type(study).__name__}")
@@ -274,8 +284,11 @@ def run_study(
             file=sys.stderr,
         ) as bar:
             start = time.perf_counter()
-            metrics = train(study, seeds, data, progress=bar.update, **options)
-            wall = time.perf_counter() - start
+            if trained is not None:
+                metrics, wall = trained(study, seeds, data)
+            else:
+                metrics = train(study, seeds, data, progress=bar.update, **options)
+                wall = time.perf_counter() - start
         meta = {
             "study": study.to_dict(),
             "seeds": seeds,
@@ -299,3 +312,91 @@ def run_study(
         key=key,
         what=f"study {study.name!r}",
     )
+
+
+def run_studies(
+    studies: Sequence[Study],
+    seeds: Sequence[int] | None = None,
+    engine: str | None = None,
+    *,
+    data: Dataset | None = None,
+    cache: bool = True,
+    progress: bool = True,
+    reshuffle: bool = True,
+) -> list[Results]:
+    """`run_study` for several studies, the ones to train trained in one engine call.
+
+    Each study is cached, keyed and saved exactly as `run_study` does it. The studies
+    that are not read from the cache and that the stacked engine trains go to
+    `lr_lessons.lab.engines.stacked.train_studies` together (one program per network: a
+    width grid is one call); the others are trained one by one.
+
+    Args:
+        studies: The studies (e.g. one per width).
+        seeds: As for `run_study`.
+        engine: As for `run_study`.
+        data: The data set of all of them (default: each study's problem, loaded).
+        cache: As for `run_study`.
+        progress: As for `run_study`.
+        reshuffle: As for `run_study`.
+
+    Returns:
+        One `Results` per study, in order.
+    """
+    studies = list(studies)
+    if not studies or not all(isinstance(s, Study) for s in studies):
+        raise InputError(f"studies must be a non-empty list of Study, got {studies!r}")
+    names = [s.name for s in studies]
+    if len(set(names)) < len(names):
+        raise InputError(f"run_studies needs distinct study names, got {names}")
+    args = (seeds, engine, data, cache, progress, reshuffle)
+    results: dict[int, Results] = {}
+    todo: list[int] = []
+
+    def later(study, seeds_, data_):
+        raise _NotTrained
+
+    for k, study in enumerate(studies):
+        if choose_engine(engine or config.engine(), study) != "stacked":
+            continue
+        try:
+            results[k] = _run_study(study, *args, later)
+        except _NotTrained:
+            todo.append(k)
+    trained: dict[str, tuple[dict, float]] = {}
+    if todo:
+        from lr_lessons.lab.engines import stacked
+
+        by_data: dict[str, list[int]] = {}
+        loaded: dict[str, Dataset] = {}
+        for k in todo:
+            mine = data if data is not None else load_data(studies[k].problem)
+            loaded.setdefault(mine.fingerprint, mine)
+            by_data.setdefault(mine.fingerprint, []).append(k)
+        for fingerprint, members in by_data.items():
+            group = [studies[k].with_epochs(config.epochs(studies[k].epochs)) for k in members]
+            group_seeds = _check_seeds(config.seeds(group[0].problem) if seeds is None else seeds)
+            start = time.perf_counter()
+            metrics = stacked.train_studies(
+                group, group_seeds, loaded[fingerprint], reshuffle=reshuffle
+            )
+            share = (time.perf_counter() - start) / len(group)
+            for study, got in zip(group, metrics):
+                trained[study.name] = (got, share)
+
+    def done(study, seeds_, data_):
+        return trained[study.name]
+
+    out = []
+    for k, study in enumerate(studies):
+        if k in results:
+            out.append(results[k])
+        elif k in todo:
+            out.append(_run_study(study, *args, done))
+        else:
+            out.append(
+                run_study(
+                    study, *args[:2], data=data, cache=cache, progress=progress, reshuffle=reshuffle
+                )
+            )
+    return out

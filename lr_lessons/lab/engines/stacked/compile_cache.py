@@ -29,6 +29,10 @@ counter: a saved program is found again when a process traces the same programs 
 same order (a chapter re-run, `lr-lessons figures --retrain`, a benchmark run twice).
 A program traced after another sequence is compiled and saved under its own name.
 
+When TensorFlow loads a saved program it logs `Error parsing text-format
+tensorflow.XlaSerializedCacheEntry`: it tries the text format before the binary one the
+file is in. The message is harmless; the program is loaded.
+
 TensorFlow reads the flags once, at the first XLA compilation of a process: `enable`
 must run before it (the stacked engine calls it on import). If the flags were already
 read, or the user set their own persistent-cache folder, the cache is left as it is.
