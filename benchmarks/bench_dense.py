@@ -152,6 +152,14 @@ def mnist_data(limit: int | None = None):
     return data
 
 
+def flops_per_epoch(spec, n_train: int, n_test: int) -> float:
+    """Floating-point operations of one run's epoch in the Dense layers' products:
+    2 per multiply-add forward, twice that backward, and the forward pass of validation."""
+    sizes = (spec.inputs, *spec.widths)
+    macs = sum(a * b for a, b in zip(sizes, sizes[1:]))
+    return 6.0 * macs * n_train + 2.0 * macs * n_test
+
+
 def grid_against_fit(studies_, seeds, data, fit_per_study: int) -> tuple[float, float, int]:
     """Stacked wall time of ``studies_`` (one call) and sequential fit of the same runs
     (``fit_per_study`` runs of each study timed, scaled): seconds, seconds, runs."""
@@ -190,10 +198,14 @@ def mnist_benchmark(epochs: int, fit_runs: int) -> dict[str, float]:
     fit.fit_one(one, one.settings[0], 0, data)
     stacked_s, sequential, n_runs = grid_against_fit([study], [0, 1, 2], data, fit_runs)
     ratio = sequential / stacked_s
+    flops = n_runs * epochs * flops_per_epoch(spec, len(data.x_train), len(data.x_test))
     print(
         f"MNIST MLP grid ({spec.inputs}-256-256-10, {n_runs} runs x {epochs} epochs, batch 128, "
         f"{len(data.x_train):,} train images): stacked {stacked_s:.1f} s, sequential "
-        f"model.fit {sequential:.1f} s ({fit_runs} runs timed, scaled)",
+        f"model.fit {sequential:.1f} s ({fit_runs} runs timed, scaled); {flops / 1e12:.2f} "
+        f"TFLOP of matrix products: stacked {flops / stacked_s / 1e9:.1f} GFLOP/s, fit "
+        f"{flops / sequential / 1e9:.1f} GFLOP/s (compute-bound: the ratio is at most the "
+        "machine's peak over fit's rate)",
         flush=True,
     )
     print(
