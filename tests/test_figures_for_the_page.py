@@ -94,3 +94,19 @@ def test_save_table_writes_markdown_next_to_the_figures(output_dir):
     path = plotting.save_table("| a |\n|---|\n| 1 |\n", "07_test/table")
     assert path == output_dir / "figures" / "07_test" / "table.md"
     assert path.read_text() == "| a |\n|---|\n| 1 |\n"
+
+
+def test_range_tests_get_the_same_footer():
+    class Repeats:  # what caption reads of a RangeTestRepeats
+        def __init__(self, seconds):
+            self.runs, self.seeds = [object()] * 3, [0, 1, 2]
+            self.meta = {"data_source": "mnist", "wall_time_s": seconds}
+
+    text = plotting.caption([Repeats(10.0), Repeats(20.4)], "ramp: 1,200 steps", band="min-max")
+    assert text == (
+        "data: mnist; line: mean of 3 seeds, band: min-max; 6 range tests ran in 30 s; "
+        "ramp: 1,200 steps"
+    )
+    assert plotting.caption(Repeats(float("nan")), band=None) == (
+        "data: mnist; 3 seeds; 3 range tests"
+    )

@@ -264,9 +264,13 @@ def caption(
 ) -> str:
     """A figure's footer text: data, seeds, epochs, batch size, engine, runs and speed.
 
+    Range tests (`RangeTestRepeats`, e.g. one per optimizer) get the same footer with
+    what they have: data, seeds, how many tests ran and how long they took.
+
     Args:
-        results: The `Results` behind the figure, one or several (e.g. one per batch
-            size); data source, seeds and quick mode are read from the first.
+        results: The `Results` (or `RangeTestRepeats`) behind the figure, one or
+            several (e.g. one per batch size); data source, seeds and quick mode are
+            read from the first.
         extra: Text appended at the end (e.g. how a "final" value is defined).
         center: What the line shows over seeds (`"mean"` or `"median"`).
         band: What the band around the line shows (`"auto"`: `band_name` of the seed
@@ -280,7 +284,8 @@ def caption(
     Raises:
         ValueError: If `results` is an empty sequence.
     """
-    every = [results] if isinstance(results, Results) else list(results)
+    single = isinstance(results, Results) or _is_range_test(results)
+    every = [results] if single else list(results)
     if not every:
         raise ValueError("caption needs at least one Results; got an empty sequence")
     meta = every[0].meta
@@ -292,16 +297,22 @@ def caption(
     else:
         shown = band_name(n) if band == "auto" else band
         spread = f"line: {center} of {n} seeds, band: {shown}"
+    quick = ", QUICK MODE" if meta.get("quick") else ""
+    seconds = sum(float(r.meta.get("wall_time_s", np.nan)) for r in every)
+    timed = np.isfinite(seconds) and seconds > 0
+    if all(_is_range_test(r) for r in every):
+        tests = sum(len(r.runs) for r in every)
+        ran = f"{tests} range tests" + (f" ran in {seconds:.0f} s" if timed else "")
+        text = f"data: {meta.get('data_source', '?')}; {spread}{quick}; {ran}"
+        return f"{text}; {extra}" if extra else text
     epochs = "/".join(str(e) for e in sorted({r.epochs for r in every}))
     batches = sorted({r.meta.get("study", {}).get("batch_size") for r in every} - {None})
     batch = f"batch {', '.join(str(b) for b in batches)}; " if batches else ""
     engines = ", ".join(sorted({str(r.meta.get("engine", "?")) for r in every}))
-    quick = ", QUICK MODE" if meta.get("quick") else ""
     runs = sum(len(r.settings) * len(r.seeds) for r in every)
-    seconds = sum(float(r.meta.get("wall_time_s", np.nan)) for r in every)
     speed = (
         f"{runs} runs trained in {seconds:.0f} s ({runs / seconds:.1f} runs/s)"
-        if np.isfinite(seconds) and seconds > 0
+        if timed
         else f"{runs} runs"
     )
     text = (
@@ -309,6 +320,11 @@ def caption(
         f"engine: {engines}{quick}; {speed}"
     )
     return f"{text}; {extra}" if extra else text
+
+
+def _is_range_test(obj: object) -> bool:
+    # a `RangeTestRepeats` (its runs, seeds and meta), told apart without importing tools
+    return hasattr(obj, "runs") and hasattr(obj, "seeds") and not hasattr(obj, "settings")
 
 
 def add_footer(fig: Figure, note: str | None) -> None:
