@@ -137,8 +137,16 @@ class PlateauRules:
     def step(
         self, state: PlateauState, current: tf.Tensor, values: Mapping[str, Any] | None = None
     ) -> PlateauState:
-        """`on_epoch_end` for every run: `current` (float32) is the monitored value;
-        `values` the per-run vectors (default: this object's, `values()`)."""
+        """`on_epoch_end` for every run.
+
+        Args:
+            state: The runs' callback state before this epoch's end.
+            current: The monitored value of every run (float32).
+            values: The per-run vectors by name (default: this object's, `values()`).
+
+        Returns:
+            The new state (and rate) of every run.
+        """
         v = self.values() if values is None else values
         current = tf.cast(current, tf.float64)
         in_cooldown = state.cooldown_counter > 0

@@ -163,8 +163,16 @@ def supports(study: Study) -> bool:
 
 
 def model_data(study: Study, data: Dataset) -> Dataset:
-    """`data` as the study's model takes it (a `DenseSpec` flattens images and one-hot
-    encodes integer labels; see `lr_lessons.lab.models.dense_data`)."""
+    """`data` as the study's model takes it.
+
+    Args:
+        study: The study; a `DenseSpec` model flattens images and one-hot encodes
+            integer labels (`lr_lessons.lab.models.dense_data`).
+        data: The data set.
+
+    Returns:
+        The data the engine trains on.
+    """
     return dense_data(study.model, data) if isinstance(study.model, DenseSpec) else data
 
 

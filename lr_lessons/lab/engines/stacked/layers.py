@@ -137,6 +137,13 @@ def add_bias(z: tf.Tensor, bias: tf.Tensor):
     broadcasting add would sum the batch in another order and differ in the last bit,
     which momentum amplifies to ~1e-4 within a few epochs. So the biases' gradient is
     that same kernel, run on (batch, runs * units): bit for bit Keras' gradient.
+
+    Args:
+        z: The layer's products, (runs, batch, units).
+        bias: The biases, (runs, units).
+
+    Returns:
+        The sum, and the function giving its gradients.
     """
 
     def grad(upstream: tf.Tensor):
@@ -158,7 +165,16 @@ def dense_xla(h: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor) -> tf.Tensor:
     with at most TINY_INPUTS inputs as a sum of that many products (no reduction at all:
     11% less time per epoch, at any batch size), another small layer as one fused
     multiply-and-sum (XLA's CPU matmul is a loop of tiny matrix products over the runs), a
-    large one as a batched matmul. The sums are the same up to the order of the additions."""
+    large one as a batched matmul. The sums are the same up to the order of the additions.
+
+    Args:
+        h: The inputs, (runs or 1, batch, inputs).
+        kernel: The kernels, (runs, inputs, units).
+        bias: The biases, (runs, units).
+
+    Returns:
+        `h @ kernel + bias` for every run.
+    """
     inputs, units = kernel.shape[1], kernel.shape[2]
     if inputs <= TINY_INPUTS:
         z = h[..., 0:1] * kernel[:, None, 0, :]

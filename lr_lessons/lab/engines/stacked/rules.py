@@ -330,6 +330,13 @@ def rule_key(optimizer: keras.optimizers.Optimizer) -> tuple:
 def make_rule(key: tuple, configs: list[dict[str, Any]]) -> Rule:
     """The rule for `key` (from `rule_key`) over runs with these optimizer configs.
 
+    Args:
+        key: `(kind, *flags)` as `rule_key` gives it.
+        configs: Each run's optimizer config (`get_config()`).
+
+    Returns:
+        The rule.
+
     Raises:
         Unsupported: For a key no rule implements (never a silent fallback).
     """

@@ -64,7 +64,14 @@ def batch_orders(
 def chunk_size(epochs: int) -> int:
     """Epochs per call of the TF program: a divisor of `epochs` (so one traced shape fits
     all calls), at most MAX_CHUNK_EPOCHS, and small enough for about four calls or more
-    (the progress bar moves, and TF does not warn about one trace per few calls)."""
+    (the progress bar moves, and TF does not warn about one trace per few calls).
+
+    Args:
+        epochs: Epochs per run.
+
+    Returns:
+        Epochs per call.
+    """
     limit = max(1, min(MAX_CHUNK_EPOCHS, epochs // 4))
     return max(d for d in range(1, limit + 1) if epochs % d == 0)
 
@@ -89,7 +96,15 @@ def cores() -> int:
 def shard_count(n_runs: int, jit_compile: bool) -> int:
     """Programs run side by side, one per core: XLA runs one program's small kernels on one
     core at a time (a 120-run program takes as long with two threads as with one), so
-    two shards of 60 runs on two cores take half the time of one of 120."""
+    two shards of 60 runs on two cores take half the time of one of 120.
+
+    Args:
+        n_runs: Runs to train.
+        jit_compile: Whether the program is compiled by XLA (else one shard).
+
+    Returns:
+        The number of shards.
+    """
     if not jit_compile:
         return 1
     return max(1, min(cores(), n_runs // MIN_SHARD_RUNS))
