@@ -73,6 +73,10 @@ def test_enable_points_tensorflow_at_the_keyed_folder(monkeypatch, tmp_path):
     assert os.environ["TF_XLA_FLAGS"] == (
         f"--tf_xla_auto_jit=0 --tf_xla_persistent_cache_directory={where}"
     )
+    # a child process inherits the flag: it adopts the same folder
+    monkeypatch.setitem(compile_cache._state, "folder", None)
+    assert compile_cache.enable() == where
+    assert os.environ["TF_XLA_FLAGS"].count("persistent_cache_directory") == 1
     # a folder the user chose is left alone
     monkeypatch.setitem(compile_cache._state, "folder", None)
     monkeypatch.setenv("TF_XLA_FLAGS", "--tf_xla_persistent_cache_directory=/mine")

@@ -151,9 +151,18 @@ def enable() -> Path | None:
     """
     root = cache_root()
     current = os.environ.get("TF_XLA_FLAGS", "")
-    if root is None or _FLAG in current:
+    if root is None:
         return _state["folder"]
     where = root / machine_key()
+    if _FLAG in current:
+        # Inherited from a parent process that enabled this same folder (a chapter's
+        # child process): adopt it, so this process checks and seals its entries too.
+        # Any other folder is the user's: left alone.
+        chosen = re.search(rf"{_FLAG}=(\S+)", current)
+        if chosen and Path(chosen.group(1)) == where and where.is_dir():
+            _state["folder"] = where
+            verify()
+        return _state["folder"]
     try:
         where.mkdir(parents=True, exist_ok=True)
     except OSError:
