@@ -48,6 +48,7 @@
 # %%
 import keras
 import numpy as np
+import tensorflow as tf
 
 from lr_lessons import config
 from lr_lessons.lab import edge_of_stability as eos
@@ -62,16 +63,21 @@ from lr_lessons.views import edge_of_stability_plots as eos_plots
 # The network is the blobs MLP of chapter 1 with one change: a `tanh` hidden layer
 # instead of ReLU (why, below). It has $2 \cdot 50 + 50 + 50 \cdot 3 + 3 = 303$
 # weights, so its Hessian is a $303 \times 303$ matrix: small enough to compute
-# exactly. Full-batch gradient descent is `SGD` with `batch_size` equal to the whole
-# training set, so each epoch is one step. `SharpnessMonitor` measures the sharpness
-# every 100 steps with SciPy's Lanczos solver (`eigsh`) on Hessian-vector products,
-# which never forms the Hessian.
+# exactly. Full-batch gradient descent is `SGD` fed the whole training set as one
+# batch. Here the data set is that one batch repeated (`tf.data`), and an "epoch" is
+# 100 steps run in one call into TensorFlow (`steps_per_execution`), so `fit` does not
+# return to Python after every step. After every epoch `SharpnessMonitor` measures the
+# sharpness with SciPy's Lanczos solver (`eigsh`) on Hessian-vector products, which
+# never forms the Hessian.
 
 # %%
 ETA = 0.1
-STEPS = config.epochs(600)
+EPOCHS = 2 if config.quick() else 6  # of 100 steps each
 blobs = load_blobs()
 x, y = blobs.x_train, blobs.y_train  # the raw inputs, as in chapters 1-9
+full_batch = tf.data.Dataset.from_tensors(
+    (x, y)
+).repeat()  # the whole set, again and again
 
 keras.utils.set_random_seed(0)
 model = keras.Sequential(
@@ -87,20 +93,19 @@ model.compile(
     optimizer=keras.optimizers.SGD(learning_rate=ETA),
     loss="categorical_crossentropy",
     metrics=["accuracy"],
+    steps_per_execution=100,
 )
-monitor = SharpnessMonitor(x, y, every=100)
+monitor = SharpnessMonitor(x, y, every=1)
 history = model.fit(
-    x,
-    y,
-    batch_size=len(x),  # full batch: one step per epoch
-    epochs=STEPS,
-    shuffle=False,
+    full_batch,
+    epochs=EPOCHS,
+    steps_per_epoch=100,
     callbacks=[monitor],
     verbose=0,
 )
 print(f"2/eta = {2 / ETA:g}")
-for step, value in zip(monitor.epochs, monitor.values):
-    print(f"  after step {step:4d}: sharpness {value:6.2f}")
+for epoch, value in zip(monitor.epochs, monitor.values):
+    print(f"  after step {100 * epoch:4d}: sharpness {value:6.2f}")
 
 # %% [markdown]
 # The sharpness climbs, and by step 600 it has passed $2/\eta = 20$: on a bowl of that
@@ -129,10 +134,11 @@ print(f"smallest eigenvalue {exact[0]:.3f}, 2/eta = {2 / ETA:g}")
 # every study.
 #
 # **The setup, and why.** Cross-entropy (the loss of every earlier chapter) and the raw
-# blobs inputs give a high initial sharpness (about 12) that training then raises:
-# progressive sharpening is plain to see. With ReLU the initial sharpness of the raw
-# inputs is about 40 and falls at once, which hides the sharpening, so the hidden layer
-# is `tanh` (as in many of Cohen et al.'s networks). We train 1,000 steps at three rates:
+# blobs inputs give an initial sharpness of about 12 that training then raises:
+# progressive sharpening is there to see. In our pilot runs (not part of this page)
+# ReLU with the raw inputs started several times sharper and fell at once, which
+# hides the sharpening, so the hidden layer is `tanh` (as in many of Cohen et al.'s
+# networks). We train 1,000 steps at three rates:
 # $\eta = 0.02$ ($2/\eta = 100$, far above anything the sharpness reaches),
 # $\eta = 0.1$ ($2/\eta = 20$, above the initial sharpness: it must climb to the edge)
 # and $\eta = 0.5$ ($2/\eta = 4$, below the initial sharpness from the start).
@@ -143,7 +149,8 @@ specs = eos.chapter_specs()
 gd = eos.run("10_edge_of_stability/gd", specs["gd"], SEEDS)
 fig = eos_plots.edge(
     gd,
-    title="Full-batch gradient descent: sharpness against $2/\\eta$, and the loss",
+    title="Full-batch gradient descent: sharpness against $2/\\eta$, "
+    "and the loss",
 )
 plotting.save_figure(fig, "10_edge_of_stability/edge")
 fig
@@ -152,12 +159,13 @@ fig
 # Read the top row left to right. At $\eta = 0.02$ the sharpness only grows, slowly:
 # this is progressive sharpening, and nothing stops it because $2/\eta$ is far away.
 # At $\eta = 0.1$ it grows until it meets the dashed line $2/\eta$, and from then on
-# it no longer grows freely: it stays near the line, though not on it. Most seeds sit
-# above it, and some (seed 0, the thin line, is one) drop suddenly well below it around
-# step 500 and stay there. At $\eta = 0.5$ the initial sharpness is already above
-# $2/\eta$, so on a bowl the run would diverge; instead the sharpness falls within the
-# first measurements towards $2/\eta$ and then stays above it, at about one and a half
-# times the line. The bottom row is the training loss: at the edge it still falls over
+# it no longer grows freely: it stays near the line, though not on it. The seeds split
+# into two groups: about half sit a little above the line, the others (seed 0, the thin
+# line, is one) drop suddenly below it around step 500 and stay there. At
+# $\eta = 0.5$ the initial sharpness is already above $2/\eta$, so on a bowl the run
+# would diverge; instead the sharpness falls within the first measurements towards
+# $2/\eta$ and then stays there, in some seeds right at the line and in most at about
+# one and a half times it. The bottom row is the training loss: at the edge it still falls over
 # hundreds of steps, but it jumps up and down on the way (the thin line: one seed),
 # which the run at $\eta = 0.02$ never does.
 #
@@ -171,10 +179,11 @@ for j, rate in enumerate(gd.spec.rates):
     s = gd.sharpness[j]
     late = np.nanmedian(s[:, half], axis=1) * rate / 2
     lo, mid, hi = np.nanpercentile(late, [10, 50, 90])
+    start, end = np.nanmedian(gd.loss[j][:, [0, -1]], axis=0)
     print(
-        f"eta = {rate:4g}: sharpness at step 0 {np.median(s[:, 0]):4.1f}; second half "
-        f"in units of 2/eta: {mid:.2f} [{lo:.2f}, {hi:.2f}]; loss "
-        f"{np.nanmedian(gd.loss[j, :, 0]):.3f} -> {np.nanmedian(gd.loss[j, :, -1]):.3f}"
+        f"eta = {rate:4g}: sharpness at step 0 {np.median(s[:, 0]):4.1f}; "
+        f"second half in units of 2/eta: {mid:.2f} [{lo:.2f}, {hi:.2f}]; "
+        f"loss {start:.3f} -> {end:.3f}"
     )
 
 # %% [markdown]
@@ -193,9 +202,8 @@ for j, rate in enumerate(gd.spec.rates):
 #
 # Lewkowycz et al. studied rates between $2/\lambda_0$ and a few times that, with the
 # mean squared error. For this section we take their loss, the blobs network exactly
-# as in chapters 1-9 (ReLU) and standardised inputs (zero mean, unit variance, so the
-# initial sharpness is moderate; with the raw inputs it is several times larger and
-# the runs are dominated by the first layer). Because
+# as in chapters 1-9 (ReLU) and standardised inputs (zero mean, unit variance: the
+# usual preprocessing, which keeps the initial sharpness moderate). Because
 # $\lambda_0$ differs from seed to seed, each seed's rate is set relative to its own
 # threshold: $\eta = c \cdot 2/\lambda_0$ for $c = 0.5$ (stable), $1.25$, $1.5$, $2$
 # (the catapult range: Lewkowycz et al. put its upper end at $4/\lambda_0$, $c = 2$,
@@ -225,10 +233,11 @@ for j, c in enumerate(catapult.spec.rates):
     loss = catapult.loss[j]
     peak = np.nanmax(loss[:, 1:101], axis=1) / loss[:, 0]
     end = catapult.sharpness[j, :, -1] * catapult.rates[j] / 2
+    end = np.nanmedian(end) if np.isfinite(end).any() else float("nan")
+    died = catapult.diverged[j].sum()
     print(
-        f"c = {c:4g}: peak loss {np.nanmedian(peak):8.3g}x the start, diverged "
-        f"{catapult.diverged[j].sum():2d}/{len(SEEDS)}, final sharpness x eta/2 "
-        f"{np.nanmedian(end) if np.isfinite(end).any() else float('nan'):.2f}"
+        f"c = {c:4g}: peak loss {np.nanmedian(peak):8.3g}x the start, "
+        f"diverged {died:2d}/{len(SEEDS)}, final sharpness x eta/2 {end:.2f}"
     )
 
 # %% [markdown]
@@ -291,14 +300,24 @@ table.save("10_edge_of_stability/claims")
 table
 
 # %% [markdown]
+# Reading the table: the catapult and Adam's edge reproduce in (nearly) every seed.
+# Progressive sharpening at $\eta = 0.02$ is slow: in 1,000 steps most seeds, not all,
+# grow by the 20% the test asks. The sharpness does reach $2/\eta$ at $\eta = 0.1$ in
+# every seed, but "hovers at or just above" holds in only some: in this cross-entropy
+# setup the seeds split between a level below the line (about 0.75 times it at
+# $\eta = 0.1$) or right at it, and one about 1.2 to 1.6 times it, and the test's
+# band $[0.9, 1.3]$ catches only part of them. The loss keeps falling at the edge, and not
+# monotonically, in every seed.
+#
 # ## What this chapter shows
 #
 # - The sharpness (top eigenvalue of the loss Hessian) is the network's version of
 #   chapter 0's curvature, and for a small Keras model it takes a few lines to
 #   measure: `SharpnessMonitor` in `fit`, or `sharpness(model, loss, x, y)`.
 # - Full-batch gradient descent does not respect a fixed $2/\text{curvature}$ limit;
-#   it *reaches* it. Small rates sharpen the network until $2/\eta$; at the edge the
-#   loss keeps falling, with bumps.
+#   it *reaches* it. Small rates sharpen the network until $2/\eta$; from then on the
+#   sharpness stays near the line (how near depends on the seed), and the loss keeps
+#   falling, with bumps.
 # - A rate somewhat above $2/\lambda_0$ is not fatal: the catapult throws the network
 #   to a flatter region. A rate far above it is.
 # - Adam has an edge of its own, in the preconditioned curvature: $38/\eta$ with

@@ -50,11 +50,14 @@ def note(runs: Trajectories, extra: str = "", seed_line: bool = True) -> str:
 
 
 def _median_band(ax, x, runs, color, label):
+    """Median and seed band; nothing where fewer than half the runs are still going."""
     runs = np.asarray(runs, dtype=float)
     with warnings.catch_warnings():  # columns where every run diverged
         warnings.simplefilter("ignore", RuntimeWarning)
         mid = np.nanmedian(runs, axis=0)
         lo, hi = band_range(runs, axis=0)
+    gone = np.isfinite(runs).sum(axis=0) < runs.shape[0] / 2
+    mid, lo, hi = (np.where(gone, np.nan, v) for v in (mid, lo, hi))
     ax.plot(x, mid, color=color, lw=1.5, label=label)
     if runs.shape[0] > 1:
         ax.fill_between(x, lo, hi, color=color, alpha=0.22, lw=0)
