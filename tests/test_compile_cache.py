@@ -102,7 +102,7 @@ def test_entries_that_do_not_match_their_checksum_or_were_never_finished_are_del
     good = _entry(folder, "good", 100, 10)
     bad = _entry(folder, "bad", 100, 10)
     bad.write_bytes(b"corrupt" + bad.read_bytes()[7:])
-    orphan = _entry(folder, "orphan", 100, 3600, sealed=False)
+    orphan = _entry(folder, "orphan", 100, 2 * compile_cache.ORPHAN_AGE_S, sealed=False)
     fresh = _entry(folder, "fresh", 100, 1, sealed=False)  # may still be being written
     removed = compile_cache.verify(folder)
     monkey.undo()

@@ -15,8 +15,10 @@ does not do, and this module adds:
   it cannot parse, and keeps failing for that program in the same process. Each entry
   this module has seen complete gets a SHA-256 sidecar (`seal`); before a program is
   compiled or loaded (`verify`), every entry whose content does not match its sidecar,
-  or that has none and is older than a minute (a crashed writer), is deleted, so
-  TensorFlow compiles it again.
+  or that has none and is older than an hour (its writer died before sealing it), is
+  deleted, so TensorFlow compiles it again. (TensorFlow itself writes an entry to a
+  temporary file and renames it, so no process reads a half-written one; a program
+  that still fails to load is deleted and compiled once more, see `run.py`.)
 - **A size cap.** After sealing, the oldest entries (by modification time; a read does
   not count) are evicted until the cache holds at most `LR_LESSONS_XLA_CACHE_MB`
   (default 512 MB), across all keys: stale keys' folders go first because they are older.
@@ -52,7 +54,7 @@ FORMAT = 1
 OFF_WORDS = ("off", "0", "false", "no")
 DEFAULT_CAP_MB = 512.0
 SIDE = ".sha256"
-ORPHAN_AGE_S = 60.0
+ORPHAN_AGE_S = 3600.0  # TF writes entries atomically; the writer seals them within a chunk
 _FLAG = "--tf_xla_persistent_cache_directory"
 _state: dict[str, Path | None] = {"folder": None}
 
