@@ -154,8 +154,10 @@ def global_random_state() -> Iterator[None]:
         if tf_context is not None:
             seed, rng_state = saved_tf
             tf_context._set_global_seed(seed)
-            if rng_state is not None and getattr(tf_context, "_rng", None) is not None:
+            if rng_state is not None:
                 tf_context._rng.setstate(rng_state)
+            elif hasattr(tf_context, "_rng"):  # never seeded before: as TF starts
+                del tf_context._rng
 
 
 class _Reseed(keras.callbacks.Callback):
