@@ -834,7 +834,7 @@ table
 #
 # - **No single constant rate wins on both counts.** On blobs the small constant 0.01
 #   ends with the best test accuracy of the constants but needs dozens of epochs to
-#   reach 80%; 0.1 gets there in a handful of epochs and ends a little lower.
+#   reach 80%; 0.1 gets there several times sooner and ends a little lower.
 # - **Schedules get both, but only just.** One-cycle reached 80% the fastest and ended
 #   with the best final accuracy; decaying from 0.1 (step, inverse-time, plateau drops)
 #   kept the fast start and ended level with 0.01. The margins over the best constant
