@@ -100,6 +100,7 @@ def test_range_tests_get_the_same_footer():
     class Repeats:  # what caption reads of a RangeTestRepeats
         def __init__(self, seconds):
             self.runs, self.seeds = [object()] * 3, [0, 1, 2]
+            self.settings = {"beta": 0.98}  # as RangeTestRepeats has
             self.meta = {"data_source": "mnist", "wall_time_s": seconds}
 
     text = plotting.caption([Repeats(10.0), Repeats(20.4)], "ramp: 1,200 steps", band="min-max")

@@ -324,7 +324,7 @@ def caption(
 
 def _is_range_test(obj: object) -> bool:
     # a `RangeTestRepeats` (its runs, seeds and meta), told apart without importing tools
-    return hasattr(obj, "runs") and hasattr(obj, "seeds") and not hasattr(obj, "settings")
+    return not isinstance(obj, Results) and hasattr(obj, "runs") and hasattr(obj, "seeds")
 
 
 def add_footer(fig: Figure, note: str | None) -> None:
