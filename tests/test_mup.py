@@ -299,3 +299,18 @@ def test_training_matches_mup_from_identical_weights(kind):
         their_losses.append(tloss.item())
     assert their_losses[-1] < their_losses[0]  # it learns: the comparison is not vacuous
     np.testing.assert_allclose(ours_losses, their_losses, rtol=1e-9)
+
+
+def test_nested_models_are_walked_in_order():
+    def nested(width):
+        body = keras.Sequential(
+            [
+                keras.Input((D_IN,)),
+                keras.layers.Dense(width, name="a"),
+                keras.layers.Dense(width, name="b"),
+            ]
+        )
+        return keras.Sequential([keras.Input((D_IN,)), body, mup.Readout(D_OUT, name="r")])
+
+    roles = [s.role for s in mup.scalings(nested(2 * BASE), nested(BASE))]
+    assert roles == ["input", "bias", "hidden", "bias", "output", "fixed"]

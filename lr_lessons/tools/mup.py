@@ -243,13 +243,21 @@ def _optimizer_kind(optimizer: Any) -> str:
     return optimizer.lower()
 
 
+def _walk(model: keras.Model) -> list[keras.layers.Layer]:
+    """The model's layers in order, the layers of nested models in their place."""
+    out = []
+    for layer in model.layers:
+        out += _walk(layer) if isinstance(layer, keras.Model) else [layer]
+    return out
+
+
 def _dense_layers(model: keras.Model) -> list[keras.layers.Layer]:
     """The model's layers that own trainable variables, in order; all must be `Dense`."""
     if not isinstance(model, keras.Model):
         raise InputError(f"expected a built Keras model, got {type(model).__name__}")
     owners = []
-    for layer in model._flatten_layers(include_self=False, recursive=True):
-        if isinstance(layer, keras.Model) or not layer.trainable_weights:
+    for layer in _walk(model):
+        if not layer.trainable_weights:
             continue
         if not isinstance(layer, keras.layers.Dense):
             raise InputError(

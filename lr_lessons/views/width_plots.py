@@ -12,23 +12,28 @@ from lr_lessons.views.plotting import SMALL_PT, add_footer, band_range, new_figu
 NAMES = {"sp": "standard (SP)", "mup": "muP", "adam": "Adam", "sgd": "SGD"}
 
 
-def footer(result: Sweep | CoordCheck, what: str) -> str:
+def footer(result: Sweep | CoordCheck, what: str, engine: str = "") -> str:
     """The footer line of a chapter-11 figure: data, seeds, what was trained, time.
 
     Args:
         result: The `Sweep` or `CoordCheck` drawn.
         what: What was trained, e.g. `"10 epochs, batch 50"`.
+        engine: What trained it (default: the stacked trainer of `lr_lessons.lab.width`
+            for a `Sweep`, Keras' own optimizers step by step for a `CoordCheck`).
 
     Returns:
         One line in the style of `lr_lessons.views.plotting.caption`.
     """
+    if not engine:
+        stacked = "lr_lessons.lab.width's stacked trainer"
+        engine = stacked if isinstance(result, Sweep) else "Keras (Adam, MuAdam)"
     meta = result.meta
     quick = ", QUICK MODE" if meta.get("quick") else ""
     seconds = meta.get("wall_time_s")
     timing = f"; trained in {float(seconds):.0f} s" if seconds is not None else ""
     return (
         f"data: {meta.get('data_source', '?')}; {len(result.seeds)} seeds; {what}; "
-        f"engine: lr_lessons.lab.width (stacked){quick}{timing}"
+        f"trained with {engine}{quick}{timing}"
     )
 
 
@@ -156,6 +161,8 @@ def coordinates(check: CoordCheck, note: str | None = None) -> Figure:
     axes[0].legend(fontsize=SMALL_PT)
     fig.suptitle("Coordinate check: how big each layer's outputs get, per width")
     rate, batch = check.meta.get("rate", float("nan")), check.meta.get("batch_size", "?")
-    what = f"{steps} Adam steps at rate {rate:g}, batch {batch}; line: mean, band: min-max of seeds"
+    what = (
+        f"{steps} Adam steps at rate 2^{np.log2(rate):g}, batch {batch}; line: mean, band: min-max"
+    )
     add_footer(fig, note or footer(check, what))
     return fig
