@@ -264,13 +264,13 @@ def table(gd: Trajectories, adam: Trajectories, catapult_runs: Trajectories) -> 
     edge_rates = gd.spec.rates[1:]
     seeds = claims.seed_range(gd.seeds)
     note = (
-        f"Seeds {seeds} for every row; per-seed tests at the thresholds of "
+        f"{seeds[0].upper()}{seeds[1:]} for every row; per-seed tests at the thresholds of "
         "`lr_lessons.views.edge_of_stability_claims` (fixed before the full runs). "
         f"Edge of stability and Adam: tanh network, cross-entropy, raw blobs inputs, "
         f"{gd.spec.steps} full-batch steps, sharpness every {gd.spec.every} steps "
         "(Lanczos on Hessian-vector products). Catapult: the blobs ReLU network, mean "
         f"squared error, standardised inputs, {catapult_runs.spec.steps} steps. Data: "
-        f"{gd.meta.get('data_source', '?')}."
+        f"{gd.meta.get('data_source', '?')}. {claims.VERDICT_NOTE}"
     )
     return claims.ClaimsTable(
         [
