@@ -274,12 +274,12 @@ for name, rep in tests.items():
 # curves, with a bar from the smallest to the largest.
 
 # %%
-note1 = (
-    f"data: {data.source}; {ramp_note}; line: mean over seeds {SEEDS} of each "
-    "seed's smoothed loss (bias-corrected EMA of the batch losses, beta "
-    f"{V1_BETA}: about the last {round(1 / (1 - V1_BETA))} batches), band: "
-    "min-max; markers: each rule's median over the seeds' own curves, bar: "
-    "min-max, hollow: unreliable for a seed"
+note1 = plotting.caption(
+    list(tests.values()),
+    f"{ramp_note}; line: each seed's smoothed loss (EMA, beta {V1_BETA}); "
+    "markers: each rule's median over the seeds' own curves, bar: min-max, "
+    "hollow: unreliable for a seed",
+    band="min-max",
 )
 fig = plot_loss(
     tests,
@@ -302,9 +302,8 @@ fig
 fig = plot_delta(
     tests,
     title="Variant 1: loss delta (loss[i] - loss[i-20]) / 20 per batch",
-    note=(
-        f"data: {data.source}; mean of seeds {SEEDS}, band: min-max; raw "
-        "batch losses"
+    note=plotting.caption(
+        list(tests.values()), "raw batch losses", band="min-max"
     ),
 )
 plotting.save_figure(fig, "06_range_test/variant1_loss_delta")
@@ -418,12 +417,13 @@ fig = plot_linear_reading(
         "Variant 3: linear ramp of SGD (momentum 0.9) read on accuracy, "
         "original ConvNet"
     ),
-    note=(
-        f"data: {data.source}; seeds {SEEDS}; linear ramp {V3['start_lr']:g} "
-        f"to {V3['end_lr']:g} over {V3['steps']} batches of {BATCH}; "
-        f"validation: the same {n_val} test images every "
-        f"{V3['validate_every']} batches; a fall: {TOL:.3f} below the best so "
-        "far (3 standard errors)"
+    note=plotting.caption(
+        linear,
+        f"linear ramp {V3['start_lr']:g} to {V3['end_lr']:g} over "
+        f"{V3['steps']} batches of {BATCH}; validation: the same {n_val} test "
+        f"images every {V3['validate_every']} batches; a fall: {TOL:.3f} below "
+        "the best so far (3 standard errors)",
+        band=None,
     ),
 )
 plotting.save_figure(fig, "06_range_test/variant3_accuracy")

@@ -222,18 +222,18 @@ print(
 # Smith's reading marked.
 
 # %%
-rt_note = (
-    f"data: {blobs.source}; SGD, batch 32, exponential ramp "
-    f"{RT['start_lr']:g} -> {RT['end_lr']:g} over {RT['steps']} batches; "
-    f"seeds {blobs_rt.seeds}"
+ramp = (
+    f"SGD, batch 32, exponential ramp {RT['start_lr']:g} -> {RT['end_lr']:g} "
+    f"over {RT['steps']} batches"
 )
 fig = plot_loss(
     {"blobs MLP, SGD": blobs_rt},
     title="Range test on the blobs network",
-    note=rt_note
-    + (
-        "; line: seed mean, band: min-max; markers: each rule's median over "
-        "the seeds' own curves, bar: min-max over seeds, hollow: unreliable"
+    note=plotting.caption(
+        blobs_rt,
+        f"{ramp}; markers: each rule's median over the seeds' own curves, "
+        "bar: min-max over seeds, hollow: unreliable",
+        band="min-max",
     ),
 )
 plotting.save_figure(fig, "07_schedules/range_test_loss")
@@ -246,9 +246,12 @@ fig = plot_metric(
     "accuracy",
     log_x=True,
     title="Smith's reading: where training accuracy stops rising",
-    note=rt_note
-    + f"; one seed ({median_run.meta.get('seed')}), the one whose peak is "
-    "that reads max_lr (the median seed's peak)",
+    note=plotting.caption(
+        blobs_rt,
+        f"{ramp}; shown: seed {median_run.meta.get('seed')}, the median "
+        "seed's peak (max_lr)",
+        band=None,
+    ),
 )
 plotting.save_figure(fig, "07_schedules/range_test_accuracy")
 fig
