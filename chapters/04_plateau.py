@@ -223,9 +223,11 @@ fig = bar_plots.grouped_bars(
     },
     title="ReduceLROnPlateau(factor 0.1, min_delta 1e-7) under two batch "
     "orders",
-    note=f"bars: mean over {len(results.seeds)} seeds; dots: seeds; final = mean "
-    f"of the last 10 epochs. Data: {results.meta['data_source']}; "
-    f"{results.epochs} epochs.",
+    note=plotting.caption(
+        [results, repeated],
+        "bars: mean; dots: seeds; final = mean of the last 10 epochs",
+        band=None,
+    ),
     fmt={"number of rate drops": ".1f", "final training accuracy": ".3f"},
 )
 plotting.save_figure(fig, "04_plateau/batch_order")

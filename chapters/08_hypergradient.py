@@ -392,7 +392,8 @@ for name in names:
     rate = np.median(mnist_results.get("learning_rate", name), axis=0)
     print(
         f"{name}: last-epoch test accuracy {accuracy.mean():.2f} "
-        f"[{accuracy.min():.2f}, {accuracy.max():.2f}] over {len(M_SEEDS)} seeds; "
+        f"[{accuracy.min():.2f}, {accuracy.max():.2f}] over "
+        f"{len(M_SEEDS)} seeds; "
         "median rate after each epoch " + ", ".join(f"{r:.2g}" for r in rate)
     )
 

@@ -453,7 +453,7 @@ everything = [
     decay,
     plateau,
 ]
-# (the memory a chapter used: `lr-lessons figures` reports it, it varies from run to run)
+# (memory varies run to run: `lr-lessons figures` reports it per chapter)
 print(tables.training_speed(everything))
 
 # %% [markdown]

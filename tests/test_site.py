@@ -1327,9 +1327,11 @@ const line = c => c.textContent.split('\\n').reduce((a, b) => (b.length > a.leng
 return {
   signatures: blocks.filter(c => c.closest('.doc-signature')).length,
   clippedSignatures: blocks.filter(c => c.closest('.doc-signature') && scrolls(c)).map(line),
-  chapterCode: blocks.filter(c => !c.closest('.doc-signature, details, .doc')).length,
-  scrollingCode: blocks.filter(c => !c.closest('.doc-signature, details, .doc') && scrolls(c))
-    .map(line),
+  // code cells only: a printout (.lr-output) scrolls rather than wrap (checked elsewhere)
+  chapterCode: blocks.filter(c => !c.closest('.doc-signature, details, .doc, .lr-output'))
+    .length,
+  scrollingCode: blocks.filter(
+    c => !c.closest('.doc-signature, details, .doc, .lr-output') && scrolls(c)).map(line),
 };
 """
 
