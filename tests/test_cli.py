@@ -54,7 +54,7 @@ def test_chapters_match_numbers_exactly_and_names_by_start_or_whole_word(wanted,
     assert [c.stem for c in cli.select_chapters(chapters, wanted)] == picked
 
 
-@pytest.mark.parametrize("wanted", ["e", "²", "3.0", "", "ate", "30", "-1", "mom entum"])
+@pytest.mark.parametrize("wanted", ["t", "²", "3.0", "", "ate", "30", "-1", "mom entum"])
 def test_chapter_names_that_only_appear_inside_a_word_match_nothing(wanted):
     with pytest.raises(InputError, match="matches no chapter"):
         cli.select_chapters(cli.find_chapters(ROOT), [wanted])
@@ -67,7 +67,7 @@ def test_chapter_names_that_only_appear_inside_a_word_match_nothing(wanted):
         (["--seeds", "99999999999"], {}, "from 1 to 100, got 99999999999"),
         (["--seeds", "two"], {}, "--seeds must be a whole number.*'two'"),
         (["--chapters", "²"], {}, "--chapters '²' matches no chapter"),
-        (["--chapters", "e"], {}, "--chapters 'e' matches no chapter"),
+        (["--chapters", "t"], {}, "--chapters 't' matches no chapter"),
         ([], {"LR_LESSONS_QUICK": "quick"}, "LR_LESSONS_QUICK='quick' is neither true nor false"),
         ([], {"LR_LESSONS_QUICK": "2"}, "LR_LESSONS_QUICK='2'"),
         ([], {"LR_LESSONS_RETRAIN": "maybe"}, "LR_LESSONS_RETRAIN='maybe'"),
