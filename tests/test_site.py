@@ -1106,7 +1106,7 @@ fetch(url).then(r => r.json()).then(data => {
     for (const [beta, skipStart, skipEnd] of grid) {
       const smoothed = rt.ema(raw, beta);
       const read = rt.suggest(lrs, smoothed, {skipStart, skipEnd, chance: c.chance_loss,
-        windowDecades: data.slide.window_decades, thresh: data.slide.thresh});
+        windowDecades: data.slide.window_decades, thresh: data.slide.thresh, beta});
       out.push({smoothed: beta === grid[0][0] ? smoothed : null, ...read});
     }
   }
@@ -1128,7 +1128,9 @@ def _python_reading(curve: dict, beta: float, skip_start: float, skip_end: int) 
     raw = np.array([np.nan if v is None else v for v in curve["loss"]], dtype=float)
     smoothed = ema(raw, beta)
     return {
-        name: suggest(name, lrs, smoothed, skip_start, skip_end, chance=curve["chance_loss"])
+        name: suggest(
+            name, lrs, smoothed, skip_start, skip_end, chance=curve["chance_loss"], beta=beta
+        )
         for name in SUGGESTIONS
     }
 
@@ -1172,6 +1174,60 @@ def test_explorer_rules_are_pythons_on_every_committed_curve(site, server, brows
             unreliable += not expected.reliable
     assert not mismatches, "\n".join(mismatches[:20])
     assert unreliable > 0  # the grid reaches the reliability flags too
+    assert not _console_errors(browser)
+
+
+# curves cut short, read at smoothing factors whose span the cut does or does not cover
+EXPLORER_SHORT = [(points, beta) for points in (60, 150, 300) for beta in (0.9, 0.98, 0.995)]
+
+JS_READ_SHORT = """
+const [url, cuts, done] = arguments;
+fetch(url).then(r => r.json()).then(data => {
+  const rt = window.lrLessons.rangeTest, out = [];
+  for (const c of data.curves) {
+    for (const [points, beta] of cuts) {
+      const lrs = c.lr.slice(0, points);
+      const smoothed = rt.ema(c.loss.slice(0, points).map(v => v === null ? NaN : v), beta);
+      out.push(rt.suggest(lrs, smoothed, {skipStart: c.skip_start, skipEnd: c.skip_end,
+        chance: c.chance_loss, windowDecades: data.slide.window_decades,
+        thresh: data.slide.thresh, beta}).suggestions);
+    }
+  }
+  done(out);
+}).catch(e => done({error: String(e)}));
+"""
+
+
+@pytest.mark.browser
+def test_explorer_flags_short_curves_as_python_does(site, server, browser):
+    """The "too short" flag (fewer points than twice the smoothing's span) and the other
+    reasons on curves cut short, in JavaScript as in Python, text included."""
+    data = _explorer_data()
+    _open_widget(browser, server + EXPLORER, "range-explorer")
+    browser.set_script_timeout(60)
+    js = browser.execute_async_script(
+        JS_READ_SHORT, server + "figures/" + EXPLORER_DATA, EXPLORER_SHORT
+    )
+    assert isinstance(js, list), js
+    assert len(js) == len(data["curves"]) * len(EXPLORER_SHORT)
+    mismatches, reasons = [], set()
+    for k, (curve, (points, beta)) in enumerate(
+        (c, g) for c in data["curves"] for g in EXPLORER_SHORT
+    ):
+        cut = {**curve, "lr": curve["lr"][:points], "loss": curve["loss"][:points]}
+        expected = _python_reading(cut, beta, curve["skip_start"], curve["skip_end"])
+        for name, want in expected.items():
+            got = js[k][name]
+            if (got["index"], got["reliable"], got["reason"]) != (
+                want.index,
+                want.reliable,
+                want.reason,
+            ) or got["lr"] != pytest.approx(want.lr, rel=1e-12):
+                mismatches.append(f"{curve['optimizer']} seed {curve['seed']} {points} points "
+                                  f"beta {beta} {name}: JS {got} != Python {want}")  # fmt: skip
+            reasons.add(want.reason.split(":")[0])
+    assert not mismatches, "\n".join(mismatches[:20])
+    assert "too short" in reasons and "" in reasons  # both sides of the flag are reached
     assert not _console_errors(browser)
 
 

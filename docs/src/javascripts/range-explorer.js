@@ -13,6 +13,8 @@
   const CHANCE_ABOVE = 0.2;
   const CHANCE_NEAR = 0.05;
   const CHANCE_PLATEAU = 0.1;
+  const FLAT = 0.05;
+  const MIN_SPANS = 2;
   const SUGGESTIONS = ["steepest", "minimum", "valley", "slide"];
 
   /** rules.ema: the bias-corrected exponential moving average. */
@@ -135,20 +137,40 @@
     return `${Math.round(x * 100)}%`;
   }
 
-  /** Python's "{x:.3g}". */
-  function g3(x) {
+  /** Python's "{x:.<digits>g}" (finite x): the exponent form outside [1e-4, 10**digits). */
+  function fmtG(x, digits) {
+    if (Number.isNaN(x)) return "nan";
+    if (!Number.isFinite(x)) return x > 0 ? "inf" : "-inf";
     if (x === 0) return "0";
-    const e = Math.floor(Math.log10(Math.abs(x)));
-    const p = Number(x.toPrecision(3));
-    const e2 = Math.floor(Math.log10(Math.abs(p)));
-    if (e2 < -4 || e2 >= 3) {
-      const [mant, exp] = p.toExponential(2).split("e");
-      const m = String(Number(mant));
-      const n = Number(exp);
+    const [mant, exp] = x.toExponential(digits - 1).split("e");
+    const n = Number(exp);
+    if (n < -4 || n >= digits) {
+      const m = mant.includes(".") ? mant.replace(/0+$/, "").replace(/\.$/, "") : mant;
       return `${m}e${n < 0 ? "-" : "+"}${String(Math.abs(n)).padStart(2, "0")}`;
     }
-    void e;
-    return String(p);
+    const fixed = x.toFixed(Math.max(digits - 1 - n, 0));
+    return fixed.includes(".") ? fixed.replace(/0+$/, "").replace(/\.$/, "") : fixed;
+  }
+
+  /** Python's "{x:.3g}". */
+  function g3(x) {
+    return fmtG(x, 3);
+  }
+
+  /** rules.smoothing_span: the points the loss smoothing averages over, round(1 / (1 - beta)). */
+  function smoothingSpan(beta) {
+    return Math.max(1, roundHalfEven(1.0 / (1.0 - beta)));
+  }
+
+  /** rules.too_short: why a curve of n points smoothed with beta is too short ("" if not). */
+  function tooShort(n, beta) {
+    const span_ = smoothingSpan(beta);
+    if (n >= MIN_SPANS * span_) return "";
+    return (
+      `too short: the curve has ${n} points, fewer than ${MIN_SPANS}x the loss ` +
+      `smoothing's span of ${span_} points (beta=${fmtG(beta, 6)}); the smoothed loss lags by ` +
+      "about a span, so run more steps (a few hundred) or lower beta"
+    );
   }
 
   /** rules.assess: why the curve supports no suggestion ("" when it does). */
@@ -177,12 +199,16 @@
 
   /**
    * rules.suggest for every rule: {name: {lr, index, loss, reliable, reason}}.
-   * opts: {skipStart, skipEnd, chance, windowDecades, thresh}.
+   * opts: {skipStart, skipEnd, chance, windowDecades, thresh, beta}; beta (the smoothing
+   * the losses went through) flags a curve too short to read, as rules.suggest(beta=...).
    */
   function suggest(lrs, losses, opts) {
     const [lo, hi] = span(lrs.length, opts.skipStart, opts.skipEnd);
-    const curveReason = assess(lrs, losses, lo, hi, opts.chance);
+    const short = opts.beta === null || opts.beta === undefined ? "" : tooShort(lrs.length, opts.beta);
+    const curveReason = short || assess(lrs, losses, lo, hi, opts.chance);
     const edge = Math.max(EDGE_POINTS, Math.ceil(EDGE_FRACTION * lrs.length));
+    const first = losses[lo];
+    const lowest = losses[minimumIndex(losses, lo, hi)];
     const out = {};
     for (const name of SUGGESTIONS) {
       let i;
@@ -197,10 +223,17 @@
         rate = lrs[i];
       }
       let reason = curveReason;
-      if (!reason && name !== "minimum" && i < lo + edge) {
-        reason =
-          `at window edge: unreliable; the point is within ${edge} points of where reading ` +
-          "starts (skip_start), so the loss was already falling there: start the ramp lower";
+      if (!reason && name !== "minimum") {
+        if (i < lo + edge) {
+          reason =
+            `at window edge: unreliable; the point is within ${edge} points of where reading ` +
+            "starts (skip_start), so the loss was already falling there: start the ramp lower";
+        } else if (!(first - losses[i] >= FLAT * (first - lowest))) {
+          reason =
+            `before the fall: the smoothed loss there (${fmtG(losses[i], 4)}) has not yet fallen ` +
+            `${pct(FLAT)} of the way from ${fmtG(first, 4)} to its lowest ${fmtG(lowest, 4)}: the rate ` +
+            "is read off the flat start, before the loss falls";
+        }
       }
       out[name] = { lr: rate, index: i, loss: losses[i], reliable: !reason, reason };
     }
@@ -320,6 +353,7 @@
             chance: c.chance_loss,
             windowDecades: data.slide.window_decades,
             thresh: data.slide.thresh,
+            beta: state.beta,
           });
           out.push({ curve: c, smoothed, ...read });
         }
