@@ -161,7 +161,8 @@ steepest = blobs_rt.suggestion_spread("steepest")
 print(
     f"accuracy stops rising at {', '.join(f'{p:.3g}' for p in peaks)} (seeds "
     f"{blobs_rt.seeds})\ncyclical bounds: base_lr {BASE_LR:.3g} (a quarter), "
-    f"max_lr {MAX_LR:.3g} (the median seed's peak)\nsteepest descent per seed: "
+    f"max_lr {MAX_LR:.3g} (the median seed's peak)\nsteepest descent per "
+    "seed: "
     f"{', '.join(f'{r:.3g}' for r in steepest)}; median {range_pick:.3g}"
 )
 ramp = (
@@ -289,23 +290,21 @@ plots.search_figure(
 )
 
 # %% [markdown]
-# Each dot is one seed's trial; dashed lines mark each method's pick.
-#
 # ## The study: ten settings, equal budget
 #
-# Every setting trains the blobs network with SGD for 200 epochs from the same seeds.
-# Constant rates: 0.01, the original's best (0.1), chapter 1's best, and each search
-# method's pick (a rate picked twice is trained once, with all its labels). The decays
-# and `ReduceLROnPlateau` start from 0.1, the largest rate that still trains well; the
-# cyclical schedules use the range-test bounds. `ReduceLROnPlateau` has no fixed clock:
-# it divides the rate by ten whenever the validation loss has not improved for 10
-# epochs. A `Setting` is one way to train (a constant `learning_rate`, a Keras
-# `schedule` or a `plateau` dict); `schedule_study.schedule_settings` builds them by
-# kind, and a `Study` groups them. The table gives each setting's final test accuracy
-# (mean of the last 10 epochs) and the epochs to first reach 80% ("never" if a seed
-# did not); the figures show the rate each setting trained with (log axes where it
-# falls more than 20-fold), train and test accuracy per epoch (how soon a curve
-# climbs, how steady it ends) and the final accuracies.
+# (Above, each dot is one seed's trial; dashed lines mark each method's pick.) Every
+# setting trains the blobs network with SGD for 200 epochs from the same seeds.
+# Constants: 0.01, the original's best (0.1), chapter 1's best and each method's pick
+# (a rate picked twice is trained once, with all its labels). The decays and
+# `ReduceLROnPlateau` (which divides the rate by ten whenever the validation loss has
+# not improved for 10 epochs) start from 0.1, the largest rate that still trains well;
+# the cyclical schedules use the range-test bounds. A `Setting` is one way to train
+# (a constant `learning_rate`, a Keras `schedule` or a `plateau` dict);
+# `schedule_study.schedule_settings` builds them by kind. The table gives each
+# setting's final test accuracy (mean of the last 10 epochs) and the epochs to first
+# reach 80% ("never" if a seed did not); the figures show the rate each setting
+# trained with, train and test accuracy per epoch (how soon a curve climbs, how steady
+# it ends) and the final accuracies.
 
 # %%
 DECAY_START = 0.1
@@ -463,10 +462,11 @@ table = schedule_claims.table(
           "subset_search": subset_search, "subset": SUBSET,
           "total": len(blobs.x_train)},
     note=f"Blobs: mean [min, max] over {claims.seed_range(results.seeds)}, "
-    f"{results.epochs} epochs, {claims.FINAL_DEFINITION}, target {TARGET:.0%} test "
-    f"accuracy ({claims.SUSTAIN_DEFINITION}). MNIST: {mnist.source}, "
-    f"{claims.seed_range(mnist_results.seeds)}, {M_EPOCHS} epoch(s), final = the last "
-    f"epoch. Decay shapes: Keras' schedules over {STEPS} updates. {claims.VERDICT_NOTE}",
+    f"{results.epochs} epochs, {claims.FINAL_DEFINITION}, target "
+    f"{TARGET:.0%} test accuracy ({claims.SUSTAIN_DEFINITION}). MNIST: "
+    f"{mnist.source}, {claims.seed_range(mnist_results.seeds)}, {M_EPOCHS} "
+    f"epoch(s), final = the last epoch. Decay shapes: Keras' schedules over "
+    f"{STEPS} updates. {claims.VERDICT_NOTE}",
 )
 # fmt: on
 table.save("07_schedules/claims")
