@@ -334,8 +334,8 @@ fig = line_plots.final_vs_rate(
     {LABEL[o]: s.curves() for o, s in sweeps.items()},
     title="Final test accuracy for three hypergradient rates (blobs)",
     note=plotting.caption(sweep)
-    + "; the main study's beta ('as above') from the same seeds; diverged runs "
-    "end at chance accuracy",
+    + "; the main study's beta ('as above') from the same seeds; "
+    "diverged runs end at chance accuracy",
 )
 plotting.save_figure(fig, "08_hypergradient/beta_sweep")
 fig

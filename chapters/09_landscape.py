@@ -499,7 +499,7 @@ table = landscape_claims.table(
     regions,
     list(optimizers.rows),
     TOL,
-    decay=(decays, d.accuracy, m.accuracy[:, none]),
+    decay_grid=(decays, d.accuracy, m.accuracy[:, none]),
     plateau=(patiences, p.learning_rate, p.loss),
 )
 table.save("09_landscape/claims")

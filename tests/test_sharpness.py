@@ -28,10 +28,13 @@ from lr_lessons.views import edge_of_stability_claims as eoc
 @pytest.fixture
 def float64():
     """Keras in float64 (layers, inputs and losses) for the duration of a test."""
-    before = keras.config.floatx()
+    before = keras.config.floatx(), keras.config.dtype_policy()
     keras.config.set_floatx("float64")
+    # An explicitly set global policy (another test may leave "float32" set) overrides floatx.
+    keras.config.set_dtype_policy("float64")
     yield
-    keras.config.set_floatx(before)
+    keras.config.set_floatx(before[0])
+    keras.config.set_dtype_policy(before[1])
 
 
 def small_model(seed: int = 0) -> keras.Sequential:

@@ -318,7 +318,7 @@ def table(
     regions: Mapping[str, landscape.Region],
     adaptive: Sequence[str],
     tol: float,
-    decay: tuple[Sequence[float], np.ndarray, np.ndarray],
+    decay_grid: tuple[Sequence[float], np.ndarray, np.ndarray],
     plateau: tuple[Sequence[int], np.ndarray, np.ndarray],
 ) -> ClaimsTable:
     """Chapter 9's table, every row decided by its function above.
@@ -335,7 +335,7 @@ def table(
         regions: The good region per optimizer label.
         adaptive: The adaptive optimizers' labels.
         tol: The good region's tolerance.
-        decay: Chapter 3's grid: the decays, final test accuracy `(momenta, decays,
+        decay_grid: Chapter 3's grid: the decays, final test accuracy `(momenta, decays,
             seeds)`, and constant 0.01 from the same seeds `(momenta, seeds)`.
         plateau: Chapter 4's grid: the patiences, the rate per epoch `(momenta,
             patiences, seeds, epochs)`, and final training loss `(momenta, patiences,
@@ -351,7 +351,7 @@ def table(
             linear_scaling(batches, scaling),
             adam_scales_slower(batches, scaling),
             adaptive_wider(rates, curves, regions, adaptive, tol),
-            chapter3_along_momentum(momenta, *decay),
+            chapter3_along_momentum(momenta, *decay_grid),
             chapter4_along_momentum(momenta, *plateau),
         ],
         note=table_note(momentum, batches, tol),
