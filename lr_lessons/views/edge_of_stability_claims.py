@@ -268,8 +268,9 @@ def table(gd: Trajectories, adam: Trajectories, catapult_runs: Trajectories) -> 
         "`lr_lessons.views.edge_of_stability_claims` (fixed before the full runs). "
         f"Edge of stability and Adam: tanh network, cross-entropy, raw blobs inputs, "
         f"{gd.spec.steps} full-batch steps, sharpness every {gd.spec.every} steps "
-        "(Lanczos on Hessian-vector products). Catapult: the blobs ReLU network, mean "
-        f"squared error, standardised inputs, {catapult_runs.spec.steps} steps. Data: "
+        f"(Adam: {adam.spec.every}; Lanczos on Hessian-vector products). Catapult: the "
+        "blobs ReLU network, mean squared error, standardised inputs, "
+        f"{catapult_runs.spec.steps} steps, sharpness every {catapult_runs.spec.every}. Data: "
         f"{gd.meta.get('data_source', '?')}. {claims.VERDICT_NOTE}"
     )
     return claims.ClaimsTable(
