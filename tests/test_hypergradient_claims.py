@@ -142,13 +142,16 @@ def sweep_with(harmed: bool, wide: bool) -> hd.BetaSweep:
     return hd.BetaSweep("sgd_hd", RATES, 1e-3, finals, harm, good - 0.1, 0.1)
 
 
-def test_little_tuning_verdicts():
+def test_little_tuning_is_decided_per_beta_over_the_seeds():
     calm = hc.little_tuning({"sgd_hd": sweep_with(False, False)}, [0, 1])
-    assert calm.verdict.word == CONFIRMED
+    assert holds(calm.verdict) and len(calm.verdict.parts) == 2
     row = hc.little_tuning({"sgd_hd": sweep_with(True, False)}, [0, 1])
-    assert row.verdict.word == NOT_REPRODUCED and "1 negative of 4 runs" in row.measured
-    assert "1 of 2 betas harmless" in str(row.verdict)
-    assert hc.harmless_betas(sweep_with(False, True)) == [1e-3]
+    assert "1 negative of 4 runs" in row.measured and "harmless in 1/2 seeds" in row.measured
+    assert part(row.verdict, "SGD-HD beta=0.01 harmless")[1:] == (1, 2)
+    assert part(row.verdict, "SGD-HD beta=0.001 harmless")[1:] == (2, 2)
+    assert "betas harmless" not in str(row.verdict)  # seeds are counted, not betas
+    wide = hc.harmless_seeds(sweep_with(False, True))
+    assert wide[1e-3].tolist() == [True, True] and wide[1e-2].tolist() == [False, False]
     curves = sweep_with(False, False).curves()
     assert list(curves) == ["beta = 0.001 (as above)", "beta = 0.01"]
 

@@ -74,6 +74,29 @@ def close(value: float, quoted_value: float, digits: float) -> None:
 
 # --- chapter 8 -----------------------------------------------------------------------
 
+HD_RATES = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+HD_BETA = {"sgd_hd": 1e-3, "adam_hd": 1e-5}
+
+
+def hd_means(r: Results) -> dict[str, np.ndarray]:
+    """Chapter 8's blobs study: mean final test accuracy per optimizer, one per start."""
+    from lr_lessons.lab.hypergradient_study import finals_by_rate
+
+    finals = finals_by_rate(r, ("sgd", "sgd_hd", "adam", "adam_hd"), HD_RATES, HD_BETA)
+    return {o: np.nanmean(v, axis=1) for o, v in finals.items()}
+
+
+def test_ch8_run_time_as_quoted():
+    quoted("08_hypergradient", "About 7 minutes from scratch on a 2-core CPU (measured): the "
+           "blobs studies train stacked in about 13 seconds, the MNIST runs take 5 minutes "
+           "and the cost measurement 1.")  # fmt: skip
+    blobs = sum(results(n).meta["wall_time_s"] for n in ("hypergradient_blobs",
+                                                         "hypergradient_betas"))  # fmt: skip
+    mnist = results("hypergradient_mnist").meta["wall_time_s"]
+    cost = record("08_hypergradient/step_cost.json").meta["wall_time_s"]
+    assert 10 <= blobs <= 17 and 4 * 60 <= mnist <= 6 * 60 and 40 <= cost <= 90
+    assert 5.5 * 60 <= blobs + mnist + cost <= 8.5 * 60
+
 
 def test_ch8_first_updates_of_the_sgd_hd_demo():
     quoted(
@@ -81,52 +104,94 @@ def test_ch8_first_updates_of_the_sgd_hd_demo():
         "the rate from $10^{-4}$ was 0.069 at the second update, *negative* (-0.087, a step "
         "uphill) at the third, and 0.48 from the fourth on",
     )
-    quoted("08_hypergradient", "From $10^0$ it fell to about 0.74 within two updates")
+    quoted("08_hypergradient", "sits near 0.5 and drifts down (0.24 after 480 updates)")
+    quoted("08_hypergradient", "From $10^0$ it fell to about 0.74 within two updates and "
+           "stayed near it (0.68 after 480 updates)")  # fmt: skip
     quoted("08_hypergradient", "(test accuracy 0.66 against 0.83 for the start from $10^{-4}$)")
     rec = record("08_hypergradient/first_updates.json")
     small, large = (np.array(rec.values["rates"][k]) for k in ("start 0.0001", "start 1"))
     # entry 0 is the initial rate; entry k the rate of update k
+    assert len(small) == len(large) == 1 + 480
     close(small[2], 0.069, 0.001)
     close(small[3], -0.087, 0.001)
     close(small[4], 0.48, 0.01)
     assert np.all(np.abs(small[4:20] - 0.48) < 0.05)  # "from the fourth on" (the next updates)
+    close(small[-1], 0.24, 0.01)
     assert abs(large[3] - 0.74) < 0.02 and np.all(np.abs(large[3:40] - large[3]) < 0.05)
+    close(large[-1], 0.68, 0.01)
     acc = rec.values["test_accuracy"]
     close(acc["start 1"], 0.66, 0.01)
     close(acc["start 0.0001"], 0.83, 0.01)
 
 
-def test_ch8_adam_hd_flat_where_adam_loses_at_the_small_end():
-    quoted("08_hypergradient", "where plain Adam loses about 0.3 at the small end")
-    r = results("hypergradient_blobs")
-    from lr_lessons.views.claims import final
-
-    adam = {s: final(r.get("val_accuracy", s)).mean() for s in r.settings if s.startswith("adam ")}
-    loss = max(adam.values()) - adam["adam lr=0.0001"]
-    assert 0.25 <= loss <= 0.35
+def test_ch8_accuracy_against_the_initial_rate():
+    quoted("08_hypergradient", "Adam-HD is flat from $10^{-4}$ to $10^{-1}$ (0.823 to 0.827), "
+           "where plain Adam loses about 0.3 at the small end; both fail from $10^0$ "
+           "(0.47)")  # fmt: skip
+    quoted("08_hypergradient", "SGD-HD beats plain SGD from every start but 0.1, yet from no "
+           "start does it reach plain SGD's best (0.82, from 0.1): its means lie between "
+           "0.66 and 0.745")  # fmt: skip
+    m = hd_means(results("hypergradient_blobs"))
+    close(m["adam_hd"][:4].min(), 0.823, 0.001)
+    close(m["adam_hd"][:4].max(), 0.827, 0.001)
+    assert 0.25 <= m["adam"].max() - m["adam"][0] <= 0.35
+    for o in ("adam", "adam_hd"):  # "fail": far below the best start
+        close(m[o][-1], 0.47, 0.01)
+        assert m[o][-1] < m[o].max() - 0.2
+    assert (m["sgd_hd"] > m["sgd"]).tolist() == [True, True, True, False, True]
+    assert np.argmax(m["sgd"]) == 3 and m["sgd_hd"].max() < m["sgd"][3]
+    close(m["sgd"][3], 0.82, 0.01)
+    close(m["sgd_hd"].min(), 0.66, 0.01)
+    close(m["sgd_hd"].max(), 0.745, 0.001)
 
 
 def test_ch8_rate_bands_after_the_first_epoch():
-    quoted("08_hypergradient", "into one band, from about a quarter to just over 1, within "
-           "the first epoch")  # fmt: skip
-    quoted("08_hypergradient", "too-small starts ($10^{-4}$, $10^{-3}$) to between about "
-           "$4\\times10^{-3}$ and $10^{-2}$ in the first epoch")  # fmt: skip
+    from lr_lessons.lab.hypergradient_study import by_rate
+
+    quoted("08_hypergradient", "from every start between $10^{-4}$ and $10^{-1}$ the median "
+           "run is at 0.46 to 0.50 (from $10^0$, 0.78), though single runs scatter from 0.04 "
+           "to 1.6")  # fmt: skip
+    quoted("08_hypergradient", "plain SGD does best from 0.1, while SGD-HD's median run ends "
+           "at 0.26 to 0.35 from the smaller starts, about three times that")  # fmt: skip
+    quoted("08_hypergradient", "($10^{-4}$, $10^{-3}$) to between about $3\\times10^{-3}$ and "
+           "$1.4\\times10^{-2}$ in the first epoch, but leaves $10^{-1}$ and $10^0$ where "
+           "they are")  # fmt: skip
+    quoted("08_hypergradient", "Where the rate moved, it then drifts down slowly")
     r = results("hypergradient_blobs")
-    sgd = np.concatenate([r.get("learning_rate", s)[:, 0] for s in r.settings if "sgd_hd" in s])
-    assert 0.2 <= sgd.min() <= 0.3 and 1.0 < sgd.max() <= 1.4
-    adam = np.concatenate([r.get("learning_rate", f"adam_hd beta=1e-05 lr={lr}")[:, 0]
-                           for lr in ("0.0001", "0.001")])  # fmt: skip
-    assert 3.5e-3 <= adam.min() and adam.max() <= 1.3e-2
+    sgd = by_rate(r, "sgd_hd", HD_RATES, 1e-3, "learning_rate")  # (rates, seeds, epochs)
+    first, end = np.median(sgd[..., 0], axis=1), np.median(sgd[..., -1], axis=1)
+    close(first[:4].min(), 0.46, 0.01)
+    close(first[:4].max(), 0.50, 0.01)
+    close(first[4], 0.78, 0.01)
+    close(sgd[..., 0].min(), 0.04, 0.01)
+    close(sgd[..., 0].max(), 1.6, 0.1)
+    assert np.argmax(hd_means(r)["sgd"]) == 3  # plain SGD's best start: 0.1
+    close(end[:4].min(), 0.26, 0.01)
+    close(end[:4].max(), 0.35, 0.01)
+    assert np.all((2.5 <= end[:4] / 0.1) & (end[:4] / 0.1 <= 3.5))  # about three times
+    adam = by_rate(r, "adam_hd", HD_RATES, 1e-5, "learning_rate")
+    close(adam[:2, :, 0].min(), 3e-3, 1e-3)
+    close(adam[:2, :, 0].max(), 1.4e-2, 1e-3)
+    assert np.all(adam[:2, :, 0] > np.array(HD_RATES[:2])[:, None])  # raised
+    starts = np.array(HD_RATES[3:])[:, None]
+    assert np.all(np.abs(adam[3:, :, 0] / starts - 1) < 0.05)  # left where they are (5%)
+    moved = np.concatenate([sgd, adam[:3]])
+    assert np.all(np.median(moved[..., -1], axis=1) < np.median(moved[..., 0], axis=1))
 
 
 def test_ch8_beta_sweep_paragraph():
+    from lr_lessons.lab.hypergradient_study import HARMS, beta_sweep, range_over_rates
     from lr_lessons.views.claims import diverged, final
 
     quoted("08_hypergradient", "SGD-HD with $\\beta = 10^{-2}$ diverges in most runs")
     quoted("08_hypergradient", "$10^{-4}$ lifts the slow start above plain SGD's, but less "
            "than the paper's $10^{-3}$ does, and it drives the rate *below zero* in many "
            "runs")  # fmt: skip
-    quoted("08_hypergradient", "the table at the end finds no beta of Adam-HD harmless")
+    quoted("08_hypergradient", "Only $10^{-3}$ is harmless in most seeds (25 of 30; the other "
+           "two in none)")  # fmt: skip
+    quoted("08_hypergradient", "Adam-HD harms fewer runs (negative rates in 8 of 90, all at "
+           "$\\beta = 10^{-3}$), yet each beta is harmless in only 18 to 22 of 30 "
+           "seeds")  # fmt: skip
     quoted("08_hypergradient", "From a start of $10^0$ only $\\beta = 10^{-3}$ helps Adam-HD: "
            "it ends above plain Adam, and its rate ends below 1")  # fmt: skip
     quoted("08_hypergradient", "at the smaller betas the rate stays near 1 and the accuracy "
@@ -144,8 +209,24 @@ def test_ch8_beta_sweep_paragraph():
     assert negative.mean() > 0.25  # "many runs"
     slow_start = acc(r, "sgd_hd beta=0.0001 lr=0.0001")
     assert acc(blobs, "sgd lr=0.0001") < slow_start < acc(blobs, "sgd_hd beta=0.001 lr=0.0001")
+    # harmless per seed: no run of the seed harmed, range over the starts within plain's
+    sweep_betas = {"sgd_hd": (1e-4, 1e-2), "adam_hd": (1e-7, 1e-3)}
+    harmless, harmed_runs = {}, {}
+    for o, betas in sweep_betas.items():
+        s = beta_sweep(r, blobs, o, betas, HD_BETA[o], (1e-4, 1e-2, 1.0), HD_RATES)
+        for b in s.finals:
+            hurt = np.any([getattr(s.harm[b], k) for k in HARMS], axis=0)  # (rates, seeds)
+            narrow = range_over_rates(s.finals[b]) <= range_over_rates(s.plain_finals)
+            harmless[o, b] = int(np.sum(~hurt.any(axis=0) & narrow))
+            harmed_runs[o, b] = int(hurt.sum())
+    assert harmless["sgd_hd", 1e-3] == 25 and harmless["sgd_hd", 1e-4] == 0
+    assert harmless["sgd_hd", 1e-2] == 0
+    assert sorted(harmless[k] for k in harmless if k[0] == "adam_hd") == [18, 20, 22]
+    assert harmed_runs["adam_hd", 1e-3] == 8 and harmed_runs["adam_hd", 1e-7] == 0
+    assert harmed_runs["adam_hd", 1e-5] == 0
+    assert sum(harmed_runs[k] for k in harmed_runs if k[0] == "sgd_hd") > 8  # "fewer"
     claims = (full_size(OUTPUT / "figures" / "08_hypergradient" / "claims.md")).read_text()
-    assert "Harmless: SGD-HD" in claims and "Adam-HD []" in claims
+    assert "SGD-HD beta=0.001 harmless: mostly holds: 25/30 seeds" in claims
     plain = acc(blobs, "adam lr=1")
     big = "adam_hd beta=0.001 lr=1"
     assert acc(r, big) > plain + 0.05 and np.median(r.get("learning_rate", big)[:, -1]) < 0.9
@@ -156,21 +237,25 @@ def test_ch8_beta_sweep_paragraph():
 
 
 def test_ch8_mnist_paragraph():
-    quoted(
-        "08_hypergradient",
-        "SGD-HD raised its rate from $10^{-3}$ more than tenfold over the three epochs and "
-        "ended more than 0.2 above SGD in test accuracy; Adam-HD raised $10^{-5}$ more than "
-        "tenfold within the first epoch and ended more than 0.2 above Adam, in every seed",
-    )
+    from lr_lessons.views.claims import final
+
+    quoted("08_hypergradient", "Adam-HD raised $10^{-5}$ more than tenfold within the first "
+           "epoch and ended more than 0.3 above Adam in test accuracy, in every seed")  # fmt: skip
+    quoted("08_hypergradient", "SGD-HD ended more than 0.25 above SGD in every seed, and "
+           "raised its rate from $10^{-3}$ more than tenfold by some epoch's end in every "
+           "seed, but not steadily: at the end it was above tenfold in 3 of 5 seeds and "
+           "below zero in one")  # fmt: skip
     quoted("08_hypergradient", "this ConvNet has about 1,500 times more weights")
     r = results("hypergradient_mnist")
-    assert len(r.seeds) >= 5, "the MNIST rescue is decided on at least 5 seeds"
-    acc = {s: r.get("val_accuracy", s)[:, -1] for s in r.settings}
-    lr = {s: r.get("learning_rate", s) for s in r.settings}
-    assert np.all(acc["SGD-HD lr=0.001 beta=0.001"] - acc["SGD lr=0.001"] > 0.2)
-    assert np.all(acc["Adam-HD lr=1e-05 beta=1e-07"] - acc["Adam lr=1e-05"] > 0.2)
-    assert np.all(lr["SGD-HD lr=0.001 beta=0.001"][:, -1] > 10 * 1e-3)
-    assert np.all(lr["Adam-HD lr=1e-05 beta=1e-07"][:, 0] > 10 * 1e-5)
+    assert len(r.seeds) == 5, "the MNIST rescue is decided on 5 seeds (as the prose counts)"
+    acc = {s: final(r.get("val_accuracy", s)) for s in r.settings}
+    sgd_hd = r.get("learning_rate", "SGD-HD lr=0.001 beta=0.001") / 1e-3  # (seeds, epochs)
+    adam_hd = r.get("learning_rate", "Adam-HD lr=1e-05 beta=1e-07") / 1e-5
+    assert np.all(acc["SGD-HD lr=0.001 beta=0.001"] - acc["SGD lr=0.001"] > 0.25)
+    assert np.all(acc["Adam-HD lr=1e-05 beta=1e-07"] - acc["Adam lr=1e-05"] > 0.3)
+    assert np.all(adam_hd[:, 0] > 10)
+    assert np.all(sgd_hd.max(axis=1) > 10)
+    assert np.sum(sgd_hd[:, -1] > 10) == 3 and np.sum(sgd_hd[:, -1] < 0) == 1
     cost = record("08_hypergradient/step_cost.json").values
     assert 1400 <= cost["SGD"]["weights"] / 303 <= 1600  # the blobs MLP has 303 weights
 
@@ -183,12 +268,27 @@ def test_ch8_one_beta_does_not_fit_every_model():
         "the paper's $10^{-7}$ for Adam-HD was too slow on the 303-weight blobs network "
         "and lifted the ConvNet's rate by more than an order of magnitude within one epoch",
     )
+    quoted("08_hypergradient", "The paper's $10^{-7}$ is too slow for 480 updates and lifts "
+           "the small start only partway")  # fmt: skip
     blobs, sweep = results("hypergradient_blobs"), results("hypergradient_betas")
     paper = final(sweep.get("val_accuracy", "adam_hd beta=1e-07 lr=0.0001")).mean()
     ours = final(blobs.get("val_accuracy", "adam_hd beta=1e-05 lr=0.0001")).mean()
-    assert ours - paper > 0.05  # too slow: well below the faster beta from the same start
+    plain = final(blobs.get("val_accuracy", "adam lr=0.0001")).mean()
+    assert ours - paper > 0.05 and paper - plain > 0.05  # partway: between the two
     mnist = results("hypergradient_mnist")
     assert np.all(mnist.get("learning_rate", "Adam-HD lr=1e-05 beta=1e-07")[:, 0] > 10 * 1e-5)
+
+
+def test_ch8_hd_lifts_every_slow_start():
+    quoted("08_hypergradient", "lifted every slow start ($10^{-4}$, $10^{-3}$ on the blobs, "
+           "and on MNIST), but Adam-HD left starts of $10^{-1}$ and $10^0$ where they "
+           "were")  # fmt: skip
+    m = hd_means(results("hypergradient_blobs"))
+    assert np.all(m["sgd_hd"][:2] > m["sgd"][:2]) and np.all(m["adam_hd"][:2] > m["adam"][:2])
+    mnist = results("hypergradient_mnist")
+    last = {s: mnist.get("val_accuracy", s)[:, -1].mean() for s in mnist.settings}
+    assert last["SGD-HD lr=0.001 beta=0.001"] > last["SGD lr=0.001"]
+    assert last["Adam-HD lr=1e-05 beta=1e-07"] > last["Adam lr=1e-05"]
 
 
 # --- chapter 7 -----------------------------------------------------------------------

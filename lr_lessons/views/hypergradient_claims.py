@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from lr_lessons.lab.hypergradient_study import (
+    HARMS,
     LABELS,
     PAIRS,
     BetaSweep,
@@ -166,32 +167,34 @@ def raised_then_decays(rate: np.ndarray, start: float, label: str = "SGD-HD") ->
     )
 
 
-def harmless_betas(sweep: BetaSweep) -> list[float]:
-    """The betas that harmed no run and kept the range within the plain optimizer's.
+def harmless_seeds(sweep: BetaSweep) -> dict[float, np.ndarray]:
+    """Per beta, the seeds it left unharmed and no more sensitive than the plain optimizer.
 
-    A beta is harmless if no run diverged, no rate went to zero or below or
-    collapsed (see `hypergradient_study.Harm`), and its range over the initial rates
-    is at most the plain optimizer's for every seed.
+    A beta is harmless for a seed if none of that seed's runs (one per initial rate)
+    diverged, had its rate driven to zero or below, or collapsed (see
+    `hypergradient_study.Harm`), and its range over the initial rates is at most the
+    plain optimizer's for the same seed.
 
     Args:
         sweep: One HD optimizer's beta sweep.
 
     Returns:
-        The harmless betas, in increasing order.
+        `{beta: array (seeds,) of bool}`, betas in increasing order.
     """
     plain = range_over_rates(sweep.plain_finals)
-    return [
-        b
-        for b, v in sweep.finals.items()
-        if not sweep.harm[b].any() and np.all(range_over_rates(v) <= plain)
-    ]
+    out = {}
+    for b, v in sweep.finals.items():
+        harmed = np.any([getattr(sweep.harm[b], k) for k in HARMS], axis=(0, 1))
+        out[b] = ~harmed & (range_over_rates(v) <= plain)
+    return out
 
 
 def little_tuning(sweeps: Mapping[str, BetaSweep], seeds: Sequence[int]) -> Claim:
-    """Beta needs little tuning: every beta tried is harmless (`harmless_betas`).
+    """Beta needs little tuning: every beta tried is harmless, seed by seed.
 
-    One part per HD optimizer, checked over all its seeds at once (a beta is harmless
-    only if it harms no seed).
+    One part per HD optimizer and beta, decided over the seeds (`harmless_seeds`); the
+    claim asks every beta tried to be harmless, so the row holds only as far as its
+    weakest beta.
 
     Args:
         sweeps: Per HD optimizer, its beta sweep.
@@ -200,14 +203,15 @@ def little_tuning(sweeps: Mapping[str, BetaSweep], seeds: Sequence[int]) -> Clai
     Returns:
         The claims row.
     """
-    harmless = {o: harmless_betas(s) for o, s in sweeps.items()}
+    harmless = {o: harmless_seeds(s) for o, s in sweeps.items()}
     rates = next(iter(sweeps.values())).rates
     plain = {o: LABELS[plain_of(o)] for o in sweeps}
     return Claim(
         "beta needs little tuning: a small beta can be left at a recommended "
         "value (the authors' README).",
         "; ".join(
-            f"{LABELS[o]} beta={b:g}: range {summary(range_over_rates(v))}, {s.harm[b].describe()}"
+            f"{LABELS[o]} beta={b:g}: range {summary(range_over_rates(v))}, "
+            f"{s.harm[b].describe()}, harmless in {seeds_passing(harmless[o][b])}"
             for o, s in sweeps.items()
             for b, v in s.finals.items()
         )
@@ -216,18 +220,17 @@ def little_tuning(sweeps: Mapping[str, BetaSweep], seeds: Sequence[int]) -> Clai
             f"{plain[o]} {summary(range_over_rates(s.plain_finals))}" for o, s in sweeps.items()
         )
         + f" (initial rates {_rates_text(rates)}, {seed_range(seeds)}; a beta is harmless "
-        "if no run diverged, no rate went to zero or below or collapsed (cut below a "
-        "tenth of its start and of the plain optimizer's best rate: "
+        "for a seed if none of its runs diverged, had its rate driven to zero or below or "
+        "collapsed (cut below a tenth of its start and of the plain optimizer's best "
+        "rate: "
         + ", ".join(f"{plain[o]} {s.plain_best:g}" for o, s in sweeps.items())
-        + "), and its range is at most the plain optimizer's for every seed). "
-        "Harmless: " + ", ".join(f"{LABELS[o]} {[f'{b:g}' for b in harmless[o]]}" for o in sweeps),
+        + "), and its range is at most the plain optimizer's, same seed; the claim asks "
+        "every beta tried to be harmless)",
         composite(
             {
-                f"{LABELS[o]} every beta harmless": checked(
-                    len(harmless[o]) == len(s.finals),
-                    f"{len(harmless[o])} of {len(s.finals)} betas harmless on every seed",
-                )
-                for o, s in sweeps.items()
+                f"{LABELS[o]} beta={b:g} harmless": decide(ok)
+                for o in sweeps
+                for b, ok in harmless[o].items()
             }
         ),
     )
