@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_cli_child import checkout
+from test_cli_child import checkout, figures
 
 SLOW_CHAPTER = """# %% [markdown]
 # # A chapter stopped half-way
@@ -125,19 +125,6 @@ def test_a_stop_signal_stops_the_chapter_keeps_what_finished_and_says_one_line(
     assert not list(outputs.rglob("*.lrtmp")), "a temporary file was left behind"
 
 
-def run_figures(root: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "LR_LESSONS_OUTPUT": str(root / "out"), "MPLBACKEND": "Agg"}
-    env.pop("PYTHONPATH", None)
-    return subprocess.run(
-        [sys.executable, "-m", "lr_lessons.cli", "figures", *args],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 MARKS = """# %%
 print("the chapter ran")
 """
@@ -147,7 +134,7 @@ def test_unwritable_figures_folder_is_refused_before_any_chapter_runs(tmp_path):
     root = checkout(tmp_path, {"95_marks": MARKS})
     (root / "out").mkdir()
     (root / "out" / "figures").write_text("a file where the figures folder should be")
-    done = run_figures(root)
+    done = figures(root)
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines() == [
         line for line in done.stderr.strip().splitlines() if line.startswith("lr-lessons: error")
@@ -172,13 +159,13 @@ raise ValueError("a mistake in the chapter's own code")
 
 def test_a_library_value_error_is_one_line_a_chapters_own_is_a_traceback(tmp_path):
     root = checkout(tmp_path, {"95_library": LIBRARY_VALUE_ERROR})
-    done = run_figures(root)
+    done = figures(root)
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("lr-lessons: error: chapter 95_library: metric 'loss' has shape")
     (tmp_path / "other").mkdir()
     other = checkout(tmp_path / "other", {"95_own": CHAPTER_VALUE_ERROR})
-    done = run_figures(other)
+    done = figures(other)
     assert done.returncode == 1 and "Traceback" in done.stderr
     assert "a mistake in the chapter's own code" in done.stderr

@@ -13,7 +13,7 @@ import numpy as np
 
 from lr_lessons.lab.results import Results
 from lr_lessons.views import claims
-from lr_lessons.views.verdicts import decide, measured
+from lr_lessons.views.verdicts import decide
 
 TARGET = 0.75
 NEARLY_ALL = 0.5  # "nearly all 200 epochs": at least half the run, or never
@@ -41,27 +41,43 @@ def sgd_nearly_all(results: Results) -> claims.Claim:
     )
 
 
+def _all_beat_sgd(
+    original: str, quantity: str, per_seed: dict, shown: dict, fmt: str, relation: str
+) -> claims.Claim:
+    """A row that passes for a seed when all three adaptive methods are below SGD in
+    `per_seed` (lower is better); `shown` is what the row prints."""
+    beat = claims.every(*(per_seed[s] < per_seed["sgd"] for s in ADAPTIVE))
+    return claims.Claim(
+        original,
+        f"{quantity}: {claims.summaries(shown, fmt)}; passes when all three are {relation} "
+        "SGD (same seed)",
+        decide(beat),
+    )
+
+
 def adaptive_calmer(results: Results) -> claims.Claim:
     """SGD is volatile; all three adaptive methods are less volatile (same seed)."""
     _, _, wobble = _measures(results)
-    calmer = claims.every(*(wobble[s] < wobble["sgd"] for s in ADAPTIVE))
-    return claims.Claim(
+    return _all_beat_sgd(
         "SGD is volatile; the adaptive methods learn with less volatility.",
-        f"volatility: {claims.summaries(wobble, '.4f')}; passes when all three are below "
-        "SGD (same seed)",
-        decide(calmer),
+        "volatility",
+        wobble,
+        wobble,
+        ".4f",
+        "below",
     )
 
 
 def adaptive_faster(results: Results) -> claims.Claim:
     """All three adaptive methods reach 75% test accuracy before SGD (same seed)."""
     reach, late, _ = _measures(results)
-    faster = claims.every(*(late[s] < late["sgd"] for s in ADAPTIVE))
-    return claims.Claim(
+    return _all_beat_sgd(
         "The adaptive methods learn faster than SGD.",
-        f"epochs to 75% test accuracy: {claims.summaries(reach, '.0f')}; passes when all "
-        "three are before SGD (same seed)",
-        decide(faster),
+        "epochs to 75% test accuracy",
+        late,
+        reach,
+        ".0f",
+        "before",
     )
 
 
@@ -80,32 +96,17 @@ def within_about_50(results: Results) -> claims.Claim:
 
 def final_accuracy(results: Results) -> claims.Claim:
     """(Reference.) Final test accuracy of each optimizer."""
-    final_test = claims.per_setting(results, "val_accuracy", claims.final)
-    return claims.Claim(
-        "(For reference.) Final test accuracy.", claims.summaries(final_test), measured()
-    )
+    return claims.final_accuracy(results)
+
+
+ROWS = (sgd_nearly_all, adaptive_calmer, adaptive_faster, within_about_50, final_accuracy)
 
 
 def table(results: Results) -> claims.ClaimsTable:
-    """Chapter 5's table.
-
-    Args:
-        results: The adaptive study's results.
-
-    Returns:
-        The table.
-    """
-    return claims.ClaimsTable(
-        [
-            sgd_nearly_all(results),
-            adaptive_calmer(results),
-            adaptive_faster(results),
-            within_about_50(results),
-            final_accuracy(results),
-        ],
-        note=claims.numbers_note(
-            results,
-            "Volatility: mean epoch-to-epoch change of test accuracy after the first "
-            "quarter of training.",
-        ),
+    """Chapter 5's table: one row per function of `ROWS`, on the adaptive study's results."""
+    return claims.study_table(
+        results,
+        ROWS,
+        "Volatility: mean epoch-to-epoch change of test accuracy after the first quarter "
+        "of training.",
     )

@@ -63,6 +63,7 @@ from lr_lessons.views.verdicts import (  # noqa: F401  (re-exported)
     checked,
     composite,
     decide,
+    measured,
     superseded,
 )
 
@@ -334,3 +335,32 @@ class ClaimsTable:
 
     def __str__(self) -> str:
         return self.markdown()
+
+
+def final_accuracy(results: Any, original: str = "(For reference.) Final test accuracy.") -> Claim:
+    """A reference row (a `measured` verdict, not a claim): every setting's final test accuracy.
+
+    Args:
+        results: A `Results` that recorded `val_accuracy`.
+        original: The row's first cell.
+
+    Returns:
+        The row.
+    """
+    return Claim(original, summaries(per_setting(results, "val_accuracy", final)), measured())
+
+
+def study_table(
+    results: Any, rows: Sequence[Callable[[Any], Claim]], extra: str = ""
+) -> ClaimsTable:
+    """A table whose every row is a function of one study's results, under `numbers_note`.
+
+    Args:
+        results: A `Results`.
+        rows: Functions `results -> Claim`, one per row, in the table's order.
+        extra: More text for the note (see `numbers_note`).
+
+    Returns:
+        The table.
+    """
+    return ClaimsTable([row(results) for row in rows], note=numbers_note(results, extra))

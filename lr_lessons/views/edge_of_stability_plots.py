@@ -63,6 +63,26 @@ def _median_band(ax, x, runs, color, label):
         ax.fill_between(x, lo, hi, color=color, alpha=0.22, lw=0)
 
 
+def _seeds(ax, x, runs, color, label, lw=0.7):
+    """`_median_band`, and the first seed as a thin line."""
+    _median_band(ax, x, runs, color, label)
+    ax.plot(x, runs[0], color=color, lw=lw, alpha=0.8)
+
+
+def _two_rows(runs: Trajectories, height: float):
+    """A figure with two rows of panels sharing the step axis, one column per rate."""
+    fig = new_figure((WIDTH_IN, height))
+    return fig, fig.subplots(2, len(runs.spec.rates), squeeze=False, sharex=True)
+
+
+def _finish(fig, runs, title, note_text, seed_line=True) -> Figure:
+    """The title and the footer (`note` unless `note_text` is given)."""
+    if title:
+        fig.suptitle(title, fontsize=11)
+    add_footer(fig, note(runs, seed_line=seed_line) if note_text is None else note_text)
+    return fig
+
+
 def _log_plain(ax) -> None:
     """A log y axis labelled with plain numbers (0.4, 0.6, 1, 2) instead of powers of ten."""
     ax.set_yscale("log")
@@ -97,19 +117,15 @@ def edge(runs: Trajectories, title: str | None = None, note_text: str | None = N
         The figure.
     """
     spec = runs.spec
-    n = len(spec.rates)
-    fig = new_figure((WIDTH_IN, 5.4))
-    axes = fig.subplots(2, n, squeeze=False, sharex=True)
+    fig, axes = _two_rows(runs, 5.4)
     checks = spec.checkpoints
     steps = np.arange(runs.loss.shape[-1])
     for j, rate in enumerate(spec.rates):
         top, bottom = axes[0, j], axes[1, j]
-        _median_band(top, checks, runs.sharpness[j], "C0", "sharpness")
-        top.plot(checks, runs.sharpness[j, 0], color="C0", lw=0.7, alpha=0.8)
+        _seeds(top, checks, runs.sharpness[j], "C0", "sharpness")
         top.axhline(2 / rate, color="C3", ls="--", lw=1.2, label=r"$2/\eta$")
         _style(top, f"$\\eta$ = {rate:g} ($2/\\eta$ = {2 / rate:g})", ylabel=None)
-        _median_band(bottom, steps, runs.loss[j], "C2", "loss")
-        bottom.plot(steps, runs.loss[j, 0], color="C2", lw=0.5, alpha=0.8)
+        _seeds(bottom, steps, runs.loss[j], "C2", "loss", lw=0.5)
         _log_plain(bottom)
         _style(bottom, xlabel="step")
         highest = np.nanmax(runs.sharpness[j])
@@ -123,10 +139,7 @@ def edge(runs: Trajectories, title: str | None = None, note_text: str | None = N
     axes[0, 0].set_ylabel("sharpness (top eigenvalue)")
     axes[1, 0].set_ylabel("training loss")
     axes[0, -1].legend(fontsize=SMALL_PT, loc="upper right")
-    if title:
-        fig.suptitle(title, fontsize=11)
-    add_footer(fig, note(runs) if note_text is None else note_text)
-    return fig
+    return _finish(fig, runs, title, note_text)
 
 
 def catapult(runs: Trajectories, title: str | None = None, note_text: str | None = None) -> Figure:
@@ -176,10 +189,7 @@ def catapult(runs: Trajectories, title: str | None = None, note_text: str | None
     )
     right.text(0.02, 0.97, "x: diverged", transform=right.transAxes, fontsize=SMALL_PT,
                va="top", color="0.3")  # fmt: skip
-    if title:
-        fig.suptitle(title, fontsize=11)
-    add_footer(fig, note(runs, seed_line=False) if note_text is None else note_text)
-    return fig
+    return _finish(fig, runs, title, note_text, seed_line=False)
 
 
 def adam(runs: Trajectories, title: str | None = None, note_text: str | None = None) -> Figure:
@@ -194,26 +204,19 @@ def adam(runs: Trajectories, title: str | None = None, note_text: str | None = N
         The figure.
     """
     spec = runs.spec
-    n = len(spec.rates)
-    fig = new_figure((WIDTH_IN, 5.0))
-    axes = fig.subplots(2, n, squeeze=False, sharex=True)
+    fig, axes = _two_rows(runs, 5.0)
     checks = spec.checkpoints
     b1 = spec.beta_1
     for j, rate in enumerate(spec.rates):
         limit = (2 + 2 * b1) / ((1 - b1) * rate)
         top, bottom = axes[0, j], axes[1, j]
-        _median_band(top, checks[1:], runs.preconditioned[j, :, 1:], "C1", "of $P^{-1}H$")
-        top.plot(checks[1:], runs.preconditioned[j, 0, 1:], color="C1", lw=0.7, alpha=0.8)
+        _seeds(top, checks[1:], runs.preconditioned[j, :, 1:], "C1", "of $P^{-1}H$")
         top.axhline(limit, color="C3", ls="--", lw=1.2, label=r"$38/\eta$")
         top.set_ylim(0, limit * 1.4)
         _style(top, f"Adam, $\\eta$ = {rate:g} ($38/\\eta$ = {limit:.0f})")
-        _median_band(bottom, checks, runs.sharpness[j], "C0", "of $H$")
-        bottom.plot(checks, runs.sharpness[j, 0], color="C0", lw=0.7, alpha=0.8)
+        _seeds(bottom, checks, runs.sharpness[j], "C0", "of $H$")
         _style(bottom, xlabel="step")
     axes[0, 0].set_ylabel("preconditioned\nsharpness")
     axes[1, 0].set_ylabel("sharpness")
     axes[0, 0].legend(fontsize=SMALL_PT, loc="lower right")
-    if title:
-        fig.suptitle(title, fontsize=11)
-    add_footer(fig, note(runs) if note_text is None else note_text)
-    return fig
+    return _finish(fig, runs, title, note_text)
