@@ -16,8 +16,8 @@
 # Why a step that is too small crawls, a step that is too large bounces or blows up, where
 # the line between them lies, and how the same picture shows up in real training: loss
 # curves for high, good and low rates, and the point where training starts to overfit.
-# About 6 seconds of computing from scratch on a 2-core CPU (measured), plus the few
-# seconds TensorFlow takes to import.
+# About 10 seconds of training from scratch on a 2-core CPU (its two 30-seed studies,
+# measured), plus the chapter's one `model.fit` and TensorFlow's import.
 #
 # Gradient descent changes each weight against the slope of the loss:
 #
@@ -184,11 +184,12 @@ fig
 #
 # Sweep the rate finely and record the loss after 50 steps, for three curvatures. Each
 # curve falls to the floor of the plot ($10^{-12}$: smaller values are clipped) over a
-# wide band of rates, from about $0.24/a$ to $1.76/a$: there every step multiplies $w$
-# by a factor $|1 - \eta a|$ below 0.76, and 50 such steps leave a loss under
-# $10^{-12}$. (The rate $1/a$, which lands on the minimum in one step, sits inside the
-# band but does not stand out in this picture.) Past the band the loss rises again, and
-# just after $\eta = 2/a$ (the dashed lines) it shoots up.
+# wide band of rates, from about $0.25/a$ to $1.75/a$: there every step multiplies $w$
+# by a factor $|1 - \eta a|$ of about 0.75 or less, and 50 such steps leave a loss
+# under $10^{-12}$ ($0.75^{100} \approx 3 \times 10^{-13}$). (The rate $1/a$, which
+# lands on the minimum in one step, sits inside the band but does not stand out in
+# this picture.) Past the band the loss rises again, and just after $\eta = 2/a$ (the
+# dashed lines) it shoots up.
 
 # %%
 SWEEP = np.geomspace(1e-3, 10, 400)
@@ -233,8 +234,8 @@ for a in CURVATURES:
 # between shrinking and growing is exactly $2/a$, and the sweep only sees it to within
 # its spacing. The left side of the curves has a formula too: after 50 steps the loss
 # is $\frac{a}{2}(1 - \eta a)^{100}$, close to $\frac{a}{2} e^{-100\,\eta a}$ for small
-# rates: it barely moves while $\eta a$ is below 0.001 and falls by orders of magnitude
-# once $\eta a$ passes 0.01.
+# rates: it barely moves while $\eta a$ is below 0.001 (by a tenth at most) and falls by
+# orders of magnitude once $\eta a$ passes a few hundredths (a hundredfold by 0.05).
 #
 # ## The classic picture, from real runs
 #
@@ -270,8 +271,8 @@ fig
 
 # %% [markdown]
 # At the very high rate the first epoch's loss is in the tens to tens of millions: the
-# weights are thrown far out, most ReLU units die, and the network ends up predicting the
-# same thing for every point (a loss near $\ln 3 \approx 1.1$, the loss of guessing). The
+# weights are thrown far out and the network ends up predicting the same thing for
+# every point (in every seed a loss near $\ln 3 \approx 1.1$, the loss of guessing). The
 # high rate falls quickly and then stalls well above the good rate. The good rate keeps
 # improving; the low rate is still far from done after 3,200 updates. The curvature
 # argument explains the pattern: the loss surface of a network is not a quadratic, but

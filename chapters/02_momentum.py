@@ -14,8 +14,9 @@
 # # 2. Momentum
 #
 # How carrying part of the previous step into the next one speeds SGD up when the
-# learning rate is small. About 4 seconds of computing from scratch on a 2-core CPU
-# (measured), plus the few seconds TensorFlow takes to import.
+# learning rate is small. About 8 seconds of training from scratch on a 2-core CPU
+# (its 30-seed study, measured), plus the chapter's one `model.fit` and TensorFlow's
+# import.
 #
 # Keras' SGD with momentum $\mu$ keeps a velocity $v$ for every weight:
 #

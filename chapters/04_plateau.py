@@ -15,8 +15,9 @@
 #
 # How `ReduceLROnPlateau` cuts the learning rate when the validation loss stops
 # improving, and how its patience decides between a quick, premature stop and a model
-# that keeps learning. About 6 seconds of computing from scratch on a 2-core CPU
-# (measured), plus the few seconds TensorFlow takes to import.
+# that keeps learning. About 15 seconds of training from scratch on a 2-core CPU (its
+# two 30-seed studies, measured), plus the chapter's one `model.fit` and TensorFlow's
+# import.
 #
 # After every epoch the callback compares the validation loss with the best seen so far.
 # If it has not improved by at least `min_delta` for `patience` epochs in a row, the
