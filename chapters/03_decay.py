@@ -112,8 +112,9 @@ for name, rates in rules.items():
 # The rule is harsh at the large decays: after 3,200 updates, 1E-1 leaves a third of a
 # percent of the start rate and 1E-2 three percent, so most of their runs take steps
 # too small to matter. Because $\eta_t$ falls like $1/t$ once $d\,t \gg 1$, those two
-# spend nearly the whole run at rates that chapter 1 found too small to learn with.
-# At 1E-4 the rate is still three quarters of the start at the end.
+# spend most of the run below $10^{-3}$ (1E-1 after about 90 updates, 1E-2 after about
+# 900), a rate at which chapter 1's network learned only slowly. At 1E-4 the rate is
+# still three quarters of the start at the end.
 #
 # ## One setting: decay 1E-3, written for Keras 3
 #

@@ -152,7 +152,9 @@ table
 #
 # - Passing an optimizer by name (`"adam"`) uses its Keras defaults, and defaults move
 #   between versions: Adagrad's rate fell from 0.01 to 0.001, which alone explains its
-#   slow curves here. Print `get_config()` before comparing with old results.
+#   slow curves here (chapter 9 trains Adagrad at 0.01 on the same problem and seeds: it
+#   ends within a point of Adam). Print `get_config()` before comparing with old
+#   results.
 # - RMSprop and Adam scale each weight's step by its own gradient history; on this
 #   problem they reach 75% test accuracy within a few dozen epochs and then hold much
 #   steadier than plain SGD at its default rate.

@@ -265,6 +265,18 @@ def test_ch3_reading_the_decay_figure():
         assert abs(M.final(d.get("val_accuracy", s)).mean() - final) < 0.02
 
 
+def test_ch3_the_fast_decays_spend_the_run_below_a_thousandth():
+    quoted("03_decay", "those two spend most of the run below $10^{-3}$ (1E-1 after about 90 "
+           "updates, 1E-2 after about 900), a rate at which chapter 1's network learned only "
+           "slowly")  # fmt: skip
+    updates = np.arange(3200)  # update n uses t = n - 1, as Keras counts
+    for decay, about in ((0.1, 90), (0.01, 900)):
+        below = updates[0.01 / (1 + decay * updates) < 1e-3]
+        assert abs(below[0] - about) <= about / 20 and below.size > updates.size / 2
+    r = blobs("learning_rate")
+    assert np.median(reach(r, "lr=0.001")) > 2 * np.median(reach(r, "lr=0.01"))  # slowly
+
+
 # --- chapter 4 -------------------------------------------------------------------------
 
 
@@ -324,3 +336,21 @@ def test_ch5_adaptive_summary():
         assert wobble["sgd"].mean() > 5 * wobble[s].mean()
     final = {s: M.final(r.get("val_accuracy", s)).mean() for s in r.settings}
     assert final["adagrad"] < min(final["sgd"], final["rmsprop"], final["adam"]) - 0.05
+
+
+def test_ch5_adagrad_at_its_old_default():
+    quoted("05_adaptive", "Adagrad's rate fell from 0.01 to 0.001, which alone explains its "
+           "slow curves here (chapter 9 trains Adagrad at 0.01 on the same problem and seeds: "
+           "it ends within a point of Adam)")  # fmt: skip
+    r, grid = blobs("adaptive"), blobs("landscape_optimizers")
+    assert grid.seeds == r.seeds and grid.epochs == r.epochs
+    same = ("batch_size", "problem", "model", "loss")
+    assert all(grid.meta["study"][k] == r.meta["study"][k] for k in same)
+    assert (grid.meta["reshuffle"], grid.meta["data_fingerprint"]) == (
+        r.meta["reshuffle"],
+        r.meta["data_fingerprint"],
+    )
+    old = M.final(grid.get("val_accuracy", "Adagrad lr=0.01")).mean()
+    assert abs(old - M.final(r.get("val_accuracy", "adam")).mean()) < 0.01
+    now = M.final(grid.get("val_accuracy", "Adagrad lr=0.001"))
+    assert np.allclose(now.mean(), M.final(r.get("val_accuracy", "adagrad")).mean(), atol=0.01)
