@@ -13,7 +13,14 @@ import pytest
 from lr_lessons.tools.range_test.rules import Suggestion
 from lr_lessons.views import range_test_claims as rtc
 from lr_lessons.views import schedule_claims as sc
-from lr_lessons.views.verdicts import CONFIRMED, NOT_REPRODUCED, SPLIT_HOLDS, Verdict
+from lr_lessons.views.verdicts import (
+    CONFIRMED,
+    FEW_ALL,
+    NOT_REPRODUCED,
+    SPLIT_FAILS,
+    SPLIT_HOLDS,
+    Verdict,
+)
 
 
 def parts(verdict: Verdict) -> dict[str, tuple]:
@@ -110,16 +117,24 @@ def test_one_cycle_cannot_be_confirmed_by_a_grid_that_did_not_bracket():
     acc = {
         "one-cycle": np.array([0.97, 0.98]),
         "no margin": np.array([0.98, 0.1]),
+        "constant 0.1": np.array([0.95, 0.95]),
         "constant 0.3": np.array([0.96, 0.96]),
+        "constant 1": np.array([0.1, 0.1]),
     }
     div = {k: np.array([False, k == "no margin"]) for k in acc}
-    grid = SimpleNamespace(best=0.3, rates=[0.1, 0.3], interior=True)
+    grid = SimpleNamespace(best=0.3, rates=[0.1, 0.3, 1.0], interior=True)
     args = ("one-cycle", "no margin", 1.0, 2, 2)
     measured, verdict = sc.mnist_one_cycle_row(acc, div, grid, *args)
     assert all_parts_hold(verdict) and "1 of 2 seeds diverged" in measured
-    edge = SimpleNamespace(best=0.3, rates=[0.1, 0.3], interior=False)
-    at_edge = parts(sc.mnist_one_cycle_row(acc, div, edge, *args)[1])
-    assert at_edge["the grid brackets the best constant"][0] == NOT_REPRODUCED
+    assert "each seed's best inside the grid in 2/2 seeds" in measured
+    # seed 1's best constant is the grid's largest rate: that seed is not bracketed
+    edge = dict(acc, **{"constant 1": np.array([0.1, 0.99])})
+    at_edge = parts(sc.mnist_one_cycle_row(edge, div, grid, *args)[1])
+    assert at_edge["each seed's best constant inside the grid"][1:] == (1, 2)
+    # a diverged seed's score (NaN) never counts as its best
+    nan = dict(acc, **{"constant 1": np.array([np.nan, np.nan])})
+    nan_div = dict(div, **{"constant 1": np.array([True, True])})
+    assert all_parts_hold(sc.mnist_one_cycle_row(nan, nan_div, grid, *args)[1])
 
 
 def test_study_table_has_a_row_per_setting():
@@ -140,19 +155,25 @@ def test_study_table_has_a_row_per_setting():
 
 def test_the_range_test_must_be_cheaper_and_its_rate_close():
     final_acc = {"rt": np.array([0.80, 0.81]), "search": np.array([0.81, 0.82])}
-    search = SimpleNamespace(training_epochs=720, wall_time_s=30.0, chosen=0.1)
+    search = SimpleNamespace(training_epochs=720, seeds=[0, 1, 2], chosen=0.1)
     args = (final_acc, "rt", "search", 0.05)
-    assert all_parts_hold(sc.range_test_cost_row(*args, 60, 5.0, search)[1])
-    # cheaper in epochs but slower on the clock: that part fails
-    slow = parts(sc.range_test_cost_row(*args, 60, 50.0, search)[1])
-    assert slow["less wall time"][0] == NOT_REPRODUCED
-    # not cheaper in epochs: the verdict says not reproduced, however close the rate
-    costly = sc.range_test_cost_row(*args, 800, 5.0, search)[1]
-    assert costly.word == NOT_REPRODUCED
+    assert all_parts_hold(sc.range_test_cost_row(*args, [20, 20, 19], search)[1])
+    # per seed: a seed whose range test ran more epochs than the search's 240 per seed
+    costly = sc.range_test_cost_row(*args, [20, 300, 300], search)
+    assert parts(costly[1])["fewer training epochs"][1:] == (1, 3)
+    assert "fewer than the search's 240 per seed in 1/3 seeds" in costly[0]
     far = dict(final_acc, rt=np.array([0.70, 0.81]))
-    measured, verdict = sc.range_test_cost_row(far, "rt", "search", 0.05, 60, 5.0, search)
+    measured, verdict = sc.range_test_cost_row(far, "rt", "search", 0.05, [20] * 3, search)
     assert parts(verdict)["within 0.02 of the search's rate"][1:] == (1, 2)
     assert "within 0.02 of the search's rate in 1/2 seeds" in measured
+    assert "range test: 60 epochs (20, 20, 20 per seed" in measured
+
+
+def test_a_single_timing_is_shown_not_decided():
+    search = SimpleNamespace(wall_time_s=5.2, coarse=SimpleNamespace(meta={"engine": "stacked"}))
+    measured, verdict = sc.wall_time_row(14.0, search)
+    assert verdict.word == "measured" and verdict.total is None
+    assert "range test 14 s" in measured and "search 5 s (stacked engine" in measured
 
 
 def test_a_subset_search_must_cost_fewer_updates():
@@ -213,7 +234,7 @@ def test_range_test_table_gathers_every_row():
         def __len__(self) -> int:
             return 50
 
-    small = Small(
+    run = Small(
         suggestion=lambda rule: Suggestion(rule, 3e-3, 0.0, 0, True, ""),
         lrs=np.logspace(-4, 1, 50),
         smoothed=np.linspace(2, 1, 50),
@@ -221,6 +242,9 @@ def test_range_test_table_gathers_every_row():
         stop_reason="diverged",
         settings={"steps": 100},
         meta={"restored_bitwise": True},
+    )
+    small = SimpleNamespace(
+        runs=[run] * 3, seeds=[0, 1, 2], suggestion_spread=lambda rule: np.full(3, 3e-3)
     )
     linear = {
         "max_lrs": np.array([0.07, 0.08, 0.09]),
@@ -237,4 +261,50 @@ def test_range_test_table_gathers_every_row():
     assert len(table.rows) == 9 and words[-2:] == ["superseded", "superseded"]
     assert table.rows[3].original == rtc.CHECK_CLAIMS["steepest"]
     assert (table.rows[4].verdict.passed, table.rows[4].verdict.total) == (3, 3)
+    # variant 2's rows are decided on its seeds, never on one range test
+    assert all(v.total == 3 for _, v in table.rows[5].verdict.parts)
+    assert (table.rows[6].verdict.passed, table.rows[6].verdict.total) == (3, 3)
     assert table.markdown().rstrip().endswith("note")
+
+
+def v2_runs(readings, stops, restored):
+    """Variant 2 stand-in: per seed, every rule's reading, where it stopped, restored."""
+
+    class Run(SimpleNamespace):
+        def __len__(self) -> int:
+            return 40
+
+    runs = [
+        Run(
+            lrs=np.logspace(-7, 1, 40),
+            smoothed=np.linspace(2, 1, 40),
+            stop_lr=stop,
+            stop_reason="end_lr reached" if stop >= 10 else "loss diverged",
+            settings={"steps": 60},
+            meta={"restored_bitwise": ok},
+        )
+        for stop, ok in zip(stops, restored)
+    ]
+    return SimpleNamespace(
+        runs=runs,
+        seeds=list(range(len(runs))),
+        suggestion_spread=lambda rule: np.array(readings[rule]),
+    )
+
+
+def test_variant2_rows_count_the_seeds():
+    readings = {"steepest": [2e-4, 2e-3, 2e-4], "minimum": [3e-3, 4e-3, 5e-3]}
+    small = v2_runs(readings, stops=[0.1, 10.0, 0.2], restored=[True, True, False])
+    measured, verdict = rtc.good_range_row(small, 1e-3, 1e-2, rules=tuple(readings))
+    assert parts(verdict) == {
+        "steepest descent inside": (SPLIT_FAILS, 1, 3),
+        "minimum / 10 inside": (FEW_ALL, 3, 3),
+    }
+    assert "inside in 1/3 seeds" in measured and "inside in 3/3 seeds" in measured
+    measured, verdict = rtc.ramp_end_row(small, 1e-7, 10.0)
+    assert (verdict.passed, verdict.total) == (2, 3) and "in 2/3 seeds" in measured
+    # one seed's weights left changed: the claim holds there, decided on the seeds
+    measured, verdict = rtc.restored_row(small)
+    assert (verdict.passed, verdict.total) == (1, 3) and "in 2/3 seeds" in measured
+    all_back = v2_runs(readings, stops=[0.1] * 3, restored=[True] * 3)
+    assert rtc.restored_row(all_back)[1].word == "superseded"

@@ -5,8 +5,8 @@ and returns `(measured, verdict)`: the text of the table's "measured" column and
 `verdicts.Verdict`, ready for `ClaimsTable.add(claim, *row)`. The chapter states the
 claim; the function says what was measured and how it compares, seed by seed where the
 seeds allow it (`verdicts.decide`: `k/n` seeds and the 95% interval of the pass rate),
-and part by part for a claim with several (`verdicts.composite`). A claim read off one
-range test (no seeds) is `verdicts.checked`.
+and part by part for a claim with several (`verdicts.composite`). Every range-test claim
+is decided on the test's seeds (one range test per seed), never on one run.
 
 Nothing here trains: the inputs are `RangeTestRepeats` / `RangeTestResult` objects
 (`lr_lessons.tools.range_test`) and `NeighbourCheck`s (`lr_lessons.lab.rate_checks`).
@@ -21,7 +21,7 @@ import numpy as np
 
 from lr_lessons.views.claims import ClaimsTable, seeds_passing, summary
 from lr_lessons.views.range_test_plots import MARKER_LABELS
-from lr_lessons.views.verdicts import Verdict, checked, composite, decide, superseded
+from lr_lessons.views.verdicts import Verdict, composite, decide, superseded
 
 __all__ = [
     "fresh_model_row",
@@ -230,20 +230,20 @@ def linear_reading_row(
 
 
 def good_range_row(
-    result: Any,
+    repeats: Any,
     low: float,
     high: float,
     rules: Sequence[str] = ("steepest", "minimum", "valley", "slide"),
     near_min: float = 1.2,
 ) -> Row:
-    """Good rates lie in `[low, high]`: where each rule's reading lands.
+    """Good rates lie in `[low, high]`: where each rule's reading lands, seed by seed.
 
-    One range test, no seeds: each rule's reading is a part, checked exactly
-    (`verdicts.checked`); the text also gives where the smoothed loss is within
-    `near_min` times its minimum.
+    Each rule is a part, decided on the seeds (`verdicts.decide`: does the seed's
+    reading lie inside?); the text also gives, per seed, where the smoothed loss is
+    within `near_min` times its minimum.
 
     Args:
-        result: One `RangeTestResult`.
+        repeats: A `RangeTestRepeats` (one range test per seed).
         low: The range's lower end.
         high: Its upper end.
         rules: The suggestion rules read.
@@ -252,61 +252,75 @@ def good_range_row(
     Returns:
         `(measured, verdict)`.
     """
-    inside = {rule: low <= result.suggestion(rule).lr <= high for rule in rules}
-    near = result.lrs[result.smoothed <= near_min * result.smoothed.min()]
+    lrs = {rule: repeats.suggestion_spread(rule) for rule in rules}
+    inside = {rule: (low <= v) & (v <= high) for rule, v in lrs.items()}
+    spans = []
+    for run in repeats.runs:
+        near = run.lrs[run.smoothed <= near_min * run.smoothed.min()]
+        spans.append(f"{near.min():.1e} to {near.max():.1e}")
     measured = (
-        ", ".join(f"{MARKER_LABELS[r]} {result.suggestion(r).lr:.2e}" for r in inside)
-        + f" (inside: {sum(inside.values())} of {len(inside)}); smoothed loss within "
-        f"{near_min - 1:.0%} of its minimum from {near.min():.1e} to {near.max():.1e}"
+        "; ".join(
+            f"{MARKER_LABELS[r]} "
+            + ", ".join(f"{v:.2e}" for v in lrs[r])
+            + f" (inside in {seeds_passing(inside[r])})"
+            for r in rules
+        )
+        + f"; smoothed loss within {near_min - 1:.0%} of its minimum from "
+        + ", ".join(spans)
+        + f" (seeds {', '.join(str(s) for s in repeats.seeds)})"
     )
-    return measured, composite(
-        {
-            f"{MARKER_LABELS[r]} inside": checked(bool(ok), "one range test")
-            for r, ok in inside.items()
-        }
-    )
+    return measured, composite({f"{MARKER_LABELS[r]} inside": decide(inside[r]) for r in rules})
 
 
-def ramp_end_row(result: Any, start_lr: float, end_lr: float) -> Row:
-    """The finder ramps to a very high rate unless the loss explodes first.
+def ramp_end_row(repeats: Any, start_lr: float, end_lr: float) -> Row:
+    """The finder ramps to a very high rate unless the loss explodes first, seed by seed.
 
     Args:
-        result: The `RangeTestResult` of an `LRFinder` inside `model.fit`.
+        repeats: The `RangeTestRepeats` of an `LRFinder` inside `model.fit`, one run
+            per seed.
         start_lr: The ramp's start.
         end_lr: The ramp's end.
 
     Returns:
-        `(measured, verdict)`: `confirmed` when the test stopped on its own before
-        `end_lr`, else `not reproduced` (one range test, checked exactly).
+        `(measured, verdict)`: a seed passes when its test stopped on its own (the
+        loss exploded) before `end_lr`.
     """
+    runs = repeats.runs
+    stopped = np.array(
+        [r.stop_lr is not None and r.stop_reason != "end_lr reached" for r in runs], bool
+    )
+    stops = ", ".join(sorted({r.stop_reason for r in runs}))
     measured = (
         f"ramp {start_lr:g} to {end_lr:g} (the tutorial's range): stopped at "
-        f"{result.stop_lr:.3g} ({result.stop_reason}), after {len(result)} of "
-        f"{result.settings['steps']} batches"
+        + ", ".join(f"{r.stop_lr:.3g}" for r in runs)
+        + f" ({stops}), after "
+        + ", ".join(str(len(r)) for r in runs)
+        + f" of {runs[0].settings['steps']} batches; stopped before {end_lr:g} in "
+        f"{seeds_passing(stopped)}"
     )
-    stopped = result.stop_lr is not None and result.stop_reason != "end_lr reached"
-    return measured, checked(bool(stopped), "one range test")
+    return measured, decide(stopped)
 
 
-def restored_row(result: Any) -> Row:
+def restored_row(repeats: Any) -> Row:
     """The test changes the weights: superseded when `LRFinder` put them back bit for bit.
 
     Args:
-        result: A `RangeTestResult` whose `meta["restored_bitwise"]` says whether the
-            model's and optimizer's variables were equal after the test.
+        repeats: A `RangeTestRepeats` whose runs' `meta["restored_bitwise"]` say whether
+            the model's and optimizer's variables were equal after the test.
 
     Returns:
-        `(measured, verdict)`.
+        `(measured, verdict)`: superseded when every seed's model was restored, else
+        decided on the seeds (the claim holds where the weights were left changed).
     """
-    same = result.meta["restored_bitwise"]
+    same = np.array([bool(r.meta["restored_bitwise"]) for r in repeats.runs], bool)
     measured = (
         "the original's advice for a finder that leaves the weights as the test left "
         "them; LRFinder (restore=True, the default) puts weights and optimizer state "
-        f"back: equal bit for bit after the test: {same}"
+        f"back: equal bit for bit after the test in {seeds_passing(same)}"
     )
-    if same:
+    if same.all():
         return measured, superseded("LRFinder restores the weights")
-    return measured, checked(False, "LRFinder did not restore the weights bit for bit")
+    return measured, decide(~same, "LRFinder did not restore the weights bit for bit")
 
 
 def fresh_model_row(first: Any, second: Any, names: tuple[str, str] = ("SGD", "Adam")) -> Row:
@@ -356,7 +370,8 @@ def table(
         checks: `{rule: {optimizer: NeighbourCheck}}`, the rules checked by training.
         linear: Smith's linear ramp: `max_lrs` (per seed), `median`, `naive` (per seed)
             and `scores` (`{"a quarter" | "the reading" | "twice": per-seed accuracy}`).
-        small: Variant 2's `RangeTestResult` (small ConvNet, Adam, inside `model.fit`).
+        small: Variant 2's `RangeTestRepeats` (small ConvNet, Adam, inside `model.fit`;
+            one run per seed).
         ramp: Variant 2's `(start_lr, end_lr)`.
         note: The paragraph under the table (seeds, data, ramp).
 
