@@ -133,6 +133,26 @@ def test_panels_and_lines():
     assert np.isnan(epochs["values"][0, 0])
 
 
+def test_chapters_3_4_panels_put_the_constant_rate_first():
+    seeds, mus, rates = 2, 2, np.array([0.001, 0.01, 0.1])
+    shape = (mus, len(rates), seeds)
+    m = tables.RateMap(
+        rates, ("0", "0.9"), np.full(shape, 0.5), np.zeros(shape, bool), np.zeros(shape),
+        np.full(shape, 0.3),
+    )  # fmt: skip
+    cols = np.arange(2, dtype=float)[None, :, None] * np.ones((mus, 2, seeds))
+    decay = tables.MomentumRows((1e-4, 0.1), 0.6 + 0.1 * cols, cols > 0, cols, None)
+    plateau = tables.MomentumRows((2, 5), cols, np.zeros_like(cols, bool), 0.1 + cols, None)
+    acc, loss = tables.chapters_3_4_panels(m, decay, plateau, 1).items()
+    assert acc[0].endswith("decays of a 0.01 start rate")
+    assert acc[1]["columns"] == ["none", "0.1", "0.0001"]
+    assert np.allclose(acc[1]["values"], [[0.5, 0.7, 0.6]] * mus)  # strongest decay first
+    assert acc[1]["diverged"].tolist() == [[False, True, False]] * mus
+    assert loss[0].endswith("ReduceLROnPlateau at rate 0.01")
+    assert loss[1]["columns"] == ["none", "5", "2"]
+    assert np.allclose(loss[1]["values"], [[0.3, 1.1, 0.1]] * mus)
+
+
 def test_training_speed_counts_runs_over_the_stored_time():
     r = Results(
         "a",

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_prose_numbers_6_8 import quoted, results
+from test_prose_numbers_6_8 import close, quoted, results
 
 from lr_lessons.lab import landscape
 from lr_lessons.views import landscape_tables as tables
 
 pytestmark = pytest.mark.slow
+
+# the 11 studies chapter 9 trains
+STUDIES = ["landscape_momentum", "landscape_optimizers", "landscape_hd", "landscape_decay",
+           "landscape_plateau"]  # fmt: skip
+STUDIES += [f"landscape_batch_{b}" for b in (8, 16, 64, 128, 256, 500)]
 
 
 def curves() -> dict[str, np.ndarray]:
@@ -52,26 +57,27 @@ def test_ch9_good_region_widths_from_under_a_decade_to_more_than_two():
 def test_ch9_the_largest_usable_rate_falls_but_by_less_than_1_minus_mu():
     quoted(
         "09_landscape",
-        "The largest rate that still learns falls with momentum, by more than a factor of "
-        "two from $\\mu = 0$ to $0.99$ but by less than $1-\\mu$",
+        "The largest rate that still learns falls with momentum, by a factor of 22 to 100 "
+        "across seeds from $\\mu = 0$ to $0.99$, but less steeply than $1-\\mu$ (a slope of "
+        "0.78 on average, below 1 in every seed",
     )
     m = tables.rate_map(landscape.momentum_grid(), results("landscape_momentum"))
     rates = np.asarray(landscape.RATES, dtype=float)
     learns = m.accuracy >= landscape.TARGET  # (momenta, rates, seeds)
     top = np.where(learns.any(1), np.max(np.where(learns, rates[:, None], 0), axis=1), np.nan)
     mus = np.asarray(landscape.MOMENTA, dtype=float)
-    assert np.all(top[0] / top[-1] > 2)
+    fall = top[0] / top[-1]
+    close(fall.min(), 22, 1)
+    close(fall.max(), 100, 1)
     slope = landscape.slope_per_seed(1 - mus, top)
     assert np.all(slope < 1)
+    close(slope.mean(), 0.78, 0.01)
 
 
 def test_ch9_run_counts():
     quoted("09_landscape", "A map needs this 3,240 times for momentum alone (18 rates x 6 "
            "momenta x 30 seeds), and more than three times as many again")  # fmt: skip
-    names = ["landscape_momentum", "landscape_optimizers", "landscape_hd", "landscape_decay",
-             "landscape_plateau"]  # fmt: skip
-    names += [f"landscape_batch_{b}" for b in (8, 16, 64, 128, 256, 500)]
-    runs = {n: len(results(n).settings) * len(results(n).seeds) for n in names}
+    runs = {n: len(results(n).settings) * len(results(n).seeds) for n in STUDIES}
     assert runs["landscape_momentum"] == 18 * 6 * 30
     assert sum(runs.values()) - runs["landscape_momentum"] > 3 * runs["landscape_momentum"]
 
@@ -88,3 +94,32 @@ def test_ch9_adam_best_rate_moves_with_the_batch():
         for g in (small, large)
     ]
     assert np.all(best[1] > 10 * best[0])  # seed by seed, more than a decade
+
+
+def test_ch9_header_run_count_and_time():
+    quoted("09_landscape", "maps over 13,860 runs. About 8 minutes from scratch on a 2-core "
+           "CPU (measured: 430 s of it training")  # fmt: skip
+    every = [results(n) for n in STUDIES]
+    assert sum(len(r.settings) * len(r.seeds) for r in every) == 13_860
+    close(sum(r.meta["wall_time_s"] for r in every), 430, 10)
+
+
+def test_ch9_adam_grows_more_slowly_than_sgd_but_closer_to_linear():
+    quoted("09_landscape", "Adam's best rate also grows with the batch, a little more slowly "
+           "than SGD's (slopes fitted per seed 0.90 against 1.19 on average, lower in 23 of "
+           "30 seeds; the figure's lines, fitted to all seeds at once, 0.86 and 1.10) but "
+           "closer to linear than to square-root scaling (within 0.2 of 0.5 in 1 of 30 "
+           "seeds)")  # fmt: skip
+    c = curves()
+    batches = landscape.BATCH_SIZES
+    b_results = {b: results(landscape.batch_grid(b).study.name) for b in batches if b != 32}
+    b_acc = tables.by_batch_size(batches, b_results, at_32={"SGD": c["SGD"], "Adam": c["Adam"]})
+    scaling = tables.batch_scaling(batches, landscape.RATES, b_acc, landscape.GOOD_TOLERANCE)
+    adam, sgd = scaling.slope("Adam"), scaling.slope("SGD")
+    assert adam.size == sgd.size == 30 and np.all(np.isfinite(adam) & np.isfinite(sgd))
+    close(adam.mean(), 0.90, 0.01)
+    close(sgd.mean(), 1.19, 0.01)
+    assert np.sum(adam < sgd) == 23 and np.sum(np.abs(adam - 0.5) <= 0.2) == 1
+    assert np.mean(np.abs(adam - 1)) < np.mean(np.abs(adam - 0.5))  # closer to linear
+    close(scaling.fit["Adam"].slope, 0.86, 0.01)
+    close(scaling.fit["SGD"].slope, 1.10, 0.01)

@@ -352,6 +352,38 @@ def loss_panel(loss: np.ndarray, diverged: np.ndarray, **options: Any) -> dict[s
     )
 
 
+def chapters_3_4_panels(
+    m: RateMap, decay: MomentumRows, plateau: MomentumRows, constant: int
+) -> dict[str, dict[str, Any]]:
+    """The maps of chapters 3 and 4 along the momentum axis, each next to a constant rate.
+
+    Args:
+        m: The momentum map; its column `constant` is the maps' "none" column.
+        decay: Chapter 3's decays at every momentum (`momentum_rows`).
+        plateau: Chapter 4's patiences at every momentum.
+        constant: The index in `m.rates` of the rate both start from (0.01).
+
+    Returns:
+        `{panel title: keyword arguments}` for `landscape_plots.grid_maps`: the final
+        test accuracy of the decays, the final training loss of the patiences.
+    """
+    rate = f"{m.rates[constant]:g}"
+    return {
+        f"chapter 3: final test accuracy, decays of a {rate} start rate": accuracy_panel(
+            next_to_constant(m.accuracy[:, constant], decay.accuracy),
+            next_to_constant(m.diverged[:, constant], decay.diverged),
+            columns=["none", *[f"{x:g}" for x in decay.columns[::-1]]],
+            xlabel="decay (InverseTimeDecay decay_rate, per update)",
+        ),
+        f"chapter 4: final training loss, ReduceLROnPlateau at rate {rate}": loss_panel(
+            next_to_constant(m.loss[:, constant], plateau.loss),
+            next_to_constant(m.diverged[:, constant], plateau.diverged),
+            columns=["none", *[str(x) for x in plateau.columns[::-1]]],
+            xlabel="patience (epochs)",
+        ),
+    }
+
+
 def effective_rate_lines(
     momenta: Sequence[float], constants: Sequence[float] = (1e-3, 1e-2, 1e-1, 1.0)
 ) -> dict[str, Any]:
