@@ -14,9 +14,9 @@
 # # 6. The learning-rate range test
 #
 # How to find a good learning rate in one short run instead of a grid search, how to
-# read the curve, and whether the rates it suggests really train best. About 6.5 minutes
-# from scratch on a 2-core CPU with the 10k MNIST subset (measured); re-plotting from
-# the saved results takes seconds.
+# read the curve, and whether the rates it suggests really train best. About 24 minutes
+# from scratch on a 2-core CPU shared with the test suite (10k MNIST subset, measured;
+# 7 alone in an earlier run); re-plotting from the saved results takes under a minute.
 #
 # The idea (Leslie Smith, 2015): train for a few hundred batches while the rate grows
 # from tiny to huge, recording every batch's loss. At first the rate is too small to

@@ -319,6 +319,25 @@ def test_ch7_subset_and_margin_as_quoted():
 # --- chapter 6 -----------------------------------------------------------------------
 
 
+def test_ch6_and_ch7_run_times_as_quoted():
+    quoted("06_range_test", "About 24 minutes from scratch on a 2-core CPU shared with the "
+           "test suite")  # fmt: skip
+    quoted("07_schedules", "About 9 minutes from scratch on a shared 2-core CPU")
+    ch6 = [f"06_range_test/variant{v}.npz" for v in ("1_sgd", "1_adam", "2_small_convnet",
+                                                     "3_linear_accuracy")]  # fmt: skip
+    ch6_s = sum(RangeTestRepeats.load(full_size(RESULTS / f)).meta["wall_time_s"] for f in ch6)
+    ch6_s += sum(results(f"06_range_test_check{t}").meta["wall_time_s"]
+                 for t in ("", "_valley", "_linear"))  # fmt: skip
+    assert 22 * 60 <= ch6_s <= 26 * 60, ch6_s  # training alone; the chapter adds seconds
+    ch7_s = sum(RangeTestRepeats.load(full_size(RESULTS / "07_schedules" / f)).meta["wall_time_s"]
+                for f in ("range_test_blobs.npz", "range_test_mnist.npz"))  # fmt: skip
+    ch7_s += sum(results(n).meta["wall_time_s"] for n in (
+        "schedules_blobs", "schedules_mnist", "schedules_mnist_extra_1", "schedules_search_coarse",
+        "schedules_search_fine", "schedules_search_subset_coarse",
+        "schedules_search_subset_fine"))  # fmt: skip
+    assert 7.5 * 60 <= ch7_s <= 9.5 * 60, ch7_s
+
+
 def test_ch6_fall_tolerance_and_ramp_density_as_quoted():
     quoted("06_range_test", "more than 3 standard errors (0.047 on 1,000 images)")
     close(fall_tolerance(1000), 0.047, 0.001)
@@ -362,6 +381,14 @@ def test_ch7_blobs_range_test_readings_as_quoted():
     quoted("07_schedules", "We take the median seed's peak as `max_lr` (the red line above: "
            "that seed's own reading)")  # fmt: skip
     assert len(peaks) % 2 == 1 and np.median(peaks) in peaks  # max_lr is one seed's reading
+    quoted("07_schedules", "(one seed's steepest descent even at the edge of the read window, "
+           "unreliable)")  # fmt: skip
+    edge = [r.suggestion("steepest") for r in rt.runs]
+    assert [s.reason.startswith("at window edge") for s in edge].count(True) == 1
+    assert sum(not s.reliable for s in edge) == 1
+    quoted("07_schedules", "Smith's accuracy reading points over two decades higher")
+    # the median seed's peak against the highest of the loss rules' medians
+    assert np.median(peaks) > 100 * max(r.median for r in rt.rule_summaries().values())
 
 
 def test_ch7_conclusions_as_quoted():
