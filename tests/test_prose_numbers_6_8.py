@@ -467,6 +467,12 @@ def test_ch7_blobs_summary_as_quoted():
         assert abs(diff.mean()) < diff.std(), d
     schedules = [s for s in r.settings if s not in constants]  # "of the schedules"
     assert min(schedules, key=acc.get) == "cyclical triangular"
+    quoted("07_schedules", "start from 0.1, chapter 1's largest rate that trains well")
+    ch1 = results("learning_rate")
+    ch1_acc = {float(s.split("=")[1]): final(ch1.get("val_accuracy", s)).mean()
+               for s in ch1.settings}  # fmt: skip
+    good = [lr for lr, a in ch1_acc.items() if a >= max(ch1_acc.values()) - 0.01]
+    assert max(good) == 0.1 and ch1_acc[1.0] < ch1_acc[0.1] - 0.1
 
 
 def test_ch6_conclusions_as_quoted():
