@@ -267,8 +267,9 @@ fig
 # own spread) the adaptive optimizers' regions are no wider than SGD's. The range of
 # rates that learn at all (ending at 75% test accuracy or more) is wider for all three
 # adaptive optimizers; the table gives both. Adam-HD is the least sensitive of all: it
-# learns its own rate (chapter 8), so its start hardly matters from $10^{-5}$ to about
-# $5 \times 10^{-3}$; SGD-HD's runs scatter widely at most starts.
+# learns its own rate (chapter 8), so its start hardly matters from $10^{-5}$ to $0.1$
+# (mean final accuracy 0.816 to 0.831); SGD-HD's seeds end more than 0.25 apart at 15
+# of the 18 starts.
 #
 # ## 3. Learning rate x batch size
 #
@@ -395,13 +396,16 @@ save_figure(fig, "09_landscape/momentum_rows")
 fig
 
 # %% [markdown]
-# With momentum, chapter 3's fast decays stop hurting: momentum multiplies the effective
-# starting rate by $1/(1-\mu)$, so the network gets far enough before the rate has
-# decayed. Decay $10^{-4}$ stays close to no decay at every momentum. Chapter 4's
-# ordering (smaller patience, higher final loss) holds along the row, and at momentum
-# 0.99 (an effective rate of 1) it turns into failure: with patience 5 or 2 the rate is
-# cut while the loss is still high, and those runs end above their first epoch's loss
-# (hatched). Patience 15 rarely drops the rate exactly once at any momentum.
+# With momentum, chapter 3's fast decays hurt less and less: momentum multiplies the
+# effective starting rate by $1/(1-\mu)$, so the network gets further before the rate
+# has decayed. Decay 0.01 ends 0.08 below no decay at $\mu = 0$, 0.03 at 0.5 and not
+# below from 0.8; decay 0.1 ends 0.14 below at $\mu = 0$, still 0.03 at 0.9, and not
+# below from 0.95. Decay $10^{-4}$ stays close to no decay at every momentum. Chapter
+# 4's ordering (smaller patience, higher final loss) holds along the row, and at
+# momentum 0.99 (an effective rate of 1) it turns into failure: with patience 5 or 2
+# the rate is cut while the loss is still high, and runs end above their first epoch's
+# loss (hatched: 19 of 30 seeds at patience 2, 3 at patience 5). Patience 15 drops the
+# rate exactly once in 10 of 30 seeds without momentum, 2 at $\mu = 0.5$, none above.
 #
 # ## What the maps mean when you tune
 #

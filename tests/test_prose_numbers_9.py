@@ -123,3 +123,60 @@ def test_ch9_adam_grows_more_slowly_than_sgd_but_closer_to_linear():
     assert np.mean(np.abs(adam - 1)) < np.mean(np.abs(adam - 0.5))  # closer to linear
     close(scaling.fit["Adam"].slope, 0.86, 0.01)
     close(scaling.fit["SGD"].slope, 1.10, 0.01)
+
+
+def momentum_rows():
+    """The momentum map and chapters 3 and 4 at every momentum, as the chapter reads them."""
+    mus = list(landscape.MOMENTA)
+    m = tables.rate_map(landscape.momentum_grid(), results("landscape_momentum"))
+    decay_study = landscape.momentum_decay_study()
+    plateau_study = landscape.momentum_plateau_study()
+    d = tables.momentum_rows(results("landscape_decay"), decay_study, mus, landscape.DECAYS,
+                             tables.decay_rate)  # fmt: skip
+    p = tables.momentum_rows(results("landscape_plateau"), plateau_study, mus,
+                             landscape.PATIENCES, tables.patience)  # fmt: skip
+    return m, d, p
+
+
+def test_ch9_fast_decays_hurt_less_with_momentum():
+    quoted("09_landscape", "Decay 0.01 ends 0.08 below no decay at $\\mu = 0$, 0.03 at 0.5 and "
+           "not below from 0.8; decay 0.1 ends 0.14 below at $\\mu = 0$, still 0.03 at 0.9, "
+           "and not below from 0.95")  # fmt: skip
+    m, d, _ = momentum_rows()
+    none = m.accuracy[:, list(m.rates).index(0.01)].mean(-1)  # (momenta,)
+    below = {x: none - d.accuracy[:, k].mean(-1) for k, x in enumerate(landscape.DECAYS)}
+    # momenta 0, 0.5, 0.8, 0.9, 0.95, 0.99
+    close(below[0.01][0], 0.08, 0.01)
+    close(below[0.01][1], 0.03, 0.01)
+    assert np.all(below[0.01][2:] <= 0)
+    close(below[0.1][0], 0.14, 0.01)
+    close(below[0.1][3], 0.03, 0.01)
+    assert np.all(below[0.1][:4] > 0) and np.all(below[0.1][4:] <= 0)
+
+
+def test_ch9_plateau_at_high_momentum_and_patience_15():
+    from lr_lessons.views.plateau_claims import drops_once
+
+    quoted("09_landscape", "(hatched: 19 of 30 seeds at patience 2, 3 at patience 5). "
+           "Patience 15 drops the rate exactly once in 10 of 30 seeds without momentum, 2 at "
+           "$\\mu = 0.5$, none above")  # fmt: skip
+    _, _, p = momentum_rows()
+    patience = list(landscape.PATIENCES)
+    assert p.diverged[-1, patience.index(2)].sum() == 19  # momentum 0.99
+    assert p.diverged[-1, patience.index(5)].sum() == 3
+    assert not p.diverged[:-1].any()  # only at 0.99
+    once = [int(drops_once(r).sum()) for r in p.learning_rate[:, patience.index(15)]]
+    assert once == [10, 2, 0, 0, 0, 0]
+
+
+def test_ch9_hypergradient_rows_of_the_optimizer_map():
+    quoted("09_landscape", "its start hardly matters from $10^{-5}$ to $0.1$ (mean final "
+           "accuracy 0.816 to 0.831); SGD-HD's seeds end more than 0.25 apart at 15 of the "
+           "18 starts")  # fmt: skip
+    c = curves()
+    rates = list(landscape.RATES)
+    adam_hd = c["Adam-HD"].mean(-1)[: rates.index(0.1) + 1]
+    close(adam_hd.min(), 0.816, 0.001)
+    close(adam_hd.max(), 0.831, 0.001)
+    assert c["Adam-HD"].mean(-1)[rates.index(0.1) + 1] < 0.8  # and not beyond
+    assert len(rates) == 18 and np.sum(landscape.spread(c["SGD-HD"]) > 0.25) == 15
