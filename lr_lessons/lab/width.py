@@ -1,28 +1,30 @@
 """Chapter 11's studies: learning-rate sweeps across widths, standard parametrization vs muP.
 
-The network is a ReLU MLP with two hidden layers of `width` units (`mlp`), in the
+The network is an MNIST MLP, `784 -> width -> width -> 10`, ReLU, softmax, in the
 standard parametrization (SP: Keras' defaults, `glorot_uniform` kernels, zero biases,
-one global rate) or in muP relative to the narrowest width (`lr_lessons.tools.mup`:
-`set_base`, a `Readout`, and its per-variable rate multipliers).
+one global rate) or in muP relative to `BASE_WIDTH` (`lr_lessons.tools.mup`).
 
-A sweep trains every rate x seed x parametrization of one width at once: the weights of
-all runs are stacked on a leading axis and one `tf.function` runs every step (the
-stacked idea of `lr_lessons.lab.engines.stacked`, restated compactly for the width
-grid). Initial weights are exactly Keras': seed `k` is `keras.utils.set_random_seed(k)`
-then `mlp(width, ...)` (then `mup.set_base` for muP), stacked; the rate multipliers and
-the readout's multiplier are read from the tool, never restated. The update rules are
-Keras 3's SGD and Adam (`epsilon` inside the bias correction, as Keras does it); the
-per-epoch loss is the mean of the epoch's minibatch losses, as `model.fit` reports it.
-`tests/test_width.py` checks a stacked run against `model.fit` with `MuAdam`/`MuSGD`.
+Every width is a `Study` of the project's stacked engine (`lr_lessons.lab.runner.
+run_studies`: all rates and seeds of a width in one program, results cached like every
+study). The engine trains a `DenseSpec`; muP needs two things a `DenseSpec` does not
+say, so `MupSpec` adds them: a rate multiplier per bias (muP gives a layer's kernel
+and bias different rates) and a factor on each kernel's initial values (muP's initial
+scales). `spec` reads every number from `lr_lessons.tools.mup` (never restated here):
+the tool's `Readout` divides its input by `m = width / base width`; the spec puts that
+`1/m` after the output layer instead (`output_multiplier`), which scales the output
+bias too, so that bias's multiplier is the tool's times `m` (Adam: a step of about the
+rate whatever the gradient's size) or `m**2` (SGD: the gradient is `1/m` as large as
+well). Both forms compute the same network at every step (tests/test_width.py trains
+both and compares).
 
-The coordinate check (`coord_check`) is the test of Yang et al. (2022) and of `mup`:
-the mean absolute value of every layer's output after each of a few steps, at every
-width; flat in width under muP, growing under SP.
+The coordinate check (`coord_check`) is the test of Yang et al. (2022) and of `mup`,
+run with Keras and the tool itself: the mean absolute value of every layer's output
+after each of a few Adam steps, at every width; flat in width under muP, growing
+under SP.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,255 +33,295 @@ from typing import Any
 import keras
 import numpy as np
 
+from lr_lessons.checks import InputError
 from lr_lessons.files import read_json, write_npz
+from lr_lessons.lab.models import DenseSpec
+from lr_lessons.lab.studies import Setting, Study
 from lr_lessons.tools import mup
 
 PARAMETRIZATIONS = ("sp", "mup")
-OPTIMIZERS = ("adam", "sgd")
 LAYERS = ("input layer", "hidden layer", "output (logits)")
-ADAM = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}  # Keras 3's defaults
+INPUTS, CLASSES = 784, 10
+BASE_WIDTH = 64  # muP's base width: SP and muP are the same network here
+WIDTHS = (64, 128, 256, 512)  # the sweep's widths
+RATES = {"adam": [2.0**k for k in range(-13, -4)]}  # 2^-13 ... 2^-5, a factor 2 apart
+EPOCHS = 1
+BATCH_SIZE = 64
+COORD_WIDTHS = (64, 128, 256, 512, 1024, 2048)
+COORD_RATE = 2.0**-7
+COORD_STEPS = 4
+COORD_BATCH = 128
 
 
-def mlp(width: int, inputs: int, outputs: int, parametrization: str = "sp") -> keras.Sequential:
-    """The chapter's MLP: `inputs -> width -> width -> outputs`, ReLU, logits out.
+def _per_layer(values: Any, n: int, what: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in values)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"MupSpec {what} must be a sequence of {n} numbers, got {values!r}"
+        ) from None
+    if len(values) != n or not all(np.isfinite(v) and v > 0 for v in values):
+        raise InputError(
+            f"MupSpec {what} needs {n} finite positive numbers (one per Dense layer), "
+            f"got {values!r}"
+        )
+    return values
+
+
+@dataclass(frozen=True)
+class MupSpec(DenseSpec):
+    """A `DenseSpec` with muP's two extras: per-bias rates and per-kernel initial scales.
+
+    Args:
+        bias_lr_multipliers: Per Dense layer, its bias trains at the setting's rate times
+            this (the kernel at `lr_multipliers`'s; both required).
+        init_scales: Per Dense layer, a factor on the kernel's initial values as
+            `kernel_initializer` draws them (1 for none).
+        **kwargs: `DenseSpec`'s fields.
+
+    Raises:
+        InputError: Naming the bad field and value.
+    """
+
+    bias_lr_multipliers: tuple[float, ...] | None = None
+    init_scales: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        n = self.n_layers
+        if self.lr_multipliers is None:
+            object.__setattr__(self, "lr_multipliers", (1.0,) * n)
+        bias = (1.0,) * n if self.bias_lr_multipliers is None else self.bias_lr_multipliers
+        scales = (1.0,) * n if self.init_scales is None else self.init_scales
+        object.__setattr__(self, "bias_lr_multipliers", _per_layer(bias, n, "bias_lr_multipliers"))
+        object.__setattr__(self, "init_scales", _per_layer(scales, n, "init_scales"))
+
+    def to_dict(self) -> dict[str, Any]:
+        """`DenseSpec.to_dict` plus the bias multipliers and initial scales."""
+        return {
+            **super().to_dict(),
+            "bias_lr_multipliers": list(self.bias_lr_multipliers),
+            "init_scales": list(self.init_scales),
+        }
+
+    def rate_multipliers(self) -> list[float]:
+        """One rate multiplier per trainable weight tensor: kernel, bias of each layer."""
+        return [m for pair in zip(self.lr_multipliers, self.bias_lr_multipliers) for m in pair]
+
+    def build(self) -> keras.Sequential:
+        """`DenseSpec.build`, then each kernel multiplied by its initial scale."""
+        model = super().build()
+        dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+        for layer, scale in zip(dense, self.init_scales):
+            if scale != 1.0:
+                layer.kernel.assign(keras.ops.multiply(layer.kernel, np.float32(scale)))
+        return model
+
+
+def keras_mlp(
+    width: int, parametrization: str = "sp", output_activation: str = "softmax"
+) -> keras.Sequential:
+    """The chapter's MLP in Keras: `784 -> width -> width -> 10`, ReLU.
 
     Args:
         width: Units of each hidden layer.
-        inputs: Input features.
-        outputs: Classes.
-        parametrization: `"sp"` (a `Dense` output layer) or `"mup"` (a `mup.Readout`).
+        parametrization: `"sp"` (a `Dense` output layer) or `"mup"` (a `mup.Readout`,
+            to be set with `mup.set_base`).
+        output_activation: The output layer's activation (`"linear"`: logits).
 
     Returns:
-        The built Keras model (fixed layer names, so muP's rate multipliers match
-        across widths and seeds).
+        The built model (fixed layer names, so muP's multipliers match across widths).
     """
     head = mup.Readout if parametrization == "mup" else keras.layers.Dense
     return keras.Sequential(
         [
-            keras.Input((inputs,)),
+            keras.Input((INPUTS,)),
             keras.layers.Dense(width, activation="relu", name="first"),
             keras.layers.Dense(width, activation="relu", name="second"),
-            head(outputs, name="readout"),
+            head(CLASSES, activation=output_activation, name="readout"),
         ],
         name=f"mlp_{width}",
     )
 
 
-def built(
-    width: int, base_width: int, inputs: int, outputs: int, parametrization: str, seed: int
-) -> tuple[keras.Model, dict[str, float], dict[str, float], float]:
-    """A seeded model in a parametrization, its rate multipliers and readout multiplier.
+def _base_shapes(base_width: int) -> list[tuple[int, ...]]:
+    b = base_width
+    return [(INPUTS, b), (b,), (b, b), (b,), (b, CLASSES), (CLASSES,)]
+
+
+def spec(width: int, parametrization: str, optimizer: str = "adam", base_width: int = BASE_WIDTH):
+    """The stacked engine's description of the chapter's MLP at `width`.
 
     Args:
         width: Hidden units.
-        base_width: The muP base width.
-        inputs: Input features.
-        outputs: Classes.
         parametrization: `"sp"` or `"mup"`.
-        seed: Seed of the initial weights (`keras.utils.set_random_seed`).
+        optimizer: `"adam"` or `"sgd"` (muP's rates differ; SP ignores it).
+        base_width: muP's base width.
 
     Returns:
-        `(model, adam multipliers, sgd multipliers, output multiplier)`; SP's are all 1.
+        A `DenseSpec` (SP) or a `MupSpec` whose rates and initial scales are
+        `lr_lessons.tools.mup`'s for this width and base.
     """
-    keras.utils.set_random_seed(seed)
-    model = mlp(width, inputs, outputs, parametrization)
+    if parametrization not in PARAMETRIZATIONS:
+        raise InputError(f"parametrization {parametrization!r}: choose 'sp' or 'mup'")
+    name = f"mlp_{width}_{parametrization}"
     if parametrization == "sp":
-        ones = {mup.variable_key(v): 1.0 for v in model.trainable_variables}
-        return model, ones, dict(ones), 1.0
-    base = [(inputs, base_width), (base_width,), (base_width, base_width), (base_width,)]
-    base += [(base_width, outputs), (outputs,)]
-    mup.set_base(model, base)
-    adam = mup.lr_multipliers(model, base, "adam")
-    sgd = mup.lr_multipliers(model, base, "sgd")
-    return model, adam, sgd, 1.0 / model.layers[-1].width_mult
+        return DenseSpec(INPUTS, (width, width), CLASSES, name=name)
+    model = keras_mlp(width, "mup")
+    base = _base_shapes(base_width)
+    found = mup.scalings(model, base)
+    rates = mup.lr_multipliers(model, base, optimizer)
+    scales = mup.init_factors(model, base)
+    m = model.get_layer("readout")
+    width_mult = next(s.fan_in_mult for s in found if s.path == "readout/kernel") or 1.0
+    out = m.output_mult / width_mult
+    # The spec scales the output bias by `out` too: its rate makes up for it.
+    bias_fix = 1.0 / out if optimizer == "adam" else 1.0 / out**2
+    layers = ("first", "second", "readout")
+    return MupSpec(
+        INPUTS,
+        (width, width),
+        CLASSES,
+        name=f"{name}_{optimizer}",
+        lr_multipliers=tuple(rates[f"{k}/kernel"] for k in layers),
+        bias_lr_multipliers=tuple(
+            rates[f"{k}/bias"] * (bias_fix if k == "readout" else 1.0) for k in layers
+        ),
+        init_scales=tuple(scales[f"{k}/kernel"] for k in layers),
+        output_multiplier=out,
+    )
+
+
+def studies(
+    parametrization: str,
+    optimizer: str = "adam",
+    widths: tuple[int, ...] = WIDTHS,
+    rates: list[float] | None = None,
+    epochs: int = EPOCHS,
+    batch_size: int = BATCH_SIZE,
+) -> list[Study]:
+    """One study per width: every rate of the grid, for the runner.
+
+    Args:
+        parametrization: `"sp"` or `"mup"`.
+        optimizer: `"adam"` or `"sgd"`.
+        widths: Hidden widths (muP relative to `BASE_WIDTH`).
+        rates: The global learning rates (default `RATES[optimizer]`).
+        epochs: Epochs per run.
+        batch_size: Minibatch size.
+
+    Returns:
+        The studies, named `width_<parametrization>_<optimizer>_<width>`.
+    """
+    rates = RATES[optimizer] if rates is None else rates
+    settings = tuple(Setting(f"lr=2^{np.log2(r):g}", optimizer, r) for r in rates)
+    return [
+        Study(
+            f"width_{parametrization}_{optimizer}_{w}",
+            f"MNIST MLP 784-{w}-{w}-10, {parametrization}, {optimizer}",
+            settings=settings,
+            epochs=epochs,
+            batch_size=batch_size,
+            problem="mnist",
+            model=spec(w, parametrization, optimizer),
+        )
+        for w in widths
+    ]
 
 
 @dataclass
 class Sweep:
-    """Per-epoch training loss of every (parametrization, optimizer, width, rate, seed).
+    """Per-epoch metrics of every (parametrization, width, rate, seed), one optimizer.
 
     Attributes:
-        loss: Array `(parametrizations, optimizers, widths, rates, seeds, epochs)`:
-            the mean minibatch loss of each epoch (NaN once a run diverged).
+        metrics: `{metric: array (parametrizations, widths, rates, seeds, epochs)}`,
+            the runner's metrics (`loss`, `val_loss`, `accuracy`, `val_accuracy`).
         widths: The hidden widths.
-        rates: `{optimizer: rates}`, the global learning rates tried.
+        rates: The global learning rates.
         seeds: The seeds.
-        meta: Settings, data source, timings (what the cache needs).
+        optimizer: `"adam"` or `"sgd"`.
+        meta: Data source, epochs, batch size, engine, wall time.
+        results: The runner's `Results` it was stacked from (SP's widths, then muP's),
+            for figure footers (`lr_lessons.views.plotting.caption`).
     """
 
-    loss: np.ndarray
+    metrics: dict[str, np.ndarray]
     widths: list[int]
-    rates: dict[str, list[float]]
+    rates: list[float]
     seeds: list[int]
+    optimizer: str = "adam"
     meta: dict[str, Any] = field(default_factory=dict)
+    results: list[Any] = field(default_factory=list, repr=False)
 
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the arrays and the metadata as one `.npz`, atomically."""
-        header = {"widths": self.widths, "rates": self.rates, "seeds": self.seeds}
-        return write_npz(path, {"loss": self.loss}, header={**header, "meta": self.meta})
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> Sweep:
-        """Read a file written by `save`."""
-        with np.load(path, allow_pickle=False) as f:
-            h = read_json(f, "header")
-            return cls(f["loss"], h["widths"], h["rates"], h["seeds"], h["meta"])
-
-    def final(self, parametrization: str, optimizer: str) -> np.ndarray:
-        """Final training loss, `(widths, rates, seeds)`: mean of the last tenth of epochs.
+    def final(self, parametrization: str) -> np.ndarray:
+        """The training loss of the last epoch, `(widths, rates, seeds)`; diverged: `inf`.
 
         Args:
             parametrization: `"sp"` or `"mup"`.
-            optimizer: `"adam"` or `"sgd"`.
 
         Returns:
-            The array; a run that diverged (non-finite loss) is `inf`.
+            The loss `model.fit` reports for the last epoch: the mean of its minibatch
+            losses (the measure of Yang et al. 2022's transfer plots is training loss).
         """
-        loss = self.loss[PARAMETRIZATIONS.index(parametrization), OPTIMIZERS.index(optimizer)]
-        tail = max(1, loss.shape[-1] // 10)
-        with np.errstate(invalid="ignore"):
-            out = loss[..., -tail:].mean(axis=-1)
-        return np.where(np.isfinite(out), out, np.inf)
+        loss = self.metrics["loss"][PARAMETRIZATIONS.index(parametrization), ..., -1]
+        return np.where(np.isfinite(loss), loss, np.inf)
 
-    def best_rate(self, parametrization: str, optimizer: str) -> np.ndarray:
+    def best_rate(self, parametrization: str) -> np.ndarray:
         """Per width and seed, the rate with the lowest final training loss, `(widths, seeds)`."""
-        final = self.final(parametrization, optimizer)
-        return np.asarray(self.rates[optimizer])[np.argmin(final, axis=1)]
+        return np.asarray(self.rates)[np.argmin(self.final(parametrization), axis=1)]
+
+    @classmethod
+    def from_results(cls, results: dict[str, list], widths, rates, optimizer) -> Sweep:
+        """Stack the runner's `Results` (`{parametrization: one per width}`)."""
+        first = results[PARAMETRIZATIONS[0]][0]
+        metrics = {
+            m: np.stack([np.stack([r.metrics[m] for r in results[p]]) for p in PARAMETRIZATIONS])
+            for m in ("loss", "val_loss", "accuracy", "val_accuracy")
+        }
+        every = [r for p in PARAMETRIZATIONS for r in results[p]]
+        meta = {
+            "data_source": first.meta.get("data_source"),
+            "engine": first.meta.get("engine"),
+            "epochs": first.epochs,
+            "batch_size": every[0].meta.get("study", {}).get("batch_size"),
+            "wall_time_s": round(sum(float(r.meta.get("wall_time_s", 0)) for r in every), 1),
+        }
+        seeds = list(first.seeds)
+        return cls(metrics, list(widths), list(rates), seeds, optimizer, meta, every)
 
 
-def _train_width(
-    data: Any,
-    width: int,
-    base_width: int,
-    optimizer: str,
-    rates: list[float],
+def width_sweep(
     seeds: list[int],
-    epochs: int,
-    batch_size: int,
-) -> np.ndarray:
-    """Every (parametrization, rate, seed) of one width and optimizer, stacked in one program.
-
-    Returns:
-        Per-epoch losses `(parametrizations, rates, seeds, epochs)`.
-    """
-    import tensorflow as tf
-
-    x = np.asarray(data.x_train, np.float32).reshape(len(data.x_train), -1)
-    y = np.asarray(data.y_train, np.float32)
-    n, inputs, outputs = x.shape[0], x.shape[1], y.shape[1]
-    runs = [(p, r, s) for p in PARAMETRIZATIONS for r in rates for s in seeds]
-    weights, multipliers, out_mult = {}, {}, {}
-    for p in PARAMETRIZATIONS:
-        for s in seeds:
-            model, adam, sgd, om = built(width, base_width, inputs, outputs, p, s)
-            weights[p, s] = [v.numpy() for v in model.trainable_variables]
-            keys = [mup.variable_key(v) for v in model.trainable_variables]
-            chosen = adam if optimizer == "adam" else sgd
-            multipliers[p] = [chosen[k] for k in keys]
-            out_mult[p] = om
-    variables = [
-        tf.Variable(np.stack([weights[p, s][i] for p, _, s in runs]))
-        for i in range(len(weights[runs[0][0], seeds[0]]))
-    ]
-    lr = np.array([[r * m for m in multipliers[p]] for p, r, _ in runs], np.float32)
-    om = np.array([out_mult[p] for p, _, _ in runs], np.float32)[:, None, None]
-    steps = n // batch_size  # full batches only: every step averages over the same count
-    order = {s: np.random.default_rng(s) for s in seeds}
-    order = {
-        s: np.stack([g.permutation(n)[: steps * batch_size] for _ in range(epochs)])
-        for s, g in order.items()
-    }
-    index = np.stack([order[s] for _, _, s in runs]).reshape(len(runs), epochs * steps, -1)
-    slots = [
-        [tf.Variable(tf.zeros_like(v)) for v in variables]
-        for _ in range(2 if optimizer == "adam" else 0)
-    ]
-    x_t, y_t = tf.constant(x), tf.constant(y)
-    index_t, lr_t, om_t = tf.constant(index), tf.constant(lr), tf.constant(om)
-
-    def loss_of(batch_x, batch_y):
-        w1, b1, w2, b2, w3, b3 = variables
-        h = tf.nn.relu(tf.einsum("mbi,mij->mbj", batch_x, w1) + b1[:, None])
-        h = tf.nn.relu(tf.einsum("mbi,mij->mbj", h, w2) + b2[:, None])
-        logits = tf.einsum("mbi,mij->mbj", h * om_t, w3) + b3[:, None]
-        per = tf.nn.softmax_cross_entropy_with_logits(batch_y, logits)
-        return tf.reduce_mean(per, axis=1)
-
-    def _adam(v, g, m, u, rate, k):
-        b1, b2, eps = ADAM["beta_1"], ADAM["beta_2"], ADAM["epsilon"]
-        alpha = rate * tf.sqrt(1 - b2**k) / (1 - b1**k)
-        m.assign_add((g - m) * (1 - b1))
-        u.assign_add((tf.square(g) - u) * (1 - b2))
-        v.assign_sub(m * alpha / (tf.sqrt(u) + eps))
-
-    @tf.function(jit_compile=False)
-    def epoch(e):
-        total = tf.zeros(len(runs))
-        for t in tf.range(steps):
-            step = e * steps + t
-            idx = index_t[:, step]
-            bx, by = tf.gather(x_t, idx), tf.gather(y_t, idx)
-            with tf.GradientTape() as tape:
-                losses = loss_of(bx, by)
-                summed = tf.reduce_sum(losses)
-            grads = tape.gradient(summed, variables)
-            total += losses
-            k = tf.cast(step + 1, tf.float32)
-            for i, (v, g) in enumerate(zip(variables, grads)):
-                rate = tf.reshape(lr_t[:, i], [-1] + [1] * (len(v.shape) - 1))
-                if optimizer == "sgd":
-                    v.assign_sub(rate * g)
-                else:
-                    _adam(v, g, slots[0][i], slots[1][i], rate, k)
-        return total / steps
-
-    out = np.stack([epoch(tf.constant(e)).numpy() for e in range(epochs)], axis=-1)
-    out[~np.isfinite(out)] = np.nan
-    out = np.where(np.isnan(out).cumsum(-1) > 0, np.nan, out)  # NaN once diverged
-    return out.reshape(len(PARAMETRIZATIONS), len(rates), len(seeds), epochs)
-
-
-def sweep(
-    data: Any,
-    widths: list[int],
-    rates: dict[str, list[float]],
-    seeds: list[int],
-    epochs: int,
-    batch_size: int,
+    widths: tuple[int, ...] = WIDTHS,
+    optimizer: str = "adam",
+    rates: list[float] | None = None,
+    epochs: int = EPOCHS,
+    batch_size: int = BATCH_SIZE,
+    data: Any = None,
 ) -> Sweep:
-    """Train every parametrization x optimizer x width x rate x seed (no cache).
+    """The chapter's sweep: SP and muP at every width and rate, through the runner.
 
     Args:
-        data: A `lr_lessons.lab.data.Dataset` with one-hot targets.
-        widths: Hidden widths; the first is muP's base width.
-        rates: `{"adam": [...], "sgd": [...]}`, global learning rates.
-        seeds: Seeds of the initial weights and of the data order.
+        seeds: Seeds (initial weights and batch order).
+        widths: Hidden widths.
+        optimizer: `"adam"` or `"sgd"`.
+        rates: Global rates (default `RATES[optimizer]`).
         epochs: Epochs per run.
-        batch_size: Minibatch size (the last partial batch of an epoch is dropped).
+        batch_size: Minibatch size.
+        data: The data set (default: MNIST as `load_mnist` gives it).
 
     Returns:
-        The `Sweep`.
+        The `Sweep` (each width's study cached in the results folder as usual).
     """
-    loss = np.full(
-        (len(PARAMETRIZATIONS), len(OPTIMIZERS), len(widths), max(map(len, rates.values())))
-        + (len(seeds), epochs),
-        np.nan,
-        np.float32,
-    )
-    for o, opt in enumerate(OPTIMIZERS):
-        for w, width in enumerate(widths):
-            got = _train_width(data, width, widths[0], opt, rates[opt], seeds, epochs, batch_size)
-            loss[:, o, w, : len(rates[opt])] = got
-    return Sweep(loss, list(widths), {k: list(v) for k, v in rates.items()}, list(seeds))
+    from lr_lessons.lab.runner import run_studies
 
-
-def source_hash() -> str:
-    """A hash of this module's and `lr_lessons.tools.mup`'s source (part of the cache key)."""
-    from lr_lessons.lab.runner import code_text
-
-    here = Path(__file__)
-    text = "".join(code_text(p.read_text()) for p in (here, here.parents[1] / "tools" / "mup.py"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    rates = RATES[optimizer] if rates is None else rates
+    every = {p: studies(p, optimizer, widths, rates, epochs, batch_size) for p in PARAMETRIZATIONS}
+    flat = [s for p in PARAMETRIZATIONS for s in every[p]]
+    got = run_studies(flat, seeds, engine="stacked", data=data, progress=False)
+    n = len(widths)
+    results = {p: got[i * n : (i + 1) * n] for i, p in enumerate(PARAMETRIZATIONS)}
+    return Sweep.from_results(results, widths, rates, optimizer)
 
 
 @dataclass
@@ -326,18 +368,19 @@ def coord_check(
     widths: list[int],
     seeds: list[int],
     learning_rate: float,
-    steps: int = 4,
-    batch_size: int = 100,
+    steps: int = COORD_STEPS,
+    batch_size: int = COORD_BATCH,
 ) -> CoordCheck:
     """The coordinate check with Adam: each layer's mean |output| over a few steps, per width.
 
-    With Keras itself: for each seed and width, the seeded model (SP, or muP relative to
-    `widths[0]`) trains `steps` steps with `keras.optimizers.Adam` (SP) or `mup.MuAdam`
-    on the same minibatches, and after each step every layer's output on a fixed batch
-    is measured.
+    With Keras and `lr_lessons.tools.mup` themselves: for each seed and width, the
+    seeded `keras_mlp` (SP, or muP relative to `widths[0]` through `mup.set_base`)
+    takes `steps` steps of `keras.optimizers.Adam` (SP) or `mup.MuAdam` on the same
+    minibatches, and before and after each step every layer's output on a fixed batch
+    is measured (the output layer's logits: the check's model has no softmax).
 
     Args:
-        data: A `Dataset` with one-hot targets.
+        data: A `Dataset` (images are flattened, labels one-hot encoded).
         widths: Hidden widths; the first is muP's base width.
         seeds: Seeds of the initial weights and the minibatches.
         learning_rate: Adam's global rate.
@@ -349,25 +392,36 @@ def coord_check(
     """
     import tensorflow as tf
 
-    x = np.asarray(data.x_train, np.float32).reshape(len(data.x_train), -1)
-    y = np.asarray(data.y_train, np.float32)
+    from lr_lessons.lab.models import dense_data
+
+    data = dense_data(DenseSpec(INPUTS, (widths[0],), CLASSES), data)
+    x, y = data.x_train, data.y_train
     probe = x[:batch_size]
     size = np.zeros((len(PARAMETRIZATIONS), len(widths), len(seeds), len(LAYERS), steps + 1))
     loss_fn = keras.losses.CategoricalCrossentropy(from_logits=True)
+    base = _base_shapes(widths[0])
     for p, par in enumerate(PARAMETRIZATIONS):
         for w, width in enumerate(widths):
             for s, seed in enumerate(seeds):
-                model, adam, _, _ = built(width, widths[0], x.shape[1], y.shape[1], par, seed)
-                opt = (
-                    keras.optimizers.Adam(learning_rate)
-                    if par == "sp"
-                    else mup.MuAdam(learning_rate, multipliers=adam)
-                )
-                taps = keras.Model(model.inputs[0], [layer.output for layer in model.layers])
+                keras.utils.set_random_seed(seed)
+                model = keras_mlp(width, par, output_activation="linear")
+                if par == "sp":
+                    opt = keras.optimizers.Adam(learning_rate)
+                else:
+                    mup.set_base(model, base)
+                    opt = mup.MuAdam(
+                        learning_rate, multipliers=mup.lr_multipliers(model, base, "adam")
+                    )
+                first, second, head = model.layers
                 batches = np.random.default_rng(seed).permutation(len(x))
+
                 for t in range(steps + 1):
-                    outs = taps(probe)
-                    size[p, w, s, :, t] = [float(tf.reduce_mean(tf.abs(o))) for o in outs]
+                    h1 = first(probe)
+                    h2 = second(h1)
+                    logits = head(h2)
+                    size[p, w, s, :, t] = [
+                        float(tf.reduce_mean(tf.abs(o))) for o in (h1, h2, logits)
+                    ]
                     if t == steps:
                         break
                     idx = batches[t * batch_size : (t + 1) * batch_size]
@@ -378,77 +432,15 @@ def coord_check(
     return CoordCheck(size, list(widths), list(seeds))
 
 
-WIDTHS = (32, 64, 128, 256)  # the first is muP's base width
-RATES = {
-    "adam": [2.0**k for k in range(-12, -1)],
-    "sgd": [2.0**k for k in range(-8, 3)],
-}
-EPOCHS = 10
-BATCH_SIZE = 50
-COORD_WIDTHS = (32, 64, 128, 256, 512, 1024)
-COORD_RATE = 2.0**-6
-COORD_STEPS = 4
-
-
-def blobs() -> Any:
-    """The blobs problem of chapters 1-5 (500 training points, 2 features, 3 classes)."""
-    from lr_lessons.lab.data import load_blobs
-
-    return load_blobs()
-
-
-def width_sweep(
-    seeds: list[int],
-    widths: tuple[int, ...] = WIDTHS,
-    rates: dict[str, list[float]] | None = None,
-    epochs: int = EPOCHS,
-    batch_size: int = BATCH_SIZE,
-    name: str = "11_width/sweep",
-) -> Sweep:
-    """The chapter's sweep on the blobs problem, cached in the results folder.
-
-    Args:
-        seeds: Seeds.
-        widths: Hidden widths (the first is muP's base width).
-        rates: `{optimizer: rates}` (default `RATES`).
-        epochs: Epochs per run.
-        batch_size: Minibatch size.
-        name: The result's name below the results folder.
-
-    Returns:
-        The `Sweep`, its `meta` holding the data source and the wall time.
-    """
-    from lr_lessons import config
-    from lr_lessons.lab.cache import cached
-
-    rates = RATES if rates is None else rates
-    data = blobs()
-    settings = {
-        "widths": list(widths),
-        "rates": rates,
-        "seeds": list(seeds),
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "data": data.fingerprint,
-        "code": source_hash(),
-    }
-
-    def compute() -> Sweep:
-        out = sweep(data, list(widths), rates, list(seeds), epochs, batch_size)
-        out.meta.update(data_source=data.source, epochs=epochs, batch_size=batch_size)
-        return out
-
-    return cached(config.results_dir() / f"{name}.npz", settings, compute, Sweep.load)
-
-
 def coordinate_check(
     seeds: list[int],
     widths: tuple[int, ...] = COORD_WIDTHS,
     learning_rate: float = COORD_RATE,
     steps: int = COORD_STEPS,
     name: str = "11_width/coord_check",
+    data: Any = None,
 ) -> CoordCheck:
-    """The chapter's coordinate check on the blobs problem, cached in the results folder.
+    """The chapter's coordinate check on MNIST, cached in the results folder.
 
     Args:
         seeds: Seeds.
@@ -456,26 +448,35 @@ def coordinate_check(
         learning_rate: Adam's global rate.
         steps: Adam steps.
         name: The result's name below the results folder.
+        data: The data set (default: MNIST as `load_mnist` gives it).
 
     Returns:
         The `CoordCheck`.
     """
-    from lr_lessons import config
-    from lr_lessons.lab.cache import cached
+    import hashlib
 
-    data = blobs()
+    from lr_lessons import config
+    from lr_lessons.lab.cache import cached, code_text
+    from lr_lessons.lab.data import load_mnist
+
+    data = load_mnist() if data is None else data
+    here = Path(__file__)
+    code = "".join(code_text(p.read_text()) for p in (here, here.parents[1] / "tools" / "mup.py"))
     settings = {
         "widths": list(widths),
         "seeds": list(seeds),
         "rate": learning_rate,
         "steps": steps,
+        "batch_size": COORD_BATCH,
         "data": data.fingerprint,
-        "code": source_hash(),
+        "code": hashlib.sha256(code.encode()).hexdigest()[:16],
     }
 
     def compute() -> CoordCheck:
         out = coord_check(data, list(widths), list(seeds), learning_rate, steps)
-        out.meta.update(data_source=data.source, rate=learning_rate, steps=steps, batch_size=100)
+        out.meta.update(
+            data_source=data.source, rate=learning_rate, steps=steps, batch_size=COORD_BATCH
+        )
         return out
 
     return cached(config.results_dir() / f"{name}.npz", settings, compute, CoordCheck.load)

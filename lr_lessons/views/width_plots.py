@@ -6,34 +6,51 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.figure import Figure
 
-from lr_lessons.lab.width import LAYERS, OPTIMIZERS, PARAMETRIZATIONS, CoordCheck, Sweep
-from lr_lessons.views.plotting import SMALL_PT, add_footer, band_range, new_figure
+from lr_lessons.lab.width import LAYERS, PARAMETRIZATIONS, CoordCheck, Sweep
+from lr_lessons.views.plotting import (
+    SMALL_PT,
+    add_footer,
+    band_name,
+    band_range,
+    caption,
+    new_figure,
+)
 
 NAMES = {"sp": "standard (SP)", "mup": "muP", "adam": "Adam", "sgd": "SGD"}
+FINAL = "final = training loss of the last epoch; a diverged run counts as infinite"
 
 
-def footer(result: Sweep | CoordCheck, what: str, engine: str = "") -> str:
-    """The footer line of a chapter-11 figure: data, seeds, what was trained, time.
+def sweep_footer(sweep: Sweep) -> str:
+    """The footer of a sweep's figure: `plotting.caption` of its results, and the measure.
 
     Args:
-        result: The `Sweep` or `CoordCheck` drawn.
-        what: What was trained, e.g. `"10 epochs, batch 50"`.
-        engine: What trained it (default: the stacked trainer of `lr_lessons.lab.width`
-            for a `Sweep`, Keras' own optimizers step by step for a `CoordCheck`).
+        sweep: The sweep drawn.
 
     Returns:
-        One line in the style of `lr_lessons.views.plotting.caption`.
+        One line.
     """
-    if not engine:
-        stacked = "lr_lessons.lab.width's stacked trainer"
-        engine = stacked if isinstance(result, Sweep) else "Keras (Adam, MuAdam)"
-    meta = result.meta
+    if sweep.results:
+        return caption(sweep.results, FINAL, band=None)
+    return f"data: {sweep.meta.get('data_source', '?')}; {len(sweep.seeds)} seeds; {FINAL}"
+
+
+def coord_footer(check: CoordCheck) -> str:
+    """The footer of the coordinate check: data, seeds, steps, what trained it.
+
+    Args:
+        check: The coordinate check drawn.
+
+    Returns:
+        One line in the style of `plotting.caption`.
+    """
+    meta = check.meta
+    steps = check.size.shape[-1] - 1
+    rate, batch = meta.get("rate", float("nan")), meta.get("batch_size", "?")
     quick = ", QUICK MODE" if meta.get("quick") else ""
-    seconds = meta.get("wall_time_s")
-    timing = f"; trained in {float(seconds):.0f} s" if seconds is not None else ""
     return (
-        f"data: {meta.get('data_source', '?')}; {len(result.seeds)} seeds; {what}; "
-        f"trained with {engine}{quick}{timing}"
+        f"data: {meta.get('data_source', '?')}; line: mean of {len(check.seeds)} seeds, "
+        f"band: {band_name(len(check.seeds))}; {steps} steps of Keras' Adam (SP) and "
+        f"mup.MuAdam (muP) at rate 2^{np.log2(rate):g}, batch {batch}{quick}"
     )
 
 
@@ -42,90 +59,81 @@ def _width_colors(n: int) -> list:
 
 
 def loss_vs_rate(sweep: Sweep, note: str | None = None) -> Figure:
-    """Final training loss against the learning rate, one line per width; SP and muP, Adam and SGD.
+    """Final training loss against the learning rate, one line per width; SP and muP.
 
     Args:
         sweep: The sweep.
-        note: The footer (default: `footer`).
+        note: The footer (default: `sweep_footer`).
 
     Returns:
-        A 2 x 2 figure: rows SP and muP, columns Adam and SGD.
+        A 1 x 2 figure (SP, muP): the mean over seeds per width (a rate at which a seed
+        diverged is left out), a star at each width's lowest.
     """
-    fig = new_figure((8.6, 6.6))
-    axes = fig.subplots(2, 2, sharey=True)
+    fig = new_figure((8.6, 4.2))
+    axes = fig.subplots(1, 2, sharey=True)
     colors = _width_colors(len(sweep.widths))
-    for i, par in enumerate(PARAMETRIZATIONS):
-        for j, opt in enumerate(OPTIMIZERS):
-            ax = axes[i, j]
-            rates = np.asarray(sweep.rates[opt])
-            final = sweep.final(par, opt)  # (widths, rates, seeds)
-            for w, width in enumerate(sweep.widths):
-                # the mean over seeds; a rate at which any seed diverged is left out
-                mean = final[w].mean(axis=-1)
-                mean = np.where(np.isfinite(mean), mean, np.nan)
-                ax.plot(rates, mean, "-o", ms=3, color=colors[w], label=f"width {width}")
-                best = np.argmin(np.where(np.isfinite(mean), mean, np.inf))
-                ax.plot(rates[best], mean[best], "*", ms=12, color=colors[w], mec="k", mew=0.6)
-            ax.set_xscale("log", base=2)
-            ax.set_title(f"{NAMES[par]}, {NAMES[opt]}")
-            ax.grid(alpha=0.3)
-            if i == 1:
-                ax.set_xlabel("learning rate")
-            if j == 0:
-                ax.set_ylabel("final training loss")
-    top = np.nanmax([np.nanmin(sweep.final(p, o)) for p in PARAMETRIZATIONS for o in OPTIMIZERS])
-    axes[0, 0].set_ylim(None, max(1.2, 2.5 * top))
-    axes[0, 0].legend(loc="upper left", fontsize=SMALL_PT)
+    rates = np.asarray(sweep.rates)
+    for ax, par in zip(axes, PARAMETRIZATIONS):
+        final = sweep.final(par)  # (widths, rates, seeds)
+        for w, width in enumerate(sweep.widths):
+            mean = final[w].mean(axis=-1)
+            mean = np.where(np.isfinite(mean), mean, np.nan)
+            ax.plot(rates, mean, "-o", ms=3, color=colors[w], label=f"width {width}")
+            best = np.argmin(np.where(np.isfinite(mean), mean, np.inf))
+            ax.plot(rates[best], mean[best], "*", ms=12, color=colors[w], mec="k", mew=0.6)
+        ax.set_xscale("log", base=2)
+        ax.set_title(f"{NAMES[par]}, {NAMES[sweep.optimizer]}")
+        ax.set_xlabel("learning rate")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("final training loss")
+    low = np.nanmin(
+        [
+            np.nanmin(np.where(np.isfinite(sweep.final(p)), sweep.final(p), np.nan))
+            for p in PARAMETRIZATIONS
+        ]
+    )
+    axes[0].set_ylim(0.9 * low, min(2.5, 5 * low))
+    axes[0].legend(loc="upper center", fontsize=SMALL_PT)
     fig.suptitle("Training loss against the learning rate, per width (star: lowest)")
-    add_footer(fig, note or footer(sweep, _trained(sweep)))
+    add_footer(fig, note if note is not None else sweep_footer(sweep))
     return fig
 
 
-def _trained(sweep: Sweep) -> str:
-    batch = sweep.meta.get("batch_size", "?")
-    return (
-        f"{sweep.loss.shape[-1]} epochs, batch {batch}"
-        "; final = mean loss of the last tenth of the epochs; a diverged run counts as infinite"
-    )
-
-
 def best_rates(sweep: Sweep, note: str | None = None) -> Figure:
-    """The best learning rate per width and seed, SP against muP, Adam and SGD.
+    """The best learning rate per width and seed, SP against muP.
 
     Args:
         sweep: The sweep.
-        note: The footer (default: `footer`).
+        note: The footer (default: `sweep_footer`).
 
     Returns:
-        A 1 x 2 figure (Adam, SGD): each seed's best rate (dots) and their median (line),
-        with a `1/width` line through SP's median at the base width.
+        One panel: each seed's best rate (dots) and their median (line), with a
+        `1/width` line through SP's median at the base width.
     """
-    fig = new_figure((8.6, 3.9))
-    axes = fig.subplots(1, 2)
+    fig = new_figure((6.4, 4.2))
+    ax = fig.subplots()
     widths = np.asarray(sweep.widths, dtype=float)
     colors = {"sp": "tab:red", "mup": "tab:blue"}
-    for ax, opt in zip(axes, OPTIMIZERS):
-        for k, par in enumerate(PARAMETRIZATIONS):
-            best = sweep.best_rate(par, opt)  # (widths, seeds)
-            jitter = widths[:, None] * 2 ** (0.08 * (k - 0.5) + 0.03 * np.arange(best.shape[1]))
-            ax.plot(jitter.ravel(), best.ravel(), ".", color=colors[par], alpha=0.5, ms=6)
-            med = np.exp(np.median(np.log(best), axis=1))
-            style = {"sp": "-o", "mup": "--s"}[par]
-            ax.plot(widths, med, style, color=colors[par], label=NAMES[par], lw=2, ms=6)
-            if par == "sp" and opt == "adam":
-                ax.plot(widths, med[0] * widths[0] / widths, "--", color="0.4", label="1 / width")
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log", base=2)
-        grid = np.asarray(sweep.rates[opt])
-        ax.set_ylim(grid.min() / 1.4, grid.max() * 1.4)
-        ax.set_xticks(widths, [str(int(w)) for w in widths])
-        ax.set_xlabel("width (hidden units)")
-        ax.set_title(NAMES[opt])
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel("best learning rate")
-    axes[0].legend(fontsize=SMALL_PT)
-    fig.suptitle("The best learning rate per width (dots: seeds; line: median)")
-    add_footer(fig, note or footer(sweep, _trained(sweep)))
+    for k, par in enumerate(PARAMETRIZATIONS):
+        best = sweep.best_rate(par)  # (widths, seeds)
+        jitter = widths[:, None] * 2 ** (0.08 * (k - 0.5) + 0.03 * np.arange(best.shape[1]))
+        ax.plot(jitter.ravel(), best.ravel(), ".", color=colors[par], alpha=0.5, ms=7)
+        med = np.exp(np.median(np.log(best), axis=1))
+        style = {"sp": "-o", "mup": "--s"}[par]
+        ax.plot(widths, med, style, color=colors[par], label=f"{NAMES[par]} (median)", lw=2)
+        if par == "sp":
+            ax.plot(widths, med[0] * widths[0] / widths, ":", color="0.4", label="1 / width")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log", base=2)
+    grid = np.asarray(sweep.rates)
+    ax.set_ylim(grid.min() / 1.4, grid.max() * 1.4)
+    ax.set_xticks(widths, [str(int(w)) for w in widths])
+    ax.set_xlabel("width (hidden units)")
+    ax.set_ylabel(f"best learning rate ({NAMES[sweep.optimizer]})")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=SMALL_PT, loc="lower left")
+    fig.suptitle("The best learning rate per width (dots: seeds)")
+    add_footer(fig, note if note is not None else sweep_footer(sweep))
     return fig
 
 
@@ -134,7 +142,7 @@ def coordinates(check: CoordCheck, note: str | None = None) -> Figure:
 
     Args:
         check: The coordinate check.
-        note: The footer (default: `footer`).
+        note: The footer (default: `coord_footer`).
 
     Returns:
         A 1 x 2 figure (SP, muP), log-log, one line per layer (mean over seeds, seed band),
@@ -160,9 +168,5 @@ def coordinates(check: CoordCheck, note: str | None = None) -> Figure:
     axes[0].set_ylabel(f"mean |output| after {steps} Adam steps")
     axes[0].legend(fontsize=SMALL_PT)
     fig.suptitle("Coordinate check: how big each layer's outputs get, per width")
-    rate, batch = check.meta.get("rate", float("nan")), check.meta.get("batch_size", "?")
-    what = (
-        f"{steps} Adam steps at rate 2^{np.log2(rate):g}, batch {batch}; line: mean, band: min-max"
-    )
-    add_footer(fig, note or footer(check, what))
+    add_footer(fig, note if note is not None else coord_footer(check))
     return fig
