@@ -195,8 +195,10 @@ fig
 # %% [markdown]
 # Up to an effective rate of about 0.1 the curves coincide within their seed bands, in
 # accuracy and in speed: there, momentum 0.99 at $\eta = 10^{-4}$ trains like no
-# momentum at $10^{-2}$. Beyond it they part, in the order of the stability limit
-# above: the higher the momentum, the larger the effective rate it survives.
+# momentum at $10^{-2}$. Beyond it they part, broadly in the order of the stability
+# limit above: the higher the momentum, the larger the effective rate it survives (the
+# largest that still learns, over $1-\mu$: 0.46 at $\mu = 0$ and 0.5, 0.86 to 0.96 at
+# 0.8 to 0.95, 1.3 at 0.99; seed means).
 #
 # ## 2. Learning rate x optimizer
 #
@@ -259,9 +261,10 @@ save_figure(fig, "09_landscape/good_region")
 fig
 
 # %% [markdown]
-# Each optimizer has its own scale: the plateaus of Adam and RMSprop start one to two
-# decades left of SGD's (their steps are normalised, so the rate is roughly a step
-# length per weight), Adagrad's reaches furthest right (its steps shrink as its sum of
+# Each optimizer has its own scale: the plateaus (mean final accuracy 0.75 or more) of
+# Adam and RMSprop start at $10^{-4}$, over a decade left of SGD's ($2 \times 10^{-3}$;
+# their steps are normalised, so the rate is roughly a step length per weight), and
+# Adagrad's reaches furthest right, to the grid's end (its steps shrink as its sum of
 # squared gradients grows). The claim is about the width, and the answer depends on
 # what "good" means. Within 0.01 of the best (a tolerance about the size of the seeds'
 # own spread) the adaptive optimizers' regions are no wider than SGD's. The range of

@@ -180,3 +180,59 @@ def test_ch9_hypergradient_rows_of_the_optimizer_map():
     close(adam_hd.max(), 0.831, 0.001)
     assert c["Adam-HD"].mean(-1)[rates.index(0.1) + 1] < 0.8  # and not beyond
     assert len(rates) == 18 and np.sum(landscape.spread(c["SGD-HD"]) > 0.25) == 15
+
+
+def test_ch9_effective_rate_reading():
+    quoted("09_landscape", "momentum 0.99 at $\\eta = 10^{-4}$ trains like no momentum at "
+           "$10^{-2}$")  # fmt: skip
+    quoted("09_landscape", "the higher the momentum, the larger the effective rate it survives "
+           "(the largest that still learns, over $1-\\mu$: 0.46 at $\\mu = 0$ and 0.5, 0.86 "
+           "to 0.96 at 0.8 to 0.95, 1.3 at 0.99; seed means)")  # fmt: skip
+    m, _, _ = momentum_rows()
+    rates, mus = list(m.rates), np.asarray(landscape.MOMENTA, dtype=float)
+    fast, slow = (mus.tolist().index(0.99), rates.index(1e-4)), (0, rates.index(0.01))
+    assert abs(m.accuracy[fast].mean() - m.accuracy[slow].mean()) < 0.02
+    epochs = landscape.median_epochs_to_target(m.epochs_to_target)
+    assert abs(epochs[fast] / epochs[slow] - 1) < 0.2
+    learns = m.accuracy >= landscape.TARGET  # (momenta, rates, seeds)
+    top = np.max(np.where(learns, np.asarray(rates)[:, None], 0), axis=1)
+    effective = top.mean(-1) / (1 - mus)
+    close(effective[0], 0.46, 0.01)
+    close(effective[1], 0.46, 0.01)
+    close(effective[2:5].min(), 0.86, 0.01)
+    close(effective[2:5].max(), 0.96, 0.01)
+    close(effective[5], 1.3, 0.1)
+    assert effective[2:].min() > effective[:2].max() and effective[5] > effective[:5].max()
+
+
+def test_ch9_each_optimizer_has_its_own_scale():
+    quoted("09_landscape", "the plateaus (mean final accuracy 0.75 or more) of Adam and "
+           "RMSprop start at $10^{-4}$, over a decade left of SGD's "
+           "($2 \\times 10^{-3}$; ")  # fmt: skip
+    quoted("09_landscape", "Adagrad's reaches furthest right, to the grid's end")
+    rates = np.asarray(landscape.RATES)
+    plateau = {k: rates[v.mean(-1) >= landscape.TARGET] for k, v in curves().items()}
+    for k in ("Adam", "RMSprop"):
+        assert plateau[k].min() == 1e-4
+    close(plateau["SGD"].min(), 2e-3, 0.5e-3)
+    assert np.log10(plateau["SGD"].min() / 1e-4) > 1
+    assert plateau["Adagrad"].max() == rates[-1]
+    assert all(v.max() < rates[-1] for k, v in plateau.items() if k != "Adagrad")
+
+
+def test_ch9_sgd_best_rate_against_the_batch():
+    quoted("09_landscape", "SGD's best rate roughly doubles with every doubling of the batch "
+           "from 32 to 256 and grows less from 256 to 500; below 32 the plateau of good rates "
+           "is so flat that the seeds' best rates scatter over a decade or more")  # fmt: skip
+    c = curves()
+    batches = landscape.BATCH_SIZES
+    b_results = {b: results(landscape.batch_grid(b).study.name) for b in batches if b != 32}
+    b_acc = tables.by_batch_size(batches, b_results, at_32={"SGD": c["SGD"], "Adam": c["Adam"]})
+    best = tables.batch_scaling(batches, landscape.RATES, b_acc).best["SGD"]  # (batches, seeds)
+    mean = np.exp(np.log(best).mean(-1))  # geometric mean over seeds, as the figure
+    i = {b: k for k, b in enumerate(batches)}
+    steps = [mean[i[2 * b]] / mean[i[b]] for b in (32, 64, 128)]
+    assert all(1.5 <= s <= 2.5 for s in steps)  # roughly doubles
+    assert mean[i[500]] / mean[i[256]] < min(steps)  # grows less (for about a doubling)
+    for b in (8, 16):
+        assert best[i[b]].max() / best[i[b]].min() >= 10
