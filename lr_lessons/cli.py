@@ -457,8 +457,14 @@ def figures(args: argparse.Namespace) -> int:
         return 0
     mode = "quick" if switches["quick"] else "full size"
     reuse = "retraining every study" if switches["retrain"] else "reusing current results"
+    blobs_seeds = config.n_seeds("blobs")
+    seeds = (
+        f"{blobs_seeds} seeds per blobs study, {switches['seeds']} per MNIST study"
+        if blobs_seeds != switches["seeds"]
+        else f"{switches['seeds']} seeds"
+    )
     print(
-        f"lr-lessons figures: {len(chapters)} chapter(s), {switches['seeds']} seeds, {mode}, "
+        f"lr-lessons figures: {len(chapters)} chapter(s), {seeds}, {mode}, "
         f"engine {switches['engine']}, {reuse}, writing to {config.output_root()}"
     )
     from lr_lessons.files import check_writable, remove_stale_temporaries

@@ -172,3 +172,33 @@ def test_a_corrupt_entry_is_compiled_again_in_a_new_process(tmp_path):
     again = list(folder.glob("*.pb"))
     assert sorted(e.name for e in again) == sorted(e.name for e in entries)
     assert all(compile_cache.verify(folder) == [] for _ in (0,))  # sealed and intact
+
+
+CHAPTER_ORDER = textwrap.dedent(
+    """
+    import keras
+    from lr_lessons.lab import studies
+    from lr_lessons.lab.runner import run_study
+    keras.ops.ones((2,)) + 1  # a chapter's first Keras call: TensorFlow reads its XLA flags
+    run_study(studies.learning_rate_study((0.1, 0.01)).with_epochs(2))
+    """
+)
+
+
+def test_a_chapter_that_calls_keras_first_still_saves_its_programs(tmp_path):
+    """A chapter imports Keras and the lab, then makes a Keras call before any study runs:
+    the lab's import must already have set the cache folder, or nothing is ever saved."""
+    env = dict(
+        os.environ,
+        LR_LESSONS_XLA_CACHE=str(tmp_path / "xla"),
+        LR_LESSONS_OUTPUT=str(tmp_path / "out"),
+        LR_LESSONS_RETRAIN="1",
+        LR_LESSONS_SEEDS="1",
+        TF_CPP_MIN_LOG_LEVEL="3",
+    )
+    env.pop("TF_XLA_FLAGS", None)
+    done = subprocess.run(
+        [sys.executable, "-c", CHAPTER_ORDER], env=env, capture_output=True, text=True, timeout=900
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert list((tmp_path / "xla").glob("*/*.pb")), "no XLA program was saved"
