@@ -15,7 +15,8 @@
 #
 # Why the learning rate you tuned on a small network is wrong for a wide one, and how
 # the Maximal Update Parametrization (muP) keeps it right, in Keras, on MNIST. From
-# scratch: 5.5 minutes on a 2-core CPU that other jobs shared (3 minutes of CPU time).
+# scratch: 3 to 5.5 minutes on a 2-core CPU that other jobs shared (about 3 minutes of
+# CPU time).
 #
 # Tune a network's learning rate, then make it wider: with Keras' defaults (the
 # *standard parametrization*, SP) the tuned rate is now too large. Every hidden unit of
@@ -36,19 +37,21 @@
 # | hidden (width -> width) | variance `1/width` | `lr / m` |
 # | output (width -> classes) | as at the base width, read through `x / m` | `lr` |
 #
-# (SGD's rates differ: `lr * m` for the input and output layers and the hidden
-# biases, `lr` for the hidden kernel.) The reference implementation, Microsoft's `mup`,
-# is PyTorch only; `lr_lessons.tools.mup` does it for Keras, and its tests check it
-# against `mup` itself: the same rates per layer, the same initial spread, and the same
-# losses over eight training steps from the same weights.
+# (SGD's rates differ: `lr * m` for the input and output kernels and the hidden
+# layers' biases, `lr` for the hidden kernel and the output bias. The tool and the
+# engine do both; this chapter's sweeps are Adam's, as SGD's do not fit its time
+# budget as well.) The reference implementation, Microsoft's `mup`, is PyTorch only;
+# `lr_lessons.tools.mup` does it for Keras, and its tests check it against `mup`
+# itself: the same rates per layer, the same initial spread, and the same losses over
+# eight training steps from the same weights.
 #
 # **The problem.** An MLP on MNIST (the 8,000 training and 2,000 test images of the
 # offline subset): 784 pixels, two hidden ReLU layers of `width` units, 10 classes.
 # Learning-rate sweeps at widths 64 to 512, one epoch each; the coordinate check at
 # widths 64 to 2048. Why not wider sweeps: a width-1024 network costs more to train
 # than the 64-512 ones together (its hidden layer alone has a million weights), and
-# width 2048 four times that; one epoch at every rate and seed of width 1024 does not
-# fit the chapter's 5 minutes on two cores.
+# width 2048 about three times that; one epoch at every rate and seed of width 1024
+# does not fit the chapter's 5 minutes on two cores.
 
 # %% [markdown]
 # The imports: Keras, muP from this library's tools, and the chapter's study code and

@@ -19,6 +19,7 @@ import pytest
 
 from lr_lessons.checks import InputError
 from lr_lessons.lab import width
+from lr_lessons.lab.cache import function_code
 from lr_lessons.lab.data import Dataset
 from lr_lessons.lab.engines import fit, stacked
 from lr_lessons.lab.models import DenseSpec
@@ -131,6 +132,8 @@ def test_mup_specs_of_other_widths_and_rules_are_other_results():
     a, b = width.spec(32, "mup", "adam"), width.spec(32, "mup", "sgd")
     assert a != b and a.to_dict() != b.to_dict()
     assert a.to_dict()["bias_lr_multipliers"] == list(a.bias_lr_multipliers)
+    # the class's code is part of the definition: an edit of MupSpec never reads old results
+    assert a.to_dict()["code"] == function_code(width.MupSpec)
     assert width.spec(64, "mup", "adam") != DenseSpec(784, (64, 64), 10)
 
 

@@ -97,11 +97,16 @@ class MupSpec(DenseSpec):
         object.__setattr__(self, "init_scales", _per_layer(scales, n, "init_scales"))
 
     def to_dict(self) -> dict[str, Any]:
-        """`DenseSpec.to_dict` plus the bias multipliers and initial scales."""
+        """`DenseSpec.to_dict` plus the bias multipliers, the initial scales and a hash of
+        this class's code (the runner's key covers the engine's code, not this module's:
+        an edit here makes a new definition, trained anew, never a stale result read)."""
+        from lr_lessons.lab.cache import function_code
+
         return {
             **super().to_dict(),
             "bias_lr_multipliers": list(self.bias_lr_multipliers),
             "init_scales": list(self.init_scales),
+            "code": function_code(type(self)),
         }
 
     def rate_multipliers(self) -> list[float]:
@@ -455,22 +460,25 @@ def coordinate_check(
     """
     import hashlib
 
-    from lr_lessons import config
-    from lr_lessons.lab.cache import cached, code_text
+    from lr_lessons.lab import cache
     from lr_lessons.lab.data import load_mnist
 
     data = load_mnist() if data is None else data
     here = Path(__file__)
-    code = "".join(code_text(p.read_text()) for p in (here, here.parents[1] / "tools" / "mup.py"))
-    settings = {
+    text = "".join(
+        cache.code_text(p.read_text()) for p in (here, here.parents[1] / "tools" / "mup.py")
+    )
+    # what the check is (its definition) and the code that makes it (part of the key:
+    # an edit of this module or of the tool recomputes it in place)
+    definition = {
         "widths": list(widths),
         "seeds": list(seeds),
         "rate": learning_rate,
         "steps": steps,
         "batch_size": COORD_BATCH,
         "data": data.fingerprint,
-        "code": hashlib.sha256(code.encode()).hexdigest()[:16],
     }
+    code = cache.code_fingerprint() + hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def compute() -> CoordCheck:
         out = coord_check(data, list(widths), list(seeds), learning_rate, steps)
@@ -479,4 +487,5 @@ def coordinate_check(
         )
         return out
 
-    return cached(config.results_dir() / f"{name}.npz", settings, compute, CoordCheck.load)
+    kind = cache.Kind(CoordCheck.load, corrupt=(ValueError, KeyError, TypeError))
+    return cache.cached_call(name, definition, compute, kind, code=code, mark=True)
