@@ -167,10 +167,30 @@ fig
 # rates) and a factor on each kernel's initial values, which `width.MupSpec` adds.
 # `width.spec` reads every number from `lr_lessons.tools.mup`; it puts the readout's
 # `1/m` after the output layer (`output_multiplier`), so the output bias's rate is
-# raised by `m` to make up for it (the tests train both forms and get the same losses):
+# raised by `m` to make up for it (the tests train both forms and get the same losses).
+# Width 512 in muP, as the engine trains it:
 
 # %%
-print(width.spec(512, "mup", "adam"))
+spec = width.spec(512, "mup", "adam")
+for layer, kernel, bias, scale in zip(
+    ("first", "second", "readout"),
+    spec.lr_multipliers,
+    spec.bias_lr_multipliers,
+    spec.init_scales,
+):
+    print(
+        f"{layer:>7}: rate x {kernel:g} (kernel), x {bias:g} (bias);"
+        f" initial kernel x {scale:.3g}"
+    )
+print(f"logits x {spec.output_multiplier:g}")
+
+# %% [markdown]
+# The initial scales are Keras' draws made muP's: `glorot_uniform` shrinks a kernel as
+# its fan-out grows, so the first kernel is rescaled to the base width's spread (1.24
+# times Keras' draw at 512 units) and so is the readout's (2.66 times); the hidden
+# kernel's `glorot_uniform` variance, `1/width`, is already muP's. The sweep:
+
+# %%
 sweep = width.width_sweep(
     SEEDS, widths=width.WIDTHS[: 2 if QUICK else None], data=mnist
 )

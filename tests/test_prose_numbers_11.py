@@ -188,3 +188,7 @@ def test_ch11_the_demo_and_the_timing_line():
     quoted(CH, "The hidden kernel's rate is divided by 8 (512 units over the base's 64)")
     spec = width.spec(512, "mup", "adam")
     assert spec.lr_multipliers[1] == 1 / 8
+    quoted(CH, "(1.24 times Keras' draw at 512 units) and so is the readout's (2.66 times)")
+    close(spec.init_scales[0], 1.24, 0.01)
+    close(spec.init_scales[2], 2.66, 0.01)
+    assert spec.init_scales[1] == 1.0
