@@ -11,8 +11,9 @@ Prints, in one process:
 3. the landscape grid of chapter 9: SGD at 15 learning rates (log-spaced 1e-4 .. 3) x 6
    momenta (0 .. 0.99) x ``--seeds`` seeds, 200 epochs, one program: wall time and runs per
    second;
-4. all of chapter 9's studies from scratch (``landscape.chapter_studies``, 2,310 runs),
-   one stacked call each as ``run_study`` trains them: seconds and runs per second
+4. all of chapter 9's studies from scratch (``landscape.chapter_studies``; 2,310 runs at
+   the benchmark's 5 seeds, the chapter itself trains 13,860 at 30 seeds), one stacked
+   call each as ``run_study`` trains them: seconds and runs per second
    (``run_all.py``);
 5. every blobs study of chapters 0-8 as its results file records it, one call each: the
    training part of ``lr-lessons figures --retrain`` (``run_all.py``);

@@ -3,9 +3,10 @@
 1. The stacked engine: the five blobs studies x 5 seeds (120 runs of 200 epochs) at least
    1000x sequential ``model.fit``, both measured in this run (fit on a few runs, scaled).
 2. The landscape grid of chapter 9 (15 rates x 6 momenta x 5 seeds, 450 runs): its time;
-   then all of chapter 9's studies from scratch (2,310 runs: at most 60 s, with runs per
-   second) and every blobs study of chapters 0-8 as its results file records it (the
-   training part of ``lr-lessons figures --retrain``: at most 90 s).
+   then all of chapter 9's studies from scratch (2,310 runs at 5 seeds; the chapter
+   trains 13,860 at 30: at most 60 s, with runs per second) and every blobs study of
+   chapters 0-8 as its results file records it (the training part of
+   ``lr-lessons figures --retrain``: at most 90 s).
 3. The range test against plain ``model.fit`` on MNIST: ``benchmarks/bench_range_test.py``,
    run as it is (it needs ``LR_LESSONS_MNIST`` or the downloadable MNIST).
 4. Peak memory (max RSS) of this process and of the range-test benchmark's processes,

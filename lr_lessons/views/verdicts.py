@@ -238,7 +238,15 @@ def checked(holds: bool, how: str = "checked exactly, no seeds") -> Verdict:
 
 
 def measured(reason: str = "") -> Verdict:
-    """The verdict of a reference row: a number the original did not claim."""
+    """The verdict of a row no seed count can decide; `reason` says why.
+
+    Args:
+        reason: Why: a reference number the original did not claim, or a single
+            timing (one run each, e.g. chapter 7's range test against its search).
+
+    Returns:
+        A `Verdict` with no k/n, shown as "measured" and the reason.
+    """
     return Verdict(MEASURED, reason=reason)
 
 
