@@ -158,3 +158,33 @@ def test_coord_check_base_width_is_the_same_model_and_ratios_are_read_right():
     sp = check.size[0, :, :, :, -1]
     np.testing.assert_allclose(check.growth("sp"), sp[-1] / sp[0])
     np.testing.assert_allclose(check.spread("sp"), sp.max(axis=0) / sp.min(axis=0))
+
+
+def synthetic_sweep(sp_best: list[int], mup_best: list[int], widths=(8, 16, 32, 64)):
+    """A sweep whose loss is lowest at the given grid index per width (every seed alike),
+    and a little lower for a wider model at the same distance from its best."""
+    rates = [2.0**k for k in range(-8, 0)]
+    loss = np.ones((2, len(widths), len(rates), 3, 1))
+    for p, best in enumerate((sp_best, mup_best)):
+        for w, b in enumerate(best):
+            distance = np.abs(np.arange(len(rates)) - b)[:, None, None]
+            loss[p, w] = 0.5 + 0.1 * distance - 0.01 * w
+    metrics = {m: loss for m in ("loss", "val_loss", "accuracy", "val_accuracy")}
+    return width.Sweep(metrics, list(widths), rates, [0, 1, 2], meta={"data_source": "test"})
+
+
+def test_claims_are_decided_per_seed_at_the_fixed_thresholds():
+    from lr_lessons.views import width_claims
+
+    size = np.ones((2, 2, 3, len(width.LAYERS), 2))
+    size[0, 1, :, 2] = 5.0  # SP's logits 5x at the wider width
+    check = width.CoordCheck(size, [8, 16], [0, 1, 2], {"data_source": "test"})
+    shifting = synthetic_sweep([6, 5, 4, 3], [6, 6, 6, 6])  # SP: 8x; muP: put
+    rows = width_claims.table(shifting, check).rows
+    assert [(r.verdict.passed, r.verdict.total) for r in rows[:3]] == [(3, 3)] * 3
+    parts = dict(rows[3].verdict.parts)
+    assert parts["flat under muP"].passed == 3 and parts["grows under SP"].passed == 3
+    still = synthetic_sweep([6, 6, 5, 5], [6, 4, 6, 6])  # SP: 2x; muP: 4x apart
+    rows = width_claims.table(still, check).rows
+    assert rows[0].verdict.passed == 0 and rows[1].verdict.passed == 0
+    assert rows[2].verdict.passed == 0  # at the base's best rate width 16 is off its best
