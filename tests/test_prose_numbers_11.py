@@ -31,6 +31,15 @@ def sweep() -> width.Sweep:
 
 
 @pytest.fixture(scope="module")
+def sgd() -> width.Sweep:
+    got = {
+        p: [results(s.name) for s in width.studies(p, "sgd", width.SGD_WIDTHS)]
+        for p in width.PARAMETRIZATIONS
+    }
+    return width.Sweep.from_results(got, width.SGD_WIDTHS, width.RATES["sgd"], "sgd")
+
+
+@pytest.fixture(scope="module")
 def check() -> width.CoordCheck:
     return width.CoordCheck.load(full_size(RESULTS / "11_width" / "coord_check.npz"))
 
@@ -42,8 +51,8 @@ def log2(values) -> np.ndarray:
 def test_ch11_the_setup_the_prose_describes(sweep, check):
     quoted(
         CH,
-        "Learning-rate sweeps at widths 64 to 512, one epoch each; the coordinate check "
-        "at widths 64 to 2048",
+        "Learning-rate sweeps at widths 64 to 512, one epoch each (Adam; SGD at 64 and "
+        "512); the coordinate check at widths 64 to 2048",
     )
     quoted(CH, "Every rate of a grid of factor 2 (2^-13 to 2^-5), at widths 64, 128, 256 and 512")
     quoted(
@@ -189,6 +198,42 @@ def test_ch11_the_demo_and_the_timing_line():
     spec = width.spec(512, "mup", "adam")
     assert spec.lr_multipliers[1] == 1 / 8
     quoted(CH, "(1.24 times Keras' draw at 512 units) and so is the readout's (2.66 times)")
+    quoted(
+        CH,
+        "at 512 units the input and output kernels and the hidden biases train at 8 times "
+        "the rate and the output bias at 64 times",
+    )
+    sgd = width.spec(512, "mup", "sgd")
+    assert sgd.rate_multipliers() == [8.0, 8.0, 1.0, 8.0, 8.0, 64.0]
     close(spec.init_scales[0], 1.24, 0.01)
     close(spec.init_scales[2], 2.66, 0.01)
     assert spec.init_scales[1] == 1.0
+
+
+def test_ch11_sgd(sgd):
+    quoted(
+        CH,
+        "The same sweep with plain SGD (rates 2^-5 to 1) at the narrowest and the widest "
+        "width only, 64 and 512 units",
+    )
+    assert sgd.widths == [64, 512] and log2(sgd.rates).tolist() == list(range(-5, 1))
+    assert len(sgd.seeds) == SEEDS
+    quoted(
+        CH,
+        "it is 2^-2 at 64 and at 512 units in both parametrizations (one seed's best at "
+        "512 units in SP is 2^-1)",
+    )
+    sp, mu = log2(sgd.best_rate("sp")), log2(sgd.best_rate("mup"))
+    assert np.all(mu == -2) and np.all(sp[0] == -2)
+    assert sorted(sp[1]) == [-2, -2, -2, -2, -1]
+    quoted(
+        CH,
+        "The wider model ends lower at every rate in muP, and at every rate but the "
+        "largest in SP, where at rate 1 the 512-unit network ends above the 64-unit one "
+        "(2.53 against 1.90)",
+    )
+    mean = {p: sgd.final(p).mean(axis=-1) for p in width.PARAMETRIZATIONS}
+    assert np.all(mean["mup"][1] < mean["mup"][0])
+    assert np.all(mean["sp"][1, :-1] < mean["sp"][0, :-1]) and mean["sp"][1, -1] > mean["sp"][0, -1]
+    close(mean["sp"][1, -1], 2.53, 0.01)
+    close(mean["sp"][0, -1], 1.90, 0.01)

@@ -44,7 +44,11 @@ LAYERS = ("input layer", "hidden layer", "output (logits)")
 INPUTS, CLASSES = 784, 10
 BASE_WIDTH = 64  # muP's base width: SP and muP are the same network here
 WIDTHS = (64, 128, 256, 512)  # the sweep's widths
-RATES = {"adam": [2.0**k for k in range(-13, -4)]}  # 2^-13 ... 2^-5, a factor 2 apart
+RATES = {
+    "adam": [2.0**k for k in range(-13, -4)],  # 2^-13 ... 2^-5, a factor 2 apart
+    "sgd": [2.0**k for k in range(-5, 1)],  # 2^-5 ... 1
+}
+SGD_WIDTHS = (64, 512)  # SGD's sweep: the narrowest and the widest only (time)
 EPOCHS = 1
 BATCH_SIZE = 64
 COORD_WIDTHS = (64, 128, 256, 512, 1024, 2048)

@@ -55,12 +55,13 @@ def fixed_rate_losses(sweep: Sweep) -> np.ndarray:
     return np.stack([final[:, at[s], s] for s in range(len(sweep.seeds))], axis=1)
 
 
-def table(sweep: Sweep, check: CoordCheck) -> claims.ClaimsTable:
+def table(sweep: Sweep, check: CoordCheck, sgd: Sweep | None = None) -> claims.ClaimsTable:
     """The chapter's claims, each decided seed by seed (`lr_lessons.views.verdicts`).
 
     Args:
-        sweep: The learning-rate sweep across widths.
+        sweep: The learning-rate sweep across widths (Adam).
         check: The coordinate check.
+        sgd: The SGD sweep, shown as a reference row (claimed nothing).
 
     Returns:
         The `ClaimsTable`.
@@ -132,4 +133,21 @@ def table(sweep: Sweep, check: CoordCheck) -> claims.ClaimsTable:
         + " (mean over seeds)",
         verdicts.measured(),
     )
+    if sgd is not None:
+        spread = {p: np.log2(sgd.best_rate(p)) for p in ("sp", "mup")}
+        table.add(
+            "(For reference.) SGD: the best rate per width and seed.",
+            " ".join(
+                f"{name}: "
+                + "; ".join(f"width {w}: {_range(spread[p][i])}" for i, w in enumerate(sgd.widths))
+                + "."
+                for p, name in (("sp", "SP"), ("mup", "muP"))
+            ),
+            verdicts.measured(),
+        )
     return table
+
+
+def _range(log2_rates: np.ndarray) -> str:
+    low, high = log2_rates.min(), log2_rates.max()
+    return f"2^{low:g}" if low == high else f"2^{low:g} to 2^{high:g}"

@@ -86,13 +86,9 @@ def loss_vs_rate(sweep: Sweep, note: str | None = None) -> Figure:
         ax.set_xlabel("learning rate")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("final training loss")
-    low = np.nanmin(
-        [
-            np.nanmin(np.where(np.isfinite(sweep.final(p)), sweep.final(p), np.nan))
-            for p in PARAMETRIZATIONS
-        ]
-    )
-    axes[0].set_ylim(0.9 * low, min(2.5, 5 * low))
+    means = np.stack([sweep.final(p).mean(axis=-1) for p in PARAMETRIZATIONS])
+    shown = means[np.isfinite(means)]
+    axes[0].set_ylim(0.9 * shown.min(), min(1.05 * shown.max(), 5 * shown.min()))
     axes[0].legend(loc="upper center", fontsize=SMALL_PT)
     fig.suptitle("Training loss against the learning rate, per width (star: lowest)")
     add_footer(fig, note if note is not None else sweep_footer(sweep))
