@@ -327,7 +327,7 @@ def width_sweep(
     rates = RATES[optimizer] if rates is None else rates
     every = {p: studies(p, optimizer, widths, rates, epochs, batch_size) for p in PARAMETRIZATIONS}
     flat = [s for p in PARAMETRIZATIONS for s in every[p]]
-    got = run_studies(flat, seeds, engine="stacked", data=data, progress=False)
+    got = run_studies(flat, seeds, data=data, progress=False)  # LR_LESSONS_ENGINE's engine
     n = len(widths)
     results = {p: got[i * n : (i + 1) * n] for i, p in enumerate(PARAMETRIZATIONS)}
     return Sweep.from_results(results, widths, rates, optimizer)
