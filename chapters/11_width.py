@@ -74,9 +74,8 @@ from lr_lessons.views import plotting, width_claims, width_plots
 # Keras objects: `model.save` and `keras.saving.load_model` keep them.
 
 # %%
-QUICK = (
-    config.quick()
-)  # quick mode (tests): 500 images, the two narrowest widths
+# quick mode (the tests): 500 images, Adam at the two narrowest widths only
+QUICK = config.quick()
 mnist = load_mnist(limit=500 if QUICK else None)
 x_train = mnist.x_train.reshape(len(mnist.x_train), -1)  # (8000, 784)
 x_test = mnist.x_test.reshape(len(mnist.x_test), -1)
