@@ -237,3 +237,7 @@ def test_ch11_sgd(sgd):
     assert np.all(mean["sp"][1, :-1] < mean["sp"][0, :-1]) and mean["sp"][1, -1] > mean["sp"][0, -1]
     close(mean["sp"][1, -1], 2.53, 0.01)
     close(mean["sp"][0, -1], 1.90, 0.01)
+    quoted(CH, "With SGD the best rate stayed at 2^-2 from 64 to 512 units")
+    for p in width.PARAMETRIZATIONS:  # the mean curves' lowest point
+        lowest = np.argmin(mean[p], axis=1)
+        assert log2(np.asarray(sgd.rates)[lowest]).tolist() == [-2, -2]
