@@ -306,6 +306,7 @@ def caption(
         text = f"data: {meta.get('data_source', '?')}; {spread}{quick}; {ran}"
         return f"{text}; {extra}" if extra else text
     epochs = "/".join(str(e) for e in sorted({r.epochs for r in every}))
+    epochs += " epoch" if epochs == "1" else " epochs"
     batches = sorted({r.meta.get("study", {}).get("batch_size") for r in every} - {None})
     batch = f"batch {', '.join(str(b) for b in batches)}; " if batches else ""
     engines = ", ".join(sorted({str(r.meta.get("engine", "?")) for r in every}))
@@ -316,7 +317,7 @@ def caption(
         else f"{runs} runs"
     )
     text = (
-        f"data: {meta.get('data_source', '?')}; {spread}; {epochs} epochs; {batch}"
+        f"data: {meta.get('data_source', '?')}; {spread}; {epochs}; {batch}"
         f"engine: {engines}{quick}; {speed}"
     )
     return f"{text}; {extra}" if extra else text
