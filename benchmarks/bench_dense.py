@@ -157,11 +157,14 @@ def mnist_data(limit: int | None = None):
 
 
 def flops_per_epoch(spec, n_train: int, n_test: int) -> float:
-    """Floating-point operations of one run's epoch in the Dense layers' products:
-    2 per multiply-add forward, twice that backward, and the forward pass of validation."""
+    """Floating-point operations of one run's epoch in the Dense layers' products: per
+    training image 2 per multiply-add forward, 2 for the weights' gradients and 2 for the
+    inputs' gradients of every layer but the first (nothing needs the images' gradient);
+    per test image the forward pass."""
     sizes = (spec.inputs, *spec.widths)
     macs = sum(a * b for a, b in zip(sizes, sizes[1:]))
-    return 6.0 * macs * n_train + 2.0 * macs * n_test
+    first = sizes[0] * sizes[1]
+    return (6.0 * macs - 2.0 * first) * n_train + 2.0 * macs * n_test
 
 
 def grid_against_fit(studies_, seeds, data, fit_per_study: int) -> tuple[float, float, int]:
@@ -180,18 +183,24 @@ def grid_against_fit(studies_, seeds, data, fit_per_study: int) -> tuple[float, 
     return stacked_s, sequential, n_runs
 
 
-def peak_gflops(size: int = 2048, repeats: int = 20) -> float:
-    """The machine's measured float32 matrix-product rate (GFLOP/s): one large product in
-    TensorFlow, the library both engines run on, repeated (the first call not counted).
-    No engine multiplies matrices faster than this, so a compute-bound grid's ratio to
-    ``fit`` is at most this rate over ``fit``'s."""
+def peak_gflops(sizes: tuple[int, ...] = (1024, 2048, 4096), seconds: float = 2.0) -> float:
+    """The machine's measured float32 matrix-product rate (GFLOP/s): the best of square
+    products of a few sizes in TensorFlow, the library both engines run on, each repeated
+    for about `seconds` (the first call not counted). No engine multiplies matrices much
+    faster than this, so a compute-bound grid's ratio to ``fit`` is at most about this
+    rate over ``fit``'s."""
     import tensorflow as tf
 
-    a = tf.random.normal((size, size))
-    product = tf.function(lambda m: tf.linalg.matmul(m, m))
-    product(a).numpy()
-    took = timed(lambda: [product(a).numpy() for _ in range(repeats)])
-    return 2.0 * size**3 * repeats / took / 1e9
+    best = 0.0
+    for size in sizes:
+        a = tf.random.normal((size, size))
+        product = tf.function(lambda m: tf.linalg.matmul(m, m))
+        one = timed(lambda p=product, m=a: p(m).numpy())
+        one = timed(lambda p=product, m=a: p(m).numpy())
+        repeats = max(3, int(seconds / max(one, 1e-6)))
+        took = timed(lambda p=product, m=a, r=repeats: [p(m).numpy() for _ in range(r)])
+        best = max(best, 2.0 * size**3 * repeats / took / 1e9)
+    return best
 
 
 def mnist_benchmark(
