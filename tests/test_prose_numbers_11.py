@@ -21,22 +21,23 @@ CH = "11_width"
 SEEDS = 5
 
 
-@pytest.fixture(scope="module")
-def sweep() -> width.Sweep:
+def committed_sweep(optimizer: str, widths) -> width.Sweep:
+    """The committed sweep of `optimizer` at `widths`, both parametrizations."""
     got = {
-        p: [results(s.name) for s in width.studies(p, "adam", width.WIDTHS)]
+        p: [results(s.name) for s in width.studies(p, optimizer, widths)]
         for p in width.PARAMETRIZATIONS
     }
-    return width.Sweep.from_results(got, width.WIDTHS, width.RATES["adam"], "adam")
+    return width.Sweep.from_results(got, widths, width.RATES[optimizer], optimizer)
+
+
+@pytest.fixture(scope="module")
+def sweep() -> width.Sweep:
+    return committed_sweep("adam", width.WIDTHS)
 
 
 @pytest.fixture(scope="module")
 def sgd() -> width.Sweep:
-    got = {
-        p: [results(s.name) for s in width.studies(p, "sgd", width.SGD_WIDTHS)]
-        for p in width.PARAMETRIZATIONS
-    }
-    return width.Sweep.from_results(got, width.SGD_WIDTHS, width.RATES["sgd"], "sgd")
+    return committed_sweep("sgd", width.SGD_WIDTHS)
 
 
 @pytest.fixture(scope="module")
