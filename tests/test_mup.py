@@ -316,3 +316,22 @@ def test_nested_models_are_walked_in_order():
 
     roles = [s.role for s in mup.scalings(nested(2 * BASE), nested(BASE))]
     assert roles == ["input", "bias", "hidden", "bias", "output", "fixed"]
+
+
+def test_the_readme_snippet_runs_as_printed():
+    """The README's muP block, exactly as printed, builds a model that trains."""
+    import re
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Use muP in your project", 1)[1].split("\n## ", 1)[0]
+    (code,) = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    scope: dict = {}
+    keras.utils.set_random_seed(0)
+    exec(compile(code, "README.md", "exec"), scope)
+    model = scope["model"]
+    assert model.layers[-1].width_mult == 1024 / 64
+    assert sorted(set(model.optimizer.multipliers.values())) == [64 / 1024, 1.0]
+    rng = np.random.default_rng(0)
+    x, y = rng.random((64, 784)).astype("float32"), rng.integers(0, 10, 64)
+    loss = model.fit(x, y, batch_size=32, epochs=2, verbose=0).history["loss"]
+    assert np.all(np.isfinite(loss)) and loss[-1] < loss[0]
