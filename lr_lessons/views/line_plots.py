@@ -340,15 +340,18 @@ def trajectory_panels(
                 band(ax, steps, runs, f"C{i}", label)
         if log:
             ax.set_yscale("log")
-        if hidden:
-            text = f"{hidden} value{'s' if hidden > 1 else ''} <= 0 not shown (log axis)"
-            ax.text(0.02, 0.02, text, transform=ax.transAxes, fontsize=SMALL_PT, color="0.35")
+        # Said in the legend's title: the legend sits where no line runs.
+        hidden_note = (
+            f"{hidden} value{'s' if hidden > 1 else ''} <= 0 not shown (log axis)"
+            if hidden
+            else None
+        )
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(panel, fontsize=10)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=SMALL_PT)
+        ax.legend(fontsize=SMALL_PT, title=hidden_note, title_fontsize=SMALL_PT)
     if title:
         fig.suptitle(title)
     add_footer(fig, note)
